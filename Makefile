@@ -1,0 +1,20 @@
+# Two commands: `make serve` runs bazgasht on its embedded default, `make test` runs every test.
+VENV ?= .venv
+PYTHON ?= python3
+
+.PHONY: serve test bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+serve: $(VENV)/.installed
+	$(VENV)/bin/bazgasht serve
+
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/ingest.py

@@ -1,0 +1,1 @@
+"""bazgasht: SMS retention for WooCommerce stores."""

@@ -1,0 +1,135 @@
+"""`bazgasht` command line: serve, migrate, stores and ingest for operators."""
+
+import json
+from typing import Annotated
+
+import typer
+
+from app.config import Settings, get_settings
+
+# No pretty tracebacks: they print local variables, and those can hold secrets.
+cli = typer.Typer(help="bazgasht: SMS retention for WooCommerce stores.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+store_cli = typer.Typer(help="Stores (tenants).", no_args_is_help=True)
+ingest_cli = typer.Typer(help="Webhook deliveries.", no_args_is_help=True)
+cli.add_typer(store_cli, name="store")
+cli.add_typer(ingest_cli, name="ingest")
+
+
+def _echo_json(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _factory(settings: Settings):
+    """Sessions on an up-to-date schema: the embedded SQLite file migrates itself."""
+    from app.db import make_engine, make_sessionmaker
+    from app.migrate import is_current, upgrade
+
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+    elif not is_current(settings.database_url):
+        typer.echo("error: the database schema is not up to date: run `bazgasht migrate`", err=True)
+        raise typer.Exit(1)
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Skip migrations.")] = False,
+) -> None:
+    """Run the API (and, without REDIS_URL, the background work) in this process."""
+    import uvicorn
+
+    from app.db import unit_of_work
+    from app.main import create_app
+    from app.migrate import upgrade
+    from app.stores import service as stores
+    from app.stores.schemas import StoreCreate
+
+    settings = get_settings()
+    if "bazgasht_public_url" not in settings.model_fields_set:
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = settings.model_copy(update={"bazgasht_public_url": f"http://{shown_host}:{port}"})
+    if not no_migrate:
+        upgrade(settings.database_url)
+    base = settings.public_url
+    lines = [f"bazgasht listening on {base}", f"API docs: {base}/docs",
+             f"mode: {'embedded (SQLite/threads, no Redis)' if settings.embedded else 'production'}"]
+    with unit_of_work(_factory(settings)) as session:
+        if not stores.has_stores(session):
+            store, api_key = stores.create_store(
+                session, StoreCreate(name="Demo store", url="https://shop.example"))
+            lines += ["", "Demo store created (connect a WooCommerce store with these):",
+                      f"  store id:       {store.id}",
+                      f"  webhook URL:    {stores.webhook_url(base, store.id)}",
+                      f"  webhook secret: {store.webhook_secret}",
+                      f"  API key:        {api_key}  (shown once)"]
+    typer.echo("\n".join(lines))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@store_cli.command("create")
+def store_create(
+    name: Annotated[str, typer.Option(help="Store name shown to customers.")],
+    url: Annotated[str, typer.Option(help="The store's site URL, e.g. https://shop.example")],
+    timezone: Annotated[str, typer.Option(help="IANA timezone.")] = "Asia/Tehran",
+    currency: Annotated[str, typer.Option(help="IRT, IRR, IRHT, IRHR or ISO code.")] = "IRT",
+) -> None:
+    """Create a store and print its id, API key, webhook URL and secret as JSON."""
+    from pydantic import ValidationError
+
+    from app.db import unit_of_work
+    from app.stores import service as stores
+    from app.stores.schemas import StoreCreate
+
+    settings = get_settings()
+    try:
+        data = StoreCreate(name=name, url=url, timezone=timezone, currency=currency)
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+    with unit_of_work(_factory(settings)) as session:
+        store, api_key = stores.create_store(session, data)
+        _echo_json({"id": store.id, "name": store.name, "url": store.url,
+                    "api_key": api_key, "webhook_secret": store.webhook_secret,
+                    "webhook_url": stores.webhook_url(settings.public_url, store.id)})
+
+
+@ingest_cli.command("process")
+def ingest_process() -> None:
+    """Apply webhook deliveries that are waiting (the worker and `serve` do this by themselves)."""
+    from app.ingest.service import process_pending
+
+    typer.echo(f"applied {process_pending(_factory(get_settings()))} deliveries")
+
+
+@ingest_cli.command("list")
+def ingest_list(
+    store: Annotated[int, typer.Option(help="Store id.")],
+    status: Annotated[str | None, typer.Option(help="e.g. dead_letter")] = None,
+    limit: int = 50,
+) -> None:
+    """Show a store's recent webhook deliveries, with the reason for each dead letter."""
+    from app.db import unit_of_work
+    from app.ingest.service import list_deliveries
+
+    with unit_of_work(_factory(get_settings())) as session:
+        rows = list_deliveries(session, store_id=store, status=status, limit=limit)
+        _echo_json([{"id": d.id, "topic": d.topic, "status": d.status, "reason": d.reason,
+                     "received_at": d.received_at} for d in rows])
+
+
+def main() -> None:
+    cli()

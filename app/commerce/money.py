@@ -1,0 +1,31 @@
+"""Money from WooCommerce: decimal strings in the store's currency, kept as integers.
+
+Iranian stores price in rial (IRR), toman (IRT = 10 rial), or the plugin-added thousand-rial
+(IRHR) and thousand-toman (IRHT) units. Every amount is stored as an integer number of rial with
+the original currency beside it; any other currency is stored in its minor unit (cents).
+"""
+
+from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+
+CURRENCY_RIAL_FACTOR = {"IRR": 1, "IRT": 10, "IRHR": 1_000, "IRHT": 10_000}
+_MINOR_UNIT_FACTOR = 100
+
+
+class InvalidAmount(ValueError):
+    pass
+
+
+def to_minor(amount: str | int | float | None, currency: str) -> int | None:
+    """'2200000' IRT → 22000000 (rial); '29.35' USD → 2935 (cents); '' or None → None."""
+    if amount is None or (isinstance(amount, str) and not amount.strip()):
+        return None
+    if isinstance(amount, bool):
+        raise InvalidAmount(f"not an amount: {amount!r}")
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise InvalidAmount(f"not an amount: {amount!r}") from None
+    if not value.is_finite():
+        raise InvalidAmount(f"not an amount: {amount!r}")
+    factor = CURRENCY_RIAL_FACTOR.get(currency.upper(), _MINOR_UNIT_FACTOR)
+    return int((value * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -1,0 +1,209 @@
+"""Keep the order, product and cart mirrors current.
+
+Each delivery is the resource's whole state at delivery time, and deliveries arrive late, twice
+and out of order: a state older than the one we hold is ignored, an identical one is a no-op.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.commerce.models import Cart, Order, Product
+from app.commerce.money import to_minor
+from app.commerce.schemas import CartPayload, WooOrder, WooProduct
+from app.contacts.service import contact_for_phone
+from app.db import utcnow
+
+Outcome = Literal["applied", "duplicate", "stale"]
+
+CART_TOKEN_META_KEY = "_bazgasht_cart_token"
+PURCHASED_STATUSES = frozenset({"processing", "completed", "on-hold"})
+NEVER_PURCHASED_STATUSES = frozenset({"checkout-draft", "trash"})
+
+
+def is_purchased(status: str, paid_gmt: datetime | None) -> bool:
+    if status in NEVER_PURCHASED_STATUSES:
+        return False
+    return status in PURCHASED_STATUSES or paid_gmt is not None
+
+
+def _compare(row_hash: str, row_modified: datetime | None, body_sha256: str,
+             modified: datetime | None) -> Outcome:
+    if row_hash == body_sha256:
+        return "duplicate"
+    if row_modified is not None and modified is not None and modified < row_modified:
+        return "stale"
+    return "applied"
+
+
+def _items(raw_items, currency: str) -> list[dict]:
+    return [
+        {"product_id": i.product_id, "variation_id": i.variation_id, "name": i.name,
+         "quantity": i.quantity, "price": to_minor(i.price, currency),
+         "total": to_minor(i.total, currency), **({"sku": i.sku} if getattr(i, "sku", "") else {})}
+        for i in raw_items
+    ]
+
+
+def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256: str) -> Outcome:
+    order = session.scalar(
+        select(Order).where(Order.store_id == store_id, Order.wc_id == data.id).with_for_update()
+    )
+    if order is None:
+        order = Order(store_id=store_id, wc_id=data.id)
+        session.add(order)
+    else:
+        outcome = _compare(order.payload_sha256, order.modified_gmt, body_sha256,
+                           data.date_modified_gmt)
+        if outcome != "applied":
+            return outcome
+        # A state newer than the trashing is a restore; the trash state itself stays trashed.
+        if order.deleted_at and data.status != "trash" and (
+            data.date_modified_gmt is None or data.date_modified_gmt > order.deleted_at):
+            order.deleted_at = None
+
+    currency = data.currency or ""
+    billing, shipping = data.billing, data.shipping
+    phone_raw = billing.phone or shipping.phone
+    first_name = billing.first_name or shipping.first_name
+    last_name = billing.last_name or shipping.last_name
+    cart_token = data.meta(CART_TOKEN_META_KEY)
+
+    order.number = str(data.number or data.id)
+    order.status = data.status
+    order.currency = currency
+    order.total = to_minor(data.total, currency)
+    order.customer_wc_id = data.customer_id or None
+    order.first_name, order.last_name, order.email = first_name, last_name, billing.email
+    order.phone_raw = phone_raw[:64]
+    order.items = _items(data.line_items, currency)
+    order.created_gmt = data.date_created_gmt
+    order.modified_gmt = data.date_modified_gmt
+    order.paid_gmt = data.date_paid_gmt
+    order.completed_gmt = data.date_completed_gmt
+    order.cart_token = str(cart_token)[:64] if cart_token else None
+    order.payload_sha256 = body_sha256
+    if data.status == "trash" and order.deleted_at is None:
+        order.deleted_at = utcnow()
+    order.purchased = is_purchased(data.status, data.date_paid_gmt) and order.deleted_at is None
+
+    found = contact_for_phone(session, store_id=store_id, raw_phone=phone_raw,
+                              first_name=first_name, last_name=last_name, email=billing.email)
+    order.contact_id = found.contact.id if found.contact else None
+    order.phone_error = found.error
+    session.flush()
+    if order.cart_token:
+        session.execute(
+            update(Cart)
+            .where(Cart.store_id == store_id, Cart.token == order.cart_token)
+            .values(order_id=order.id)
+        )
+    return "applied"
+
+
+def delete_order(session: Session, *, store_id: int, wc_id: int, body_sha256: str) -> Outcome:
+    """A trashed order. Unknown ones get a tombstone so a late, older delivery cannot revive them."""
+    order = session.scalar(
+        select(Order).where(Order.store_id == store_id, Order.wc_id == wc_id).with_for_update()
+    )
+    if order is None:
+        order = Order(store_id=store_id, wc_id=wc_id, status="trash", items=[],
+                      payload_sha256=body_sha256)
+        session.add(order)
+    elif order.deleted_at is not None:
+        return "duplicate"
+    order.deleted_at = utcnow()
+    order.purchased = False
+    session.flush()
+    return "applied"
+
+
+def apply_product(session: Session, *, store_id: int, currency: str, data: WooProduct,
+                  body_sha256: str) -> Outcome:
+    product = session.scalar(
+        select(Product).where(Product.store_id == store_id, Product.wc_id == data.id).with_for_update()
+    )
+    if product is None:
+        product = Product(store_id=store_id, wc_id=data.id)
+        session.add(product)
+    else:
+        outcome = _compare(product.payload_sha256, product.modified_gmt, body_sha256,
+                           data.date_modified_gmt)
+        if outcome != "applied":
+            return outcome
+        if data.status != "trash":
+            product.deleted_at = None
+    product.name = data.name[:500]
+    product.permalink = data.permalink[:2000]
+    product.type = data.type[:40]
+    product.status = data.status[:40]
+    product.currency = currency
+    product.price = to_minor(data.price, currency)
+    product.regular_price = to_minor(data.regular_price, currency)
+    product.sale_price = to_minor(data.sale_price, currency)
+    product.stock_status = data.stock_status[:40]
+    product.stock_quantity = data.stock_quantity
+    product.cross_sell_ids = list(data.cross_sell_ids)
+    product.upsell_ids = list(data.upsell_ids)
+    product.categories = [{"id": c.id, "name": c.name} for c in data.categories]
+    product.image_url = data.images[0].src[:2000] if data.images else ""
+    product.modified_gmt = data.date_modified_gmt
+    product.payload_sha256 = body_sha256
+    if data.status == "trash" and product.deleted_at is None:
+        product.deleted_at = utcnow()
+    session.flush()
+    return "applied"
+
+
+def delete_product(session: Session, *, store_id: int, wc_id: int, body_sha256: str) -> Outcome:
+    product = session.scalar(
+        select(Product).where(Product.store_id == store_id, Product.wc_id == wc_id).with_for_update()
+    )
+    if product is None:
+        product = Product(store_id=store_id, wc_id=wc_id, status="trash",
+                          payload_sha256=body_sha256)
+        session.add(product)
+    elif product.deleted_at is not None:
+        return "duplicate"
+    product.deleted_at = utcnow()
+    session.flush()
+    return "applied"
+
+
+def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha256: str) -> Outcome:
+    cart = session.scalar(
+        select(Cart).where(Cart.store_id == store_id, Cart.token == data.token).with_for_update()
+    )
+    if cart is None:
+        cart = Cart(store_id=store_id, token=data.token)
+        session.add(cart)
+    else:
+        outcome = _compare(cart.payload_sha256, cart.modified_gmt, body_sha256,
+                           data.date_modified_gmt)
+        if outcome != "applied":
+            return outcome
+    currency = data.currency.upper()
+    cart.first_name, cart.last_name, cart.email = data.first_name, data.last_name, data.email
+    cart.phone_raw = (data.phone or "")[:64]
+    cart.items = _items(data.items, currency)
+    cart.currency = currency
+    cart.total = to_minor(data.total, currency)
+    cart.restore_url = data.restore_url[:2000]
+    cart.cart_url = data.cart_url[:2000]
+    cart.modified_gmt = data.date_modified_gmt
+    cart.payload_sha256 = body_sha256
+
+    found = contact_for_phone(session, store_id=store_id, raw_phone=data.phone,
+                              first_name=data.first_name, last_name=data.last_name,
+                              email=data.email)
+    cart.contact_id = found.contact.id if found.contact else None
+    cart.phone_error = found.error
+    if cart.order_id is None:
+        cart.order_id = session.scalar(
+            select(Order.id).where(Order.store_id == store_id, Order.cart_token == data.token)
+            .order_by(Order.id.desc()).limit(1)
+        )
+    session.flush()
+    return "applied"

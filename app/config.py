@@ -1,0 +1,31 @@
+"""Settings, read once from the environment (and a .env file if present)."""
+
+from functools import lru_cache
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///bazgasht.db"
+    # Unset means embedded mode: background work runs in threads inside `serve`.
+    redis_url: str | None = None
+    bazgasht_admin_token: SecretStr | None = None
+    bazgasht_public_url: str = "http://127.0.0.1:8000"
+    # WooCommerce never retries; anything larger than this is not a real delivery.
+    max_webhook_body_bytes: int = 1024 * 1024
+
+    @property
+    def embedded(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def public_url(self) -> str:
+        return self.bazgasht_public_url.rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

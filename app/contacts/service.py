@@ -1,0 +1,44 @@
+"""Contacts: one row per (store, E.164 phone), created from orders and carts."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.contacts.models import Contact
+from app.contacts.phones import InvalidPhone, normalize_phone
+
+
+@dataclass(frozen=True)
+class PhoneOutcome:
+    contact: Contact | None
+    error: str | None  # why no contact was made, for the merchant to see
+
+
+def contact_for_phone(session: Session, *, store_id: int, raw_phone: str | None,
+                      first_name: str = "", last_name: str = "", email: str = "") -> PhoneOutcome:
+    """Find or create the contact for a phone as a customer typed it.
+
+    Newer non-empty names and email replace older ones: the latest checkout is the best guess.
+    """
+    if raw_phone is None or not raw_phone.strip():
+        return PhoneOutcome(None, "no phone")
+    try:
+        phone = normalize_phone(raw_phone)
+    except InvalidPhone as exc:
+        return PhoneOutcome(None, f"invalid phone: {exc.reason}")
+    contact = session.scalar(
+        select(Contact).where(Contact.store_id == store_id, Contact.phone == phone.e164)
+    )
+    if contact is None:
+        # Concurrent inserts of the same phone are resolved by the unique constraint: the
+        # caller's savepoint rolls back and the delivery is retried.
+        contact = Contact(store_id=store_id, phone=phone.e164,
+                          unverified_prefix=phone.unverified_prefix)
+        session.add(contact)
+    for field, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
+        value = (value or "").strip()
+        if value and getattr(contact, field) != value:
+            setattr(contact, field, value[:320])
+    session.flush()
+    return PhoneOutcome(contact, None)

@@ -1,0 +1,52 @@
+"""Request-scoped dependencies shared by the routers."""
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.errors import Forbidden, Unauthorized
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed here and never by service code."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_admin(
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    token = settings.bazgasht_admin_token
+    if token is None or not token.get_secret_value():
+        raise Forbidden("the platform API is disabled: set BAZGASHT_ADMIN_TOKEN to enable it",
+                        code="platform_api_disabled")
+    if credentials is None:
+        raise Unauthorized("send the operator token as 'Authorization: Bearer <token>'",
+                           code="missing_token")
+    if not hmac.compare_digest(credentials.credentials.encode(), token.get_secret_value().encode()):
+        raise Unauthorized("the operator token is not valid", code="invalid_token")
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AdminDep = Depends(require_admin)

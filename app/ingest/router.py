@@ -1,0 +1,108 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from app.db import unit_of_work
+from app.deps import AdminDep, SessionDep
+from app.errors import DomainError, NotFound
+from app.ingest import service
+from app.stores.service import get_enabled_store, get_store
+
+router = APIRouter()
+SIGNATURE_HEADER = "x-wc-webhook-signature"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = PayloadTooLarge(f"webhook bodies are limited to {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _store_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no store with id {raw!r}: use the webhook URL bazgasht gave you",
+                       code="store_not_found")
+    return int(raw)
+
+
+def _accept(request: Request, store_id: int, body: bytes) -> dict:
+    headers = request.headers
+    signature = headers.get(SIGNATURE_HEADER)
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        store = get_enabled_store(session, store_id)
+        if service.is_ping(signature, body):
+            return {"ok": True, "ping": True}
+        service.verify_signature(store.webhook_secret, body, signature)
+        delivery = service.receive(
+            session, store=store, body=body,
+            topic=headers.get("x-wc-webhook-topic", ""),
+            webhook_id=headers.get("x-wc-webhook-id", ""),
+            delivery_id=headers.get("x-wc-webhook-delivery-id", ""),
+        )
+    request.app.state.notify_ingest()
+    return {"ok": True, "delivery_id": delivery.id}
+
+
+@router.post("/webhooks/woocommerce/{store_id}", tags=["webhooks"],
+             summary="Receive a WooCommerce webhook delivery (or its ping)")
+@router.post("/webhooks/woocommerce/{store_id}/", include_in_schema=False)
+async def woocommerce_webhook(store_id: str, request: Request) -> dict:
+    """Point a WooCommerce webhook (API version v3) here, with the store's webhook secret.
+
+    Answers 200 to the creation ping and to every validly signed delivery, even one bazgasht
+    cannot use (kept as a dead letter); 401 for a missing or wrong signature.
+    """
+    sid = _store_id(store_id)
+    body = await _read_body(request, request.app.state.settings.max_webhook_body_bytes)
+    return await run_in_threadpool(_accept, request, sid, body)
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    topic: str
+    webhook_id: str
+    delivery_id: str
+    status: str
+    reason: str | None
+    attempts: int
+    received_at: str
+    processed_at: str | None
+    body: str | None = None
+
+
+Status = Literal["pending", "applied", "duplicate", "stale", "ignored", "dead_letter"]
+
+
+@router.get("/platform/v1/stores/{store_id}/webhook-deliveries", dependencies=[AdminDep],
+            tags=["platform"], summary="Webhook deliveries of a store (dead letters included)")
+def list_deliveries(store_id: int, session: SessionDep,
+                    status: Status | None = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                    before_id: int | None = None) -> dict:
+    get_store(session, store_id)
+    rows = service.list_deliveries(session, store_id=store_id, status=status, limit=limit,
+                                   before_id=before_id)
+    items = [DeliveryOut(
+        id=d.id, topic=d.topic, webhook_id=d.webhook_id, delivery_id=d.delivery_id,
+        status=d.status, reason=d.reason, attempts=d.attempts,
+        received_at=d.received_at.isoformat(),
+        processed_at=d.processed_at.isoformat() if d.processed_at else None,
+        body=d.body.decode("utf-8", "replace") if d.status == service.DEAD_LETTER else None,
+    ) for d in rows]
+    return {"items": items, "counts": service.count_by_status(session, store_id=store_id),
+            "next_before_id": items[-1].id if len(items) == limit else None}

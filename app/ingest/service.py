@@ -1,0 +1,176 @@
+"""WooCommerce webhook ingest: verify, keep durably, then apply to the mirrors.
+
+The endpoint only verifies and writes the delivery (one short transaction), so WooCommerce
+gets its answer fast; `process_pending` applies deliveries in order of arrival. A delivery that
+is signed but unusable is kept as a dead letter with its reason: WooCommerce disables a webhook
+after a few failed deliveries, so we must answer 2xx even for what we cannot use.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.commerce import service as commerce
+from app.commerce.money import InvalidAmount
+from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
+from app.db import unit_of_work, utcnow
+from app.errors import Unauthorized
+from app.ingest.models import DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+PING_BODY = re.compile(rb"^webhook_id=\d+$")
+MAX_ATTEMPTS = 5
+IGNORED_RESOURCES = frozenset({"customer", "coupon"})
+
+
+class Unusable(Exception):
+    """A signed delivery bazgasht cannot apply; the message says why, for the operator."""
+
+
+def is_ping(signature: str | None, body: bytes) -> bool:
+    return signature is None and PING_BODY.match(body.strip()) is not None
+
+
+def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
+    if not signature:
+        raise Unauthorized(
+            "missing X-WC-Webhook-Signature header: deliveries must come from a WooCommerce "
+            "webhook created with the secret bazgasht gave you", code="missing_signature")
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, signature.strip().encode()):
+        raise Unauthorized(
+            "X-WC-Webhook-Signature does not match the body: check that the webhook's secret in "
+            "WooCommerce is exactly the secret bazgasht gave you for this store",
+            code="invalid_signature")
+
+
+def receive(session: Session, *, store: Store, topic: str, webhook_id: str, delivery_id: str,
+            body: bytes) -> WebhookDelivery:
+    delivery = WebhookDelivery(
+        store_id=store.id, topic=topic[:200], webhook_id=webhook_id[:40],
+        delivery_id=delivery_id[:80], body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(), status=PENDING, attempts=0,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def _decode(body: bytes) -> dict:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Unusable(f"body is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise Unusable(f"body is a JSON {type(payload).__name__}, expected an object")
+    if "id" not in payload and {"code", "message"} <= payload.keys():
+        raise Unusable(f"WooCommerce sent an error instead of a resource: "
+                       f"{payload.get('code')}: {payload.get('message')}")
+    return payload
+
+
+def _parse(model, payload: dict):
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise Unusable(f"payload does not fit {model.__name__}: {problems}") from None
+
+
+def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery) -> str:
+    """Apply one delivery to the mirrors; returns its outcome, raises Unusable."""
+    topic = delivery.topic
+    resource, _, event = topic.partition(".")
+    if not topic:
+        raise Unusable("missing X-WC-Webhook-Topic header")
+    if resource in IGNORED_RESOURCES:
+        return IGNORED
+    if topic == "action.woocommerce_add_to_cart":
+        raise Unusable("WooCommerce's add-to-cart action carries only a cart item key, no "
+                       "customer or product: install the bazgasht companion plugin for carts")
+    key = dict(store_id=store.id, body_sha256=delivery.body_sha256)
+    if resource == "order" and event in ("created", "updated", "restored"):
+        data = _parse(WooOrder, _decode(delivery.body))
+        return commerce.apply_order(session, data=data, **key)
+    if resource == "order" and event == "deleted":
+        data = _parse(Deleted, _decode(delivery.body))
+        return commerce.delete_order(session, wc_id=data.id, **key)
+    if resource == "product" and event in ("created", "updated", "restored"):
+        data = _parse(WooProduct, _decode(delivery.body))
+        return commerce.apply_product(session, currency=store.currency, data=data, **key)
+    if resource == "product" and event == "deleted":
+        data = _parse(Deleted, _decode(delivery.body))
+        return commerce.delete_product(session, wc_id=data.id, **key)
+    if resource == "bazgasht_cart" and event in ("created", "updated"):
+        data = _parse(CartPayload, _decode(delivery.body))
+        return commerce.apply_cart(session, data=data, **key)
+    raise Unusable(f"topic {topic!r} is not one bazgasht handles")
+
+
+def _process_one(session: Session, delivery: WebhookDelivery) -> None:
+    store = session.get(Store, delivery.store_id)
+    delivery.attempts += 1
+    try:
+        with session.begin_nested():
+            status, reason = apply_delivery(session, store, delivery), None
+    except (Unusable, InvalidAmount) as exc:
+        status, reason = DEAD_LETTER, str(exc)
+    except IntegrityError:
+        # Another processor inserted the same order/contact a moment ago: try again later.
+        if delivery.attempts < MAX_ATTEMPTS:
+            return
+        status, reason = DEAD_LETTER, "conflicting concurrent writes; gave up after retries"
+    except Exception as exc:  # a bug of ours must not block the deliveries behind it
+        log.exception("applying webhook delivery %s failed", delivery.id)
+        status, reason = DEAD_LETTER, f"internal error while applying: {type(exc).__name__}"
+    delivery.status, delivery.reason, delivery.processed_at = status, reason, utcnow()
+
+
+def process_pending(factory: sessionmaker[Session], *, batch: int = 200) -> int:
+    """Apply waiting deliveries, oldest first; returns how many were handled."""
+    handled = 0
+    while True:
+        with unit_of_work(factory) as session:
+            deliveries = session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.status == PENDING)
+                .order_by(WebhookDelivery.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for delivery in deliveries:
+                _process_one(session, delivery)
+        handled += len(deliveries)
+        if len(deliveries) < batch:
+            return handled
+
+
+def list_deliveries(session: Session, *, store_id: int, status: str | None, limit: int,
+                    before_id: int | None = None) -> list[WebhookDelivery]:
+    query = select(WebhookDelivery).where(WebhookDelivery.store_id == store_id)
+    if status:
+        query = query.where(WebhookDelivery.status == status)
+    if before_id:
+        query = query.where(WebhookDelivery.id < before_id)
+    return list(session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)))
+
+
+def count_by_status(session: Session, *, store_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(WebhookDelivery.status, func.count())
+        .where(WebhookDelivery.store_id == store_id)
+        .group_by(WebhookDelivery.status)
+    )
+    return {status: n for status, n in rows}
+

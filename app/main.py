@@ -1,0 +1,76 @@
+"""The FastAPI application factory."""
+
+import logging
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+
+from app.background import BackgroundLoop
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.ingest import service as ingest
+from app.ingest.router import router as ingest_router
+from app.stores.router import router as stores_router
+
+log = logging.getLogger(__name__)
+
+
+def _celery_notifier(redis_url: str):
+    """Production: ask a worker to apply deliveries now; beat does it anyway every few seconds."""
+    from celery import Celery
+
+    client = Celery("bazgasht", broker=redis_url)
+
+    def notify() -> None:
+        try:
+            client.send_task("bazgasht.ingest.process_pending", ignore_result=True)
+        except Exception:
+            log.warning("could not enqueue ingest processing; beat will pick it up", exc_info=True)
+
+    return notify
+
+
+def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
+    """Build the app. `background=False` leaves applying deliveries to the caller (tests)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    loop = None
+    if background and settings.embedded:
+        loop = BackgroundLoop(partial(ingest.process_pending, factory), name="bazgasht-ingest")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if loop:
+            loop.start()
+        yield
+        if loop:
+            loop.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="bazgasht",
+        version="0.1.0",
+        summary="SMS retention for WooCommerce stores",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = factory
+    if loop:
+        app.state.notify_ingest = loop.wake
+    elif background and settings.redis_url:
+        app.state.notify_ingest = _celery_notifier(settings.redis_url)
+    else:
+        app.state.notify_ingest = lambda: None
+    install_error_handlers(app)
+    app.include_router(ingest_router)
+    app.include_router(stores_router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    def healthz() -> dict:
+        return {"ok": True}
+
+    return app

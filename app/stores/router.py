@@ -1,0 +1,38 @@
+from fastapi import APIRouter
+
+from app.deps import AdminDep, SessionDep, SettingsDep
+from app.stores import service
+from app.stores.models import Store
+from app.stores.schemas import StoreCreate, StoreCreated, StoreOut
+
+router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep])
+
+
+def store_out(store: Store, public_url: str) -> dict:
+    return dict(id=store.id, name=store.name, url=store.url, timezone=store.timezone,
+                currency=store.currency, enabled=store.enabled, created_at=store.created_at,
+                webhook_url=service.webhook_url(public_url, store.id))
+
+
+@router.post("", status_code=201, response_model=StoreCreated,
+             summary="Create a store; the API key and webhook secret are shown in the answer")
+def create_store(data: StoreCreate, session: SessionDep, settings: SettingsDep) -> dict:
+    store, api_key = service.create_store(session, data)
+    return store_out(store, settings.public_url) | {"api_key": api_key,
+                                                    "webhook_secret": store.webhook_secret}
+
+
+@router.get("/{store_id}", response_model=StoreOut)
+def get_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
+    return store_out(service.get_store(session, store_id), settings.public_url)
+
+
+@router.post("/{store_id}/disable", response_model=StoreOut,
+             summary="Stop accepting the store's webhooks (they get 403)")
+def disable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
+    return store_out(service.set_enabled(session, store_id, False), settings.public_url)
+
+
+@router.post("/{store_id}/enable", response_model=StoreOut)
+def enable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
+    return store_out(service.set_enabled(session, store_id, True), settings.public_url)

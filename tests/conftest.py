@@ -1,0 +1,183 @@
+"""Test fixtures: real databases (SQLite always, PostgreSQL where reachable), a live server.
+
+Every database test runs once per backend. PostgreSQL is found at TEST_POSTGRES_URL (default:
+the local server with trust auth); without it those runs skip, except in CI (CI=true), where a
+missing server is an error.
+"""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.main import create_app
+from app.migrate import upgrade
+from app.models import Base
+from tests.helpers import StoreCreds, create_store
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_server(name: str, url: str, problem: str | None) -> None:
+    """Skip without the server, except in CI, where its absence is a failure."""
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI but unreachable at {url}: {problem}")
+    pytest.skip(f"{name} not reachable at {url}: {problem}")
+
+
+def _postgres_available() -> str | None:
+    engine = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A freshly migrated database for the whole session, on one backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'bazgasht.db'}"
+        upgrade(url)
+        yield url
+        return
+    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
+    name = f"bazgasht_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine):
+    """Sessions on an emptied database: every test starts from nothing."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+    return make_sessionmaker(engine)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The real app under uvicorn on a loopback port, in a thread of the test process."""
+
+    def __init__(self, settings: Settings, *, background: bool = False):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings.model_copy(update={"bazgasht_public_url": self.url}),
+                              background=background)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+ADMIN_TOKEN = "test-operator-token"
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url):
+    settings = Settings(database_url=database_url, redis_url=None,
+                        bazgasht_admin_token=ADMIN_TOKEN)
+    with LiveServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def client(live_server, factory):
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_client(live_server, factory):
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=live_server.url, timeout=10, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+def store(factory) -> StoreCreds:
+    with unit_of_work(factory) as session:
+        return create_store(session)
+
+
+# shared/ lies beside the repository, on a developer's machine and in CI alike.
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "woocommerce"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not FIXTURES.exists():
+        pytest.fail(f"WooCommerce fixtures not found at {FIXTURES}")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+        problem = None
+    except redis.RedisError as exc:
+        problem = str(exc)
+    finally:
+        client.close()
+    require_server("Redis", REDIS_URL, problem)
+    return REDIS_URL

@@ -1,0 +1,105 @@
+"""An operator creates stores through the platform API (or the CLI) and watches deliveries."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.stores.models import Store
+from app.stores.service import hash_api_key
+from tests.helpers import deliver
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_operator_creates_a_store(admin_client, factory, live_server):
+    response = admin_client.post("/platform/v1/stores", json={
+        "name": "چای‌خانه", "url": "https://shop.example/", "currency": "IRT"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["webhook_url"] == f"{live_server.url}/webhooks/woocommerce/{body['id']}"
+    assert body["webhook_secret"].isalnum() and body["api_key"].startswith("bz_")
+    assert body["url"] == "https://shop.example" and body["timezone"] == "Asia/Tehran"
+    with factory() as session:
+        store = session.get(Store, body["id"])
+        assert store.api_key_hash == hash_api_key(body["api_key"])
+        assert body["api_key"] not in (store.api_key_hash, store.api_key_prefix)
+    # The key is shown once: reading the store back does not reveal it.
+    again = admin_client.get(f"/platform/v1/stores/{body['id']}").json()
+    assert "api_key" not in again and "webhook_secret" not in again
+
+
+def test_platform_api_needs_the_operator_token(client, factory):
+    no_token = client.post("/platform/v1/stores", json={"name": "x", "url": "https://x.example"})
+    wrong = client.post("/platform/v1/stores", json={"name": "x", "url": "https://x.example"},
+                        headers={"Authorization": "Bearer nope"})
+    assert (no_token.status_code, no_token.json()["error"]["code"]) == (401, "missing_token")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_token")
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Store)) == 0
+
+
+def test_invalid_store_is_rejected_with_a_clear_message(admin_client, factory):
+    for payload, field in [({"name": "x", "url": "not a url"}, "url"),
+                           ({"name": "  ", "url": "https://x.example"}, "name"),
+                           ({"name": "x", "url": "https://x.example", "timezone": "Mars/Base"},
+                            "timezone"),
+                           ({"name": "x", "url": "https://x.example", "api_key": "mine"}, "api_key")]:
+        response = admin_client.post("/platform/v1/stores", json=payload)
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request" and field in error["message"]
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Store)) == 0
+
+
+def test_unknown_store_is_404(admin_client, factory):
+    response = admin_client.get("/platform/v1/stores/424242")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "store_not_found"
+
+
+def test_disabling_a_store_refuses_its_webhooks(admin_client, client, store):
+    assert admin_client.post(f"/platform/v1/stores/{store.id}/disable").json()["enabled"] is False
+    assert deliver(client, store, "order.deleted", {"id": 3}).status_code == 403
+    assert admin_client.post(f"/platform/v1/stores/{store.id}/enable").json()["enabled"] is True
+    assert deliver(client, store, "order.deleted", {"id": 3}).status_code == 200
+
+
+def test_operator_sees_dead_letters_with_their_reason(admin_client, client, store, factory):
+    from app.ingest.service import process_pending
+
+    deliver(client, store, "order.updated", b'{"code":"rest_no_route","message":"No route"}')
+    deliver(client, store, "order.deleted", {"id": 3})
+    process_pending(factory)
+    response = admin_client.get(f"/platform/v1/stores/{store.id}/webhook-deliveries",
+                                params={"status": "dead_letter"})
+    assert response.status_code == 200
+    body = response.json()
+    [dead] = body["items"]
+    assert "rest_no_route" in dead["reason"] and "rest_no_route" in dead["body"]
+    assert body["counts"] == {"dead_letter": 1, "applied": 1}
+
+
+def test_cli_creates_a_store(database_url, factory, tmp_path):
+    env = os.environ | {"DATABASE_URL": database_url, "BAZGASHT_PUBLIC_URL": "https://bz.example"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "store", "create", "--name", "فروشگاه", "--url",
+         "https://shop.example"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) >= {"id", "api_key", "webhook_secret", "webhook_url"}
+    assert created["webhook_url"] == f"https://bz.example/webhooks/woocommerce/{created['id']}"
+    with factory() as session:
+        assert session.get(Store, created["id"]).name == "فروشگاه"
+
+
+def test_cli_rejects_a_bad_url_without_a_traceback(database_url, factory, tmp_path):
+    env = os.environ | {"DATABASE_URL": database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "store", "create", "--name", "x", "--url", "nope"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: url:") and "Traceback" not in result.stderr

@@ -1,0 +1,30 @@
+"""The Celery application (production mode, REDIS_URL set).
+
+Postgres holds everything scheduled; Redis only carries "do this now" nudges. Beat re-runs
+each job every few seconds, so a lost nudge costs seconds, never data.
+"""
+
+from celery import Celery
+
+from app.config import get_settings
+
+
+def make_celery(redis_url: str | None = None, database_url: str | None = None) -> Celery:
+    settings = get_settings()
+    broker = redis_url or settings.redis_url or "redis://127.0.0.1:6379/0"
+    app = Celery("bazgasht", broker=broker, include=["workers.tasks"])
+    app.conf.update(
+        bazgasht_database_url=database_url or settings.database_url,
+        task_ignore_result=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "apply-webhook-deliveries": {"task": "bazgasht.ingest.process_pending",
+                                         "schedule": 5.0},
+        },
+    )
+    return app
+
+
+celery_app = make_celery()
