@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
 
 CURRENCY_RIAL_FACTOR = {"IRR": 1, "IRT": 10, "IRHR": 1_000, "IRHT": 10_000}
 _MINOR_UNIT_FACTOR = 100
+# Far above any real order (10^15 rial), far below what a BIGINT column holds.
+_LIMIT = 10**15
 
 
 class InvalidAmount(ValueError):
@@ -27,5 +29,7 @@ def to_minor(amount: str | int | float | None, currency: str) -> int | None:
         raise InvalidAmount(f"not an amount: {amount!r}") from None
     if not value.is_finite():
         raise InvalidAmount(f"not an amount: {amount!r}")
+    if abs(value) >= _LIMIT:
+        raise InvalidAmount(f"amount out of range: {amount!r}")
     factor = CURRENCY_RIAL_FACTOR.get(currency.upper(), _MINOR_UNIT_FACTOR)
     return int((value * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -7,7 +7,7 @@ wrong value would corrupt the mirror (ids, statuses, the cart token).
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 def _utc(value: Any) -> Any:
@@ -24,45 +24,55 @@ def _text(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _clean(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; nothing a person typed contains one.
+    return value.replace("\x00", "").strip()
+
+
+def Text(max_length: int):
+    """A string field WooCommerce may send as null; cut to what its column holds."""
+    return Annotated[str, BeforeValidator(_text), AfterValidator(lambda v: _clean(v)[:max_length])]
+
+
 UTC = Annotated[datetime | None, BeforeValidator(_utc)]
-Text = Annotated[str, BeforeValidator(_text)]
+WcId = Annotated[int, Field(gt=0, lt=2**63)]
 Amount = str | int | float | None
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 class Address(_Lenient):
-    first_name: Text = ""
-    last_name: Text = ""
-    email: Text = ""
-    phone: Text = ""
+    first_name: Text(200) = ""
+    last_name: Text(200) = ""
+    email: Text(320) = ""
+    phone: Text(64) = ""
 
 
 class Meta(_Lenient):
-    key: Text = ""
+    key: Text(255) = ""
     value: Any = None
 
 
 class LineItem(_Lenient):
     id: int | None = None
-    name: Text = ""
-    product_id: int = 0
-    variation_id: int = 0
+    name: Text(500) = ""
+    product_id: int = Field(0, ge=0, lt=2**63)
+    variation_id: int = Field(0, ge=0, lt=2**63)
     quantity: float = 0
-    sku: Text = ""
+    sku: Text(100) = ""
     price: Amount = None
     total: Amount = None
 
 
 class WooOrder(_Lenient):
-    id: int = Field(gt=0)
-    status: str = Field(min_length=1, max_length=64)
-    number: Text = ""
-    currency: Text = ""
+    id: WcId
+    status: Annotated[str, AfterValidator(_clean), Field(min_length=1, max_length=64)]
+    number: Text(40) = ""
+    currency: Text(8) = ""
     total: Amount = None
-    customer_id: int | None = None
+    customer_id: int | None = Field(None, ge=0, lt=2**63)
     billing: Address = Address()
     shipping: Address = Address()
     meta_data: list[Meta] = []
@@ -78,26 +88,26 @@ class WooOrder(_Lenient):
 
 class Category(_Lenient):
     id: int
-    name: Text = ""
+    name: Text(200) = ""
 
 
 class Image(_Lenient):
-    src: Text = ""
+    src: Text(2000) = ""
 
 
 class WooProduct(_Lenient):
-    id: int = Field(gt=0)
-    name: Text = ""
-    permalink: Text = ""
-    type: Text = ""
-    status: Text = ""
+    id: WcId
+    name: Text(500) = ""
+    permalink: Text(2000) = ""
+    type: Text(40) = ""
+    status: Text(40) = ""
     price: Amount = None
     regular_price: Amount = None
     sale_price: Amount = None
-    stock_status: Text = ""
-    stock_quantity: int | None = None
-    cross_sell_ids: list[int] = []
-    upsell_ids: list[int] = []
+    stock_status: Text(40) = ""
+    stock_quantity: int | None = Field(None, gt=-(2**63), lt=2**63)
+    cross_sell_ids: list[WcId] = []
+    upsell_ids: list[WcId] = []
     categories: list[Category] = []
     images: list[Image] = []
     date_modified_gmt: UTC = None
@@ -106,15 +116,15 @@ class WooProduct(_Lenient):
 class Deleted(_Lenient):
     """A trashed resource: WooCommerce sends only its id."""
 
-    id: int = Field(gt=0)
+    id: WcId
 
 
 class CartItem(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
-    product_id: int = Field(gt=0)
-    variation_id: int = 0
-    name: str = ""
+    product_id: WcId
+    variation_id: int = Field(0, ge=0, lt=2**63)
+    name: Text(500) = ""
     quantity: float = Field(gt=0)
     price: Amount = None
     total: Amount = None
@@ -123,18 +133,18 @@ class CartItem(BaseModel):
 class CartPayload(BaseModel):
     """Body of the companion plugin's `bazgasht_cart.updated` topic (documented in the README)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
-    phone: str | None = None
-    first_name: Text = ""
-    last_name: Text = ""
-    email: Text = ""
+    phone: Text(64) | None = None
+    first_name: Text(200) = ""
+    last_name: Text(200) = ""
+    email: Text(320) = ""
     items: list[CartItem] = []
     total: Amount = None
     currency: str = Field(min_length=3, max_length=8)
-    restore_url: Text = ""
-    cart_url: Text = ""
+    restore_url: Text(2000) = ""
+    cart_url: Text(2000) = ""
     date_modified_gmt: UTC
 
     @field_validator("date_modified_gmt")

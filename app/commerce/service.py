@@ -77,13 +77,13 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     order.total = to_minor(data.total, currency)
     order.customer_wc_id = data.customer_id or None
     order.first_name, order.last_name, order.email = first_name, last_name, billing.email
-    order.phone_raw = phone_raw[:64]
+    order.phone_raw = phone_raw
     order.items = _items(data.line_items, currency)
     order.created_gmt = data.date_created_gmt
     order.modified_gmt = data.date_modified_gmt
     order.paid_gmt = data.date_paid_gmt
     order.completed_gmt = data.date_completed_gmt
-    order.cart_token = str(cart_token)[:64] if cart_token else None
+    order.cart_token = str(cart_token).replace("\x00", "")[:64] or None if cart_token else None
     order.payload_sha256 = body_sha256
     if data.status == "trash" and order.deleted_at is None:
         order.deleted_at = utcnow()
@@ -135,20 +135,20 @@ def apply_product(session: Session, *, store_id: int, currency: str, data: WooPr
             return outcome
         if data.status != "trash":
             product.deleted_at = None
-    product.name = data.name[:500]
-    product.permalink = data.permalink[:2000]
-    product.type = data.type[:40]
-    product.status = data.status[:40]
+    product.name = data.name
+    product.permalink = data.permalink
+    product.type = data.type
+    product.status = data.status
     product.currency = currency
     product.price = to_minor(data.price, currency)
     product.regular_price = to_minor(data.regular_price, currency)
     product.sale_price = to_minor(data.sale_price, currency)
-    product.stock_status = data.stock_status[:40]
+    product.stock_status = data.stock_status
     product.stock_quantity = data.stock_quantity
     product.cross_sell_ids = list(data.cross_sell_ids)
     product.upsell_ids = list(data.upsell_ids)
     product.categories = [{"id": c.id, "name": c.name} for c in data.categories]
-    product.image_url = data.images[0].src[:2000] if data.images else ""
+    product.image_url = data.images[0].src if data.images else ""
     product.modified_gmt = data.date_modified_gmt
     product.payload_sha256 = body_sha256
     if data.status == "trash" and product.deleted_at is None:
@@ -186,12 +186,12 @@ def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha25
             return outcome
     currency = data.currency.upper()
     cart.first_name, cart.last_name, cart.email = data.first_name, data.last_name, data.email
-    cart.phone_raw = (data.phone or "")[:64]
+    cart.phone_raw = data.phone or ""
     cart.items = _items(data.items, currency)
     cart.currency = currency
     cart.total = to_minor(data.total, currency)
-    cart.restore_url = data.restore_url[:2000]
-    cart.cart_url = data.cart_url[:2000]
+    cart.restore_url = data.restore_url
+    cart.cart_url = data.cart_url
     cart.modified_gmt = data.date_modified_gmt
     cart.payload_sha256 = body_sha256
 

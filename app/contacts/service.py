@@ -9,6 +9,10 @@ from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
 
 
+_LENGTHS = {name: Contact.__table__.c[name].type.length
+            for name in ("first_name", "last_name", "email")}
+
+
 @dataclass(frozen=True)
 class PhoneOutcome:
     contact: Contact | None
@@ -37,8 +41,8 @@ def contact_for_phone(session: Session, *, store_id: int, raw_phone: str | None,
                           unverified_prefix=phone.unverified_prefix)
         session.add(contact)
     for field, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
-        value = (value or "").strip()
+        value = (value or "").strip()[:_LENGTHS[field]]
         if value and getattr(contact, field) != value:
-            setattr(contact, field, value[:320])
+            setattr(contact, field, value)
     session.flush()
     return PhoneOutcome(contact, None)

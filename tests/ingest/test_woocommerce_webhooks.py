@@ -412,3 +412,42 @@ def test_amounts_are_kept_in_rial(client, store, factory, fixtures_dir, currency
     process_pending(factory)
     [order] = rows(factory, Order)
     assert (order.total, order.currency) == (rial, currency)
+
+
+# --- hostile but signed bodies: applied safely or dead-lettered, never a crash ---------------
+
+def test_oversized_fields_and_nul_characters_are_cut_to_fit(client, store, factory, fixtures_dir):
+    payload = order_payload(fixtures_dir, number="9" * 100, currency="IRT")
+    payload["billing"] = payload["billing"] | {"first_name": "ع" * 5000 + "\x00",
+                                               "email": "a\x00b@example.com" + "x" * 500}
+    deliver(client, store, "order.created", payload)
+    process_pending(factory)
+    [delivery] = rows(factory, WebhookDelivery)
+    assert delivery.status == "applied", delivery.reason
+    [order] = rows(factory, Order)
+    assert order.first_name == "ع" * 200 and len(order.number) == 40
+    assert order.email.startswith("ab@example.com")
+
+
+@pytest.mark.parametrize("changes,reason", [
+    ({"id": 2**70}, "id"),
+    ({"total": "1e30"}, "out of range"),
+    ({"line_items": [{"product_id": 1, "quantity": 1, "price": "NaN"}]}, "amount"),
+    ({"status": "\x00"}, "status"),
+])
+def test_values_no_column_can_hold_are_dead_lettered(client, store, factory, fixtures_dir,
+                                                     changes, reason):
+    deliver(client, store, "order.created", order_payload(fixtures_dir, **changes))
+    process_pending(factory)
+    [delivery] = rows(factory, WebhookDelivery)
+    assert delivery.status == "dead_letter" and reason in delivery.reason
+    assert count(factory, Order) == 0 and count(factory, Contact) == 0
+
+
+def test_infinite_quantity_in_a_cart_is_dead_lettered(client, store, factory):
+    body = wc_body(cart_payload()).replace(b'"quantity":2', b'"quantity":Infinity')
+    assert b"Infinity" in body
+    deliver(client, store, "bazgasht_cart.updated", body)
+    process_pending(factory)
+    [delivery] = rows(factory, WebhookDelivery)
+    assert delivery.status == "dead_letter" and "quantity" in delivery.reason
