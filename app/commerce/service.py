@@ -29,13 +29,32 @@ def is_purchased(status: str, paid_gmt: datetime | None) -> bool:
     return status in PURCHASED_STATUSES or paid_gmt is not None
 
 
-def _compare(row_hash: str, row_modified: datetime | None, body_sha256: str,
-             modified: datetime | None) -> Outcome:
-    if row_hash == body_sha256:
-        return "duplicate"
-    if row_modified is not None and modified is not None and modified < row_modified:
-        return "stale"
-    return "applied"
+def _locked_row(session: Session, model, store_id: int, key: dict, body_sha256: str,
+                modified: datetime | None):
+    """The mirror row for a delivery, locked, and whether the delivery should change it."""
+    row = session.scalar(select(model).filter_by(store_id=store_id, **key).with_for_update())
+    if row is None:
+        row = model(store_id=store_id, **key)
+        session.add(row)
+        return row, "applied"
+    if row.payload_sha256 == body_sha256:
+        return row, "duplicate"
+    if row.modified_gmt is not None and modified is not None and modified < row.modified_gmt:
+        return row, "stale"
+    return row, "applied"
+
+
+def _mark_deleted(session: Session, model, store_id: int, wc_id: int, body_sha256: str):
+    """Mark a trashed resource deleted (None if it already was); unknown ones get a tombstone."""
+    row = session.scalar(select(model).filter_by(store_id=store_id, wc_id=wc_id).with_for_update())
+    if row is None:
+        row = model(store_id=store_id, wc_id=wc_id, status="trash", payload_sha256=body_sha256)
+        session.add(row)
+    elif row.deleted_at is not None:
+        return None
+    row.deleted_at = utcnow()
+    session.flush()
+    return row
 
 
 def _items(raw_items, currency: str) -> list[dict]:
@@ -48,21 +67,14 @@ def _items(raw_items, currency: str) -> list[dict]:
 
 
 def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256: str) -> Outcome:
-    order = session.scalar(
-        select(Order).where(Order.store_id == store_id, Order.wc_id == data.id).with_for_update()
-    )
-    if order is None:
-        order = Order(store_id=store_id, wc_id=data.id)
-        session.add(order)
-    else:
-        outcome = _compare(order.payload_sha256, order.modified_gmt, body_sha256,
-                           data.date_modified_gmt)
-        if outcome != "applied":
-            return outcome
-        # A state newer than the trashing is a restore; the trash state itself stays trashed.
-        if order.deleted_at and data.status != "trash" and (
-            data.date_modified_gmt is None or data.date_modified_gmt > order.deleted_at):
-            order.deleted_at = None
+    order, outcome = _locked_row(session, Order, store_id, {"wc_id": data.id}, body_sha256,
+                                 data.date_modified_gmt)
+    if outcome != "applied":
+        return outcome
+    # A state newer than the trashing is a restore; the trash state itself stays trashed.
+    if order.deleted_at and data.status != "trash" and (
+        data.date_modified_gmt is None or data.date_modified_gmt > order.deleted_at):
+        order.deleted_at = None
 
     currency = data.currency or ""
     billing, shipping = data.billing, data.shipping
@@ -105,16 +117,9 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
 
 def delete_order(session: Session, *, store_id: int, wc_id: int, body_sha256: str) -> Outcome:
     """A trashed order. Unknown ones get a tombstone so a late, older delivery cannot revive them."""
-    order = session.scalar(
-        select(Order).where(Order.store_id == store_id, Order.wc_id == wc_id).with_for_update()
-    )
+    order = _mark_deleted(session, Order, store_id, wc_id, body_sha256)
     if order is None:
-        order = Order(store_id=store_id, wc_id=wc_id, status="trash", items=[],
-                      payload_sha256=body_sha256)
-        session.add(order)
-    elif order.deleted_at is not None:
         return "duplicate"
-    order.deleted_at = utcnow()
     order.purchased = False
     session.flush()
     return "applied"
@@ -122,19 +127,12 @@ def delete_order(session: Session, *, store_id: int, wc_id: int, body_sha256: st
 
 def apply_product(session: Session, *, store_id: int, currency: str, data: WooProduct,
                   body_sha256: str) -> Outcome:
-    product = session.scalar(
-        select(Product).where(Product.store_id == store_id, Product.wc_id == data.id).with_for_update()
-    )
-    if product is None:
-        product = Product(store_id=store_id, wc_id=data.id)
-        session.add(product)
-    else:
-        outcome = _compare(product.payload_sha256, product.modified_gmt, body_sha256,
-                           data.date_modified_gmt)
-        if outcome != "applied":
-            return outcome
-        if data.status != "trash":
-            product.deleted_at = None
+    product, outcome = _locked_row(session, Product, store_id, {"wc_id": data.id}, body_sha256,
+                                   data.date_modified_gmt)
+    if outcome != "applied":
+        return outcome
+    if data.status != "trash":
+        product.deleted_at = None
     product.name = data.name
     product.permalink = data.permalink
     product.type = data.type
@@ -158,32 +156,15 @@ def apply_product(session: Session, *, store_id: int, currency: str, data: WooPr
 
 
 def delete_product(session: Session, *, store_id: int, wc_id: int, body_sha256: str) -> Outcome:
-    product = session.scalar(
-        select(Product).where(Product.store_id == store_id, Product.wc_id == wc_id).with_for_update()
-    )
-    if product is None:
-        product = Product(store_id=store_id, wc_id=wc_id, status="trash",
-                          payload_sha256=body_sha256)
-        session.add(product)
-    elif product.deleted_at is not None:
-        return "duplicate"
-    product.deleted_at = utcnow()
-    session.flush()
-    return "applied"
+    product = _mark_deleted(session, Product, store_id, wc_id, body_sha256)
+    return "duplicate" if product is None else "applied"
 
 
 def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha256: str) -> Outcome:
-    cart = session.scalar(
-        select(Cart).where(Cart.store_id == store_id, Cart.token == data.token).with_for_update()
-    )
-    if cart is None:
-        cart = Cart(store_id=store_id, token=data.token)
-        session.add(cart)
-    else:
-        outcome = _compare(cart.payload_sha256, cart.modified_gmt, body_sha256,
-                           data.date_modified_gmt)
-        if outcome != "applied":
-            return outcome
+    cart, outcome = _locked_row(session, Cart, store_id, {"token": data.token}, body_sha256,
+                                data.date_modified_gmt)
+    if outcome != "applied":
+        return outcome
     currency = data.currency.upper()
     cart.first_name, cart.last_name, cart.email = data.first_name, data.last_name, data.email
     cart.phone_raw = data.phone or ""
