@@ -12,6 +12,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
 from app.ingest.router import router as ingest_router
+from app.ingest.writer import DeliveryWriter
 from app.stores.router import router as stores_router
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         if loop:
             loop.start()
         yield
+        await app.state.delivery_writer.stop()
         if loop:
             loop.stop()
         engine.dispose()
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         app.state.notify_ingest = _celery_notifier(settings.redis_url)
     else:
         app.state.notify_ingest = lambda: None
+    app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)

@@ -14,7 +14,7 @@ import logging
 import re
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,16 +54,21 @@ def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
             code="invalid_signature")
 
 
-def receive(session: Session, *, store: Store, topic: str, webhook_id: str, delivery_id: str,
-            body: bytes) -> WebhookDelivery:
-    delivery = WebhookDelivery(
-        store_id=store.id, topic=topic[:200], webhook_id=webhook_id[:40],
-        delivery_id=delivery_id[:80], body=body,
-        body_sha256=hashlib.sha256(body).hexdigest(), status=PENDING, attempts=0,
-    )
-    session.add(delivery)
-    session.flush()
-    return delivery
+def delivery_row(*, store_id: int, topic: str, webhook_id: str, delivery_id: str,
+                 body: bytes) -> dict:
+    return dict(store_id=store_id, topic=topic[:200], webhook_id=webhook_id[:40],
+                delivery_id=delivery_id[:80], body=body,
+                body_sha256=hashlib.sha256(body).hexdigest(), status=PENDING, attempts=0,
+                received_at=utcnow())
+
+
+def insert_deliveries(conn: Connection, rows: list[dict]) -> list[int]:
+    """Store deliveries as received, in one statement; their ids in the same order."""
+    if not rows:
+        return []
+    table = WebhookDelivery.__table__
+    stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return list(conn.execute(stmt, rows).scalars())
 
 
 def _decode(body: bytes) -> dict:

@@ -59,10 +59,13 @@ def get_store(session: Session, store_id: int) -> Store:
     return store
 
 
-def get_enabled_store(session: Session, store_id: int) -> Store:
-    store = get_store(session, store_id)
+def ensure_accepts_webhooks(store: Store | None, store_id: int) -> Store:
+    if store is None:
+        raise NotFound(f"no store with id {store_id}: use the webhook URL bazgasht gave you",
+                       code="store_not_found")
     if not store.enabled:
-        raise Forbidden(f"store {store_id} is disabled", code="store_disabled")
+        raise Forbidden(f"store {store_id} is disabled: ask the bazgasht operator to enable it",
+                        code="store_disabled")
     return store
 
 
