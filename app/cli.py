@@ -54,6 +54,7 @@ def serve(
     from app.db import unit_of_work
     from app.main import create_app
     from app.migrate import upgrade
+    from app.onboarding import open_store
     from app.stores import service as stores
     from app.stores.schemas import StoreCreate
 
@@ -68,7 +69,7 @@ def serve(
              f"mode: {'embedded (SQLite/threads, no Redis)' if settings.embedded else 'production'}"]
     with unit_of_work(_factory(settings)) as session:
         if not stores.has_stores(session):
-            store, api_key = stores.create_store(
+            store, api_key = open_store(
                 session, StoreCreate(name="Demo store", url="https://shop.example"))
             lines += ["", "Demo store created (connect a WooCommerce store with these):",
                       f"  store id:       {store.id}",
@@ -90,6 +91,7 @@ def store_create(
     from pydantic import ValidationError
 
     from app.db import unit_of_work
+    from app.onboarding import open_store
     from app.stores import service as stores
     from app.stores.schemas import StoreCreate
 
@@ -101,7 +103,7 @@ def store_create(
             typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
         raise typer.Exit(2) from None
     with unit_of_work(_factory(settings)) as session:
-        store, api_key = stores.create_store(session, data)
+        store, api_key = open_store(session, data)
         _echo_json({"id": store.id, "name": store.name, "url": store.url,
                     "api_key": api_key, "webhook_secret": store.webhook_secret,
                     "webhook_url": stores.webhook_url(settings.public_url, store.id)})
@@ -129,6 +131,63 @@ def ingest_list(
         rows = list_deliveries(session, store_id=store, status=status, limit=limit)
         _echo_json([{"id": d.id, "topic": d.topic, "status": d.status, "reason": d.reason,
                      "received_at": d.received_at} for d in rows])
+
+
+def _parse_now(value: str | None):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return datetime.now(timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: --now: not an ISO 8601 time: {value!r}", err=True)
+        raise typer.Exit(2) from None
+    if parsed.tzinfo is None:
+        typer.echo("error: --now needs a zone, e.g. 2026-11-24T10:00:00+03:30", err=True)
+        raise typer.Exit(2)
+    return parsed.astimezone(timezone.utc)
+
+
+@cli.command()
+def tick(
+    now: Annotated[str | None, typer.Option(help="Act as if it were this time (ISO 8601 with zone).")] = None,
+) -> None:
+    """Run one scheduler round: enroll, resolve stalled sends, send what is due."""
+    from dataclasses import asdict
+
+    from app.campaigns.service import tick as run_tick
+    from app.messaging.gateway import make_gateway
+
+    at = _parse_now(now)
+    factory = _factory(get_settings())
+    _echo_json({"now": at.isoformat()} | asdict(run_tick(factory, make_gateway(factory), at)))
+
+
+def _celery(*args: str) -> None:
+    import os
+    import shutil
+
+    celery = shutil.which("celery")
+    if celery is None:
+        typer.echo("error: celery is not installed in this environment", err=True)
+        raise typer.Exit(1)
+    if not get_settings().redis_url:
+        typer.echo("error: set REDIS_URL: workers and beat need Redis", err=True)
+        raise typer.Exit(1)
+    os.execv(celery, [celery, "-A", "workers.celery_app:celery_app", *args])
+
+
+@cli.command()
+def worker() -> None:
+    """Run a Celery worker (production mode, REDIS_URL set)."""
+    _celery("worker", "--loglevel=info")
+
+
+@cli.command()
+def beat() -> None:
+    """Run Celery beat, the scheduler's clock (exactly one per deployment)."""
+    _celery("beat", "--loglevel=info")
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     bazgasht_public_url: str = "http://127.0.0.1:8000"
     # WooCommerce never retries; anything larger than this is not a real delivery.
     max_webhook_body_bytes: int = 1024 * 1024
+    # How often the scheduler enrolls, claims due messages and sends them.
+    tick_seconds: float = 15.0
 
     @property
     def embedded(self) -> bool:

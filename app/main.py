@@ -8,11 +8,13 @@ from fastapi import FastAPI
 
 from app.background import BackgroundLoop
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.campaigns import service as campaigns
+from app.db import make_engine, make_sessionmaker, utcnow
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
 from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
+from app.messaging.gateway import make_gateway
 from app.stores.router import router as stores_router
 
 log = logging.getLogger(__name__)
@@ -38,17 +40,20 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
-    loop = None
+    loops: list[BackgroundLoop] = []
     if background and settings.embedded:
-        loop = BackgroundLoop(partial(ingest.process_pending, factory), name="bazgasht-ingest")
+        gateway = make_gateway(factory)
+        loops.append(BackgroundLoop(partial(ingest.process_pending, factory), name="bazgasht-ingest"))
+        loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateway, utcnow()),
+                                    interval=settings.tick_seconds, name="bazgasht-tick"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if loop:
+        for loop in loops:
             loop.start()
         yield
         await app.state.delivery_writer.stop()
-        if loop:
+        for loop in loops:
             loop.stop()
         engine.dispose()
 
@@ -61,8 +66,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = factory
-    if loop:
-        app.state.notify_ingest = loop.wake
+    if loops:
+        app.state.notify_ingest = loops[0].wake
     elif background and settings.redis_url:
         app.state.notify_ingest = _celery_notifier(settings.redis_url)
     else:

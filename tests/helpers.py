@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from app.stores.schemas import StoreCreate
-from app.stores.service import create_store as _create_store
+from app.onboarding import open_store
 
 
 @dataclass
@@ -24,7 +24,7 @@ class StoreCreds:
 
 def create_store(session: Session, **overrides) -> StoreCreds:
     data = StoreCreate(**({"name": "چای‌خانه", "url": "https://shop.example"} | overrides))
-    store, api_key = _create_store(session, data)
+    store, api_key = open_store(session, data)
     return StoreCreds(store.id, api_key, store.webhook_secret)
 
 

@@ -22,6 +22,7 @@ def make_celery(redis_url: str | None = None, database_url: str | None = None) -
         beat_schedule={
             "apply-webhook-deliveries": {"task": "bazgasht.ingest.process_pending",
                                          "schedule": 5.0},
+            "tick": {"task": "bazgasht.campaigns.tick", "schedule": settings.tick_seconds},
         },
     )
     return app

@@ -99,6 +99,8 @@ class Cart(Base):
     modified_gmt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The order placed from this cart (linked by the cart token the plugin copies into it).
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    # When a purchase (of this cart, or by the same contact) ended its abandonment.
+    converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

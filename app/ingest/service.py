@@ -18,12 +18,13 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.campaigns import service as campaigns
 from app.commerce import service as commerce
 from app.commerce.money import InvalidAmount
 from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
 from app.db import unit_of_work, utcnow
 from app.errors import Unauthorized
-from app.ingest.models import DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
+from app.ingest.models import APPLIED, DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,10 @@ def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery) ->
     key = dict(store_id=store.id, body_sha256=delivery.body_sha256)
     if resource == "order" and event in ("created", "updated", "restored"):
         data = _parse(WooOrder, _decode(delivery.body))
-        return commerce.apply_order(session, data=data, **key)
+        outcome = commerce.apply_order(session, data=data, **key)
+        if outcome == APPLIED:
+            campaigns.on_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
+        return outcome
     if resource == "order" and event == "deleted":
         data = _parse(Deleted, _decode(delivery.body))
         return commerce.delete_order(session, wc_id=data.id, **key)

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, true
+from sqlalchemy import JSON, Boolean, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -20,4 +20,13 @@ class Store(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
     currency: Mapped[str] = mapped_column(String(8), default="IRT")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Sending rules, in the store's timezone: SMS go out only from send_from to send_until
+    # (minutes after local midnight) on the allowed weekdays (0 = Monday … 6 = Sunday).
+    send_from_minute: Mapped[int] = mapped_column(Integer, default=9 * 60, server_default="540")
+    send_until_minute: Mapped[int] = mapped_column(Integer, default=21 * 60, server_default="1260")
+    send_weekdays: Mapped[list] = mapped_column(JSON, default=lambda: list(range(7)),
+                                                server_default="[0, 1, 2, 3, 4, 5, 6]")
+    # Promotional SMS per contact: at most this many in 24 hours and in 7 days.
+    cap_per_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    cap_per_week: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

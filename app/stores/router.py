@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
 from app.deps import AdminDep, SessionDep, SettingsDep
+from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
 from app.stores.schemas import StoreCreate, StoreCreated, StoreOut
@@ -17,7 +18,7 @@ def store_out(store: Store, public_url: str) -> dict:
 @router.post("", status_code=201, response_model=StoreCreated,
              summary="Create a store; the API key and webhook secret are shown in the answer")
 def create_store(data: StoreCreate, session: SessionDep, settings: SettingsDep) -> dict:
-    store, api_key = service.create_store(session, data)
+    store, api_key = open_store(session, data)
     return store_out(store, settings.public_url) | {"api_key": api_key,
                                                     "webhook_secret": store.webhook_secret}
 

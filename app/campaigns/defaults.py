@@ -1,0 +1,37 @@
+"""The campaigns every new store starts with, modelled on what converts."""
+
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import (ABANDONED_CART, CROSS_SELL, POST_PURCHASE_SURVEY, WIN_BACK,
+                                  Campaign, CampaignStep)
+from app.messaging.render import default_template
+
+HOUR = 60
+DAY = 24 * HOUR
+
+# kind, name, active, promotional, trigger minutes, step delays (minutes from the anchor)
+DEFAULT_CAMPAIGNS = [
+    (ABANDONED_CART, "سبد رهاشده", True, True, 60, [1 * HOUR, 1 * DAY, 3 * DAY]),
+    (POST_PURCHASE_SURVEY, "نظرسنجی پس از خرید", True, False, 0, [3 * DAY]),
+    (CROSS_SELL, "پیشنهاد محصول مکمل", True, True, 0, [7 * DAY]),
+    (WIN_BACK, "بازگرداندن مشتری", False, True, 60 * DAY, [0]),
+]
+# What the second abandoned-cart step offers until the merchant sets a discount of their own.
+DEFAULT_CART_COUPON = {"mode": "fixed", "code": "off5"}
+
+
+def create_default_campaigns(session: Session, store_id: int) -> list[Campaign]:
+    campaigns = []
+    for kind, name, active, promotional, trigger_minutes, delays in DEFAULT_CAMPAIGNS:
+        campaign = Campaign(store_id=store_id, kind=kind, name=name, active=active,
+                            promotional=promotional, trigger_minutes=trigger_minutes)
+        session.add(campaign)
+        session.flush()
+        for position, delay in enumerate(delays, start=1):
+            coupon = DEFAULT_CART_COUPON if (kind, position) == (ABANDONED_CART, 2) else None
+            session.add(CampaignStep(campaign_id=campaign.id, position=position,
+                                     delay_minutes=delay, coupon=coupon, variants=[],
+                                     template=default_template(f"{kind}_{position}")))
+        campaigns.append(campaign)
+    session.flush()
+    return campaigns

@@ -1,0 +1,238 @@
+"""Claim due messages, check everything once more, send, and record the outcome.
+
+A message moves by conditional updates only: scheduled → sending (claimed) → sent, or back to
+scheduled (moved later), held, or skipped with a reason. Nothing is sent while a row lock is held:
+the guard's transaction commits first, then the gateway is called with localid = message id.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.content import message_text
+from app.campaigns.models import (ABANDONED_CART, HELD, SCHEDULED, SENDING, SENT, SKIPPED,
+                                  WIN_BACK, Campaign, CampaignStep, Enrollment, Message)
+from app.campaigns.rules import cap_allows_at, next_allowed_minute
+from app.commerce.models import Cart, Order
+from app.contacts.models import Contact
+from app.db import unit_of_work
+from app.messaging.gateway import Gateway
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 500
+MAX_ATTEMPTS = 5
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def claim_due(factory: sessionmaker[Session], now: datetime, *, limit: int = CLAIM_BATCH) -> list[int]:
+    """Move up to `limit` due messages from scheduled to sending; returns their ids.
+
+    SKIP LOCKED lets several dispatchers claim at once without waiting on, or taking, each
+    other's rows (SQLite has one writer at a time and ignores it).
+    """
+    due = (select(Message.id)
+           .where(Message.status == SCHEDULED, Message.due_at <= now)
+           .order_by(Message.due_at).limit(limit)
+           .with_for_update(skip_locked=True))
+    with unit_of_work(factory) as session:
+        return list(session.scalars(
+            update(Message)
+            .where(Message.id.in_(due.scalar_subquery()), Message.status == SCHEDULED)
+            .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)))
+
+
+@dataclass(frozen=True)
+class Send:
+    receptor: str
+    text: str
+
+
+def _move(message: Message, status: str, reason: str, due_at: datetime | None = None) -> None:
+    message.status, message.reason = status, reason
+    if due_at is not None:
+        message.due_at = due_at
+    message.claimed_at = None
+
+
+def _exit(session: Session, enrollment: Enrollment, reason: str, now: datetime) -> None:
+    enrollment.status, enrollment.exit_reason, enrollment.exited_at = "exited", reason, now
+    session.execute(update(Message)
+                    .where(Message.enrollment_id == enrollment.id,
+                           Message.status.in_([SCHEDULED, HELD]))
+                    .values(status=SKIPPED, reason=reason)
+                    .execution_options(synchronize_session=False))
+
+
+def _postpone(session: Session, enrollment: Enrollment, anchor: datetime) -> None:
+    """The shopper came back: the sequence starts over from their latest activity."""
+    enrollment.anchor_at = anchor
+    steps = dict(session.execute(
+        select(CampaignStep.id, CampaignStep.delay_minutes)
+        .where(CampaignStep.campaign_id == enrollment.campaign_id)).all())
+    for message in session.scalars(select(Message).where(
+            Message.enrollment_id == enrollment.id,
+            Message.status.in_([SCHEDULED, SENDING, HELD]))):
+        _move(message, SCHEDULED, "cart changed: postponed",
+              anchor + timedelta(minutes=steps[message.step_id]))
+
+
+def _purchased_since(session: Session, contact_id: int, since: datetime) -> bool:
+    return session.scalar(select(Order.id).where(
+        Order.contact_id == contact_id, Order.purchased.is_(True),
+        Order.created_gmt >= since).limit(1)) is not None
+
+
+def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrollment,
+                         now: datetime) -> str | None:
+    """Why the subject no longer wants this message, or None. May postpone a changed cart."""
+    if enrollment.subject_type == "cart":
+        cart = session.get(Cart, enrollment.subject_id)
+        if cart is None or cart.order_id or cart.converted_at:
+            return "purchased"
+        if _purchased_since(session, enrollment.contact_id, enrollment.anchor_at):
+            return "purchased"
+        if not cart.total:
+            return "cart emptied"
+        if cart.modified_gmt and cart.modified_gmt > enrollment.anchor_at:
+            _postpone(session, enrollment, cart.modified_gmt)
+            return ""
+        return None
+    order = session.get(Order, enrollment.subject_id)
+    if campaign.kind == WIN_BACK:
+        if order is None or _purchased_since(session, enrollment.contact_id,
+                                             order.created_gmt + timedelta(seconds=1)):
+            return "purchased again"
+        return None
+    if order is None or order.deleted_at is not None:
+        return "order deleted"
+    if order.status != "completed":
+        return f"order is {order.status} now"
+    return None
+
+
+def _guard(session: Session, message: Message, now: datetime) -> Send | None:
+    """Decide, right before sending, what happens to a claimed message."""
+    enrollment = session.get(Enrollment, message.enrollment_id)
+    campaign = session.get(Campaign, message.campaign_id)
+    store = session.get(Store, message.store_id)
+    # Locking the contact serializes every decision about them: the cap counts correctly even
+    # with several dispatchers, and an opt-out cannot slip between check and send.
+    contact = session.scalar(select(Contact).where(Contact.id == message.contact_id)
+                             .with_for_update())
+    if enrollment.status != "active":
+        _move(message, SKIPPED, f"enrollment {enrollment.status}: {enrollment.exit_reason}")
+        return None
+    if contact.opted_out_at is not None:
+        _move(message, SKIPPED, "opted out")
+        return None
+    if not campaign.active:
+        _move(message, HELD, "campaign paused")
+        return None
+    reason = _subject_exit_reason(session, campaign, enrollment, now)
+    if reason == "":  # postponed: the message was rescheduled
+        return None
+    if reason:
+        _exit(session, enrollment, reason, now)
+        _move(message, SKIPPED, reason)
+        return None
+
+    text = message_text(session, message=message, campaign=campaign, store=store,
+                        contact=contact, enrollment=enrollment)
+    if text is None:
+        _move(message, SKIPPED, "nothing to recommend")
+        return None
+
+    window = dict(tz=store.timezone, start_minute=store.send_from_minute,
+                  end_minute=store.send_until_minute, weekdays=store.send_weekdays)
+    at = next_allowed_minute(now, **window)
+    why = "quiet hours" if at > now else None
+    if message.promotional:
+        sent = list(session.scalars(select(Message.sent_at).where(
+            Message.contact_id == contact.id, Message.sent_at > now - timedelta(days=7),
+            Message.id != message.id)))
+        for _ in range(3):  # a cap moved into the night is moved again to the morning
+            capped = cap_allows_at(at, sent, per_day=store.cap_per_day, per_week=store.cap_per_week)
+            if capped == at:
+                break
+            why = "frequency cap"
+            at = next_allowed_minute(capped, **window)
+    if at > now:
+        _move(message, SCHEDULED, why, at)
+        return None
+    message.text = text
+    message.sent_at = now  # counts against the cap from this moment on
+    return Send(receptor=contact.phone, text=text)
+
+
+def send_one(factory: sessionmaker[Session], gateway: Gateway, message_id: int,
+             now: datetime) -> str:
+    """Guard, send and record one claimed message; returns its status afterwards."""
+    with unit_of_work(factory) as session:
+        message = session.get(Message, message_id)
+        if message is None or message.status != SENDING:
+            return message.status if message else "missing"
+        decision = _guard(session, message, now)
+        if decision is None:
+            return message.status
+    try:
+        result = gateway.send(localid=message_id, receptor=decision.receptor, text=decision.text)
+    except Exception as exc:  # the gateway's error classes come with the Kavenegar client
+        log.warning("sending message %s failed: %s", message_id, type(exc).__name__)
+        return _after_failure(factory, message_id, now, type(exc).__name__)
+    with unit_of_work(factory) as session:
+        session.execute(update(Message)
+                        .where(Message.id == message_id, Message.status == SENDING)
+                        .values(status=SENT, gateway_id=result.gateway_id, reason=None)
+                        .execution_options(synchronize_session=False))
+    return SENT
+
+
+def _after_failure(factory, message_id: int, now: datetime, error: str) -> str:
+    with unit_of_work(factory) as session:
+        message = session.get(Message, message_id)
+        message.sent_at = None
+        if message.attempts >= MAX_ATTEMPTS:
+            _move(message, "failed", f"gateway error: {error}")
+        else:
+            backoff = timedelta(minutes=2 ** message.attempts)
+            _move(message, SCHEDULED, f"retrying after gateway error: {error}", now + backoff)
+        return message.status
+
+
+def send_batch(factory: sessionmaker[Session], gateway: Gateway, ids: list[int],
+               now: datetime) -> dict[str, int]:
+    outcome: dict[str, int] = {}
+    for message_id in ids:
+        status = send_one(factory, gateway, message_id, now)
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+def reap(factory: sessionmaker[Session], gateway: Gateway, now: datetime) -> int:
+    """Resolve messages stuck in "sending" (their worker died): ask the gateway, then decide.
+
+    Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
+    wrong guess harmless at the gateway).
+    """
+    with unit_of_work(factory) as session:
+        stuck = list(session.scalars(
+            select(Message).where(Message.status == SENDING,
+                                  Message.claimed_at < now - STUCK_AFTER)
+            .order_by(Message.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True)))
+        if not stuck:
+            return 0
+        accepted = gateway.sent_localids([m.id for m in stuck])
+        for message in stuck:
+            if message.id in accepted:
+                message.status, message.reason = SENT, "confirmed by the gateway after a stall"
+            else:
+                message.sent_at = None
+                _move(message, SCHEDULED, "returned after a stalled send", now)
+        return len(stuck)

@@ -1,0 +1,126 @@
+"""Triggers: find carts and orders that should enter a campaign, and enroll them once.
+
+Enrolling writes the enrollment and all its messages with their due_at. The unique
+(campaign, subject) constraint, not a check in Python, is what keeps a second scheduler or a
+replayed webhook from enrolling twice: a conflicting insert is skipped.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import (ABANDONED_CART, CROSS_SELL, POST_PURCHASE_SURVEY, WIN_BACK,
+                                  Campaign, CampaignStep, Enrollment, Message)
+from app.commerce.models import Cart, Order
+from app.contacts.models import Contact
+
+BATCH = 500
+# A cart quiet for longer than this when first seen abandoned is history, not a lead.
+CART_LOOKBACK = timedelta(days=1)
+
+
+def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_id: int,
+           contact_id: int, anchor_at: datetime) -> Enrollment | None:
+    """Enroll one subject and schedule its messages; None if it already was enrolled."""
+    steps = session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign.id)
+                            .order_by(CampaignStep.position)).all()
+    try:
+        with session.begin_nested():
+            enrollment = Enrollment(store_id=campaign.store_id, campaign_id=campaign.id,
+                                    subject_type=subject_type, subject_id=subject_id,
+                                    contact_id=contact_id, anchor_at=anchor_at, status="active")
+            session.add(enrollment)
+            session.flush()
+            session.add_all(Message(
+                store_id=campaign.store_id, campaign_id=campaign.id, enrollment_id=enrollment.id,
+                step_id=step.id, contact_id=contact_id, promotional=campaign.promotional,
+                due_at=anchor_at + timedelta(minutes=step.delay_minutes), status="scheduled",
+            ) for step in steps)
+            session.flush()
+    except IntegrityError:
+        return None
+    return enrollment
+
+
+def _not_enrolled(campaign: Campaign, subject_type: str, subject_id_column):
+    return ~exists().where(Enrollment.campaign_id == campaign.id,
+                           Enrollment.subject_type == subject_type,
+                           Enrollment.subject_id == subject_id_column)
+
+
+def _reachable(contact_id_column):
+    return exists().where(Contact.id == contact_id_column, Contact.opted_out_at.is_(None))
+
+
+def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Carts with a phone, items and no purchase, quiet for the campaign's inactivity time."""
+    purchased_since = exists().where(
+        Order.store_id == Cart.store_id, Order.contact_id == Cart.contact_id,
+        Order.purchased.is_(True), Order.created_gmt >= Cart.modified_gmt)
+    carts = session.execute(
+        select(Cart.id, Cart.contact_id, Cart.modified_gmt)
+        .where(Cart.store_id == campaign.store_id, Cart.contact_id.is_not(None),
+               Cart.order_id.is_(None), Cart.converted_at.is_(None), Cart.total > 0,
+               Cart.modified_gmt <= now - timedelta(minutes=campaign.trigger_minutes),
+               Cart.modified_gmt > now - timedelta(minutes=campaign.trigger_minutes) - CART_LOOKBACK,
+               _not_enrolled(campaign, "cart", Cart.id), _reachable(Cart.contact_id),
+               ~purchased_since)
+        .order_by(Cart.id).limit(BATCH)
+    ).all()
+    # The sequence counts from the shopper's last activity: "+1 hour" means an hour after it.
+    return sum(enroll(session, campaign, subject_type="cart", subject_id=cart_id,
+                      contact_id=contact_id, anchor_at=modified) is not None
+               for cart_id, contact_id, modified in carts)
+
+
+def enroll_completed_orders(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Orders that reached "completed" since the campaign exists (never the store's history)."""
+    orders = session.execute(
+        select(Order.id, Order.contact_id, Order.completed_gmt, Order.modified_gmt)
+        .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
+               Order.status == "completed", Order.deleted_at.is_(None),
+               Order.created_at >= campaign.created_at,
+               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id))
+        .order_by(Order.id).limit(BATCH)
+    ).all()
+    return sum(enroll(session, campaign, subject_type="order", subject_id=order_id,
+                      contact_id=contact_id, anchor_at=completed or modified or now) is not None
+               for order_id, contact_id, completed, modified in orders)
+
+
+def enroll_lapsed_customers(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Contacts whose last purchase is older than the campaign's silence; subject = that order."""
+    last = (select(Order.contact_id, func.max(Order.created_gmt).label("last_at"))
+            .where(Order.store_id == campaign.store_id, Order.purchased.is_(True),
+                   Order.deleted_at.is_(None), Order.contact_id.is_not(None))
+            .group_by(Order.contact_id).subquery())
+    cutoff = now - timedelta(minutes=campaign.trigger_minutes)
+    orders = session.execute(
+        select(Order.id, Order.contact_id, Order.created_gmt)
+        .join(last, and_(last.c.contact_id == Order.contact_id,
+                         last.c.last_at == Order.created_gmt))
+        .where(Order.store_id == campaign.store_id, Order.purchased.is_(True),
+               Order.deleted_at.is_(None), last.c.last_at <= cutoff,
+               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id))
+        .order_by(Order.id).limit(BATCH)
+    ).all()
+    silence = timedelta(minutes=campaign.trigger_minutes)
+    return sum(enroll(session, campaign, subject_type="order", subject_id=order_id,
+                      contact_id=contact_id, anchor_at=created + silence) is not None
+               for order_id, contact_id, created in orders)
+
+
+TRIGGERS = {
+    ABANDONED_CART: enroll_abandoned_carts,
+    POST_PURCHASE_SURVEY: enroll_completed_orders,
+    CROSS_SELL: enroll_completed_orders,
+    WIN_BACK: enroll_lapsed_customers,
+}
+
+
+def run_triggers(session: Session, now: datetime) -> int:
+    campaigns = session.scalars(select(Campaign).where(Campaign.active.is_(True))
+                                .order_by(Campaign.id)).all()
+    return sum(TRIGGERS[c.kind](session, c, now) for c in campaigns if c.kind in TRIGGERS)

@@ -1,0 +1,115 @@
+"""Campaigns, their steps, enrollments and the messages they schedule.
+
+Postgres holds the schedule: a message row with its due_at is the only record that an SMS is
+owed; workers claim due rows, nothing waits for hours inside the broker.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+from app.types import BigId, UTCDateTime
+
+# Campaign kinds
+ABANDONED_CART = "abandoned_cart"
+POST_PURCHASE_SURVEY = "post_purchase_survey"
+CROSS_SELL = "cross_sell"
+WIN_BACK = "win_back"
+
+# Message statuses
+SCHEDULED = "scheduled"
+SENDING = "sending"
+SENT = "sent"
+DELIVERED = "delivered"
+FAILED = "failed"
+SKIPPED = "skipped"
+HELD = "held"
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_store_id_kind", "store_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Promotional messages obey the frequency cap and carry the opt-out line.
+    promotional: Mapped[bool] = mapped_column(Boolean, default=True)
+    # abandoned_cart: minutes of inactivity before a cart counts as abandoned;
+    # win_back: minutes without a purchase after the last one. Unused by order triggers.
+    trigger_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CampaignStep(Base):
+    __tablename__ = "campaign_steps"
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    # Counted from the enrollment's anchor (the moment the trigger fired), not from the last step.
+    delay_minutes: Mapped[int] = mapped_column(Integer)
+    template: Mapped[str] = mapped_column(Text)
+    coupon: Mapped[dict | None] = mapped_column(JSON)
+    # [{"name": "A", "template": "...", "weight": 50}, ...]; empty = the step's template only.
+    variants: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Enrollment(Base):
+    """One subject (a cart or an order) in one campaign: never twice."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "subject_type", "subject_id"),
+        Index("ix_enrollments_contact_id_status", "contact_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(BigId)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    anchor_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    exit_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Message(Base):
+    """One SMS of one step for one enrollment."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "step_id"),
+        # The tick's claim reads only due scheduled rows: its cost follows what is due.
+        Index("ix_messages_due", "due_at", postgresql_where=text("status = 'scheduled'"),
+              sqlite_where=text("status = 'scheduled'")),
+        Index("ix_messages_status_claimed_at", "status", "claimed_at"),
+        Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(ForeignKey("campaign_steps.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    promotional: Mapped[bool] = mapped_column(Boolean, default=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=SCHEDULED)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    variant: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gateway_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

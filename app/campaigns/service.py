@@ -1,0 +1,109 @@
+"""The campaign engine's entry points: the tick, purchases from ingest, pause and resume."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.dispatch import _exit, claim_due, reap, send_batch
+from app.campaigns.enroll import run_triggers
+from app.campaigns.models import ABANDONED_CART, HELD, SCHEDULED, WIN_BACK, Campaign, Enrollment, Message
+from app.commerce.models import Cart, Order
+from app.db import unit_of_work
+from app.errors import NotFound
+from app.messaging.gateway import Gateway
+
+SEND_BATCH = 100
+# A checkout's last cart update can land a moment after the order itself.
+CART_ORDER_SLACK = timedelta(minutes=10)
+
+
+@dataclass
+class TickReport:
+    enrolled: int = 0
+    reaped: int = 0
+    claimed: int = 0
+    outcome: dict[str, int] = field(default_factory=dict)
+
+
+Executor = Callable[[list[int], datetime], dict[str, int] | None]
+
+
+def tick(factory: sessionmaker[Session], gateway: Gateway, now: datetime, *,
+         executor: Executor | None = None) -> TickReport:
+    """One round: enroll what triggered, resolve stalled sends, claim what is due and send it.
+
+    `executor` hands each batch of claimed ids to workers (Celery); without it they are sent
+    here, in this thread (embedded mode, the CLI, tests).
+    """
+    report = TickReport()
+    with unit_of_work(factory) as session:
+        report.enrolled = run_triggers(session, now)
+    report.reaped = reap(factory, gateway, now)
+    while ids := claim_due(factory, now):
+        report.claimed += len(ids)
+        for start in range(0, len(ids), SEND_BATCH):
+            batch = ids[start:start + SEND_BATCH]
+            result = executor(batch, now) if executor else send_batch(factory, gateway, batch, now)
+            for status, n in (result or {}).items():
+                report.outcome[status] = report.outcome.get(status, 0) + n
+        if executor:  # workers send them; claiming more now would only run ahead of them
+            break
+    return report
+
+
+def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> int:
+    """A purchase ends what it answers: the abandoned carts of its cart token or its buyer, and a
+    win-back waiting for that buyer. Returns how many enrollments it ended."""
+    order = session.scalar(select(Order).where(Order.store_id == store_id, Order.wc_id == wc_id))
+    if order is None or not order.purchased:
+        return 0
+    bought_at = order.created_gmt or now
+    matches = []
+    if order.cart_token:
+        matches.append(Cart.token == order.cart_token)
+    if order.contact_id:
+        matches.append((Cart.contact_id == order.contact_id)
+                       & (Cart.modified_gmt <= bought_at + CART_ORDER_SLACK))
+    cart_ids = []
+    if matches:
+        carts = session.scalars(select(Cart).where(Cart.store_id == store_id,
+                                                   Cart.converted_at.is_(None), or_(*matches)))
+        for cart in carts:
+            cart.converted_at = now
+            cart_ids.append(cart.id)
+    ended = 0
+    active = (select(Enrollment).join(Campaign, Campaign.id == Enrollment.campaign_id)
+              .where(Enrollment.store_id == store_id, Enrollment.status == "active"))
+    if cart_ids:
+        for enrollment in session.scalars(active.where(
+                Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
+                Enrollment.subject_id.in_(cart_ids))):
+            _exit(session, enrollment, "purchased", now)
+            ended += 1
+    if order.contact_id:
+        for enrollment in session.scalars(active.where(
+                Campaign.kind == WIN_BACK, Enrollment.contact_id == order.contact_id,
+                Enrollment.subject_id != order.id)):
+            _exit(session, enrollment, "purchased again", now)
+            ended += 1
+    session.flush()
+    return ended
+
+
+def set_campaign_active(session: Session, *, store_id: int, campaign_id: int, active: bool,
+                        now: datetime) -> Campaign:
+    campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id,
+                                                     Campaign.store_id == store_id))
+    if campaign is None:
+        raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
+    campaign.active = active
+    if active:  # held messages go out at the next tick, subject to every rule again
+        session.execute(update(Message)
+                        .where(Message.campaign_id == campaign.id, Message.status == HELD)
+                        .values(status=SCHEDULED, reason="campaign resumed")
+                        .execution_options(synchronize_session=False))
+    session.flush()
+    return campaign

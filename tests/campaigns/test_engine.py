@@ -1,0 +1,313 @@
+"""A week in the life of a store: carts and orders come in by webhook, the tick sends SMS.
+
+Time is a parameter: every tick gets its `now`, nothing sleeps.
+"""
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+
+from app.campaigns.models import Campaign, CampaignStep, Enrollment, Message
+from app.campaigns.service import set_campaign_active, tick
+from app.commerce.models import Cart
+from app.contacts.models import Contact
+from app.db import unit_of_work
+from app.ingest.service import process_pending
+from app.messaging.gateway import ConsoleGateway
+from app.messaging.models import ConsoleSms
+from app.stores.models import Store
+from tests.helpers import deliver
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+PHONE = "+989123456789"
+
+
+def tehran(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TEHRAN)
+
+
+def gmt(at: datetime) -> str:
+    """WooCommerce's *_gmt format: UTC without a zone."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+class Shop:
+    """The store's side of the story: what its WooCommerce sends, and the scheduler's ticks."""
+
+    def __init__(self, client, store, factory):
+        self.client, self.store, self.factory = client, store, factory
+        self.gateway = ConsoleGateway(factory)
+
+    def cart(self, token: str, at: datetime, *, phone="۰۹۱۲۳۴۵۶۷۸۹", total="550000", name="علی"):
+        response = deliver(self.client, self.store, "bazgasht_cart.updated", {
+            "token": token, "phone": phone, "first_name": name, "last_name": "رضایی",
+            "email": "", "currency": "IRT", "total": total,
+            "items": [{"product_id": 11, "name": "چای سبز", "quantity": 2, "price": "275000",
+                       "total": total}] if total != "0" else [],
+            "restore_url": f"https://shop.example/?bazgasht-restore={token}",
+            "cart_url": "https://shop.example/cart/", "date_modified_gmt": gmt(at)})
+        assert response.status_code == 200
+        process_pending(self.factory)
+
+    def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
+              cart_token=None, items=((11, 2),)):
+        meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
+        paid = gmt(at) if status in ("processing", "completed") else None
+        response = deliver(self.client, self.store, "order.updated", {
+            "id": wc_id, "number": str(wc_id), "status": status, "currency": "IRT",
+            "total": "600000", "billing": {"first_name": "علی", "phone": phone},
+            "meta_data": meta,
+            "line_items": [{"product_id": p, "quantity": q, "price": 275000, "total": "550000"}
+                           for p, q in items],
+            "date_created_gmt": gmt(at), "date_modified_gmt": gmt(at), "date_paid_gmt": paid,
+            "date_completed_gmt": gmt(at) if status == "completed" else None})
+        assert response.status_code == 200
+        process_pending(self.factory)
+
+    def product(self, wc_id: int, *, cross_sells=(), name="قوری", stock="instock"):
+        response = deliver(self.client, self.store, "product.updated", {
+            "id": wc_id, "name": name, "permalink": f"https://shop.example/p/{wc_id}/",
+            "price": "1600000", "stock_status": stock, "cross_sell_ids": list(cross_sells),
+            "date_modified_gmt": "2026-11-01T00:00:00"})
+        assert response.status_code == 200
+        process_pending(self.factory)
+
+    def tick(self, at: datetime):
+        return tick(self.factory, self.gateway, at.astimezone(timezone.utc))
+
+    def sms(self) -> list[ConsoleSms]:
+        with self.factory() as session:
+            return session.scalars(select(ConsoleSms).order_by(ConsoleSms.id)).all()
+
+    def messages(self, kind: str | None = None) -> list[Message]:
+        with self.factory() as session:
+            query = select(Message).join(Campaign).order_by(Message.id)
+            if kind:
+                query = query.where(Campaign.kind == kind)
+            return session.scalars(query).all()
+
+    def campaign(self, kind: str) -> Campaign:
+        with self.factory() as session:
+            return session.scalar(select(Campaign).where(Campaign.store_id == self.store.id,
+                                                         Campaign.kind == kind))
+
+    def set_step_delay(self, kind: str, position: int, minutes: int):
+        with unit_of_work(self.factory) as session:
+            campaign = session.scalar(select(Campaign).where(Campaign.kind == kind))
+            session.execute(update(CampaignStep).where(
+                CampaignStep.campaign_id == campaign.id, CampaignStep.position == position)
+                .values(delay_minutes=minutes))
+
+
+@pytest.fixture
+def shop(client, store, factory):
+    return Shop(client, store, factory)
+
+
+def test_new_store_starts_with_the_default_campaigns(shop):
+    with shop.factory() as session:
+        campaigns = {c.kind: c for c in session.scalars(select(Campaign))}
+        steps = session.scalars(select(CampaignStep).order_by(CampaignStep.id)).all()
+    assert set(campaigns) == {"abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"}
+    assert campaigns["win_back"].active is False
+    assert campaigns["abandoned_cart"].trigger_minutes == 60
+    cart_steps = [s for s in steps if s.campaign_id == campaigns["abandoned_cart"].id]
+    assert [s.delay_minutes for s in cart_steps] == [60, 1440, 4320]
+    assert cart_steps[1].coupon == {"mode": "fixed", "code": "off5"}
+    assert "سبد" in cart_steps[0].template
+
+
+def test_cart_abandoned_at_night_gets_its_first_sms_at_nine(shop):
+    shop.cart("night-cart-001", tehran("2026-11-24T23:00"))
+    assert shop.tick(tehran("2026-11-24T23:30")).enrolled == 0  # not quiet long enough yet
+    report = shop.tick(tehran("2026-11-25T00:30"))
+    assert report.enrolled == 1 and report.claimed == 1
+    [first, *_] = shop.messages("abandoned_cart")
+    assert (first.status, first.reason) == ("scheduled", "quiet hours")
+    assert first.due_at == tehran("2026-11-25T09:00")
+    shop.tick(tehran("2026-11-25T08:59"))
+    assert shop.sms() == []
+    shop.tick(tehran("2026-11-25T09:00"))
+    [sms] = shop.sms()
+    assert sms.receptor == PHONE and sms.localid == str(first.id)
+    assert sms.text.startswith("علی عزیز") and "bazgasht-restore=night-cart-001" in sms.text
+    shop.tick(tehran("2026-11-25T09:05"))
+    assert len(shop.sms()) == 1  # sent once, not at every tick
+
+
+def test_a_cart_bought_between_steps_gets_no_more_sms(shop):
+    shop.cart("bought-cart-01", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:00"))
+    assert len(shop.sms()) == 1
+    shop.order(501, tehran("2026-11-24T15:00"), cart_token="bought-cart-01")
+    with shop.factory() as session:
+        assert session.scalar(select(Cart.converted_at)) is not None
+        enrollment = session.scalar(select(Enrollment))
+        assert (enrollment.status, enrollment.exit_reason) == ("exited", "purchased")
+    for day in ("2026-11-25T10:00", "2026-11-27T10:00", "2026-11-28T10:00"):
+        shop.tick(tehran(day))
+    assert len(shop.sms()) == 1
+    assert [(m.status, m.reason) for m in shop.messages("abandoned_cart")] == [
+        ("sent", None), ("skipped", "purchased"), ("skipped", "purchased")]
+
+
+def test_the_whole_sequence_goes_out_when_nobody_buys(shop):
+    shop.cart("lost-cart-0001", tehran("2026-11-24T10:00"))
+    for at in ("2026-11-24T11:00", "2026-11-25T10:00", "2026-11-25T11:00", "2026-11-27T10:00"):
+        shop.tick(tehran(at))
+    texts = [s.text for s in shop.sms()]
+    assert len(texts) == 3
+    assert "off5" in texts[1] and "آخرین فرصت" in texts[2]
+    # Step 2 fell 23 hours after step 1: the daily cap moved it by an hour, it did not drop it.
+    sent_at = [m.sent_at for m in shop.messages()]
+    assert sent_at == [tehran("2026-11-24T11:00"), tehran("2026-11-25T11:00"),
+                       tehran("2026-11-27T10:00")]
+
+
+def test_a_replayed_cart_and_a_second_scheduler_enroll_once(shop):
+    for _ in range(2):
+        shop.cart("replayed-cart1", tehran("2026-11-24T10:00"))
+    assert shop.tick(tehran("2026-11-24T11:30")).enrolled == 1
+    assert shop.tick(tehran("2026-11-24T11:31")).enrolled == 0
+    with shop.factory() as session:
+        assert session.scalar(select(func.count()).select_from(Enrollment)) == 1
+        assert session.scalar(select(func.count()).select_from(Message)) == 3
+    assert len(shop.sms()) == 1
+
+
+def test_new_activity_on_the_cart_postpones_the_sequence(shop):
+    shop.cart("busy-cart-0001", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:00"))  # step 1 sent at 11:00
+    shop.cart("busy-cart-0001", tehran("2026-11-24T20:00"), total="800000")  # came back
+    shop.tick(tehran("2026-11-25T10:00"))  # step 2 was due now; the cart changed since
+    second = shop.messages("abandoned_cart")[1]
+    assert (second.status, second.reason) == ("scheduled", "cart changed: postponed")
+    assert second.due_at == tehran("2026-11-25T20:00")
+    shop.tick(tehran("2026-11-25T20:00"))
+    assert len(shop.sms()) == 2
+
+
+def test_a_cart_without_a_valid_phone_is_not_enrolled(shop):
+    shop.cart("no-phone-cart1", tehran("2026-11-24T10:00"), phone="")
+    shop.cart("landline-cart1", tehran("2026-11-24T10:00"), phone="02188776655")
+    assert shop.tick(tehran("2026-11-24T12:00")).enrolled == 0
+
+
+def test_an_opted_out_contact_gets_nothing(shop):
+    shop.cart("optout-cart-01", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:00"))  # step 1 goes out
+    with unit_of_work(shop.factory) as session:
+        session.execute(update(Contact).values(opted_out_at=datetime.now(timezone.utc),
+                                               opt_out_source="sms"))
+    shop.tick(tehran("2026-11-25T11:00"))
+    shop.tick(tehran("2026-11-27T11:00"))
+    assert len(shop.sms()) == 1
+    assert [(m.status, m.reason) for m in shop.messages()][1:] == [("skipped", "opted out"),
+                                                                    ("skipped", "opted out")]
+    # And an opted-out contact's new cart does not enroll at all.
+    shop.cart("optout-cart-02", tehran("2026-11-28T10:00"))
+    assert shop.tick(tehran("2026-11-28T12:00")).enrolled == 0
+
+
+def test_a_paused_campaign_holds_its_messages_until_resumed(shop):
+    shop.cart("paused-cart-01", tehran("2026-11-24T10:00"))
+    campaign = shop.campaign("abandoned_cart")
+    with unit_of_work(shop.factory) as session:
+        set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
+                            active=False, now=tehran("2026-11-24T10:10"))
+    shop.cart("other-cart-001", tehran("2026-11-24T10:00"), phone="09351234567")
+    assert shop.tick(tehran("2026-11-24T11:00")).enrolled == 0  # paused: nothing new enrolls
+    with unit_of_work(shop.factory) as session:
+        set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
+                            active=True, now=tehran("2026-11-24T11:05"))
+    # Carts abandoned during a short pause are picked up once it ends.
+    assert shop.tick(tehran("2026-11-24T11:10")).enrolled == 2
+    assert len(shop.sms()) == 2
+
+
+def test_carts_older_than_a_day_are_not_enrolled(shop):
+    """After a long pause (or a store connecting), old carts must not get a burst of SMS."""
+    shop.cart("stale-cart-001", tehran("2026-11-20T10:00"))
+    assert shop.tick(tehran("2026-11-24T10:00")).enrolled == 0
+
+
+def test_a_message_claimed_while_paused_is_held_then_sent(shop):
+    shop.cart("held-cart-0001", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:00"))  # step 1 goes out
+    campaign = shop.campaign("abandoned_cart")
+    with unit_of_work(shop.factory) as session:
+        set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
+                            active=False, now=tehran("2026-11-24T12:00"))
+    shop.tick(tehran("2026-11-25T11:00"))
+    assert [(m.status, m.reason) for m in shop.messages()][1] == ("held", "campaign paused")
+    assert len(shop.sms()) == 1
+    with unit_of_work(shop.factory) as session:
+        set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
+                            active=True, now=tehran("2026-11-25T12:00"))
+    shop.tick(tehran("2026-11-25T12:00"))
+    assert len(shop.sms()) == 2
+
+
+def test_survey_after_three_days_and_the_cap_defers_a_colliding_cross_sell(shop):
+    shop.product(11, cross_sells=[12], name="چای سبز")
+    shop.product(12, name="قوری چینی")
+    shop.set_step_delay("cross_sell", 1, 3 * 24 * 60 + 120)  # lands two hours after the survey
+    shop.order(600, tehran("2026-11-24T10:00"), status="completed")
+    assert shop.tick(tehran("2026-11-24T10:05")).enrolled == 2
+    shop.tick(tehran("2026-11-27T10:00"))
+    [survey] = shop.sms()
+    assert "نظرت" in survey.text
+    shop.tick(tehran("2026-11-27T12:00"))
+    cross = shop.messages("cross_sell")[0]
+    assert (cross.status, cross.reason) == ("scheduled", "frequency cap")
+    assert cross.due_at == tehran("2026-11-28T10:00")  # 24 h after the survey
+    shop.tick(tehran("2026-11-28T10:00"))
+    assert len(shop.sms()) == 2 and "قوری چینی" in shop.sms()[1].text
+    assert "https://shop.example/p/12/" in shop.sms()[1].text
+
+
+def test_cross_sell_with_nothing_to_recommend_skips_with_a_reason(shop):
+    shop.product(11, cross_sells=[99])  # 99 is not in the catalog
+    shop.order(601, tehran("2026-11-24T10:00"), status="completed")
+    shop.tick(tehran("2026-11-24T10:05"))
+    shop.tick(tehran("2026-12-01T10:00"))
+    cross = shop.messages("cross_sell")[0]
+    assert (cross.status, cross.reason) == ("skipped", "nothing to recommend")
+
+
+def test_orders_that_are_not_completed_trigger_no_survey(shop):
+    shop.order(602, tehran("2026-11-24T10:00"), status="processing")
+    assert shop.tick(tehran("2026-11-24T10:05")).enrolled == 0
+
+
+def test_a_refunded_order_skips_its_survey(shop):
+    shop.order(603, tehran("2026-11-24T10:00"), status="completed")
+    shop.tick(tehran("2026-11-24T10:05"))
+    shop.order(603, tehran("2026-11-25T10:00"), status="refunded")
+    shop.tick(tehran("2026-11-27T10:00"))
+    survey = shop.messages("post_purchase_survey")[0]
+    assert (survey.status, survey.reason) == ("skipped", "order is refunded now")
+
+
+def test_win_back_reaches_a_customer_silent_for_sixty_days(shop):
+    with unit_of_work(shop.factory) as session:
+        session.execute(update(Campaign).where(Campaign.kind == "win_back").values(active=True))
+    shop.order(700, tehran("2026-09-01T10:00"))
+    shop.order(701, tehran("2026-09-20T10:00"), phone="09351234567")
+    assert shop.tick(tehran("2026-10-31T10:30")).enrolled == 1  # 60 days after 1 September
+    [sms] = shop.sms()
+    assert sms.receptor == PHONE and "دلمون" in sms.text
+    # The other customer buys again before their 60 days: no win-back for them.
+    shop.order(702, tehran("2026-11-10T10:00"), phone="09351234567")
+    shop.tick(tehran("2026-11-19T10:30"))
+    assert len(shop.sms()) == 1
+
+
+def test_a_store_that_sends_only_on_weekdays_moves_friday_to_saturday(shop):
+    with unit_of_work(shop.factory) as session:
+        session.execute(update(Store).values(send_weekdays=[0, 1, 2, 3, 5, 6]))  # not Friday
+    shop.cart("friday-cart-01", tehran("2026-11-27T10:00"))  # a Friday
+    shop.tick(tehran("2026-11-27T11:00"))
+    assert shop.messages()[0].due_at == tehran("2026-11-28T09:00")
