@@ -181,3 +181,11 @@ def redis_url() -> str:
         client.close()
     require_server("Redis", REDIS_URL, problem)
     return REDIS_URL
+
+
+@pytest.fixture
+def shop(client, store, factory):
+    """A store sending webhooks to a live bazgasht, and its scheduler's ticks."""
+    from tests.campaigns.shop import Shop
+
+    return Shop(client, store, factory)

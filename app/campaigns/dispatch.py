@@ -35,14 +35,17 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *, limit: int = CLA
     SKIP LOCKED lets several dispatchers claim at once without waiting on, or taking, each
     other's rows (SQLite has one writer at a time and ignores it).
     """
+    # A materialized CTE runs the locking SELECT exactly once: as a plain IN (subquery)
+    # PostgreSQL may re-run it inside the UPDATE and claim more than `limit` rows.
     due = (select(Message.id)
            .where(Message.status == SCHEDULED, Message.due_at <= now)
            .order_by(Message.due_at).limit(limit)
-           .with_for_update(skip_locked=True))
+           .with_for_update(skip_locked=True)
+           .cte("due").prefix_with("MATERIALIZED"))
     with unit_of_work(factory) as session:
         return list(session.scalars(
             update(Message)
-            .where(Message.id.in_(due.scalar_subquery()), Message.status == SCHEDULED)
+            .where(Message.id.in_(select(due.c.id)), Message.status == SCHEDULED)
             .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1)
             .returning(Message.id)
             .execution_options(synchronize_session=False)))
@@ -219,20 +222,27 @@ def reap(factory: sessionmaker[Session], gateway: Gateway, now: datetime) -> int
     """Resolve messages stuck in "sending" (their worker died): ask the gateway, then decide.
 
     Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
-    wrong guess harmless at the gateway).
+    wrong guess harmless at the gateway). The gateway is asked with no transaction open.
     """
+    with factory() as session:
+        stuck = dict(session.execute(
+            select(Message.id, Message.claimed_at)
+            .where(Message.status == SENDING, Message.claimed_at < now - STUCK_AFTER)
+            .order_by(Message.id).limit(CLAIM_BATCH)).all())
+    if not stuck:
+        return 0
+    accepted = gateway.sent_localids(list(stuck))
+    resolved = 0
     with unit_of_work(factory) as session:
-        stuck = list(session.scalars(
-            select(Message).where(Message.status == SENDING,
-                                  Message.claimed_at < now - STUCK_AFTER)
-            .order_by(Message.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True)))
-        if not stuck:
-            return 0
-        accepted = gateway.sent_localids([m.id for m in stuck])
-        for message in stuck:
-            if message.id in accepted:
-                message.status, message.reason = SENT, "confirmed by the gateway after a stall"
+        for message_id, claimed_at in stuck.items():
+            # Only if nobody resolved it meanwhile (same claim still in place).
+            still = (Message.id == message_id, Message.status == SENDING,
+                     Message.claimed_at == claimed_at)
+            if message_id in accepted:
+                values = dict(status=SENT, reason="confirmed by the gateway after a stall")
             else:
-                message.sent_at = None
-                _move(message, SCHEDULED, "returned after a stalled send", now)
-        return len(stuck)
+                values = dict(status=SCHEDULED, reason="returned after a stalled send",
+                              due_at=now, sent_at=None, claimed_at=None)
+            resolved += session.execute(update(Message).where(*still).values(**values)
+                                        .execution_options(synchronize_session=False)).rowcount
+    return resolved

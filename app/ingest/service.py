@@ -63,13 +63,35 @@ def delivery_row(*, store_id: int, topic: str, webhook_id: str, delivery_id: str
                 received_at=utcnow())
 
 
+_DELIVERY_COLUMNS = ("store_id", "topic", "webhook_id", "delivery_id", "body", "body_sha256",
+                     "status", "attempts", "received_at")
+# One constant statement, sent once per row in a single round trip (psycopg's pipelined
+# executemany) and prepared by the server after a few uses. SQLAlchemy's multi-row VALUES is a
+# new statement for every batch size, which psycopg re-parses in Python each time: that cost
+# twice as much CPU per row as this.
+_PG_INSERT_DELIVERY = (
+    f"INSERT INTO {WebhookDelivery.__tablename__} ({', '.join(_DELIVERY_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({c})s' for c in _DELIVERY_COLUMNS)}) RETURNING id")
+
+
 def insert_deliveries(conn: Connection, rows: list[dict]) -> list[int]:
-    """Store deliveries as received, in one statement; their ids in the same order."""
+    """Store deliveries (from `delivery_row`) as received; their ids in the same order."""
     if not rows:
         return []
+    if conn.dialect.driver == "psycopg":
+        return _insert_deliveries_psycopg(conn, rows)
     table = WebhookDelivery.__table__
     stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.execute(stmt, rows).scalars())
+
+
+def _insert_deliveries_psycopg(conn: Connection, rows: list[dict]) -> list[int]:
+    # On the DBAPI connection, so in the transaction `conn` has begun. Values go in as they are:
+    # the column types' bind processing is the identity here (received_at is aware UTC).
+    # With returning=True each row's INSERT is its own result set, in the order of `rows`.
+    with conn.connection.cursor() as cursor:
+        cursor.executemany(_PG_INSERT_DELIVERY, rows, returning=True)
+        return [result.fetchone()[0] for result in cursor.results()]
 
 
 def _decode(body: bytes) -> dict:

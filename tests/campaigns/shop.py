@@ -1,0 +1,94 @@
+"""The store's side of a campaign story: webhooks in, ticks, and what the console gateway got."""
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from app.campaigns.models import Campaign, CampaignStep, Message
+from app.campaigns.service import tick
+from app.db import unit_of_work
+from app.ingest.service import process_pending
+from app.messaging.gateway import ConsoleGateway
+from app.messaging.models import ConsoleSms
+from tests.helpers import deliver
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+PHONE = "+989123456789"
+
+
+def tehran(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TEHRAN)
+
+
+def gmt(at: datetime) -> str:
+    """WooCommerce's *_gmt format: UTC without a zone."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+class Shop:
+    """The store's side of the story: what its WooCommerce sends, and the scheduler's ticks."""
+
+    def __init__(self, client, store, factory):
+        self.client, self.store, self.factory = client, store, factory
+        self.gateway = ConsoleGateway(factory)
+
+    def cart(self, token: str, at: datetime, *, phone="۰۹۱۲۳۴۵۶۷۸۹", total="550000", name="علی"):
+        response = deliver(self.client, self.store, "bazgasht_cart.updated", {
+            "token": token, "phone": phone, "first_name": name, "last_name": "رضایی",
+            "email": "", "currency": "IRT", "total": total,
+            "items": [{"product_id": 11, "name": "چای سبز", "quantity": 2, "price": "275000",
+                       "total": total}] if total != "0" else [],
+            "restore_url": f"https://shop.example/?bazgasht-restore={token}",
+            "cart_url": "https://shop.example/cart/", "date_modified_gmt": gmt(at)})
+        assert response.status_code == 200
+        process_pending(self.factory)
+
+    def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
+              cart_token=None, items=((11, 2),)):
+        meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
+        paid = gmt(at) if status in ("processing", "completed") else None
+        response = deliver(self.client, self.store, "order.updated", {
+            "id": wc_id, "number": str(wc_id), "status": status, "currency": "IRT",
+            "total": "600000", "billing": {"first_name": "علی", "phone": phone},
+            "meta_data": meta,
+            "line_items": [{"product_id": p, "quantity": q, "price": 275000, "total": "550000"}
+                           for p, q in items],
+            "date_created_gmt": gmt(at), "date_modified_gmt": gmt(at), "date_paid_gmt": paid,
+            "date_completed_gmt": gmt(at) if status == "completed" else None})
+        assert response.status_code == 200
+        process_pending(self.factory)
+
+    def product(self, wc_id: int, *, cross_sells=(), name="قوری", stock="instock"):
+        response = deliver(self.client, self.store, "product.updated", {
+            "id": wc_id, "name": name, "permalink": f"https://shop.example/p/{wc_id}/",
+            "price": "1600000", "stock_status": stock, "cross_sell_ids": list(cross_sells),
+            "date_modified_gmt": "2026-11-01T00:00:00"})
+        assert response.status_code == 200
+        process_pending(self.factory)
+
+    def tick(self, at: datetime):
+        return tick(self.factory, self.gateway, at.astimezone(timezone.utc))
+
+    def sms(self) -> list[ConsoleSms]:
+        with self.factory() as session:
+            return session.scalars(select(ConsoleSms).order_by(ConsoleSms.id)).all()
+
+    def messages(self, kind: str | None = None) -> list[Message]:
+        with self.factory() as session:
+            query = select(Message).join(Campaign).order_by(Message.id)
+            if kind:
+                query = query.where(Campaign.kind == kind)
+            return session.scalars(query).all()
+
+    def campaign(self, kind: str) -> Campaign:
+        with self.factory() as session:
+            return session.scalar(select(Campaign).where(Campaign.store_id == self.store.id,
+                                                         Campaign.kind == kind))
+
+    def set_step_delay(self, kind: str, position: int, minutes: int):
+        with unit_of_work(self.factory) as session:
+            campaign = session.scalar(select(Campaign).where(Campaign.kind == kind))
+            session.execute(update(CampaignStep).where(
+                CampaignStep.campaign_id == campaign.id, CampaignStep.position == position)
+                .values(delay_minutes=minutes))

@@ -1,0 +1,142 @@
+"""Sending exactly once: several dispatchers, a worker killed mid-batch, a real Celery worker."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import redis
+from celery.contrib.testing.worker import start_worker
+from sqlalchemy import func, select
+
+from app.campaigns.dispatch import STUCK_AFTER, claim_due, reap, send_batch
+from app.campaigns.enroll import run_triggers
+from app.campaigns.models import Message
+from app.db import unit_of_work
+from app.messaging.gateway import ConsoleGateway
+from app.messaging.models import ConsoleSms
+from tests.campaigns.shop import tehran
+
+CARTS = 40
+ABANDONED = tehran("2026-11-24T10:00")
+DUE = tehran("2026-11-24T11:00")
+
+
+def abandon_carts(shop, n=CARTS) -> list[int]:
+    """n shoppers abandon a cart; returns the ids of their first (now due) messages."""
+    for i in range(n):
+        shop.cart(f"cart-{i:08d}", ABANDONED, phone=f"0912{i:07d}")
+    with unit_of_work(shop.factory) as session:
+        assert run_triggers(session, DUE) == n
+    with shop.factory() as session:
+        return list(session.scalars(select(Message.id).where(Message.due_at <= DUE)
+                                    .order_by(Message.id)))
+
+
+def sends_per_message(factory) -> Counter:
+    with factory() as session:
+        return Counter(int(i) for i in session.scalars(select(ConsoleSms.localid)))
+
+
+def statuses(factory, ids) -> Counter:
+    with factory() as session:
+        return Counter(session.scalars(select(Message.status).where(Message.id.in_(ids))))
+
+
+def test_several_dispatchers_on_the_same_due_set_send_each_message_once(shop):
+    due = abandon_carts(shop)
+    gateway = ConsoleGateway(shop.factory)
+    claimed_by: dict[int, list[int]] = {}
+    start = threading.Barrier(4)
+    errors = []
+
+    def dispatcher(n: int):
+        try:
+            start.wait()
+            mine = claimed_by.setdefault(n, [])
+            while ids := claim_due(shop.factory, DUE, limit=3):
+                mine.extend(ids)
+                send_batch(shop.factory, gateway, ids, DUE)
+        except Exception as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=dispatcher, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    all_claims = [i for ids in claimed_by.values() for i in ids]
+    assert sorted(all_claims) == due  # every due message claimed, and by one dispatcher only
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
+    assert statuses(shop.factory, due) == Counter({"sent": CARTS})
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from datetime import datetime
+    from app.campaigns.dispatch import claim_due, send_batch
+    from app.db import make_engine, make_sessionmaker
+    from app.messaging.gateway import ConsoleGateway
+
+    class DiesMidBatch(ConsoleGateway):
+        calls = 0
+        def send(self, **kw):
+            result = super().send(**kw)
+            DiesMidBatch.calls += 1
+            if DiesMidBatch.calls == 3:  # the gateway took it; we die before recording it
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
+
+    factory = make_sessionmaker(make_engine(sys.argv[1]))
+    now = datetime.fromisoformat(sys.argv[2])
+    ids = claim_due(factory, now, limit=10)
+    print(len(ids), flush=True)
+    send_batch(factory, DiesMidBatch(factory), ids, now)
+""")
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(shop, database_url):
+    due = abandon_carts(shop, 12)
+    worker = subprocess.run([sys.executable, "-c", KILLER, database_url, DUE.isoformat()],
+                            capture_output=True, text=True, timeout=120)
+    assert worker.returncode == -9, worker.stderr  # killed, not finished
+    assert worker.stdout.strip() == "10"
+    assert statuses(shop.factory, due) == Counter({"sent": 2, "sending": 8, "scheduled": 2})
+
+    gateway = ConsoleGateway(shop.factory)
+    assert reap(shop.factory, gateway, DUE + STUCK_AFTER / 2) == 0  # not stuck yet: in flight
+    later = DUE + STUCK_AFTER + timedelta(minutes=1)
+    assert reap(shop.factory, gateway, later) == 8
+    # The one the gateway accepted is recognised as sent; the rest go out again, once.
+    assert statuses(shop.factory, due) == Counter({"sent": 3, "scheduled": 9})
+    shop.tick(later)
+    assert statuses(shop.factory, due) == Counter({"sent": 12})
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
+
+
+def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, redis_url):
+    from app.campaigns.service import tick
+    from workers.celery_app import make_celery
+
+    redis.Redis.from_url(redis_url).flushdb()
+    due = abandon_carts(shop, 10)
+    celery = make_celery(redis_url=redis_url, database_url=database_url)
+
+    def to_workers(ids, now):
+        celery.send_task("bazgasht.campaigns.send_batch", (ids, now.isoformat()))
+
+    gateway = ConsoleGateway(shop.factory)
+    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        report = tick(shop.factory, gateway, DUE, executor=to_workers)
+        assert report.claimed == 10
+        deadline = time.monotonic() + 60  # a bound, not a wait: the worker starts at once
+        while time.monotonic() < deadline and statuses(shop.factory, due)["sent"] < 10:
+            time.sleep(0.05)
+    assert statuses(shop.factory, due) == Counter({"sent": 10})
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
+    with shop.factory() as session:
+        assert session.scalar(select(func.count()).select_from(ConsoleSms)) == 10
