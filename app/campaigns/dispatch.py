@@ -97,7 +97,9 @@ def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrol
     """Why the subject no longer wants this message, or None. May postpone a changed cart."""
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
-        if cart is None or cart.order_id or cart.converted_at:
+        # A linked order that is not paid (say, a failed bank payment) is no purchase: the
+        # reminders are exactly what such a shopper needs. Purchases set converted_at.
+        if cart is None or cart.converted_at:
             return "purchased"
         if _purchased_since(session, enrollment.contact_id, enrollment.anchor_at):
             return "purchased"

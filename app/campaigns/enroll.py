@@ -62,7 +62,7 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime) 
     carts = session.execute(
         select(Cart.id, Cart.contact_id, Cart.modified_gmt)
         .where(Cart.store_id == campaign.store_id, Cart.contact_id.is_not(None),
-               Cart.order_id.is_(None), Cart.converted_at.is_(None), Cart.total > 0,
+               Cart.converted_at.is_(None), Cart.total > 0,
                Cart.modified_gmt <= now - timedelta(minutes=campaign.trigger_minutes),
                Cart.modified_gmt > now - timedelta(minutes=campaign.trigger_minutes) - CART_LOOKBACK,
                _not_enrolled(campaign, "cart", Cart.id), _reachable(Cart.contact_id),

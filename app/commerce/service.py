@@ -182,9 +182,14 @@ def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha25
     cart.contact_id = found.contact.id if found.contact else None
     cart.phone_error = found.error
     if cart.order_id is None:
-        cart.order_id = session.scalar(
-            select(Order.id).where(Order.store_id == store_id, Order.cart_token == data.token)
+        # The order can arrive first (deliveries are late and unordered).
+        order = session.scalar(
+            select(Order).where(Order.store_id == store_id, Order.cart_token == data.token)
             .order_by(Order.id.desc()).limit(1)
         )
+        if order is not None:
+            cart.order_id = order.id
+            if order.purchased and cart.converted_at is None:
+                cart.converted_at = utcnow()
     session.flush()
     return "applied"

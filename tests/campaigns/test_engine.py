@@ -220,3 +220,45 @@ def test_a_store_that_sends_only_on_weekdays_moves_friday_to_saturday(shop):
     shop.cart("friday-cart-01", tehran("2026-11-27T10:00"))  # a Friday
     shop.tick(tehran("2026-11-27T11:00"))
     assert shop.messages()[0].due_at == tehran("2026-11-28T09:00")
+
+
+def test_an_order_by_the_same_phone_ends_the_sequence_without_a_cart_token(shop):
+    shop.cart("phone-cart-001", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:00"))
+    shop.order(800, tehran("2026-11-24T13:00"), phone="+98 912 345 6789")  # no plugin token
+    shop.tick(tehran("2026-11-25T11:00"))
+    assert len(shop.sms()) == 1
+    assert shop.messages()[1].reason == "purchased"
+
+
+def test_an_unpaid_order_does_not_end_the_sequence(shop):
+    shop.cart("unpaid-cart-01", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:00"))
+    shop.order(801, tehran("2026-11-24T13:00"), status="pending", cart_token="unpaid-cart-01")
+    shop.tick(tehran("2026-11-25T11:00"))
+    assert len(shop.sms()) == 2
+
+
+def test_ab_variants_split_by_weight_and_stick_to_their_message(shop):
+    with unit_of_work(shop.factory) as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
+        session.execute(update(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
+                                                   CampaignStep.position == 1).values(variants=[
+            {"name": "A", "template": "A {{ store_name }}", "weight": 70},
+            {"name": "B", "template": "B {{ store_name }}", "weight": 30}]))
+    for i in range(40):
+        shop.cart(f"ab-cart-{i:06d}", tehran("2026-11-24T10:00"), phone=f"0935{i:07d}")
+    shop.tick(tehran("2026-11-24T11:00"))
+    firsts = [m for m in shop.messages() if m.status == "sent"]
+    assert len(firsts) == 40
+    assert {m.variant for m in firsts} == {"A", "B"}
+    assert all(m.text == f"{m.variant} چای‌خانه" for m in firsts)
+    share_a = sum(m.variant == "A" for m in firsts) / len(firsts)
+    assert 0.45 <= share_a <= 0.95  # seeded by message id: reproducible, roughly 70/30
+
+
+def test_a_cart_whose_paid_order_arrived_first_is_never_reminded(shop):
+    shop.order(802, tehran("2026-11-24T10:05"), cart_token="late-cart-0001", phone="09131112233")
+    shop.cart("late-cart-0001", tehran("2026-11-24T10:00"))  # the plugin's delivery came late
+    assert shop.tick(tehran("2026-11-24T12:00")).enrolled == 0
+    assert shop.sms() == []
