@@ -178,11 +178,18 @@ def _guard(session: Session, message: Message, now: datetime) -> Send | None:
 
 def send_one(factory: sessionmaker[Session], gateway: Gateway, message_id: int,
              now: datetime) -> str:
-    """Guard, send and record one claimed message; returns its status afterwards."""
+    """Guard, send and record one claimed message; returns its status afterwards.
+
+    `now` is also the claim's mark: a message claimed again since (by a later tick, after the
+    reaper) or already approved by another worker (sent_at set) is left alone, so a task that
+    Redis delivers twice cannot send twice.
+    """
     with unit_of_work(factory) as session:
-        message = session.get(Message, message_id)
-        if message is None or message.status != SENDING:
-            return message.status if message else "missing"
+        message = session.scalar(select(Message).where(Message.id == message_id).with_for_update())
+        if message is None:
+            return "missing"
+        if message.status != SENDING or message.claimed_at != now or message.sent_at is not None:
+            return message.status
         decision = _guard(session, message, now)
         if decision is None:
             return message.status

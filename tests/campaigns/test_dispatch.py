@@ -140,3 +140,26 @@ def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, red
     assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
     with shop.factory() as session:
         assert session.scalar(select(func.count()).select_from(ConsoleSms)) == 10
+
+
+def test_a_batch_delivered_twice_sends_once(shop):
+    """Redis may hand the same send_batch task to a worker twice."""
+    due = abandon_carts(shop, 5)
+    gateway = ConsoleGateway(shop.factory)
+    ids = claim_due(shop.factory, DUE)
+    send_batch(shop.factory, gateway, ids, DUE)
+    send_batch(shop.factory, gateway, ids, DUE)
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
+
+
+def test_an_old_claim_cannot_send_a_message_claimed_again(shop):
+    due = abandon_carts(shop, 3)
+    gateway = ConsoleGateway(shop.factory)
+    first_claim = claim_due(shop.factory, DUE)
+    later = DUE + STUCK_AFTER + timedelta(minutes=1)
+    assert reap(shop.factory, gateway, later) == 3  # the first worker looked dead
+    second_claim = claim_due(shop.factory, later)
+    assert sorted(second_claim) == sorted(first_claim) == due
+    assert send_batch(shop.factory, gateway, first_claim, DUE) == {"sending": 3}  # stale: no-op
+    send_batch(shop.factory, gateway, second_claim, later)
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
