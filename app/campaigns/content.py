@@ -1,6 +1,7 @@
 """What a message says: the step's template (or its A/B variant) with the subject's details."""
 
 import random
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import CROSS_SELL, Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Cart, Order, Product
 from app.contacts.models import Contact
+from app.messaging.persian import jalali_date, money, persian_digits
 from app.messaging.render import render
 from app.stores.models import Store
 
@@ -39,24 +41,39 @@ def recommend(session: Session, order: Order) -> Product | None:
     return None
 
 
-def message_text(session: Session, *, message: Message, campaign: Campaign, store: Store,
-                 contact: Contact, enrollment: Enrollment) -> str | None:
-    """The rendered text, or None when there is nothing worth sending."""
-    step = session.get(CampaignStep, message.step_id)
-    context = {"first_name": contact.first_name, "store_name": store.name, "link": store.url,
-               "coupon_code": (step.coupon or {}).get("code", ""), "product_name": "",
-               "order_number": ""}
+def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, store: Store,
+                   contact: Contact, enrollment: Enrollment, now: datetime) -> dict | None:
+    """The template variables for one message; None when there is nothing worth sending."""
+    context = {"first_name": contact.first_name, "last_name": contact.last_name,
+               "store_name": store.name, "link": store.url,
+               "coupon_code": (step.coupon or {}).get("code", ""),
+               "today": jalali_date(now, store.timezone)}
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
         context["link"] = cart.restore_url or cart.cart_url or store.url
-    else:
-        order = session.get(Order, enrollment.subject_id)
-        context["order_number"] = order.number
-        if campaign.kind == CROSS_SELL:
-            product = recommend(session, order)
-            if product is None:
-                return None
-            context["product_name"] = product.name
-            context["link"] = product.permalink or store.url
+        context["cart_items"] = "، ".join(item["name"] for item in cart.items if item.get("name"))
+        context["cart_total"] = money(cart.total, store.currency)
+        return context
+    order = session.get(Order, enrollment.subject_id)
+    context["order_number"] = persian_digits(order.number)
+    context["order_total"] = money(order.total, store.currency)
+    context["product_names"] = "، ".join(i["name"] for i in order.items if i.get("name"))
+    if campaign.kind == CROSS_SELL:
+        product = recommend(session, order)
+        if product is None:
+            return None
+        context["product_name"] = product.name
+        context["link"] = product.permalink or store.url
+    return context
+
+
+def message_text(session: Session, *, message: Message, campaign: Campaign, store: Store,
+                 contact: Contact, enrollment: Enrollment, now: datetime) -> str | None:
+    """The rendered text, or None when there is nothing worth sending."""
+    step = session.get(CampaignStep, message.step_id)
+    context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
+                             enrollment=enrollment, now=now)
+    if context is None:
+        return None
     message.variant, template = pick_variant(step, message.id)
     return render(template, context)

@@ -149,7 +149,7 @@ def _guard(session: Session, message: Message, now: datetime) -> Send | None:
         return None
 
     text = message_text(session, message=message, campaign=campaign, store=store,
-                        contact=contact, enrollment=enrollment)
+                        contact=contact, enrollment=enrollment, now=now)
     if text is None:
         _move(message, SKIPPED, "nothing to recommend")
         return None

@@ -1,0 +1,30 @@
+"""What a Persian reader sees: Persian digits, Jalali dates, money in rial or toman."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import jdatetime
+
+_TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+# Display unit per store currency: amounts are kept in rial (see app.commerce.money).
+_UNIT = {"IRR": ("ریال", 1), "IRT": ("تومان", 10), "IRHR": ("هزار ریال", 1_000),
+         "IRHT": ("هزار تومان", 10_000)}
+
+
+def persian_digits(value) -> str:
+    return str(value).translate(_TO_PERSIAN)
+
+
+def jalali_date(at: datetime, tz: str = "Asia/Tehran") -> str:
+    """1405/09/02 in Persian digits, in the store's timezone."""
+    local = at.astimezone(ZoneInfo(tz))
+    return persian_digits(jdatetime.date.fromgregorian(date=local.date()).strftime("%Y/%m/%d"))
+
+
+def money(amount_rial: int | None, currency: str = "IRT") -> str:
+    """22000000 rial in an IRT store → «۲٬۲۰۰٬۰۰۰ تومان»."""
+    if amount_rial is None:
+        return ""
+    unit, factor = _UNIT.get(currency.upper(), ("ریال", 1))
+    value = amount_rial // factor if amount_rial % factor == 0 else round(amount_rial / factor, 1)
+    return f"{persian_digits(f'{value:,}').replace(',', '٬')} {unit}"
