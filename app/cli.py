@@ -157,11 +157,11 @@ def tick(
     from dataclasses import asdict
 
     from app.campaigns.service import tick as run_tick
-    from app.messaging.gateway import make_gateway
+    from app.messaging.gateway import make_gateways
 
     at = _parse_now(now)
     factory = _factory(get_settings())
-    _echo_json({"now": at.isoformat()} | asdict(run_tick(factory, make_gateway(factory), at)))
+    _echo_json({"now": at.isoformat()} | asdict(run_tick(factory, make_gateways(factory), at)))
 
 
 def _celery(*args: str) -> None:

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     max_webhook_body_bytes: int = 1024 * 1024
     # How often the scheduler enrolls, claims due messages and sends them.
     tick_seconds: float = 15.0
+    # Tests and local development point this at `bazgasht fake-kavenegar`.
+    kavenegar_base_url: str = "https://api.kavenegar.com"
 
     @property
     def embedded(self) -> bool:

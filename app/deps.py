@@ -18,7 +18,11 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed here and never by service code."""
+    """One transaction per request, committed here and never by service code.
+
+    Used with scope="function": the commit happens before the response is sent, so a client
+    never sees a success that was not stored.
+    """
     with unit_of_work(request.app.state.sessionmaker) as session:
         yield session
 
@@ -41,6 +45,6 @@ def require_admin(
         raise Unauthorized("the operator token is not valid", code="invalid_token")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AdminDep = Depends(require_admin)

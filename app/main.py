@@ -15,7 +15,7 @@ from app.errors import install_error_handlers
 from app.ingest import service as ingest
 from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
-from app.messaging.gateway import make_gateway
+from app.messaging.gateway import make_gateways
 from app.stores.router import router as stores_router
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     factory = make_sessionmaker(engine)
     loops: list[BackgroundLoop] = []
     if background and settings.embedded:
-        gateway = make_gateway(factory)
+        gateways = make_gateways(factory)
         loops.append(BackgroundLoop(partial(ingest.process_pending, factory), name="bazgasht-ingest"))
-        loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateway, utcnow()),
+        loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateways, utcnow()),
                                     interval=settings.tick_seconds, name="bazgasht-tick"))
 
     @asynccontextmanager

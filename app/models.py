@@ -5,7 +5,7 @@ from app.commerce.models import Cart, Order, Product
 from app.contacts.models import Contact
 from app.db import Base
 from app.ingest.models import WebhookDelivery
-from app.messaging.models import ConsoleSms
+from app.messaging.models import ConsoleSms, InboundSms
 from app.stores.models import Store
 
-__all__ = ["Base", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "Contact", "Order", "Product", "Store", "WebhookDelivery"]
+__all__ = ["Base", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "WebhookDelivery"]

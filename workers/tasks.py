@@ -8,7 +8,7 @@ from celery import shared_task
 from app.campaigns import dispatch, service as campaigns
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending
-from app.messaging.gateway import make_gateway
+from app.messaging.gateway import make_gateways
 
 
 @lru_cache
@@ -18,6 +18,16 @@ def _sessionmaker(database_url: str):
 
 def _factory(task):
     return _sessionmaker(task.app.conf.bazgasht_database_url)
+
+
+@lru_cache
+def _gateways_for(database_url: str):
+    return make_gateways(_sessionmaker(database_url))
+
+
+def _gateways(task):
+    """One set of gateway clients per worker process: connections are reused across tasks."""
+    return _gateways_for(task.app.conf.bazgasht_database_url)
 
 
 @shared_task(name="bazgasht.ingest.process_pending", bind=True)
@@ -30,7 +40,7 @@ def send_batch(self, message_ids: list[int], now: str | None = None) -> dict:
     """Send claimed messages. A redelivered task is harmless: only "sending" rows are sent."""
     at = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
     factory = _factory(self)
-    return dispatch.send_batch(factory, make_gateway(factory), message_ids, at)
+    return dispatch.send_batch(factory, _gateways(self), message_ids, at)
 
 
 @shared_task(name="bazgasht.campaigns.tick", bind=True)
@@ -41,5 +51,5 @@ def tick(self, now: str | None = None) -> dict:
     def to_workers(ids: list[int], when: datetime) -> None:
         send_batch.apply_async((ids, when.isoformat()))
 
-    report = campaigns.tick(factory, make_gateway(factory), at, executor=to_workers)
+    report = campaigns.tick(factory, _gateways(self), at, executor=to_workers)
     return {"enrolled": report.enrolled, "claimed": report.claimed, "reaped": report.reaped}

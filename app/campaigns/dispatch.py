@@ -13,13 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.content import message_text
-from app.campaigns.models import (ABANDONED_CART, HELD, SCHEDULED, SENDING, SENT, SKIPPED,
-                                  WIN_BACK, Campaign, CampaignStep, Enrollment, Message)
+from app.campaigns.models import (FAILED, HELD, SCHEDULED, SENDING, SENT, SKIPPED, WIN_BACK,
+                                  Campaign, CampaignStep, Enrollment, Message)
 from app.campaigns.rules import cap_allows_at, next_allowed_minute
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 from app.db import unit_of_work
-from app.messaging.gateway import Gateway
+from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
+from app.messaging.segments import count_segments
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *, limit: int = CLA
 class Send:
     receptor: str
     text: str
+    gateway: Gateway
 
 
 def _move(message: Message, status: str, reason: str, due_at: datetime | None = None) -> None:
@@ -122,7 +124,7 @@ def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrol
     return None
 
 
-def _guard(session: Session, message: Message, now: datetime) -> Send | None:
+def _guard(session: Session, message: Message, now: datetime, gateways) -> Send | None:
     """Decide, right before sending, what happens to a claimed message."""
     enrollment = session.get(Enrollment, message.enrollment_id)
     campaign = session.get(Campaign, message.campaign_id)
@@ -139,6 +141,12 @@ def _guard(session: Session, message: Message, now: datetime) -> Send | None:
         return None
     if not campaign.active:
         _move(message, HELD, "campaign paused")
+        return None
+    if store.sending_paused_at is not None:
+        _move(message, HELD, f"store sending paused: {store.sending_paused_reason}")
+        return None
+    if message.promotional and contact.promo_blocked_at is not None:
+        _move(message, SKIPPED, "the receiver blocks advertising SMS")
         return None
     reason = _subject_exit_reason(session, campaign, enrollment, now)
     if reason == "":  # postponed: the message was rescheduled
@@ -171,13 +179,15 @@ def _guard(session: Session, message: Message, now: datetime) -> Send | None:
     if at > now:
         _move(message, SCHEDULED, why, at)
         return None
+    if message.promotional and store.opt_out_text:
+        text = f"{text}\n{store.opt_out_text}"
     message.text = text
+    message.parts = count_segments(text).parts
     message.sent_at = now  # counts against the cap from this moment on
-    return Send(receptor=contact.phone, text=text)
+    return Send(receptor=contact.phone, text=text, gateway=gateways.for_store(store))
 
 
-def send_one(factory: sessionmaker[Session], gateway: Gateway, message_id: int,
-             now: datetime) -> str:
+def send_one(factory: sessionmaker[Session], gateways, message_id: int, now: datetime) -> str:
     """Guard, send and record one claimed message; returns its status afterwards.
 
     `now` is also the claim's mark: a message claimed again since (by a later tick, after the
@@ -190,65 +200,101 @@ def send_one(factory: sessionmaker[Session], gateway: Gateway, message_id: int,
             return "missing"
         if message.status != SENDING or message.claimed_at != now or message.sent_at is not None:
             return message.status
-        decision = _guard(session, message, now)
+        decision = _guard(session, message, now, gateways)
         if decision is None:
             return message.status
     try:
-        result = gateway.send(localid=message_id, receptor=decision.receptor, text=decision.text)
-    except Exception as exc:  # the gateway's error classes come with the Kavenegar client
-        log.warning("sending message %s failed: %s", message_id, type(exc).__name__)
-        return _after_failure(factory, message_id, now, type(exc).__name__)
+        result = decision.gateway.send(localid=message_id, receptor=decision.receptor,
+                                       text=decision.text)
+    except GatewayError as exc:
+        return _after_gateway_error(factory, decision.gateway, message_id, now, exc)
+    return _record_sent(factory, message_id, result)
+
+
+def _record_sent(factory, message_id: int, result: SendResult, reason: str | None = None) -> str:
     with unit_of_work(factory) as session:
         session.execute(update(Message)
                         .where(Message.id == message_id, Message.status == SENDING)
-                        .values(status=SENT, gateway_id=result.gateway_id, reason=None)
+                        .values(status=SENT, gateway_id=result.gateway_id, cost=result.cost,
+                                delivery_status=result.status, reason=reason)
                         .execution_options(synchronize_session=False))
     return SENT
 
 
-def _after_failure(factory, message_id: int, now: datetime, error: str) -> str:
+def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: datetime,
+                         exc: GatewayError) -> str:
+    log.warning("sending message %s failed: %s", message_id, exc)
+    if exc.ambiguous:  # it may have gone out: ask before anything is sent again
+        try:
+            found = gateway.accepted([message_id]).get(message_id)
+        except GatewayError:
+            found = None
+        if found is not None:
+            return _record_sent(factory, message_id, found, "confirmed after a lost answer")
     with unit_of_work(factory) as session:
         message = session.get(Message, message_id)
+        if message.status != SENDING:
+            return message.status
         message.sent_at = None
-        if message.attempts >= MAX_ATTEMPTS:
-            _move(message, "failed", f"gateway error: {error}")
+        if exc.kind == ErrorKind.STORE:
+            store = session.get(Store, message.store_id)
+            if store.sending_paused_at is None:
+                store.sending_paused_at, store.sending_paused_reason = now, str(exc)[:300]
+                log.error("store %s: sending paused: %s", store.id, exc)
+            _move(message, HELD, f"store sending paused: {str(exc)[:250]}")
+        elif exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID) or message.attempts >= MAX_ATTEMPTS:
+            _move(message, FAILED, f"gateway: {str(exc)[:280]}")
         else:
             backoff = timedelta(minutes=2 ** message.attempts)
-            _move(message, SCHEDULED, f"retrying after gateway error: {error}", now + backoff)
+            _move(message, SCHEDULED, f"retrying after gateway error: {str(exc)[:250]}",
+                  now + backoff)
         return message.status
 
 
-def send_batch(factory: sessionmaker[Session], gateway: Gateway, ids: list[int],
+def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
                now: datetime) -> dict[str, int]:
+    """Send claimed messages; `gateways.for_store(store)` gives each store's gateway."""
     outcome: dict[str, int] = {}
     for message_id in ids:
-        status = send_one(factory, gateway, message_id, now)
+        status = send_one(factory, gateways, message_id, now)
         outcome[status] = outcome.get(status, 0) + 1
     return outcome
 
 
-def reap(factory: sessionmaker[Session], gateway: Gateway, now: datetime) -> int:
+def reap(factory: sessionmaker[Session], gateways, now: datetime) -> int:
     """Resolve messages stuck in "sending" (their worker died): ask the gateway, then decide.
 
     Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
     wrong guess harmless at the gateway). The gateway is asked with no transaction open.
     """
     with factory() as session:
-        stuck = dict(session.execute(
-            select(Message.id, Message.claimed_at)
+        rows = session.execute(
+            select(Message.id, Message.claimed_at, Message.store_id)
             .where(Message.status == SENDING, Message.claimed_at < now - STUCK_AFTER)
-            .order_by(Message.id).limit(CLAIM_BATCH)).all())
-    if not stuck:
-        return 0
-    accepted = gateway.sent_localids(list(stuck))
+            .order_by(Message.id).limit(CLAIM_BATCH)).all()
+        stores = {s.id: s for s in session.scalars(
+            select(Store).where(Store.id.in_({r.store_id for r in rows})))}
+    accepted: dict[int, SendResult] = {}
+    unknown: set[int] = set()
+    for store_id, store in stores.items():
+        ids = [r.id for r in rows if r.store_id == store_id]
+        try:
+            accepted |= gateways.for_store(store).accepted(ids)
+        except GatewayError as exc:  # cannot tell: leave them for the next round
+            log.warning("store %s: cannot ask the gateway about stalled sends: %s", store_id, exc)
+            unknown.update(ids)
     resolved = 0
     with unit_of_work(factory) as session:
-        for message_id, claimed_at in stuck.items():
+        for row in rows:
+            if row.id in unknown:
+                continue
             # Only if nobody resolved it meanwhile (same claim still in place).
-            still = (Message.id == message_id, Message.status == SENDING,
-                     Message.claimed_at == claimed_at)
-            if message_id in accepted:
-                values = dict(status=SENT, reason="confirmed by the gateway after a stall")
+            still = (Message.id == row.id, Message.status == SENDING,
+                     Message.claimed_at == row.claimed_at)
+            if row.id in accepted:
+                found = accepted[row.id]
+                values = dict(status=SENT, reason="confirmed by the gateway after a stall",
+                              gateway_id=found.gateway_id, cost=found.cost)
             else:
                 values = dict(status=SCHEDULED, reason="returned after a stalled send",
                               due_at=now, sent_at=None, claimed_at=None)

@@ -93,6 +93,7 @@ class Message(Base):
               sqlite_where=text("status = 'scheduled'")),
         Index("ix_messages_status_claimed_at", "status", "claimed_at"),
         Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
+        Index("ix_messages_status_sent_at", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -111,5 +112,10 @@ class Message(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gateway_id: Mapped[str | None] = mapped_column(String(64))
+    parts: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[int | None] = mapped_column(Integer)  # Rial, as the gateway charged it
+    delivery_status: Mapped[int | None] = mapped_column(Integer)  # the gateway's code
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import _exit, claim_due, reap, send_batch
 from app.campaigns.enroll import run_triggers
 from app.campaigns.models import ABANDONED_CART, HELD, SCHEDULED, WIN_BACK, Campaign, Enrollment, Message
 from app.commerce.models import Cart, Order
 from app.db import unit_of_work
 from app.errors import NotFound
-from app.messaging.gateway import Gateway
+from app.messaging.inbound import read_replies
 
 SEND_BATCH = 100
 # A checkout's last cart update can land a moment after the order itself.
@@ -23,17 +24,22 @@ CART_ORDER_SLACK = timedelta(minutes=10)
 @dataclass
 class TickReport:
     enrolled: int = 0
+    replies: int = 0
+    resumed: int = 0
     reaped: int = 0
     claimed: int = 0
     outcome: dict[str, int] = field(default_factory=dict)
+    delivery_updates: int = 0
 
 
 Executor = Callable[[list[int], datetime], dict[str, int] | None]
 
 
-def tick(factory: sessionmaker[Session], gateway: Gateway, now: datetime, *,
+def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
          executor: Executor | None = None) -> TickReport:
-    """One round: enroll what triggered, resolve stalled sends, claim what is due and send it.
+    """One round: enroll what triggered, read replies (opt-outs first), resume stores the
+    gateway accepts again, resolve stalled sends, claim what is due and send it, then collect
+    delivery reports. `gateways.for_store(store)` gives each store's gateway.
 
     `executor` hands each batch of claimed ids to workers (Celery); without it they are sent
     here, in this thread (embedded mode, the CLI, tests).
@@ -41,16 +47,19 @@ def tick(factory: sessionmaker[Session], gateway: Gateway, now: datetime, *,
     report = TickReport()
     with unit_of_work(factory) as session:
         report.enrolled = run_triggers(session, now)
-    report.reaped = reap(factory, gateway, now)
+    report.replies = read_replies(factory, gateways, now)
+    report.resumed = recheck_paused_stores(factory, gateways, now)
+    report.reaped = reap(factory, gateways, now)
     while ids := claim_due(factory, now):
         report.claimed += len(ids)
         for start in range(0, len(ids), SEND_BATCH):
             batch = ids[start:start + SEND_BATCH]
-            result = executor(batch, now) if executor else send_batch(factory, gateway, batch, now)
+            result = executor(batch, now) if executor else send_batch(factory, gateways, batch, now)
             for status, n in (result or {}).items():
                 report.outcome[status] = report.outcome.get(status, 0) + n
         if executor:  # workers send them; claiming more now would only run ahead of them
             break
+    report.delivery_updates = poll_deliveries(factory, gateways, now)
     return report
 
 

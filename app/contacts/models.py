@@ -23,5 +23,7 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(320), default="")
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opt_out_source: Mapped[str | None] = mapped_column(String(40))
+    # The operator reported the receiver blocks advertising lines (*800#): no promotional SMS.
+    promo_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

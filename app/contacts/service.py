@@ -46,3 +46,28 @@ def contact_for_phone(session: Session, *, store_id: int, raw_phone: str | None,
             setattr(contact, field, value)
     session.flush()
     return PhoneOutcome(contact, None)
+
+
+def set_consent(session: Session, *, store_id: int, raw_phone: str, opted_in: bool, source: str,
+                now) -> Contact | None:
+    """Opt a phone out (or back in). An unknown phone opting out gets a contact, so that no
+    later cart or order of theirs is ever texted. Returns None for an invalid phone."""
+    try:
+        phone = normalize_phone(raw_phone)
+    except InvalidPhone:
+        return None
+    contact = session.scalar(
+        select(Contact).where(Contact.store_id == store_id, Contact.phone == phone.e164)
+        .with_for_update())
+    if contact is None:
+        if opted_in:
+            return None
+        contact = Contact(store_id=store_id, phone=phone.e164,
+                          unverified_prefix=phone.unverified_prefix)
+        session.add(contact)
+    if opted_in:
+        contact.opted_out_at, contact.opt_out_source = None, None
+    elif contact.opted_out_at is None:
+        contact.opted_out_at, contact.opt_out_source = now, source
+    session.flush()
+    return contact

@@ -29,4 +29,17 @@ class Store(Base):
     # Promotional SMS per contact: at most this many in 24 hours and in 7 days.
     cap_per_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     cap_per_week: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # Promotional texts end with this line (CRA rule for service lines: reply 11 to stop).
+    opt_out_text: Mapped[str] = mapped_column(String(40), default="لغو۱۱", server_default="لغو۱۱")
+    # SMS gateway: "console" (records, delivers nothing) or "kavenegar" with the store's key.
+    sms_provider: Mapped[str] = mapped_column(String(20), default="console", server_default="console")
+    sms_api_key: Mapped[str | None] = mapped_column(String(200))  # write-only in every API
+    sms_sender: Mapped[str | None] = mapped_column(String(20))
+    # For estimates before the gateway reports the real cost (Rial per SMS part).
+    sms_price_per_part: Mapped[int] = mapped_column(Integer, default=1200, server_default="1200")
+    # Set when the gateway refuses the store itself (no credit, bad key, IP, sender line):
+    # its messages are held, nothing is lost, and sending resumes once the gateway agrees.
+    sending_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_paused_reason: Mapped[str | None] = mapped_column(String(300))
+    sending_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -59,7 +59,7 @@ def test_a_cart_bought_between_steps_gets_no_more_sms(shop):
         shop.tick(tehran(day))
     assert len(shop.sms()) == 1
     assert [(m.status, m.reason) for m in shop.messages("abandoned_cart")] == [
-        ("sent", None), ("skipped", "purchased"), ("skipped", "purchased")]
+        ("delivered", None), ("skipped", "purchased"), ("skipped", "purchased")]
 
 
 def test_the_whole_sequence_goes_out_when_nobody_buys(shop):
@@ -249,10 +249,10 @@ def test_ab_variants_split_by_weight_and_stick_to_their_message(shop):
     for i in range(40):
         shop.cart(f"ab-cart-{i:06d}", tehran("2026-11-24T10:00"), phone=f"0935{i:07d}")
     shop.tick(tehran("2026-11-24T11:00"))
-    firsts = [m for m in shop.messages() if m.status == "sent"]
+    firsts = [m for m in shop.messages() if m.status == "delivered"]
     assert len(firsts) == 40
     assert {m.variant for m in firsts} == {"A", "B"}
-    assert all(m.text == f"{m.variant} چای‌خانه" for m in firsts)
+    assert all(m.text == f"{m.variant} چای‌خانه\nلغو۱۱" for m in firsts)
     share_a = sum(m.variant == "A" for m in firsts) / len(firsts)
     assert 0.45 <= share_a <= 0.95  # seeded by message id: reproducible, roughly 70/30
 
@@ -262,3 +262,15 @@ def test_a_cart_whose_paid_order_arrived_first_is_never_reminded(shop):
     shop.cart("late-cart-0001", tehran("2026-11-24T10:00"))  # the plugin's delivery came late
     assert shop.tick(tehran("2026-11-24T12:00")).enrolled == 0
     assert shop.sms() == []
+
+
+def test_promotional_texts_end_with_the_opt_out_line_and_surveys_do_not(shop):
+    shop.cart("optline-cart01", tehran("2026-11-24T10:00"))
+    shop.order(900, tehran("2026-11-24T10:00"), status="completed", phone="09351234567")
+    shop.tick(tehran("2026-11-24T11:00"))
+    shop.tick(tehran("2026-11-27T11:00"))
+    cart_sms, *_ = [m for m in shop.sms() if m.receptor == PHONE]
+    [survey_sms] = [m for m in shop.sms() if m.receptor == "+989351234567"]
+    assert cart_sms.text.endswith("\nلغو۱۱") and "لغو" not in survey_sms.text
+    cart_message = shop.messages("abandoned_cart")[0]
+    assert cart_message.parts == 2 and cart_message.status == "delivered"

@@ -103,3 +103,12 @@ def test_cli_rejects_a_bad_url_without_a_traceback(database_url, factory, tmp_pa
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("error: url:") and "Traceback" not in result.stderr
+
+
+def test_a_created_store_is_stored_before_the_answer_arrives(admin_client, factory):
+    """The request's transaction commits before the response leaves, not after."""
+    for n in range(20):
+        body = admin_client.post("/platform/v1/stores",
+                                 json={"name": f"s{n}", "url": "https://x.example"}).json()
+        with factory() as session:
+            assert session.get(Store, body["id"]) is not None

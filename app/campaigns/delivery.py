@@ -1,0 +1,96 @@
+"""After sending: delivery reports, and stores whose gateway refused them."""
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.models import DELIVERED, FAILED, HELD, SCHEDULED, SENT, Campaign, Message
+from app.contacts.models import Contact
+from app.db import unit_of_work
+from app.messaging.gateway import BLOCKED_BY_RECEIVER, FINAL_STATUSES, GatewayError
+from app.messaging.gateway import DELIVERED as DELIVERED_CODE
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+# Kavenegar keeps statuses for 48 hours; asking more often than this is wasted credit of patience.
+POLL_EVERY = timedelta(minutes=5)
+POLL_WINDOW = timedelta(hours=48)
+RECHECK_PAUSED_EVERY = timedelta(minutes=5)
+POLL_BATCH = 500
+
+
+def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime) -> int:
+    """Ask each store's gateway how its recent messages fared; returns how many changed."""
+    with factory() as session:
+        rows = session.execute(
+            select(Message.id, Message.store_id, Message.gateway_id)
+            .where(Message.status == SENT, Message.gateway_id.is_not(None),
+                   Message.sent_at > now - POLL_WINDOW,
+                   or_(Message.status_checked_at.is_(None),
+                       Message.status_checked_at <= now - POLL_EVERY))
+            .order_by(Message.sent_at).limit(POLL_BATCH)).all()
+        stores = {s.id: s for s in session.scalars(
+            select(Store).where(Store.id.in_({r.store_id for r in rows})))}
+    codes: dict[int, int | None] = {}
+    for store_id, store in stores.items():
+        mine = [r for r in rows if r.store_id == store_id]
+        try:
+            found = gateways.for_store(store).statuses([r.gateway_id for r in mine])
+        except GatewayError as exc:
+            log.warning("store %s: delivery statuses unavailable: %s", store_id, exc)
+            continue
+        codes |= {r.id: found.get(r.gateway_id) for r in mine}
+    changed = 0
+    with unit_of_work(factory) as session:
+        for message_id, code in codes.items():
+            values: dict = {"status_checked_at": now}
+            if code is not None:
+                values["delivery_status"] = code
+            if code == DELIVERED_CODE:
+                values |= {"status": DELIVERED, "delivered_at": now}
+            elif code in FINAL_STATUSES:
+                values |= {"status": FAILED, "reason": f"not delivered (gateway status {code})"}
+            changed += code in FINAL_STATUSES
+            session.execute(update(Message).where(Message.id == message_id, Message.status == SENT)
+                            .values(**values).execution_options(synchronize_session=False))
+            if code == BLOCKED_BY_RECEIVER:
+                contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
+                session.execute(update(Contact).where(Contact.id == contact_id,
+                                                      Contact.promo_blocked_at.is_(None))
+                                .values(promo_blocked_at=now))
+    return changed
+
+
+def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetime) -> int:
+    """Resume stores whose gateway accepts them again (credit topped up, key fixed)."""
+    with factory() as session:
+        paused = session.scalars(select(Store).where(
+            Store.sending_paused_at.is_not(None),
+            or_(Store.sending_checked_at.is_(None),
+                Store.sending_checked_at <= now - RECHECK_PAUSED_EVERY))).all()
+    resumed = 0
+    for store in paused:
+        try:
+            credit = gateways.for_store(store).credit()
+            ok = credit is None or credit > 0
+        except GatewayError as exc:
+            ok, credit = False, None
+            log.info("store %s still refused by its gateway: %s", store.id, exc)
+        with unit_of_work(factory) as session:
+            row = session.get(Store, store.id)
+            row.sending_checked_at = now
+            if not ok:
+                continue
+            row.sending_paused_at = row.sending_paused_reason = None
+            # What was held for the store goes out again, through every rule once more.
+            session.execute(update(Message)
+                            .where(Message.store_id == store.id, Message.status == HELD,
+                                   Message.campaign_id.in_(select(Campaign.id).where(
+                                       Campaign.store_id == store.id, Campaign.active.is_(True))))
+                            .values(status=SCHEDULED, reason="store sending resumed", due_at=now)
+                            .execution_options(synchronize_session=False))
+            resumed += 1
+    return resumed

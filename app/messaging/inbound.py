@@ -1,0 +1,82 @@
+"""Replies to a store's line: kept first, then read for «11» (stop) and «12» (start again)."""
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.messaging.gateway import Inbound
+from app.messaging.models import InboundSms
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_NOISE = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff.,!؟?،:;\-_*#()\[\]\"']+")
+_ARABIC_FORMS = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی"})
+
+OPT_OUT_WORDS = frozenset({"11", "لغو", "لغو11", "11لغو", "stop", "unsubscribe", "انصراف",
+                           "لغوعضویت", "off"})
+OPT_IN_WORDS = frozenset({"12", "start", "شروع"})
+
+
+def classify(text: str) -> str:
+    """'opt_out', 'opt_in' or 'none' for a customer's reply, in any digits or spelling."""
+    word = _NOISE.sub("", text.translate(_DIGITS).translate(_ARABIC_FORMS)).lower()
+    if word in OPT_OUT_WORDS:
+        return "opt_out"
+    if word in OPT_IN_WORDS:
+        return "opt_in"
+    return "none"
+
+
+def keep(session: Session, store_id: int, messages: list[Inbound]) -> int:
+    """Store replies as read from the gateway, once each (reading twice adds nothing)."""
+    if not messages:
+        return 0
+    rows = [dict(store_id=store_id, gateway_id=m.gateway_id, sender=m.sender[:32],
+                 line=m.line[:32], text=m.text, received_at=m.received_at) for m in messages]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(InboundSms).values(rows).on_conflict_do_nothing(
+        index_elements=["store_id", "gateway_id"])
+    return session.execute(stmt).rowcount
+
+
+def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
+    return list(session.scalars(select(InboundSms).where(InboundSms.processed_at.is_(None))
+                                .order_by(InboundSms.id).limit(limit).with_for_update(skip_locked=True)))
+
+
+def read_replies(factory, gateways, now) -> int:
+    """Fetch replies from every store's line, keep them, then act on them; returns how many."""
+    import logging
+
+    from app.contacts.service import set_consent
+    from app.db import unit_of_work
+    from app.messaging.gateway import GatewayError
+    from app.stores.models import Store
+
+    log = logging.getLogger(__name__)
+    with factory() as session:
+        stores = session.scalars(select(Store).where(Store.sms_provider == "kavenegar",
+                                                     Store.sms_sender.is_not(None))).all()
+    for store in stores:
+        try:
+            replies = gateways.for_store(store).receive()
+        except GatewayError as exc:
+            log.warning("store %s: cannot read replies: %s", store.id, exc)
+            continue
+        with unit_of_work(factory) as session:  # kept before anything acts on them
+            keep(session, store.id, replies)
+    handled = 0
+    with unit_of_work(factory) as session:
+        for reply in unprocessed(session):
+            reply.action = classify(reply.text)
+            if reply.action != "none":
+                contact = set_consent(session, store_id=reply.store_id, raw_phone=reply.sender,
+                                      opted_in=reply.action == "opt_in", source="sms reply",
+                                      now=now)
+                log.info("store %s: reply from …%s: %s", reply.store_id, reply.sender[-4:],
+                         reply.action if contact else f"{reply.action} (invalid phone)")
+            reply.processed_at = now
+            handled += 1
+    return handled

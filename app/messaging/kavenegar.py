@@ -1,0 +1,372 @@
+"""A small client for Kavenegar's REST API (sync httpx), with typed results and classified errors.
+
+The API key is part of every URL (`/v1/{key}/sms/send.json`), so anything that prints a URL can
+leak it. We never put a raw URL in our own messages, and `install_log_redaction` rewrites the one
+line httpx itself emits (INFO on logger "httpx", "HTTP Request: POST <url> ...").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.kavenegar.com"
+MAX_SEND_RECEPTORS = 200
+MAX_STATUS_IDS = 500
+# Name of sendarray's per-message id field. SDKs disagree (dotnet and the node typings:
+# `localmessageids`, php: `localmessageid`, go: `localid`); the dotnet/REST spelling is our guess.
+# We never rely on it alone: our database stays the real guard against duplicates.
+SENDARRAY_LOCALID_FIELD = "localmessageids"
+
+_KEY_IN_PATH = re.compile(r"/v1/[^/\s\"'?#]+/")
+
+
+def redact(text: str, api_key: str | None = None) -> str:
+    """Hide the key segment of any Kavenegar URL in `text` (and the key itself, wherever it is)."""
+    text = _KEY_IN_PATH.sub("/v1/***/", text)
+    if api_key:
+        text = text.replace(api_key, "***")
+    return text
+
+
+class _RedactKeyFilter(logging.Filter):
+    """Rewrites records of the logger it sits on so that no URL shows the key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Put the redacting filter on the "httpx" logger (idempotent).
+
+    A filter, not a raised log level: httpx's request lines stay useful for debugging, and
+    whoever configures logging later cannot turn the leak back on by lowering a level. A logger
+    filter only sees records logged on that exact logger; httpx logs on "httpx" itself, and
+    httpcore's DEBUG lines carry no URL (the tests assert both).
+    """
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactKeyFilter) for f in logger.filters):
+        logger.addFilter(_RedactKeyFilter())
+
+
+class Kind(StrEnum):
+    RETRY = "retry"          # transient: try again later (with backoff)
+    RECIPIENT = "recipient"  # permanent for this receptor/message; other messages are fine
+    STORE = "store"          # the store's account/line/IP needs fixing: halt its sending
+    INVALID = "invalid"      # we sent something wrong: a bug on our side
+
+
+_RECIPIENT = frozenset({411, 413, 420, 422})
+# 426, 427 and 501 are capabilities of the store's account or line (advanced service, line
+# access level, test account restricted to the owner's number): only the store owner fixes them.
+_STORE = frozenset({401, 403, 407, 412, 416, 418, 426, 427, 429, 501})
+# 402 "operation failed" is Kavenegar's generic failure with no hint of a bad request; it is an
+# answer (so the send did not happen), hence a plain, non-ambiguous retry, bounded by the caller.
+_RETRY = frozenset({402, 409, 451})
+
+
+def classify(status: int | None) -> Kind:
+    """What a caller should do about a Kavenegar `return.status` (None: no answer at all)."""
+    if status is None or status in _RETRY:
+        return Kind.RETRY
+    if status in _RECIPIENT:
+        return Kind.RECIPIENT
+    if status in _STORE:
+        return Kind.STORE
+    if 500 <= status < 600:
+        return Kind.RETRY
+    return Kind.INVALID
+
+
+class KavenegarError(Exception):
+    """A failed call. `ambiguous` means the gateway may have acted (e.g. sent) before we lost it:
+    check `status_by_localid` before sending again."""
+
+    def __init__(self, status: int | None, message: str, kind: Kind | None = None, *,
+                 ambiguous: bool = False, path: str | None = None):
+        self.status = status
+        self.message = message
+        self.kind = kind if kind is not None else classify(status)
+        self.ambiguous = ambiguous
+        self.path = path  # always redacted: /v1/***/sms/send.json
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        flag = ", ambiguous: may have been processed" if self.ambiguous else ""
+        return f"Kavenegar {self.status if self.status is not None else 'no answer'}: " \
+               f"{self.message} [{self.kind}{flag}]{where}"
+
+    def __repr__(self) -> str:
+        return (f"KavenegarError(status={self.status!r}, message={self.message!r}, "
+                f"kind={self.kind.value!r}, ambiguous={self.ambiguous!r})")
+
+    def __reduce__(self):  # picklable (Celery ships exceptions between processes)
+        return (_rebuild_error, (self.status, self.message, self.kind, self.ambiguous, self.path))
+
+
+def _rebuild_error(status, message, kind, ambiguous, path) -> KavenegarError:
+    return KavenegarError(status, message, kind, ambiguous=ambiguous, path=path)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message as Kavenegar reports it (send, sendarray, lookup, status, cancel).
+
+    Status answers carry only some fields; the rest stay None."""
+
+    messageid: int | None
+    status: int | None
+    statustext: str | None = None
+    message: str | None = None
+    sender: str | None = None
+    receptor: str | None = None
+    date: int | None = None  # unix seconds
+    cost: int | None = None  # Rial
+    localid: int | None = None  # statuslocalmessageid echoes it
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Entry:
+        return cls(messageid=_int(raw.get("messageid")), status=_int(raw.get("status")),
+                   statustext=_str(raw.get("statustext")), message=_str(raw.get("message")),
+                   sender=_str(raw.get("sender")), receptor=_str(raw.get("receptor")),
+                   date=_int(raw.get("date")), cost=_int(raw.get("cost")),
+                   localid=_int(raw.get("localid")))
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    messageid: int | None
+    message: str
+    sender: str
+    receptor: str
+    date: int | None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> InboundMessage:
+        return cls(messageid=_int(raw.get("messageid")), message=str(raw.get("message", "")),
+                   sender=str(raw.get("sender", "")), receptor=str(raw.get("receptor", "")),
+                   date=_int(raw.get("date")))
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    remaincredit: int | None  # Rial
+    expiredate: int | None    # unix seconds
+    type: str | None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> AccountInfo:
+        return cls(remaincredit=_int(raw.get("remaincredit")),
+                   expiredate=_int(raw.get("expiredate")), type=_str(raw.get("type")))
+
+
+def _csv(values: Iterable[Any]) -> str:
+    return ",".join(str(v) for v in values)
+
+
+def _json_array(values: Sequence[Any]) -> str:
+    # Compact UTF-8 JSON, as the Go SDK sends it (php's \u-escaped form parses the same).
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+
+
+def _unix(value: datetime | int) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("date must be timezone-aware")
+        return int(value.timestamp())
+    return int(value)
+
+
+def _limit(name: str, values: Sequence[Any], most: int) -> None:
+    if not values:
+        raise ValueError(f"{name} must not be empty")
+    if len(values) > most:
+        raise ValueError(f"{name}: {len(values)} given, Kavenegar accepts at most {most}")
+
+
+# httpx exceptions raised before any byte of the request left: nothing can have been processed.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class KavenegarClient:
+    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
+                 connect_timeout: float = 5.0, read_timeout: float = 30.0):
+        if not api_key:
+            raise ValueError("api_key is required")
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        install_log_redaction()
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        # The official SDK has no timeout at all (a call can hang a worker forever).
+        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
+                                write=read_timeout, pool=connect_timeout)
+        self._http = httpx.Client(timeout=timeout, headers={
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        })
+
+    def __repr__(self) -> str:
+        return f"KavenegarClient(base_url={self._base_url!r}, api_key='***')"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> KavenegarClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- methods -------------------------------------------------------------------------------
+
+    def send(self, receptors: list[str], message: str, *, sender: str | None = None,
+             localids: list[int] | None = None, date: datetime | int | None = None,
+             type: int | None = None, hide: bool | None = None,
+             tag: str | None = None) -> list[Entry]:
+        """One text to up to 200 receptors; `localids[i]` is our id for `receptors[i]`."""
+        _limit("receptors", receptors, MAX_SEND_RECEPTORS)
+        if localids is not None and len(localids) != len(receptors):
+            raise ValueError("localids must match receptors one to one")
+        params = {
+            "receptor": _csv(receptors), "message": message, "sender": sender,
+            "date": None if date is None else _unix(date), "type": type,
+            "localid": None if localids is None else _csv(localids),
+            "hide": 1 if hide else None, "tag": tag,
+        }
+        return self._entries("sms", "send", params)
+
+    def sendarray(self, receptors: list[str], senders: list[str], messages: list[str],
+                  localids: list[int] | None = None) -> list[Entry]:
+        """A different text (and line) per receptor, in one call."""
+        _limit("receptors", receptors, MAX_SEND_RECEPTORS)
+        lengths = {len(receptors), len(senders), len(messages)}
+        if localids is not None:
+            lengths.add(len(localids))
+        if len(lengths) != 1:
+            raise ValueError("receptors, senders, messages (and localids) must have equal lengths")
+        params = {
+            "receptor": _json_array(receptors), "sender": _json_array(senders),
+            "message": _json_array(messages),
+            SENDARRAY_LOCALID_FIELD: None if localids is None else _json_array(localids),
+        }
+        return self._entries("sms", "sendarray", params)
+
+    def verify_lookup(self, receptor: str, template: str, token: str, token2: str | None = None,
+                      token3: str | None = None, token10: str | None = None,
+                      token20: str | None = None, type: str = "sms") -> Entry:
+        params = {"receptor": receptor, "template": template, "token": token, "token2": token2,
+                  "token3": token3, "token10": token10, "token20": token20, "type": type}
+        entries = self._entries("verify", "lookup", params)
+        if not entries:
+            raise KavenegarError(None, "verify/lookup answered 200 without an entry",
+                                 Kind.RETRY, ambiguous=True, path=self._path("verify", "lookup"))
+        return entries[0]
+
+    def status(self, messageids: list[int]) -> list[Entry]:
+        _limit("messageids", messageids, MAX_STATUS_IDS)
+        return self._entries("sms", "status", {"messageid": _csv(messageids)})
+
+    def status_by_localid(self, localids: list[int]) -> list[Entry]:
+        """Statuses by our own ids: the way to learn whether an ambiguous send went out."""
+        _limit("localids", localids, MAX_STATUS_IDS)
+        return self._entries("sms", "statuslocalmessageid", {"localid": _csv(localids)})
+
+    def receive(self, linenumber: str, isread: bool) -> list[InboundMessage]:
+        """Inbound texts on a line. Reading unread ones (isread=False) marks them read at
+        Kavenegar: persist what comes back before processing it."""
+        raw = self._call("sms", "receive", {"linenumber": linenumber, "isread": 1 if isread else 0})
+        return [InboundMessage.parse(e) for e in raw]
+
+    def account_info(self) -> AccountInfo:
+        raw = self._call("account", "info", {})
+        return AccountInfo.parse(raw[0] if raw else {})
+
+    def cancel(self, messageids: list[int]) -> list[Entry]:
+        """Cancel scheduled messages (status 13 when it worked)."""
+        _limit("messageids", messageids, MAX_STATUS_IDS)
+        return self._entries("sms", "cancel", {"messageid": _csv(messageids)})
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _path(self, scope: str, method: str) -> str:
+        return f"/v1/***/{scope}/{method}.json"
+
+    def _entries(self, scope: str, method: str, params: dict[str, Any]) -> list[Entry]:
+        return [Entry.parse(e) for e in self._call(scope, method, params)]
+
+    def _call(self, scope: str, method: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """POST the form, return `entries` as a list of objects, or raise KavenegarError."""
+        path = self._path(scope, method)
+        url = f"{self._base_url}/v1/{quote(self._api_key, safe='')}/{scope}/{method}.json"
+        # httpx would send None as an empty field; the SDKs (requests) leave such keys out.
+        form = {k: str(v) for k, v in params.items() if v is not None}
+        started = time.monotonic()
+        try:
+            response = self._http.post(url, data=form)
+        except httpx.InvalidURL:
+            raise KavenegarError(None, "invalid request URL", Kind.INVALID, path=path) from None
+        except httpx.HTTPError as exc:
+            # `from None`: the httpx exception holds the request, whose URL holds the key.
+            raise KavenegarError(None, f"{type(exc).__name__}: {redact(str(exc), self._api_key)}",
+                                 Kind.RETRY, ambiguous=not isinstance(exc, _NOT_SENT),
+                                 path=path) from None
+        log.debug("kavenegar %s/%s -> HTTP %s in %.0f ms", scope, method,
+                  response.status_code, (time.monotonic() - started) * 1000)
+        return self._unwrap(response, path)
+
+    def _unwrap(self, response: httpx.Response, path: str) -> list[dict[str, Any]]:
+        http_status = response.status_code
+        try:
+            body = response.json()
+            outcome = body["return"]
+            status = int(outcome["status"])
+        except (ValueError, TypeError, KeyError):
+            # Not Kavenegar talking (a proxy page, a truncated body): we cannot know what
+            # happened, so a success-looking or 5xx answer is a retry that may have been processed.
+            kind = classify(http_status) if http_status >= 400 else Kind.RETRY
+            snippet = redact(response.text[:120], self._api_key).replace("\n", " ")
+            raise KavenegarError(http_status, f"not a Kavenegar envelope (HTTP {http_status}, "
+                                 f"{response.headers.get('content-type', 'no content type')}): "
+                                 f"{snippet!r}", kind, ambiguous=kind is Kind.RETRY,
+                                 path=path) from None
+        if status != 200:
+            message = str(outcome.get("message") or "")
+            raise KavenegarError(status, redact(message, self._api_key), path=path)
+        entries = body.get("entries")
+        if entries is None:
+            return []
+        # Some answers carry one object instead of a list (verify/lookup samples, account/info).
+        items = [entries] if isinstance(entries, dict) else entries
+        if not isinstance(items, list) or not all(isinstance(e, dict) for e in items):
+            raise KavenegarError(http_status, "entries is neither an object nor a list of objects",
+                                 Kind.RETRY, ambiguous=True, path=path)
+        return items
