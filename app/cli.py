@@ -164,6 +164,17 @@ def tick(
     _echo_json({"now": at.isoformat()} | asdict(run_tick(factory, make_gateways(factory), at)))
 
 
+@cli.command("fake-kavenegar")
+def fake_kavenegar(
+    port: Annotated[int, typer.Option(help="Port to listen on (loopback).")] = 8787,
+    api_key: Annotated[str, typer.Option(help="The API key it accepts.")] = "test-key",
+) -> None:
+    """Run a fake Kavenegar for local development (point KAVENEGAR_BASE_URL at it)."""
+    from app.messaging.fake_kavenegar import main as run_fake
+
+    run_fake(port=port, api_key=api_key)
+
+
 def _celery(*args: str) -> None:
     import os
     import shutil

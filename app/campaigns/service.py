@@ -37,7 +37,7 @@ Executor = Callable[[list[int], datetime], dict[str, int] | None]
 
 def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
          executor: Executor | None = None) -> TickReport:
-    """One round: enroll what triggered, read replies (opt-outs first), resume stores the
+    """One round: read replies (opt-outs first), enroll what triggered, resume stores the
     gateway accepts again, resolve stalled sends, claim what is due and send it, then collect
     delivery reports. `gateways.for_store(store)` gives each store's gateway.
 
@@ -45,9 +45,9 @@ def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
     here, in this thread (embedded mode, the CLI, tests).
     """
     report = TickReport()
+    report.replies = read_replies(factory, gateways, now)  # a «stop» counts before anything else
     with unit_of_work(factory) as session:
         report.enrolled = run_triggers(session, now)
-    report.replies = read_replies(factory, gateways, now)
     report.resumed = recheck_paused_stores(factory, gateways, now)
     report.reaped = reap(factory, gateways, now)
     while ids := claim_due(factory, now):

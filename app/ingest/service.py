@@ -13,6 +13,7 @@ import json
 import logging
 import re
 
+import psycopg
 from pydantic import ValidationError
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
@@ -63,35 +64,39 @@ def delivery_row(*, store_id: int, topic: str, webhook_id: str, delivery_id: str
                 received_at=utcnow())
 
 
-_DELIVERY_COLUMNS = ("store_id", "topic", "webhook_id", "delivery_id", "body", "body_sha256",
-                     "status", "attempts", "received_at")
-# One constant statement, sent once per row in a single round trip (psycopg's pipelined
-# executemany) and prepared by the server after a few uses. SQLAlchemy's multi-row VALUES is a
-# new statement for every batch size, which psycopg re-parses in Python each time: that cost
-# twice as much CPU per row as this.
-_PG_INSERT_DELIVERY = (
-    f"INSERT INTO {WebhookDelivery.__tablename__} ({', '.join(_DELIVERY_COLUMNS)}) "
-    f"VALUES ({', '.join(f'%({c})s' for c in _DELIVERY_COLUMNS)}) RETURNING id")
-
-
 def insert_deliveries(conn: Connection, rows: list[dict]) -> list[int]:
-    """Store deliveries (from `delivery_row`) as received; their ids in the same order."""
+    """Store deliveries (from `delivery_row`) as received, in one statement; their ids in order."""
     if not rows:
         return []
-    if conn.dialect.driver == "psycopg":
-        return _insert_deliveries_psycopg(conn, rows)
     table = WebhookDelivery.__table__
     stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.execute(stmt, rows).scalars())
 
 
-def _insert_deliveries_psycopg(conn: Connection, rows: list[dict]) -> list[int]:
-    # On the DBAPI connection, so in the transaction `conn` has begun. Values go in as they are:
-    # the column types' bind processing is the identity here (received_at is aware UTC).
-    # With returning=True each row's INSERT is its own result set, in the order of `rows`.
-    with conn.connection.cursor() as cursor:
-        cursor.executemany(_PG_INSERT_DELIVERY, rows, returning=True)
-        return [result.fetchone()[0] for result in cursor.results()]
+_DELIVERY_COLUMNS = ("store_id", "topic", "webhook_id", "delivery_id", "body", "body_sha256",
+                     "status", "attempts", "received_at")
+# One constant statement, run once per row: PostgreSQL prepares it after a few uses, and psycopg
+# adapts each row's values without parsing SQL again. SQLAlchemy's multi-row VALUES is a new
+# statement for every batch size, parsed in Python each time: twice the CPU per row.
+_PG_INSERT_DELIVERY = (
+    f"INSERT INTO {WebhookDelivery.__tablename__} ({', '.join(_DELIVERY_COLUMNS)}) "
+    f"VALUES ({', '.join(f'%({c})s' for c in _DELIVERY_COLUMNS)}) RETURNING id")
+
+
+async def insert_deliveries_psycopg(conn: psycopg.AsyncConnection, rows: list[dict]) -> list[int]:
+    """`insert_deliveries` on a psycopg connection in autocommit mode: one transaction, with
+    BEGIN, every INSERT and the COMMIT sent in a single round trip (pipeline mode).
+
+    Values go in as they are: the columns' bind processing is the identity on PostgreSQL
+    (received_at is already aware UTC).
+    """
+    if not rows:
+        return []
+    async with conn.cursor() as cursor:
+        async with conn.pipeline(), conn.transaction():
+            await cursor.executemany(_PG_INSERT_DELIVERY, rows, returning=True)
+        # With returning=True each row's INSERT is a result set of its own, in the order of rows.
+        return [(await result.fetchone())[0] async for result in cursor.results()]
 
 
 def _decode(body: bytes) -> dict:

@@ -5,10 +5,13 @@ per request caps ingest at the database's commit rate. Requests queue here; a ba
 and written with a single SELECT, INSERT and COMMIT, and every request in it is answered once
 that commit returns. Under load batches grow by themselves; idle, a batch is one.
 
-Two batches are in flight at a time on PostgreSQL, each on its own connection: while one waits
-for its commit, the next is verified and sent, so neither the database's round trips nor the
-thread hand-offs leave the process idle. Their ids may interleave, which is fine: ids order
-deliveries only roughly by arrival anyway. SQLite has a single writer, so there it is one.
+On PostgreSQL (psycopg) two batches are in flight, each written from the event loop on a
+connection of the writer's own in two round trips: while one waits for its commit the next is
+verified and sent. The loop, not a thread, because a thread per batch costs more than it saves:
+every round trip in a thread hands the GIL back and forth with the loop serving HTTP. Ids of the
+two batches may interleave, which is fine: ids order deliveries only roughly by arrival anyway.
+Any other database (SQLite, the embedded default) goes through the SQLAlchemy engine in a
+thread, one batch at a time: SQLite has a single writer anyway.
 """
 
 import asyncio
@@ -16,6 +19,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, select
 
 from app.errors import DomainError
@@ -46,14 +51,13 @@ Result = bytes | DomainError
 PING_ANSWER = b'{"ok":true,"ping":true}'
 
 
-def write_batch(conn: Connection, items: list[Incoming]) -> list[Result]:
-    """Verify and store a batch; one result (answer or error) per item, in order.
+def check_batch(items: list[Incoming],
+                stores: dict) -> tuple[list[Result], list[dict], list[int]]:
+    """Verify each item against its store (by id: rows with .id, .enabled, .webhook_secret).
 
-    Core, not the ORM: this runs for every delivery, and rows are all it needs.
+    Returns one result per item (final for pings and rejections), the rows to insert, and for
+    each row the index of its item, whose answer needs the row's id.
     """
-    ids = {item.store_id for item in items}
-    stores = {row.id: row for row in conn.execute(
-        select(Store.id, Store.enabled, Store.webhook_secret).where(Store.id.in_(ids)))}
     results: list[Result] = []
     rows, slots = [], []
     for item in items:
@@ -70,18 +74,93 @@ def write_batch(conn: Connection, items: list[Incoming]) -> list[Result]:
         results.append(b"")
         rows.append(service.delivery_row(store_id=store.id, topic=item.topic, body=item.body,
                                          webhook_id=item.webhook_id, delivery_id=item.delivery_id))
-    for slot, delivery_id in zip(slots, service.insert_deliveries(conn, rows), strict=True):
+    return results, rows, slots
+
+
+def _answered(results: list[Result], slots: list[int], ids: list[int]) -> list[Result]:
+    for slot, delivery_id in zip(slots, ids, strict=True):
         results[slot] = b'{"ok":true,"delivery_id":%d}' % delivery_id
     return results
 
 
+def write_batch(conn: Connection, items: list[Incoming]) -> list[Result]:
+    """Verify and store a batch through SQLAlchemy; one result per item, in order.
+
+    Core, not the ORM: this runs for every delivery, and rows are all it needs.
+    """
+    ids = {item.store_id for item in items}
+    stores = {row.id: row for row in conn.execute(
+        select(Store.id, Store.enabled, Store.webhook_secret).where(Store.id.in_(ids)))}
+    results, rows, slots = check_batch(items, stores)
+    return _answered(results, slots, service.insert_deliveries(conn, rows))
+
+
+_PG_SELECT_STORES = (f"SELECT id, enabled, webhook_secret FROM {Store.__tablename__} "
+                     f"WHERE id = ANY(%s)")
+
+
+class _EngineWriter:
+    """Any database SQLAlchemy supports: a pooled connection per batch, in a thread."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    async def write(self, items: list[Incoming]) -> list[Result]:
+        return await asyncio.to_thread(self._write, items)
+
+    def _write(self, items: list[Incoming]) -> list[Result]:
+        with self._engine.begin() as conn:
+            return write_batch(conn, items)
+
+    async def close(self) -> None:
+        pass
+
+
+class _PsycopgWriter:
+    """PostgreSQL: one autocommit connection of its own, used from the event loop. A batch is
+    two round trips: the stores' SELECT, then BEGIN, the INSERTs and COMMIT together."""
+
+    def __init__(self, engine: Engine):
+        # The engine's URL, as the engine's own dialect turns it into psycopg's arguments.
+        self._connect_args = engine.dialect.create_connect_args(engine.url)[1]
+        self._conn: psycopg.AsyncConnection | None = None
+
+    async def write(self, items: list[Incoming]) -> list[Result]:
+        ids = list({item.store_id for item in items})
+        try:
+            stores = await self._stores(ids)
+        except psycopg.OperationalError:
+            if self._conn is None or not self._conn.broken:
+                raise
+            # The connection died while idle (a restart, a timeout): nothing of this batch was
+            # written, so try once on a fresh one, as the engine's pool would after its ping.
+            await self.close()
+            stores = await self._stores(ids)
+        results, rows, slots = check_batch(items, stores)
+        return _answered(results, slots,
+                         await service.insert_deliveries_psycopg(self._conn, rows))
+
+    async def _stores(self, ids: list[int]) -> dict:
+        if self._conn is None:
+            self._conn = await psycopg.AsyncConnection.connect(autocommit=True,
+                                                               **self._connect_args)
+        async with self._conn.cursor(row_factory=namedtuple_row) as cursor:
+            await cursor.execute(_PG_SELECT_STORES, [ids])
+            return {row.id: row for row in await cursor.fetchall()}
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+
 class DeliveryWriter:
-    def __init__(self, engine: Engine, on_written: Callable[[], None], *, max_batch: int = 500,
-                 in_flight: int | None = None):
+    def __init__(self, engine: Engine, on_written: Callable[[], None], *, max_batch: int = 500):
         self._engine = engine
         self._on_written = on_written
         self._max_batch = max_batch
-        self._in_flight = in_flight or (1 if engine.dialect.name == "sqlite" else 2)
+        self._psycopg = engine.dialect.driver == "psycopg"
+        self._in_flight = 2 if self._psycopg else 1
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
 
@@ -117,15 +196,33 @@ class DeliveryWriter:
                 future.set_result(Unavailable("bazgasht is shutting down; WooCommerce will show "
                                               "this delivery as failed"))
 
-    def _write(self, items: list[Incoming]) -> list[Result]:
-        with self._engine.begin() as conn:
-            return write_batch(conn, items)
-
-    async def _store(self, items: list[Incoming]) -> list[Result]:
+    async def _run(self) -> None:
+        queue = self._queue
+        writer = _PsycopgWriter(self._engine) if self._psycopg else _EngineWriter(self._engine)
         try:
-            return await asyncio.to_thread(self._write, items)
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < self._max_batch and not queue.empty():
+                    batch.append(queue.get_nowait())
+                write = asyncio.ensure_future(self._write(writer, [item for item, _ in batch]))
+                try:
+                    results = await asyncio.shield(write)
+                except asyncio.CancelledError:
+                    # stop(): the batch may be committed already; let it finish so that every
+                    # request in it gets its true answer.
+                    self._answer(batch, await write)
+                    raise
+                self._answer(batch, results)
+        finally:
+            await writer.close()
+
+    @staticmethod
+    async def _write(writer, items: list[Incoming]) -> list[Result]:
+        try:
+            return await writer.write(items)
         except Exception:
             log.exception("could not store %d webhook deliveries", len(items))
+            await writer.close()  # its connection is in an unknown state: start afresh
             error = Unavailable("bazgasht could not store the delivery right now; "
                                 "WooCommerce will show this delivery as failed")
             return [error] * len(items)
@@ -139,19 +236,3 @@ class DeliveryWriter:
                 self._on_written()
             except Exception:  # the rows are stored; the processor will find them anyway
                 log.exception("on_written callback failed")
-
-    async def _run(self) -> None:
-        queue = self._queue
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < self._max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
-            write = asyncio.ensure_future(self._store([item for item, _ in batch]))
-            try:
-                results = await asyncio.shield(write)
-            except asyncio.CancelledError:
-                # stop(): the thread cannot be interrupted, and its commit may already be done;
-                # wait for it so that every request in the batch gets its true answer.
-                self._answer(batch, await write)
-                raise
-            self._answer(batch, results)

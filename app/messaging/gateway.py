@@ -153,9 +153,11 @@ class KavenegarGateway:
 class Gateways:
     """Each store's gateway, made once per process from the store's settings."""
 
-    def __init__(self, factory: sessionmaker[Session], *, kavenegar_base_url: str):
+    def __init__(self, factory: sessionmaker[Session], *, kavenegar_base_url: str,
+                 read_timeout: float = 15.0):
         self._console = ConsoleGateway(factory)
         self._base_url = kavenegar_base_url
+        self._read_timeout = read_timeout
         self._kavenegar: dict[tuple[str, str | None], KavenegarGateway] = {}
 
     def for_store(self, store) -> Gateway:
@@ -164,7 +166,7 @@ class Gateways:
         key = (store.sms_api_key, store.sms_sender)
         if key not in self._kavenegar:
             client = KavenegarClient(store.sms_api_key, base_url=self._base_url,
-                                     connect_timeout=5.0, read_timeout=15.0)
+                                     connect_timeout=5.0, read_timeout=self._read_timeout)
             self._kavenegar[key] = KavenegarGateway(client, sender=store.sms_sender)
         return self._kavenegar[key]
 
