@@ -109,6 +109,36 @@ def store_create(
                     "webhook_url": stores.webhook_url(settings.public_url, store.id)})
 
 
+@store_cli.command("set-gateway")
+def store_set_gateway(
+    store: Annotated[int, typer.Option(help="Store id.")],
+    provider: Annotated[str, typer.Option(help="console or kavenegar.")],
+    sender: Annotated[str | None, typer.Option(help="The sending line, e.g. 10004346.")] = None,
+) -> None:
+    """Set a store's SMS gateway. The Kavenegar API key is read from KAVENEGAR_API_KEY (so it
+    stays out of shell history) and never printed."""
+    import os
+
+    from pydantic import ValidationError
+
+    from app.db import unit_of_work
+    from app.stores import service as stores
+    from app.stores.schemas import SmsGatewaySettings
+
+    try:
+        data = SmsGatewaySettings(provider=provider, sender=sender,
+                                  api_key=os.environ.get("KAVENEGAR_API_KEY") or None)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(map(str, err["loc"])) or "settings"
+            typer.echo(f"error: {where}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+    with unit_of_work(_factory(get_settings())) as session:
+        row = stores.set_sms_gateway(session, store, data)
+        _echo_json({"id": row.id, "sms_provider": row.sms_provider, "sms_sender": row.sms_sender,
+                    "sms_api_key_set": bool(row.sms_api_key)})
+
+
 @ingest_cli.command("process")
 def ingest_process() -> None:
     """Apply webhook deliveries that are waiting (the worker and `serve` do this by themselves)."""
@@ -202,4 +232,10 @@ def beat() -> None:
 
 
 def main() -> None:
-    cli()
+    from app.errors import DomainError
+
+    try:
+        cli()
+    except DomainError as exc:  # a clear message, as the API would give, not a traceback
+        typer.echo(f"error: {exc.message}", err=True)
+        raise SystemExit(2) from None

@@ -4,7 +4,7 @@ from app.deps import AdminDep, SessionDep, SettingsDep
 from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
-from app.stores.schemas import StoreCreate, StoreCreated, StoreOut
+from app.stores.schemas import SmsGatewaySettings, StoreCreate, StoreCreated, StoreOut
 
 router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep])
 
@@ -12,7 +12,10 @@ router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies
 def store_out(store: Store, public_url: str) -> dict:
     return dict(id=store.id, name=store.name, url=store.url, timezone=store.timezone,
                 currency=store.currency, enabled=store.enabled, created_at=store.created_at,
-                webhook_url=service.webhook_url(public_url, store.id))
+                webhook_url=service.webhook_url(public_url, store.id),
+                sms_provider=store.sms_provider, sms_sender=store.sms_sender,
+                sms_api_key_set=bool(store.sms_api_key),
+                sending_paused_reason=store.sending_paused_reason)
 
 
 @router.post("", status_code=201, response_model=StoreCreated,
@@ -37,3 +40,10 @@ def disable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> 
 @router.post("/{store_id}/enable", response_model=StoreOut)
 def enable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.set_enabled(session, store_id, True), settings.public_url)
+
+
+@router.put("/{store_id}/sms-gateway", response_model=StoreOut,
+            summary="Set the store's SMS gateway (the API key is write-only)")
+def set_sms_gateway(store_id: int, data: SmsGatewaySettings, session: SessionDep,
+                    settings: SettingsDep) -> dict:
+    return store_out(service.set_sms_gateway(session, store_id, data), settings.public_url)

@@ -1,7 +1,10 @@
 from datetime import datetime
 from zoneinfo import available_timezones
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from typing import Literal
+
+from pydantic import (AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator,
+                      model_validator)
 
 from app.commerce.money import CURRENCY_RIAL_FACTOR
 
@@ -39,6 +42,25 @@ class StoreCreate(BaseModel):
         return v
 
 
+class SmsGatewaySettings(BaseModel):
+    """The store's SMS gateway. The API key is write-only: it is never returned."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"provider": "kavenegar", "api_key": "<kavenegar api key>",
+                      "sender": "10004346"}]})
+
+    provider: Literal["console", "kavenegar"]
+    api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
+    sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,20}$")
+    opt_out_text: str | None = Field(None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _kavenegar_needs_a_key(self):
+        if self.provider == "kavenegar" and self.api_key is None:
+            raise ValueError("api_key is required for provider kavenegar")
+        return self
+
+
 class StoreOut(BaseModel):
     id: int
     name: str
@@ -48,6 +70,10 @@ class StoreOut(BaseModel):
     enabled: bool
     webhook_url: str
     created_at: datetime
+    sms_provider: str = "console"
+    sms_sender: str | None = None
+    sms_api_key_set: bool = False
+    sending_paused_reason: str | None = None
 
 
 class StoreCreated(StoreOut):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotFound
 from app.stores.models import Store
-from app.stores.schemas import StoreCreate
+from app.stores.schemas import SmsGatewaySettings, StoreCreate
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 API_KEY_PREFIX = "bz_"
@@ -86,3 +86,18 @@ def set_enabled(session: Session, store_id: int, enabled: bool) -> Store:
 
 def secrets_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def set_sms_gateway(session: Session, store_id: int, settings: SmsGatewaySettings) -> Store:
+    store = get_store(session, store_id)
+    store.sms_provider = settings.provider
+    if settings.api_key is not None:
+        store.sms_api_key = settings.api_key.get_secret_value()
+    if settings.sender is not None:
+        store.sms_sender = settings.sender
+    if settings.opt_out_text is not None:
+        store.opt_out_text = settings.opt_out_text
+    # New credentials deserve a new try: a pause for the old ones is rechecked at once.
+    store.sending_checked_at = None
+    session.flush()
+    return store

@@ -112,3 +112,25 @@ def test_a_created_store_is_stored_before_the_answer_arrives(admin_client, facto
                                  json={"name": f"s{n}", "url": "https://x.example"}).json()
         with factory() as session:
             assert session.get(Store, body["id"]) is not None
+
+
+def test_operator_sets_the_kavenegar_gateway_and_the_key_is_never_returned(admin_client, store,
+                                                                             factory):
+    response = admin_client.put(f"/platform/v1/stores/{store.id}/sms-gateway", json={
+        "provider": "kavenegar", "api_key": "secret-kavenegar-key-42", "sender": "10004346"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["sms_provider"], body["sms_sender"], body["sms_api_key_set"]) == (
+        "kavenegar", "10004346", True)
+    assert "secret-kavenegar-key-42" not in response.text
+    assert "secret-kavenegar-key-42" not in admin_client.get(f"/platform/v1/stores/{store.id}").text
+    with factory() as session:
+        assert session.get(Store, store.id).sms_api_key == "secret-kavenegar-key-42"
+
+
+def test_kavenegar_without_a_key_is_rejected(admin_client, store, factory):
+    response = admin_client.put(f"/platform/v1/stores/{store.id}/sms-gateway",
+                                json={"provider": "kavenegar", "sender": "10004346"})
+    assert response.status_code == 422 and "api_key is required" in response.json()["error"]["message"]
+    with factory() as session:
+        assert session.get(Store, store.id).sms_provider == "console"
