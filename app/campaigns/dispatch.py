@@ -46,7 +46,9 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *, limit: int = CLA
     with unit_of_work(factory) as session:
         return list(session.scalars(
             update(Message)
-            .where(Message.id.in_(select(due.c.id)), Message.status == SCHEDULED)
+            # UPDATE … FROM due joins by primary key: the cost follows the due rows, not the
+            # table (an IN would hash-join against every scheduled row).
+            .where(Message.id == due.c.id, Message.status == SCHEDULED)
             .values(status=SENDING, claimed_at=now, attempts=Message.attempts + 1)
             .returning(Message.id)
             .execution_options(synchronize_session=False)))
