@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.content import message_text
@@ -90,14 +90,51 @@ def _postpone(session: Session, enrollment: Enrollment, anchor: datetime) -> Non
               anchor + timedelta(minutes=steps[message.step_id]))
 
 
-def _purchased_since(session: Session, contact_id: int, since: datetime) -> bool:
-    return session.scalar(select(Order.id).where(
-        Order.contact_id == contact_id, Order.purchased.is_(True),
-        Order.created_gmt >= since).limit(1)) is not None
+class _Batch:
+    """What the guards of one batch read, loaded with a handful of queries for all of it.
+
+    Rows land in the session's identity map, so the guards' session.get() calls cost no SQL;
+    purchases and recent sends per contact are kept here (and recent sends grow as the batch
+    approves messages, so two messages to one contact in one batch still respect the cap).
+    """
+
+    def __init__(self, session: Session, messages: list[Message], now: datetime):
+        def load(model, ids):
+            ids = set(ids)
+            return list(session.scalars(select(model).where(model.id.in_(ids)))) if ids else []
+
+        enrollments = load(Enrollment, (m.enrollment_id for m in messages))
+        load(Campaign, (m.campaign_id for m in messages))
+        load(Store, (m.store_id for m in messages))
+        load(CampaignStep, (m.step_id for m in messages))
+        load(Cart, (e.subject_id for e in enrollments if e.subject_type == "cart"))
+        load(Order, (e.subject_id for e in enrollments if e.subject_type == "order"))
+        contact_ids = sorted({m.contact_id for m in messages})
+        # Locking the contacts serializes every decision about them: the cap counts correctly
+        # with several dispatchers, and an opt-out cannot slip between check and send. Always
+        # in id order, so two dispatchers cannot deadlock on them.
+        self.contacts = {c.id: c for c in session.scalars(
+            select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.id)
+            .with_for_update())}
+        self.purchases: dict[int, list[datetime]] = {}
+        for contact_id, created in session.execute(
+                select(Order.contact_id, Order.created_gmt).where(
+                    Order.contact_id.in_(contact_ids), Order.purchased.is_(True))):
+            self.purchases.setdefault(contact_id, []).append(created)
+        self.sent: dict[int, list[datetime]] = {}
+        batch_ids = [m.id for m in messages]
+        for contact_id, sent_at in session.execute(
+                select(Message.contact_id, Message.sent_at).where(
+                    Message.contact_id.in_(contact_ids), Message.sent_at > now - timedelta(days=7),
+                    Message.id.not_in(batch_ids))):
+            self.sent.setdefault(contact_id, []).append(sent_at)
+
+    def purchased_since(self, contact_id: int, since: datetime) -> bool:
+        return any(t is not None and t >= since for t in self.purchases.get(contact_id, ()))
 
 
-def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrollment,
-                         now: datetime) -> str | None:
+def _subject_exit_reason(session: Session, batch: _Batch, campaign: Campaign,
+                         enrollment: Enrollment) -> str | None:
     """Why the subject no longer wants this message, or None. May postpone a changed cart."""
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
@@ -105,7 +142,7 @@ def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrol
         # reminders are exactly what such a shopper needs. Purchases set converted_at.
         if cart is None or cart.converted_at:
             return "purchased"
-        if _purchased_since(session, enrollment.contact_id, enrollment.anchor_at):
+        if batch.purchased_since(enrollment.contact_id, enrollment.anchor_at):
             return "purchased"
         if not cart.total:
             return "cart emptied"
@@ -115,8 +152,8 @@ def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrol
         return None
     order = session.get(Order, enrollment.subject_id)
     if campaign.kind == WIN_BACK:
-        if order is None or _purchased_since(session, enrollment.contact_id,
-                                             order.created_gmt + timedelta(seconds=1)):
+        if order is None or batch.purchased_since(enrollment.contact_id,
+                                                  order.created_gmt + timedelta(seconds=1)):
             return "purchased again"
         return None
     if order is None or order.deleted_at is not None:
@@ -126,15 +163,13 @@ def _subject_exit_reason(session: Session, campaign: Campaign, enrollment: Enrol
     return None
 
 
-def _guard(session: Session, message: Message, now: datetime, gateways) -> Send | None:
+def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
+           gateways) -> Send | None:
     """Decide, right before sending, what happens to a claimed message."""
     enrollment = session.get(Enrollment, message.enrollment_id)
     campaign = session.get(Campaign, message.campaign_id)
     store = session.get(Store, message.store_id)
-    # Locking the contact serializes every decision about them: the cap counts correctly even
-    # with several dispatchers, and an opt-out cannot slip between check and send.
-    contact = session.scalar(select(Contact).where(Contact.id == message.contact_id)
-                             .with_for_update())
+    contact = batch.contacts[message.contact_id]
     if enrollment.status != "active":
         _move(message, SKIPPED, f"enrollment {enrollment.status}: {enrollment.exit_reason}")
         return None
@@ -150,7 +185,7 @@ def _guard(session: Session, message: Message, now: datetime, gateways) -> Send 
     if message.promotional and contact.promo_blocked_at is not None:
         _move(message, SKIPPED, "the receiver blocks advertising SMS")
         return None
-    reason = _subject_exit_reason(session, campaign, enrollment, now)
+    reason = _subject_exit_reason(session, batch, campaign, enrollment)
     if reason == "":  # postponed: the message was rescheduled
         return None
     if reason:
@@ -169,9 +204,7 @@ def _guard(session: Session, message: Message, now: datetime, gateways) -> Send 
     at = next_allowed_minute(now, **window)
     why = "quiet hours" if at > now else None
     if message.promotional:
-        sent = list(session.scalars(select(Message.sent_at).where(
-            Message.contact_id == contact.id, Message.sent_at > now - timedelta(days=7),
-            Message.id != message.id)))
+        sent = batch.sent.get(contact.id, [])
         for _ in range(3):  # a cap moved into the night is moved again to the morning
             capped = cap_allows_at(at, sent, per_day=store.cap_per_day, per_week=store.cap_per_week)
             if capped == at:
@@ -186,41 +219,75 @@ def _guard(session: Session, message: Message, now: datetime, gateways) -> Send 
     message.text = text
     message.parts = count_segments(text).parts
     message.sent_at = now  # counts against the cap from this moment on
+    batch.sent.setdefault(contact.id, []).append(now)
     return Send(receptor=contact.phone, text=text, gateway=gateways.for_store(store))
 
 
-def send_one(factory: sessionmaker[Session], gateways, message_id: int, now: datetime) -> str:
-    """Guard, send and record one claimed message; returns its status afterwards.
+def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
+               now: datetime) -> dict[str, int]:
+    """Guard, send and record claimed messages; returns how many ended in each status.
 
-    `now` is also the claim's mark: a message claimed again since (by a later tick, after the
-    reaper) or already approved by another worker (sent_at set) is left alone, so a task that
-    Redis delivers twice cannot send twice.
+    One transaction guards the whole batch, the gateway is called with none open, and one
+    transaction records what was sent. `now` is also the claim's mark: a message claimed again
+    since (by a later tick, after the reaper) or already approved by another worker (sent_at
+    set) is left alone, so a task that Redis delivers twice cannot send twice.
     """
+    outcome: dict[str, int] = {}
+
+    def count(status: str) -> None:
+        outcome[status] = outcome.get(status, 0) + 1
+
     with unit_of_work(factory) as session:
-        message = session.scalar(select(Message).where(Message.id == message_id).with_for_update())
-        if message is None:
-            return "missing"
-        if message.status != SENDING or message.claimed_at != now or message.sent_at is not None:
-            return message.status
-        decision = _guard(session, message, now, gateways)
-        if decision is None:
-            return message.status
-    try:
-        result = decision.gateway.send(localid=message_id, receptor=decision.receptor,
-                                       text=decision.text)
-    except GatewayError as exc:
-        return _after_gateway_error(factory, decision.gateway, message_id, now, exc)
-    return _record_sent(factory, message_id, result)
+        messages = session.scalars(select(Message).where(Message.id.in_(ids))
+                                   .order_by(Message.id).with_for_update()).all()
+        ready = [m for m in messages
+                 if m.status == SENDING and m.claimed_at == now and m.sent_at is None]
+        for message in messages:
+            if message not in ready:
+                count(message.status)
+        batch = _Batch(session, ready, now) if ready else None
+        sends = []
+        for message in ready:
+            decision = _guard(session, batch, message, now, gateways)
+            if decision is None:
+                count(message.status)
+            else:
+                sends.append((message.id, decision))
+    sent = []
+    for message_id, decision in sends:
+        try:
+            result = decision.gateway.send(localid=message_id, receptor=decision.receptor,
+                                           text=decision.text)
+        except GatewayError as exc:
+            count(_after_gateway_error(factory, decision.gateway, message_id, now, exc))
+            continue
+        sent.append((message_id, result))
+    _record_sent(factory, sent)
+    for _ in sent:
+        count(SENT)
+    return outcome
 
 
-def _record_sent(factory, message_id: int, result: SendResult, reason: str | None = None) -> str:
+def send_one(factory: sessionmaker[Session], gateways, message_id: int, now: datetime) -> str:
+    """Send one claimed message; returns its status afterwards."""
+    [(status, _)] = send_batch(factory, gateways, [message_id], now).items() or [("missing", 0)]
+    return status
+
+
+_SENT = Message.__table__.update().where(
+    Message.__table__.c.id == bindparam("message_id"),
+    Message.__table__.c.status == SENDING,
+).values(status=SENT, gateway_id=bindparam("gateway_id"), cost=bindparam("cost"),
+         delivery_status=bindparam("delivery_status"), reason=bindparam("note"))
+
+
+def _record_sent(factory, sent: list[tuple[int, SendResult]], reason: str | None = None) -> None:
+    if not sent:
+        return
     with unit_of_work(factory) as session:
-        session.execute(update(Message)
-                        .where(Message.id == message_id, Message.status == SENDING)
-                        .values(status=SENT, gateway_id=result.gateway_id, cost=result.cost,
-                                delivery_status=result.status, reason=reason)
-                        .execution_options(synchronize_session=False))
-    return SENT
+        session.connection().execute(_SENT, [
+            dict(message_id=message_id, gateway_id=r.gateway_id, cost=r.cost,
+                 delivery_status=r.status, note=reason) for message_id, r in sent])
 
 
 def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: datetime,
@@ -232,7 +299,8 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
         except GatewayError:
             found = None
         if found is not None:
-            return _record_sent(factory, message_id, found, "confirmed after a lost answer")
+            _record_sent(factory, [(message_id, found)], "confirmed after a lost answer")
+            return SENT
     with unit_of_work(factory) as session:
         message = session.get(Message, message_id)
         if message.status != SENDING:
@@ -251,16 +319,6 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
             _move(message, SCHEDULED, f"retrying after gateway error: {str(exc)[:250]}",
                   now + backoff)
         return message.status
-
-
-def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
-               now: datetime) -> dict[str, int]:
-    """Send claimed messages; `gateways.for_store(store)` gives each store's gateway."""
-    outcome: dict[str, int] = {}
-    for message_id in ids:
-        status = send_one(factory, gateways, message_id, now)
-        outcome[status] = outcome.get(status, 0) + 1
-    return outcome
 
 
 def reap(factory: sessionmaker[Session], gateways, now: datetime) -> int:

@@ -118,7 +118,7 @@ class _EngineWriter:
 
 class _PsycopgWriter:
     """PostgreSQL: one autocommit connection of its own, used from the event loop. A batch is
-    two round trips: the stores' SELECT, then BEGIN, the INSERTs and COMMIT together."""
+    two round trips: the stores' SELECT, then one INSERT of every row, its own transaction."""
 
     def __init__(self, engine: Engine):
         # The engine's URL, as the engine's own dialect turns it into psycopg's arguments.
