@@ -2,14 +2,15 @@
 
 Each delivery must be durable before WooCommerce gets its 200 (it never retries), but a commit
 per request caps ingest at the database's commit rate. Requests queue here; a batch is verified
-and written with a single SELECT, INSERT and COMMIT, and every request in it is answered once
-that commit returns. Under load batches grow by themselves; idle, a batch is one.
+against one SELECT of its stores and written with one INSERT and one commit, and every request
+in it is answered once that commit returns. Under load batches grow by themselves; idle, a batch
+is one.
 
 On PostgreSQL (psycopg) two batches are in flight, each written from the event loop on a
-connection of the writer's own in two round trips: while one waits for its commit the next is
-verified and sent. The loop, not a thread, because a thread per batch costs more than it saves:
-every round trip in a thread hands the GIL back and forth with the loop serving HTTP. Ids of the
-two batches may interleave, which is fine: ids order deliveries only roughly by arrival anyway.
+connection of the writer's own, in two round trips: while one waits for its commit the next is
+verified and sent. The loop rather than a thread, because a thread costs more than it saves:
+every round trip hands the GIL back and forth with the loop that serves HTTP. Ids of the two
+batches may interleave, which is fine: ids order deliveries only roughly by arrival anyway.
 Any other database (SQLite, the embedded default) goes through the SQLAlchemy engine in a
 thread, one batch at a time: SQLite has a single writer anyway.
 """
