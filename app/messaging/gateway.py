@@ -55,6 +55,9 @@ class Gateway(Protocol):
     def send(self, *, localid: int, receptor: str, text: str) -> SendResult:
         """Send one SMS; `localid` (our message id) makes a repeated call harmless."""
 
+    def send_many(self, items: list[tuple[int, str, str]]) -> list["SendResult | GatewayError"]:
+        """Send (localid, receptor, text) items; one result or error per item, in order."""
+
     def accepted(self, localids: list[int]) -> dict[int, SendResult]:
         """Which of these local ids the gateway already took, with what it said then."""
 
@@ -84,6 +87,16 @@ class ConsoleGateway:
             session.flush()
             log.info("console SMS to …%s (localid %s): %s", receptor[-4:], localid, text)
             return SendResult(gateway_id=f"console-{row.id}", status=1)
+
+    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult]:
+        """The whole batch in one transaction: the console has no per-message round trip."""
+        with unit_of_work(self._factory) as session:
+            rows = [ConsoleSms(localid=str(localid), receptor=receptor, text=text)
+                    for localid, receptor, text in items]
+            session.add_all(rows)
+            session.flush()
+            log.info("console: %d SMS recorded", len(rows))
+            return [SendResult(gateway_id=f"console-{row.id}", status=1) for row in rows]
 
     def accepted(self, localids: list[int]) -> dict[int, SendResult]:
         with self._factory() as session:
@@ -116,6 +129,16 @@ class KavenegarGateway:
         [entry] = self._call(self._client.send, [receptor], text, sender=self._sender,
                              localids=[localid])
         return SendResult(gateway_id=str(entry.messageid), cost=entry.cost, status=entry.status)
+
+    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
+        # One call per message: a batched call fails as a whole (one bad number → 411 for all).
+        results: list[SendResult | GatewayError] = []
+        for localid, receptor, text in items:
+            try:
+                results.append(self.send(localid=localid, receptor=receptor, text=text))
+            except GatewayError as exc:
+                results.append(exc)
+        return results
 
     def accepted(self, localids: list[int]) -> dict[int, SendResult]:
         found = {}
