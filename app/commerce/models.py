@@ -80,6 +80,8 @@ class Cart(Base):
     __table_args__ = (
         UniqueConstraint("store_id", "token"),
         Index("ix_carts_contact_id", "contact_id"),
+        # The abandoned-cart trigger reads one store's carts by last activity.
+        Index("ix_carts_store_id_modified_gmt", "store_id", "modified_gmt"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
