@@ -1,7 +1,6 @@
 """Stores (tenants): creation, credentials, lookup."""
 
 import hashlib
-import hmac
 import secrets
 import string
 
@@ -82,10 +81,6 @@ def set_enabled(session: Session, store_id: int, enabled: bool) -> Store:
     store.enabled = enabled
     session.flush()
     return store
-
-
-def secrets_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def set_sms_gateway(session: Session, store_id: int, settings: SmsGatewaySettings) -> Store:
