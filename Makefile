@@ -16,5 +16,9 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest
 
+# Needs PostgreSQL, Redis and wrk (apt-get install wrk); several minutes. Each script exits 1
+# when its target is missed, so run them all and report.
 bench: $(VENV)/.installed
-	$(VENV)/bin/python bench/ingest.py
+	-$(VENV)/bin/python bench/ingest.py
+	-$(VENV)/bin/python bench/tick.py
+	-$(VENV)/bin/python bench/send.py
