@@ -68,7 +68,8 @@ def _move(message: Message, status: str, reason: str, due_at: datetime | None = 
     message.claimed_at = None
 
 
-def _exit(session: Session, enrollment: Enrollment, reason: str, now: datetime) -> None:
+def exit_enrollment(session: Session, enrollment: Enrollment, reason: str,
+                    now: datetime) -> None:
     enrollment.status, enrollment.exit_reason, enrollment.exited_at = "exited", reason, now
     session.flush()  # the bulk UPDATE below must see every change made so far
     session.execute(update(Message)
@@ -193,7 +194,7 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
     if reason == "":  # postponed: the message was rescheduled
         return None
     if reason:
-        _exit(session, enrollment, reason, now)
+        exit_enrollment(session, enrollment, reason, now)
         _move(message, SKIPPED, reason)
         return None
 

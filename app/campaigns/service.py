@@ -8,7 +8,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
-from app.campaigns.dispatch import _exit, claim_due, reap, send_batch
+from app.campaigns.dispatch import claim_due, exit_enrollment, reap, send_batch
 from app.campaigns.enroll import run_triggers
 from app.campaigns.models import ABANDONED_CART, HELD, SCHEDULED, WIN_BACK, Campaign, Enrollment, Message
 from app.commerce.models import Cart, Order
@@ -93,13 +93,13 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
         for enrollment in session.scalars(active.where(
                 Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
                 Enrollment.subject_id.in_(cart_ids))):
-            _exit(session, enrollment, "purchased", now)
+            exit_enrollment(session, enrollment, "purchased", now)
             ended += 1
     if order.contact_id:
         for enrollment in session.scalars(active.where(
                 Campaign.kind == WIN_BACK, Enrollment.contact_id == order.contact_id,
                 Enrollment.subject_id != order.id)):
-            _exit(session, enrollment, "purchased again", now)
+            exit_enrollment(session, enrollment, "purchased again", now)
             ended += 1
     session.flush()
     return ended

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.contacts.models import Contact
-from app.contacts.phones import InvalidPhone, normalize_phone
+from app.contacts.phones import InvalidPhone, Phone, normalize_phone
 
 
 _LENGTHS = {name: Contact.__table__.c[name].type.length
@@ -17,6 +17,19 @@ _LENGTHS = {name: Contact.__table__.c[name].type.length
 class PhoneOutcome:
     contact: Contact | None
     error: str | None  # why no contact was made, for the merchant to see
+
+
+def _find(session: Session, store_id: int, e164: str, *, lock: bool = False) -> Contact | None:
+    query = select(Contact).where(Contact.store_id == store_id, Contact.phone == e164)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def _add(session: Session, store_id: int, phone: Phone) -> Contact:
+    # Concurrent inserts of the same phone are resolved by the unique constraint: the caller's
+    # savepoint rolls back and the work is retried.
+    contact = Contact(store_id=store_id, phone=phone.e164, unverified_prefix=phone.unverified_prefix)
+    session.add(contact)
+    return contact
 
 
 def contact_for_phone(session: Session, *, store_id: int, raw_phone: str | None,
@@ -31,15 +44,7 @@ def contact_for_phone(session: Session, *, store_id: int, raw_phone: str | None,
         phone = normalize_phone(raw_phone)
     except InvalidPhone as exc:
         return PhoneOutcome(None, f"invalid phone: {exc.reason}")
-    contact = session.scalar(
-        select(Contact).where(Contact.store_id == store_id, Contact.phone == phone.e164)
-    )
-    if contact is None:
-        # Concurrent inserts of the same phone are resolved by the unique constraint: the
-        # caller's savepoint rolls back and the delivery is retried.
-        contact = Contact(store_id=store_id, phone=phone.e164,
-                          unverified_prefix=phone.unverified_prefix)
-        session.add(contact)
+    contact = _find(session, store_id, phone.e164) or _add(session, store_id, phone)
     for field, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
         value = (value or "").strip()[:_LENGTHS[field]]
         if value and getattr(contact, field) != value:
@@ -56,15 +61,11 @@ def set_consent(session: Session, *, store_id: int, raw_phone: str, opted_in: bo
         phone = normalize_phone(raw_phone)
     except InvalidPhone:
         return None
-    contact = session.scalar(
-        select(Contact).where(Contact.store_id == store_id, Contact.phone == phone.e164)
-        .with_for_update())
+    contact = _find(session, store_id, phone.e164, lock=True)
     if contact is None:
         if opted_in:
             return None
-        contact = Contact(store_id=store_id, phone=phone.e164,
-                          unverified_prefix=phone.unverified_prefix)
-        session.add(contact)
+        contact = _add(session, store_id, phone)
     if opted_in:
         contact.opted_out_at, contact.opt_out_source = None, None
     elif contact.opted_out_at is None:

@@ -1,5 +1,6 @@
 """Replies to a store's line: kept first, then read for «11» (stop) and «12» (start again)."""
 
+import logging
 import re
 
 from sqlalchemy import select
@@ -7,8 +8,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.messaging.gateway import Inbound
+from app.contacts.service import set_consent
+from app.db import unit_of_work
+from app.messaging.gateway import GatewayError, Inbound
 from app.messaging.models import InboundSms
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _NOISE = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff.,!؟?،:;\-_*#()\[\]\"']+")
@@ -48,14 +54,6 @@ def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
 
 def read_replies(factory, gateways, now) -> int:
     """Fetch replies from every store's line, keep them, then act on them; returns how many."""
-    import logging
-
-    from app.contacts.service import set_consent
-    from app.db import unit_of_work
-    from app.messaging.gateway import GatewayError
-    from app.stores.models import Store
-
-    log = logging.getLogger(__name__)
     with factory() as session:
         stores = session.scalars(select(Store).where(Store.sms_provider == "kavenegar",
                                                      Store.sms_sender.is_not(None))).all()
