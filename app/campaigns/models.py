@@ -56,6 +56,9 @@ class CampaignStep(Base):
     delay_minutes: Mapped[int] = mapped_column(Integer)
     template: Mapped[str] = mapped_column(Text)
     coupon: Mapped[dict | None] = mapped_column(JSON)
+    # For stores in "lookup" mode: {"template": "<approved Kavenegar template>",
+    # "tokens": {"token": "{{ first_name }}", ...}} (each token a Jinja expression).
+    lookup: Mapped[dict | None] = mapped_column(JSON)
     # [{"name": "A", "template": "...", "weight": 50}, ...]; empty = the step's template only.
     variants: Mapped[list] = mapped_column(JSON, default=list)
 

@@ -35,6 +35,9 @@ class Store(Base):
     sms_provider: Mapped[str] = mapped_column(String(20), default="console", server_default="console")
     sms_api_key: Mapped[str | None] = mapped_column(String(200))  # write-only in every API
     sms_sender: Mapped[str | None] = mapped_column(String(20))
+    # "sms": our rendered text through sms/send; "lookup": Kavenegar verify/lookup with the
+    # step's approved template and tokens (reaches numbers that block advertising lines).
+    sms_template_mode: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")
     # For estimates before the gateway reports the real cost (Rial per SMS part).
     sms_price_per_part: Mapped[int] = mapped_column(Integer, default=1200, server_default="1200")
     # Set when the gateway refuses the store itself (no credit, bad key, IP, sender line):
@@ -42,4 +45,12 @@ class Store(Base):
     sending_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sending_paused_reason: Mapped[str | None] = mapped_column(String(300))
     sending_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # WooCommerce REST API keys (write-only in every API): personal coupons.
+    wc_consumer_key: Mapped[str | None] = mapped_column(String(200))
+    wc_consumer_secret: Mapped[str | None] = mapped_column(String(200))
+    # Where the merchant hears about low survey ratings and paused sending.
+    alert_phone: Mapped[str | None] = mapped_column(String(20))
+    alert_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # An order counts for a message whose link was clicked (or that was sent) this many days before.
+    attribution_window_days: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,24 @@
+"""survey answers and merchant alerts
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-23 06:40:00
+"""
+from collections.abc import Sequence
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision: str = '0007'
+down_revision: str | None = '0006'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
