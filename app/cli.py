@@ -139,6 +139,36 @@ def store_set_gateway(
                     "sms_api_key_set": bool(row.sms_api_key)})
 
 
+@store_cli.command("set-woocommerce-api")
+def store_set_woocommerce_api(
+    store: Annotated[int, typer.Option(help="Store id.")],
+) -> None:
+    """Set a store's WooCommerce REST keys (read/write), for personal coupons. They are read
+    from WC_CONSUMER_KEY and WC_CONSUMER_SECRET (so they stay out of shell history) and never
+    printed. Messages held for want of a coupon are tried again."""
+    import os
+
+    from pydantic import ValidationError
+
+    from app.campaigns.coupons import release_held
+    from app.db import unit_of_work, utcnow
+    from app.stores import service as stores
+    from app.stores.schemas import WooCommerceApiKeys
+
+    try:
+        keys = WooCommerceApiKeys(consumer_key=os.environ.get("WC_CONSUMER_KEY", ""),
+                                  consumer_secret=os.environ.get("WC_CONSUMER_SECRET", ""))
+    except ValidationError as exc:
+        for err in exc.errors():  # never the input: it is a secret
+            typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']} "
+                       "(set WC_CONSUMER_KEY and WC_CONSUMER_SECRET)", err=True)
+        raise typer.Exit(2) from None
+    with unit_of_work(_factory(get_settings())) as session:
+        row = stores.set_woocommerce_api(session, store, keys)
+        released = release_held(session, store_id=row.id, now=utcnow())
+        _echo_json({"id": row.id, "woocommerce_api_set": True, "messages_released": released})
+
+
 @ingest_cli.command("process")
 def ingest_process() -> None:
     """Apply webhook deliveries that are waiting (the worker and `serve` do this by themselves)."""

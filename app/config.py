@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     tick_seconds: float = 15.0
     # Tests and local development point this at `bazgasht fake-kavenegar`.
     kavenegar_base_url: str = "https://api.kavenegar.com"
+    # Pay as you go: the platform's own Kavenegar account for stores with sms_provider
+    # "platform" (metered per part against their prepaid balance). Unset: the console gateway.
+    platform_kavenegar_api_key: SecretStr | None = None
+    platform_sms_sender: str | None = None
 
     @property
     def embedded(self) -> bool:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
+from app.stores.models import Store
+from app.stores.service import store_for_api_key
 
 
 def get_settings(request: Request) -> Settings:
@@ -48,3 +50,22 @@ def require_admin(
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AdminDep = Depends(require_admin)
+
+
+def require_store(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Store:
+    """The store whose API key the request carries."""
+    if credentials is None:
+        raise Unauthorized("send the store's API key as 'Authorization: Bearer <key>'",
+                           code="missing_api_key")
+    store = store_for_api_key(session, credentials.credentials)
+    if store is None:
+        raise Unauthorized("the API key is not valid", code="invalid_api_key")
+    if not store.enabled:
+        raise Forbidden("this store is disabled", code="store_disabled")
+    return store
+
+
+StoreDep = Annotated[Store, Depends(require_store)]

@@ -8,6 +8,8 @@ from functools import partial
 from fastapi import FastAPI
 
 from app.background import BackgroundLoop
+from app.billing.router import merchant_router as billing_router
+from app.billing.router import platform_router as billing_platform_router
 from app.config import Settings, get_settings
 from app.campaigns import service as campaigns
 from app.db import make_engine, make_sessionmaker, utcnow
@@ -15,8 +17,12 @@ from app.errors import install_error_handlers
 from app.ingest import service as ingest
 from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
+from app.links.clicks import ClickRecorder
+from app.links.router import plugin_router
+from app.links.router import router as links_router
 from app.messaging.gateway import make_gateways
 from app.stores.router import router as stores_router
+from app.surveys.router import router as surveys_router
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +58,14 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     async def lifespan(app: FastAPI):
         for loop in loops:
             loop.start()
+        app.state.click_recorder.start()
         # Everything alive after startup lives for the whole process: keep it out of the
         # collector's full passes, which otherwise stall every request for tens of ms.
         gc.collect()
         gc.freeze()
         yield
         await app.state.delivery_writer.stop()
+        app.state.click_recorder.stop()
         for loop in loops:
             loop.stop()
         engine.dispose()
@@ -78,12 +86,19 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     else:
         app.state.notify_ingest = lambda: None
     app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
+    app.state.click_recorder = ClickRecorder(factory)
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
+    app.include_router(surveys_router)
+    app.include_router(plugin_router)
+    app.include_router(billing_platform_router)
+    app.include_router(billing_router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict:
         return {"ok": True}
 
+    # Last: /{code} must not shadow any other single-segment path.
+    app.include_router(links_router)
     return app

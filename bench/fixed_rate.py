@@ -12,6 +12,8 @@ Runs as its own process (asyncio + uvloop + httptools) and prints one JSON objec
 
     python bench/fixed_rate.py --url http://127.0.0.1:8000/path --rate 1000 --duration 10 \
         --connections 16 --body-file body.json -H 'Content-Type: application/json' ...
+    python bench/fixed_rate.py --url http://127.0.0.1:8000 --method GET --paths-file codes.txt \
+        --ok-status 302 --rate 1000 ...   # GET each path of the file in turn, 302 is success
 """
 
 import argparse
@@ -68,13 +70,15 @@ class Connection(asyncio.Protocol):
 
     def send(self, due: float) -> None:
         self.current = (due, time.perf_counter())
-        self.transport.write(self.gen.request)
+        self.transport.write(self.gen.next_request())
 
 
 class Generator:
-    def __init__(self, host, port, request: bytes, rate: float, duration: float, connections: int,
-                 max_queue: int):
-        self.host, self.port, self.request = host, port, request
+    def __init__(self, host, port, requests: list[bytes], rate: float, duration: float,
+                 connections: int, max_queue: int, ok_status: int | None = None):
+        self.host, self.port, self.requests = host, port, requests
+        self.next_index = 0
+        self.ok_status = ok_status  # None: any 2xx
         self.max_queue, self.skipped = max_queue, 0
         self.rate, self.total, self.connections = rate, int(rate * duration), connections
         self.idle: deque[Connection] = deque()
@@ -86,6 +90,11 @@ class Generator:
         self.max_backlog = 0
         self.all_done = None
         self.conns: list[Connection] = []
+
+    def next_request(self) -> bytes:
+        request = self.requests[self.next_index]
+        self.next_index = (self.next_index + 1) % len(self.requests)
+        return request
 
     async def connect(self) -> Connection:
         loop = asyncio.get_running_loop()
@@ -161,7 +170,8 @@ class Generator:
         for conn in self.conns:
             conn.transport.close()
         elapsed = self.last_done - start
-        ok = sum(n for s, n in self.statuses.items() if 200 <= s < 300)
+        ok_2xx = sum(n for s, n in self.statuses.items() if 200 <= s < 300)
+        ok = ok_2xx if self.ok_status is None else self.statuses[self.ok_status]
         return {
             "target_rps": self.rate,
             "connections": self.connections,
@@ -169,7 +179,9 @@ class Generator:
             "sent": self.total - self.skipped,
             "overloaded": self.skipped > 0,
             "completed": sum(self.statuses.values()),
-            "ok_2xx": ok,
+            "ok_2xx": ok_2xx,
+            "ok_status": "2xx" if self.ok_status is None else str(self.ok_status),
+            "ok": ok,  # answers with ok_status: what achieved_rps counts
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "errors": dict(self.errors),
             "elapsed_s": round(elapsed, 3),
@@ -192,11 +204,14 @@ def _summary(samples: list[float]) -> dict:
             "p90": pct(90), "p99": pct(99), "p999": pct(99.9), "max": round(s[-1] * 1000, 3)}
 
 
-def build_request(url: str, headers: list[str], body: bytes) -> tuple[str, int, bytes]:
+def build_request(url: str, headers: list[str], body: bytes, method: str = "POST",
+                  path: str | None = None) -> tuple[str, int, bytes]:
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port or 80
-    path = parts.path or "/"
-    lines = [f"POST {path} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}"]
+    path = path or parts.path or "/"
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {parts.netloc}"]
+    if body or method not in ("GET", "HEAD"):
+        lines.append(f"Content-Length: {len(body)}")
     lines += headers
     return host, port, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
@@ -207,18 +222,32 @@ def main(argv=None) -> int:
     ap.add_argument("--rate", type=float, required=True, help="requests per second")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds of sending")
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--body-file", required=True)
+    ap.add_argument("--method", default="POST", help="GET or POST (HEAD is not supported: "
+                    "the response parser would wait for a body)")
+    ap.add_argument("--body-file", help="the request body (none if not given)")
+    ap.add_argument("--paths-file", help="one path per line, used in turn instead of the URL's")
+    ap.add_argument("--ok-status", type=int, help="the status counted as success (default: 2xx)")
     ap.add_argument("-H", "--header", action="append", default=[])
     ap.add_argument("--drain-timeout", type=float, default=10.0)
     ap.add_argument("--max-queue-seconds", type=float, default=2.0,
                     help="give up (overloaded) once this many seconds of requests wait for a "
                          "free connection")
     args = ap.parse_args(argv)
-    with open(args.body_file, "rb") as f:
-        body = f.read()
-    host, port, request = build_request(args.url, args.header, body)
-    gen = Generator(host, port, request, args.rate, args.duration, args.connections,
-                    max_queue=max(1, int(args.rate * args.max_queue_seconds)))
+    if args.method == "HEAD":
+        ap.error("HEAD is not supported")
+    body = b""
+    if args.body_file:
+        with open(args.body_file, "rb") as f:
+            body = f.read()
+    paths = [None]
+    if args.paths_file:
+        with open(args.paths_file) as f:
+            paths = [line.strip() for line in f if line.strip()]
+    built = [build_request(args.url, args.header, body, args.method, path) for path in paths]
+    host, port = built[0][:2]
+    gen = Generator(host, port, [request for _, _, request in built], args.rate, args.duration,
+                    args.connections, max_queue=max(1, int(args.rate * args.max_queue_seconds)),
+                    ok_status=args.ok_status)
     runner = uvloop.run if uvloop is not None else asyncio.run
     result = runner(gen.run(args.drain_timeout))
     json.dump(result, sys.stdout)

@@ -22,18 +22,15 @@ import hmac
 import json
 import os
 import platform
-import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
@@ -43,174 +40,20 @@ from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 from app.stores.service import create_store  # noqa: E402
+from bench.harness import (BENCH, RESULTS, UVICORN_OPTS, Processes, Timeout,  # noqa: E402
+                           cpu_snapshot, cpu_usage, fixed_detail, fixed_passes, py_spy,
+                           run_fixed, run_wrk, settle, start_server, throwaway_database,
+                           time_limit)
 
 FIXTURE = Path("/work/shared/fixtures/woocommerce/real/014_order.updated.json")
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-UVICORN_OPTS = ["--host", "127.0.0.1", "--workers", "1", "--no-access-log",
-                "--log-level", "warning"]  # default loop (uvloop) and http (httptools)
 RATIO_TARGET = 0.5
 P99_TARGET_MS = 50.0
 HARD_LIMIT_S = 115  # with the default durations the whole run, cleanup included, < 2 minutes
 
 
-class Timeout(Exception):
-    pass
-
-
-def _alarm(_signum, _frame):
-    raise Timeout("benchmark exceeded its time limit")
-
-
-def _terminate(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through the cleanup in main()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server on port {port} did not start in {timeout} s")
-
-
-class Processes:
-    """Every subprocess we start, each in its own session so its whole group can be ended."""
-
-    def __init__(self):
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, argv, **kw) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, start_new_session=True, **kw)
-        self.procs.append(proc)
-        return proc
-
-    def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-            except ProcessLookupError:
-                pass
-        if proc in self.procs:
-            self.procs.remove(proc)
-
-    def stop_all(self) -> None:
-        for proc in list(self.procs):
-            try:
-                self.stop(proc)
-            except Exception as exc:  # keep going: the others must be ended too
-                print(f"warning: could not stop pid {proc.pid}: {exc}", file=sys.stderr)
-
-
-def start_server(procs: Processes, target: str, env: dict) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(ROOT), "--port", str(port),
-            *UVICORN_OPTS]
-    proc = procs.start(argv, cwd=ROOT, env=env)
-    wait_listening(port, proc)
-    return proc, port
-
-
-def run_wrk(procs: Processes, url: str, env: dict, *, threads: int, connections: int,
-            seconds: int) -> dict:
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-            "--latency", "-s", str(BENCH / "post.lua"), url]
-    proc = procs.start(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        out, _ = proc.communicate(timeout=seconds + 15)
-    finally:
-        procs.stop(proc)
-    match = re.search(r"^BENCH_JSON (.*)$", out, re.M)
-    if proc.returncode != 0 or not match:
-        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{out}")
-    data = json.loads(match.group(1))
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
-    data["rps"] = float(rps.group(1)) if rps else data["requests"] / (data["duration_us"] / 1e6)
-    data["non_2xx_3xx"] = data["errors"]["status"]
-    data["ok_2xx"] = data["requests"] - data["errors"]["status"]
-    data["latency_ms"] = {k: round(v / 1000, 3) for k, v in data.pop("latency_us").items()}
-    data["params"] = {"threads": threads, "connections": connections, "seconds": seconds}
-    data["output"] = out
-    return data
-
-
-_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _stat(pid) -> tuple[str, int, int, int]:
-    """(comm, ppid, own CPU ticks, reaped children's CPU ticks) from /proc (Linux)."""
-    with open(f"/proc/{pid}/stat") as f:
-        raw = f.read()
-    comm, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
-    return comm, int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
-
-
-def cpu_snapshot(server_pid: int) -> dict | None:
-    """CPU seconds used so far by the server (all its threads) and by PostgreSQL (every
-    postgres process, plus the backends already exited, via the postmaster's children time)."""
-    try:
-        server = _stat(server_pid)[2]
-        pg = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                comm, ppid, own, children = _stat(entry)
-            except OSError:
-                continue
-            if comm.startswith("postgres"):
-                pg += own
-                try:
-                    parent_is_pg = _stat(ppid)[0].startswith("postgres")
-                except OSError:
-                    parent_is_pg = False
-                if not parent_is_pg:
-                    pg += children
-        return {"server": server / _TCK, "postgres": pg / _TCK, "t": time.monotonic()}
-    except OSError:
-        return None
-
-
-def cpu_usage(before: dict | None, after: dict | None, requests: int) -> dict | None:
-    if not before or not after or not requests:
-        return None
-    server, pg = after["server"] - before["server"], after["postgres"] - before["postgres"]
-    return {"server_ms_per_req": round(server / requests * 1000, 3),
-            "server_core_pct": round(server / (after["t"] - before["t"]) * 100, 1),
-            "postgres_ms_per_req": round(pg / requests * 1000, 3)}
-
-
 def count_rows(engine) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
-
-
-def settle(engine, *, quiet_for: float = 0.5, timeout: float = 5.0) -> int:
-    """The row count once it stopped moving (requests in flight when wrk stopped finish)."""
-    deadline = time.monotonic() + timeout
-    last = count_rows(engine)
-    while time.monotonic() < deadline:
-        time.sleep(quiet_for)
-        now = count_rows(engine)
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 def load_fixture() -> tuple[bytes, dict]:
@@ -222,35 +65,6 @@ def load_fixture() -> tuple[bytes, dict]:
 
 def sign(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def run_fixed(procs: Processes, url: str, body_file: Path, headers: dict, *, rate: float,
-              seconds: float, connections: int) -> dict:
-    argv = [sys.executable, str(BENCH / "fixed_rate.py"), "--url", url, "--rate", f"{rate:.1f}",
-            "--duration", str(seconds), "--connections", str(connections),
-            "--body-file", str(body_file)]
-    for k, v in headers.items():
-        argv += ["-H", f"{k}: {v}"]
-    gen = procs.start(argv, stdout=subprocess.PIPE, text=True)
-    try:
-        out, _ = gen.communicate(timeout=seconds + 15)
-    finally:
-        procs.stop(gen)
-    if gen.returncode != 0:
-        raise RuntimeError(f"fixed_rate.py failed ({gen.returncode})")
-    return json.loads(out)
-
-
-def fixed_detail(run: dict) -> str:
-    lat, svc = run["latency_ms"], run["service_ms"]
-    text = (f"target {run['target_rps']:.1f}/s, achieved {run['achieved_rps']:.1f}/s, "
-            f"p99 {lat.get('p99', float('nan')):.2f} ms from due time "
-            f"({svc.get('p99', float('nan')):.2f} ms from send), "
-            f"{run['ok_2xx']}/{run['sent']} 2xx")
-    if run["overloaded"]:
-        text += (f"; OVERLOADED: gave up after {run['sent']} of {run['planned']} requests, "
-                 f"more than 2 s of requests were queued")
-    return text
 
 
 def report(res: dict) -> None:
@@ -306,31 +120,25 @@ def main(argv=None) -> int:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
 
-    signal.signal(signal.SIGALRM, _alarm)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _terminate)
-    limit = max(HARD_LIMIT_S, int(2 * (args.warmup + args.seconds) + 2 * args.fixed_seconds + 60))
-    signal.alarm(limit)
+    time_limit(max(HARD_LIMIT_S,
+                   int(2 * (args.warmup + args.seconds) + 2 * args.fixed_seconds + 60)))
     t0 = time.monotonic()
-    results_dir = BENCH / "results"
+    results_dir = RESULTS
     results_dir.mkdir(exist_ok=True)
     body, fixture_headers = load_fixture()
     topic = fixture_headers["X-WC-Webhook-Topic"]
 
-    procs = Processes()
-    tmp = Path(tempfile.mkdtemp(prefix="bazgasht-bench-"))
-    db_name = f"bazgasht_bench_{os.getpid()}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    url = sa.make_url(ADMIN_URL).set(database=db_name).render_as_string(hide_password=False)
-    engine = None
-    created = False
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
-            created = True
-            pg_version = conn.execute(sa.text("SHOW server_version")).scalar_one()
+    # Unwound in reverse: the engine, the servers and generators, the database, the files.
+    with ExitStack() as cleanup:
+        cleanup.callback(signal.alarm, 0)
+        tmp = Path(tempfile.mkdtemp(prefix="bazgasht-bench-"))
+        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
+        url, pg_version = cleanup.enter_context(
+            throwaway_database(f"bazgasht_bench_{os.getpid()}"))
+        procs = cleanup.enter_context(Processes())
         upgrade(url)
         engine = make_engine(url)
+        cleanup.callback(engine.dispose)
         with unit_of_work(make_sessionmaker(engine)) as session:
             store, _ = create_store(session, StoreCreate(name="bench", url="https://shop.example"))
             store_id, secret = store.id, store.webhook_secret
@@ -352,7 +160,8 @@ def main(argv=None) -> int:
                        BENCH_DELIVERY_ID=headers["X-WC-Webhook-Delivery-ID"])
         server_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
         server_env["DATABASE_URL"] = url
-        wrk_kw = dict(threads=args.threads, connections=args.connections)
+        wrk_kw = dict(script=BENCH / "post.lua", threads=args.threads,
+                      connections=args.connections)
 
         # (a) bare echo
         proc, port = start_server(procs, "bench.echo_app:app", server_env)
@@ -371,15 +180,10 @@ def main(argv=None) -> int:
         r = httpx.post(ingest_url, content=body, headers=headers)
         assert r.status_code == 200, f"ingest sanity check: {r.status_code} {r.text}"
         run_wrk(procs, ingest_url, wrk_env, seconds=args.warmup, **wrk_kw)
-        rows_before = settle(engine)
+        rows_before = settle(lambda: count_rows(engine))
         profiler = None
         if args.profile:
-            profiler = procs.start(
-                [shutil.which("py-spy", path=Path(sys.executable).parent) or "py-spy", "record",
-                 "--pid", str(proc.pid), "--rate", "250", "--format", "raw", "--gil",
-                 "--duration", str(args.seconds), "--nonblocking",
-                 "-o", str(results_dir / "ingest-profile.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profiler = py_spy(procs, proc.pid, args.seconds, results_dir / "ingest-profile.txt")
         before = cpu_snapshot(proc.pid)
         ingest = run_wrk(procs, ingest_url, wrk_env, seconds=args.seconds, **wrk_kw)
         ingest["cpu"] = cpu_usage(before, cpu_snapshot(proc.pid), ingest["requests"])
@@ -388,18 +192,18 @@ def main(argv=None) -> int:
                 profiler.wait(15)
             finally:
                 procs.stop(profiler)
-        rows_after = settle(engine)
+        rows_after = settle(lambda: count_rows(engine))
 
         # (c) bazgasht at a fixed fraction of the echo's rate (the target), then (d) at the
         # same fraction of its own wrk rate (for information: its latency below saturation)
         rows = {"wrk_run": rows_after - rows_before}
         fixed_runs = {}
         for key, base in (("fixed_rate", echo["rps"]), ("fixed_rate_own", ingest["rps"])):
-            fixed_runs[key] = run_fixed(procs, ingest_url, body_file, headers,
+            fixed_runs[key] = run_fixed(procs, ingest_url, body_file=body_file, headers=headers,
                                         rate=base * args.fixed_fraction,
                                         seconds=args.fixed_seconds,
                                         connections=args.connections)
-            now = settle(engine)
+            now = settle(lambda: count_rows(engine))
             rows[key] = now - rows_after
             rows_after = now
         rows["total"] = rows_after
@@ -407,14 +211,11 @@ def main(argv=None) -> int:
         fixed, own = fixed_runs["fixed_rate"], fixed_runs["fixed_rate_own"]
 
         ratio = ingest["rps"] / echo["rps"]
-        p99 = fixed["latency_ms"].get("p99", float("inf"))
         checks = [
             {"name": f"ingest/echo req/s >= {RATIO_TARGET}", "pass": ratio >= RATIO_TARGET,
              "detail": f"{ingest['rps']:.1f} / {echo['rps']:.1f} = {ratio:.3f}"},
             {"name": f"p99 < {P99_TARGET_MS:.0f} ms at {args.fixed_fraction:g} x echo rate",
-             "pass": p99 < P99_TARGET_MS and not fixed["overloaded"]
-             and fixed["achieved_rps"] >= 0.95 * fixed["target_rps"]
-             and fixed["ok_2xx"] == fixed["sent"],
+             "pass": fixed_passes(fixed, P99_TARGET_MS),
              "detail": fixed_detail(fixed)},
             {"name": "every 2xx of the wrk run is a row",
              # wrk stops with up to one request in flight per connection: the server may still
@@ -457,18 +258,6 @@ def main(argv=None) -> int:
         report(res)
         print(f"total {time.monotonic() - t0:.1f} s")
         return 0 if res["passed"] else 1
-    finally:
-        procs.stop_all()
-        if engine is not None:
-            engine.dispose()
-        try:
-            if created:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
-            shutil.rmtree(tmp, ignore_errors=True)
-            signal.alarm(0)
 
 
 if __name__ == "__main__":

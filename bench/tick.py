@@ -72,9 +72,8 @@ from app.messaging.gateway import ConsoleGateway, SendResult  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
+from bench.harness import ADMIN_URL, Processes, Timeout, proc_stat, time_limit  # noqa: E402
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Wednesday noon in Tehran: inside the default sending window (09:00-21:00, every weekday).
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Asia/Tehran")).astimezone(timezone.utc)
@@ -85,18 +84,6 @@ CART_ITEMS = json.dumps([{"product_id": 11, "name": "چای سبز", "quantity":
                           "price": "2750000", "total": "5500000"}], ensure_ascii=False)
 
 
-class Timeout(Exception):
-    pass
-
-
-def _alarm(_signum, _frame):
-    raise Timeout("benchmark exceeded its time limit")
-
-
-def _terminate(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through the cleanup in main()
-
-
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -105,47 +92,7 @@ def median(xs):
 # Processes and CPU accounting
 # --------------------------------------------------------------------------------------------
 
-class Processes:
-    """Every subprocess we start, each in its own session so its whole group can be ended."""
-
-    def __init__(self):
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, argv, **kw) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, start_new_session=True, **kw)
-        self.procs.append(proc)
-        return proc
-
-    def stop(self, proc: subprocess.Popen, sig=signal.SIGTERM, wait: float = 10) -> None:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, sig)
-                proc.wait(wait)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-            except ProcessLookupError:
-                pass
-        if proc in self.procs:
-            self.procs.remove(proc)
-
-    def stop_all(self) -> None:
-        for proc in list(self.procs):
-            try:
-                self.stop(proc)
-            except Exception as exc:  # keep going: the others must be ended too
-                print(f"warning: could not stop pid {proc.pid}: {exc}", file=sys.stderr)
-
-
 _TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid) -> tuple[str, int, int, int]:
-    """(comm, ppid, own CPU ticks, reaped children's CPU ticks) from /proc (Linux)."""
-    with open(f"/proc/{pid}/stat") as f:
-        raw = f.read()
-    comm, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
-    return comm, int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
 
 
 def _all_stats() -> dict[int, tuple[str, int, int, int]]:
@@ -153,7 +100,7 @@ def _all_stats() -> dict[int, tuple[str, int, int, int]]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                out[int(entry)] = _stat(entry)
+                out[int(entry)] = proc_stat(entry)
             except OSError:
                 pass
     return out
@@ -1142,10 +1089,7 @@ def main(argv=None) -> int:
     if args.quick:
         args.future_large, args.reps, args.n, args.n_inprocess = 100_000, 2, 2000, 1000
 
-    signal.signal(signal.SIGALRM, _alarm)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _terminate)
-    signal.alarm(args.time_limit)
+    time_limit(args.time_limit)
     t_start = time.monotonic()
     RESULTS.mkdir(exist_ok=True)
 

@@ -141,6 +141,8 @@ def live_server(database_url):
 def client(live_server, factory):
     with httpx.Client(base_url=live_server.url, timeout=10) as client:
         yield client
+    # Clicks are written in batches: write this test's before the next one empties the tables.
+    live_server.app.state.click_recorder.flush()
 
 
 @pytest.fixture

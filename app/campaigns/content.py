@@ -2,16 +2,23 @@
 
 import random
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import CROSS_SELL, Campaign, CampaignStep, Enrollment, Message
-from app.commerce.models import Cart, Order, Product
+from app.campaigns.coupons import template_fields as coupon_fields
+from app.campaigns.models import (CROSS_SELL, POST_PURCHASE_SURVEY, Campaign, CampaignStep,
+                                  Enrollment, Message)
+from app.campaigns.recommend import recommend
+from app.commerce.models import Cart, Order
+from app.config import get_settings
 from app.contacts.models import Contact
+from app.links.service import mint
+from app.links.targets import cart_target, on_site, with_utm
 from app.messaging.persian import jalali_date, money, persian_digits
 from app.messaging.render import render
 from app.stores.models import Store
+from app.surveys.service import survey_url
 
 
 def pick_variant(step: CampaignStep, message_id: int) -> tuple[str | None, str]:
@@ -23,34 +30,45 @@ def pick_variant(step: CampaignStep, message_id: int) -> tuple[str | None, str]:
     return chosen.get("name"), chosen["template"]
 
 
-def recommend(session: Session, order: Order) -> Product | None:
-    """The first in-stock cross-sell, then upsell, of what was bought, not bought already."""
-    bought = {item["product_id"] for item in order.items or []}
-    products = session.scalars(select(Product).where(
-        Product.store_id == order.store_id, Product.wc_id.in_(bought))).all()
-    for field in ("cross_sell_ids", "upsell_ids"):
-        candidates = [pid for p in products for pid in getattr(p, field) or [] if pid not in bought]
-        if not candidates:
-            continue
-        found = {p.wc_id: p for p in session.scalars(select(Product).where(
-            Product.store_id == order.store_id, Product.wc_id.in_(candidates),
-            Product.deleted_at.is_(None), Product.stock_status != "outofstock"))}
-        for pid in candidates:
-            if pid in found:
-                return found[pid]
-    return None
+# What a link costs in characters before its message exists (previews, estimates).
+SAMPLE_CODE = "AbCd123"
+
+
+def _link(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
+          message: Message | None, kind: str, target: str, now: datetime,
+          product_wc_id: int | None = None) -> str:
+    """The message's short link to `target`; off-site targets fall back to the store's home."""
+    public_url = get_settings().public_url
+    if kind != "survey":
+        if not on_site(target, store.url):
+            kind, target, product_wc_id = "store", store.url, None
+        target = with_utm(target, campaign=campaign.kind, step=step.position,
+                          variant=message.variant if message else None)
+    if message is None:
+        return f"{public_url}/{SAMPLE_CODE}"
+    return mint(session, public_url=public_url, store_id=store.id, message_id=message.id,
+                kind=kind, target=target, now=now, product_wc_id=product_wc_id)
 
 
 def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, store: Store,
-                   contact: Contact, enrollment: Enrollment, now: datetime) -> dict | None:
-    """The template variables for one message; None when there is nothing worth sending."""
+                   contact: Contact, enrollment: Enrollment, now: datetime,
+                   message: Message | None = None) -> dict | None:
+    """The template variables for one message; None when there is nothing worth sending.
+
+    With a message, its short link is minted (or reused); without one (a preview), the link
+    is a sample of the same length.
+    """
+    link = partial(_link, session, store=store, campaign=campaign, step=step, message=message,
+                   now=now)
     context = {"first_name": contact.first_name, "last_name": contact.last_name,
-               "store_name": store.name, "link": store.url,
-               "coupon_code": (step.coupon or {}).get("code", ""),
+               "store_name": store.name,
+               # ---- coupons (app/campaigns/coupons.py): coupon_code, coupon_expires ----
+               **coupon_fields(session, step=step, enrollment=enrollment, store=store),
                "today": jalali_date(now, store.timezone)}
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
-        context["link"] = cart.restore_url or cart.cart_url or store.url
+        target = cart_target(store, cart, message.id if message else 0)
+        context["link"] = link(kind="cart", target=target)
         context["cart_items"] = "، ".join(item["name"] for item in cart.items if item.get("name"))
         context["cart_total"] = money(cart.total, store.currency)
         return context
@@ -63,7 +81,13 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
         if product is None:
             return None
         context["product_name"] = product.name
-        context["link"] = product.permalink or store.url
+        context["link"] = link(kind="product", target=product.permalink or store.url,
+                               product_wc_id=product.wc_id)
+    elif campaign.kind == POST_PURCHASE_SURVEY:
+        context["link"] = link(kind="survey", target=survey_url(
+            get_settings().public_url, store, message.id if message else 0))
+    else:
+        context["link"] = link(kind="store", target=store.url)
     return context
 
 
@@ -71,9 +95,9 @@ def message_text(session: Session, *, message: Message, campaign: Campaign, stor
                  contact: Contact, enrollment: Enrollment, now: datetime) -> str | None:
     """The rendered text, or None when there is nothing worth sending."""
     step = session.get(CampaignStep, message.step_id)
+    message.variant, template = pick_variant(step, message.id)  # before the link: its UTM
     context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
-                             enrollment=enrollment, now=now)
+                             enrollment=enrollment, now=now, message=message)
     if context is None:
         return None
-    message.variant, template = pick_variant(step, message.id)
     return render(template, context)

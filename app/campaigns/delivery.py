@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.billing import service as billing
 from app.campaigns.models import DELIVERED, FAILED, HELD, SCHEDULED, SENT, Campaign, Message
 from app.contacts.models import Contact
 from app.db import unit_of_work
@@ -56,6 +57,8 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime) -> 
             changed += code in FINAL_STATUSES
             session.execute(update(Message).where(Message.id == message_id, Message.status == SENT)
                             .values(**values).execution_options(synchronize_session=False))
+            if code in billing.REFUNDED_STATUSES:  # Kavenegar gives these back: so do we
+                billing.refund(session, message_id, code, now)
             if code == BLOCKED_BY_RECEIVER:
                 contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
                 session.execute(update(Contact).where(Contact.id == contact_id,

@@ -10,16 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.content import message_text
+from app.campaigns.coupons import gate as coupon_gate
+from app.campaigns.lookup import (LOOKUP_MODE, NotSendable, lookup_for, record_lookup_parts,
+                                  settle_lookup_error)
 from app.campaigns.models import (FAILED, HELD, SCHEDULED, SENDING, SENT, SKIPPED, WIN_BACK,
                                   Campaign, CampaignStep, Enrollment, Message)
 from app.campaigns.rules import cap_allows_at, next_allowed_minute
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
-from app.db import unit_of_work
-from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
+from app.billing import service as billing
+from app.db import unit_of_work, utcnow
+from app.links.service import preload as preload_links
+from app.messaging.gateway import (LOOKUP_TEXT_PREFIX, ErrorKind, Gateway, GatewayError,
+                                   Lookup, SendResult)
 from app.messaging.segments import count_segments
 from app.stores.models import Store
 
@@ -59,6 +66,7 @@ class Send:
     receptor: str
     text: str
     gateway: Gateway
+    lookup: Lookup | None = None  # lookup mode: sent as this approved template, not as `text`
 
 
 def _move(message: Message, status: str, reason: str, due_at: datetime | None = None) -> None:
@@ -114,6 +122,7 @@ class _Batch:
                      *load(CampaignStep, (m.step_id for m in messages)),
                      *load(Cart, (e.subject_id for e in enrollments if e.subject_type == "cart")),
                      *load(Order, (e.subject_id for e in enrollments if e.subject_type == "order"))]
+        preload_links(session, [m.id for m in messages])
         contact_ids = sorted({m.contact_id for m in messages})
         # Locking the contacts serializes every decision about them: the cap counts correctly
         # with several dispatchers, and an opt-out cannot slip between check and send. Always
@@ -126,6 +135,7 @@ class _Batch:
                 select(Order.contact_id, Order.created_gmt).where(
                     Order.contact_id.in_(contact_ids), Order.purchased.is_(True))):
             self.purchases.setdefault(contact_id, []).append(created)
+        self.spent: dict[int, int] = {}  # Rial approved per metered store in this batch
         self.sent: dict[int, list[datetime]] = {}
         batch_ids = [m.id for m in messages]
         for contact_id, sent_at in session.execute(
@@ -133,6 +143,16 @@ class _Batch:
                     Message.contact_id.in_(contact_ids), Message.sent_at > now - timedelta(days=7),
                     Message.id.not_in(batch_ids))):
             self.sent.setdefault(contact_id, []).append(sent_at)
+
+    def afford(self, store: Store, parts: int) -> bool:
+        """Pay as you go: the store's balance covers this message after the batch's others."""
+        if not billing.metered(store):
+            return True
+        spent = self.spent.get(store.id, 0) + billing.price(store, parts)
+        if store.balance < spent:
+            return False
+        self.spent[store.id] = spent
+        return True
 
     def purchased_since(self, contact_id: int, since: datetime) -> bool:
         return any(t is not None and t >= since for t in self.purchases.get(contact_id, ()))
@@ -198,6 +218,15 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
         _move(message, SKIPPED, reason)
         return None
 
+    # ---- personal coupons (app/campaigns/coupons.py): not made yet → wait; given up → hold ----
+    coupon = coupon_gate(session, step=session.get(CampaignStep, message.step_id),
+                         message=message, now=now)
+    if coupon is not None:
+        if coupon.status == SCHEDULED:
+            message.attempts -= 1  # waiting on the store is no send attempt
+        _move(message, coupon.status, coupon.reason, coupon.due_at)
+        return None
+    # ---- end of personal coupons ----
     text = message_text(session, message=message, campaign=campaign, store=store,
                         contact=contact, enrollment=enrollment, now=now)
     if text is None:
@@ -219,13 +248,59 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
     if at > now:
         _move(message, SCHEDULED, why, at)
         return None
+    # ---- lookup mode (app/campaigns/lookup.py): an approved template, no opt-out line ----
+    if store.sms_template_mode == LOOKUP_MODE:
+        if not batch.afford(store, 1):  # the parts are known only from the gateway's answer
+            _move(message, HELD, billing.NO_BALANCE)
+            return None
+        lookup = lookup_for(session, message=message, campaign=campaign, store=store,
+                            contact=contact, enrollment=enrollment, now=now)
+        if isinstance(lookup, NotSendable):
+            _move(message, lookup.status, lookup.reason)
+            return None
+        message.text, message.parts, message.variant = lookup.readable(), None, None
+        message.sent_at = now
+        batch.sent.setdefault(contact.id, []).append(now)
+        return Send(receptor=contact.phone, text=message.text,
+                    gateway=gateways.for_store(store), lookup=lookup)
+    # ---- end of lookup mode ----
     if message.promotional and store.opt_out_text:
         text = f"{text}\n{store.opt_out_text}"
-    message.text = text
-    message.parts = count_segments(text).parts
+    parts = count_segments(text).parts
+    if not batch.afford(store, parts):
+        _move(message, HELD, billing.NO_BALANCE)
+        return None
+    message.text, message.parts = text, parts
     message.sent_at = now  # counts against the cap from this moment on
     batch.sent.setdefault(contact.id, []).append(now)
     return Send(receptor=contact.phone, text=text, gateway=gateways.for_store(store))
+
+
+def _guard_batch(factory: sessionmaker[Session], gateways, ids: list[int],
+                 now: datetime) -> tuple[dict[str, int], list[tuple[int, Send]]]:
+    """One transaction: lock the claimed messages, decide each; returns the counts of those
+    not going out and the sends of those that are."""
+    outcome: dict[str, int] = {}
+    sends: list[tuple[int, Send]] = []
+    with unit_of_work(factory) as session:
+        messages = session.scalars(select(Message).where(Message.id.in_(ids))
+                                   .order_by(Message.id).with_for_update()).all()
+        ready = [m for m in messages
+                 if m.status == SENDING and m.claimed_at == now and m.sent_at is None]
+        for message in messages:
+            if message not in ready:
+                outcome[message.status] = outcome.get(message.status, 0) + 1
+        batch = _Batch(session, ready, now) if ready else None
+        # No autoflush: the guards only read what the batch preloaded; their changes are
+        # written once, at commit, instead of one UPDATE per message.
+        with session.no_autoflush:
+            for message in ready:
+                decision = _guard(session, batch, message, now, gateways)
+                if decision is None:
+                    outcome[message.status] = outcome.get(message.status, 0) + 1
+                else:
+                    sends.append((message.id, decision))
+    return outcome, sends
 
 
 def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
@@ -237,43 +312,48 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
     since (by a later tick, after the reaper) or already approved by another worker (sent_at
     set) is left alone, so a task that Redis delivers twice cannot send twice.
     """
-    outcome: dict[str, int] = {}
+    for attempt in (1, 2):
+        try:
+            outcome, sends = _guard_batch(factory, gateways, ids, now)
+            break
+        except IntegrityError as exc:  # a short-link code taken meanwhile: new codes, once
+            if attempt == 2:
+                raise
+            log.warning("guarding a batch conflicted, guarding it again: %s", exc.orig)
 
     def count(status: str) -> None:
         outcome[status] = outcome.get(status, 0) + 1
 
-    with unit_of_work(factory) as session:
-        messages = session.scalars(select(Message).where(Message.id.in_(ids))
-                                   .order_by(Message.id).with_for_update()).all()
-        ready = [m for m in messages
-                 if m.status == SENDING and m.claimed_at == now and m.sent_at is None]
-        for message in messages:
-            if message not in ready:
-                count(message.status)
-        batch = _Batch(session, ready, now) if ready else None
-        sends = []
-        # No autoflush: the guards only read what the batch preloaded; their changes are
-        # written once, at commit, instead of one UPDATE per message.
-        with session.no_autoflush:
-            for message in ready:
-                decision = _guard(session, batch, message, now, gateways)
-                if decision is None:
-                    count(message.status)
-                else:
-                    sends.append((message.id, decision))
     sent = []
     by_gateway: dict[int, list] = {}
     for message_id, decision in sends:
         by_gateway.setdefault(id(decision.gateway), []).append((message_id, decision))
+    looked_up = []
     for group in by_gateway.values():
         gateway = group[0][1].gateway
-        results = gateway.send_many([(mid, d.receptor, d.text) for mid, d in group])
-        for (message_id, _), result in zip(group, results, strict=True):
+        texts = [(mid, d) for mid, d in group if d.lookup is None]
+        lookups = [(mid, d) for mid, d in group if d.lookup is not None]
+        # Batched by the gateway (Kavenegar: sendarray of up to 200); one result per message.
+        results = []
+        if texts:
+            results += zip(texts, gateway.send_many([(mid, d.receptor, d.text)
+                                                     for mid, d in texts]), strict=True)
+        if lookups:
+            results += zip(lookups, gateway.lookup_many([(mid, d.receptor, d.lookup)
+                                                         for mid, d in lookups]), strict=True)
+        for (message_id, decision), result in results:
             if isinstance(result, GatewayError):
-                count(_after_gateway_error(factory, gateway, message_id, now, result))
+                settled = (settle_lookup_error(factory, message_id, result)
+                           if decision.lookup is not None else None)
+                count(settled or _after_gateway_error(factory, gateway, message_id, now, result))
             else:
                 sent.append((message_id, result))
-    _record_sent(factory, sent)
+                if decision.lookup is not None:
+                    looked_up.append((message_id, result))
+    # The gateway may have settled a lost answer itself (asked by localid): say so on the row.
+    for note in {r.note for _, r in sent}:
+        _record_sent(factory, [(mid, r) for mid, r in sent if r.note == note], note)
+    record_lookup_parts(factory, looked_up)
     for _ in sent:
         count(SENT)
     return outcome
@@ -299,6 +379,18 @@ def _record_sent(factory, sent: list[tuple[int, SendResult]], reason: str | None
         session.connection().execute(_SENT, [
             dict(message_id=message_id, gateway_id=r.gateway_id, cost=r.cost,
                  delivery_status=r.status, note=reason) for message_id, r in sent])
+        _charge(session, {message_id: r.parts for message_id, r in sent})
+
+
+def _charge(session: Session, parts: dict[int, int | None]) -> None:
+    """Pay as you go: charge what the platform's account just sent (once per message)."""
+    rows = session.execute(
+        select(Message.store_id, Message.id, Message.parts)
+        .join(Store, Store.id == Message.store_id)
+        .where(Message.id.in_(list(parts)), Store.sms_provider == billing.PLATFORM)).all()
+    if rows:
+        billing.charge_sent(session, [(store_id, message_id, parts[message_id] or known or 1)
+                                      for store_id, message_id, known in rows], utcnow())
 
 
 def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: datetime,
@@ -340,7 +432,8 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime) -> int:
     """
     with factory() as session:
         rows = session.execute(
-            select(Message.id, Message.claimed_at, Message.store_id)
+            select(Message.id, Message.claimed_at, Message.store_id, Message.text,
+                   Message.sent_at)
             .where(Message.status == SENDING, Message.claimed_at < now - STUCK_AFTER)
             .order_by(Message.id).limit(CLAIM_BATCH)).all()
         stores = {s.id: s for s in session.scalars(
@@ -366,9 +459,17 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime) -> int:
                 found = accepted[row.id]
                 values = dict(status=SENT, reason="confirmed by the gateway after a stall",
                               gateway_id=found.gateway_id, cost=found.cost)
+            elif row.sent_at is not None and (row.text or "").startswith(LOOKUP_TEXT_PREFIX):
+                # A verify/lookup that may have gone out: it has no localid to ask by, so it is
+                # never sent again (see app/campaigns/lookup.py settle_lookup_error).
+                values = dict(status=FAILED, reason="lookup outcome unknown after a stalled "
+                                                    "send: not sent again")
             else:
                 values = dict(status=SCHEDULED, reason="returned after a stalled send",
                               due_at=now, sent_at=None, claimed_at=None)
-            resolved += session.execute(update(Message).where(*still).values(**values)
-                                        .execution_options(synchronize_session=False)).rowcount
+            done = session.execute(update(Message).where(*still).values(**values)
+                                   .execution_options(synchronize_session=False)).rowcount
+            if done and row.id in accepted:
+                _charge(session, {row.id: accepted[row.id].parts})
+            resolved += done
     return resolved

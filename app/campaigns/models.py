@@ -122,3 +122,46 @@ class Message(Base):
     status_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# Personal coupon states (app.campaigns.coupons)
+COUPON_PENDING = "pending"  # code chosen and stored; not known to exist in the store yet
+COUPON_CREATED = "created"  # the store confirmed it: the SMS may carry the code
+COUPON_FAILED = "failed"    # given up: the message gets the step's fallback code, or is held
+
+
+class Coupon(Base):
+    """A personal coupon made in the store for one message.
+
+    The code is chosen and stored before the store is called, so a lost answer is looked up by
+    code instead of creating a second coupon. `code` is kept as WooCommerce keeps it (lower
+    case), which is also how orders report it in `coupon_lines`.
+    """
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        UniqueConstraint("store_id", "code"),
+        # The coupon phase reads pending coupons whose next try is due.
+        Index("ix_coupons_status_retry_at", "status", "retry_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20), default=COUPON_PENDING)
+    discount_type: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email: Mapped[str] = mapped_column(String(320), default="")
+    wc_id: Mapped[int | None] = mapped_column(BigId)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the coupon phase may call the store for it next (also a lease while a call runs).
+    retry_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last call may have created it in the store: look it up before creating it again.
+    maybe_created: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

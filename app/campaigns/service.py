@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.campaigns.coupons import prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import claim_due, exit_enrollment, reap, send_batch
 from app.campaigns.enroll import run_triggers
@@ -15,6 +16,7 @@ from app.commerce.models import Cart, Order
 from app.db import unit_of_work
 from app.errors import NotFound
 from app.messaging.inbound import read_replies
+from app.surveys.service import deliver_alerts
 
 SEND_BATCH = 100
 MAX_CLAIMED_PER_TICK = 20_000
@@ -28,9 +30,11 @@ class TickReport:
     replies: int = 0
     resumed: int = 0
     reaped: int = 0
+    coupons: int = 0
     claimed: int = 0
     outcome: dict[str, int] = field(default_factory=dict)
     delivery_updates: int = 0
+    alerts: int = 0
 
 
 Executor = Callable[[list[int], datetime], dict[str, int] | None]
@@ -51,6 +55,8 @@ def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
         report.enrolled = run_triggers(session, now)
     report.resumed = recheck_paused_stores(factory, gateways, now)
     report.reaped = reap(factory, gateways, now)
+    # Personal coupons for messages due soon, made in the stores before the claim below.
+    report.coupons = prepare_coupons(factory, now)
     while ids := claim_due(factory, now):
         report.claimed += len(ids)
         for start in range(0, len(ids), SEND_BATCH):
@@ -63,6 +69,7 @@ def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
         if executor and report.claimed >= MAX_CLAIMED_PER_TICK:
             break
     report.delivery_updates = poll_deliveries(factory, gateways, now)
+    report.alerts = deliver_alerts(factory, gateways, now).claimed  # low survey ratings
     return report
 
 

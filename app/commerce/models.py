@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, false,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -35,6 +36,9 @@ class Order(Base):
     phone_error: Mapped[str | None] = mapped_column(String(200))
     cart_token: Mapped[str | None] = mapped_column(String(64))
     items: Mapped[list] = mapped_column(JSON, default=list)
+    # The coupon codes used (coupon_lines[].code), lower-cased as WooCommerce keeps them: a
+    # personal coupon's code credits its message.
+    coupon_codes: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     created_gmt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     modified_gmt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_gmt: Mapped[datetime | None] = mapped_column(UTCDateTime)

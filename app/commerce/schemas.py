@@ -66,6 +66,10 @@ class LineItem(_Lenient):
     total: Amount = None
 
 
+class CouponLine(_Lenient):
+    code: Text(100) = ""
+
+
 class WooOrder(_Lenient):
     id: WcId
     status: Annotated[str, AfterValidator(_clean), Field(min_length=1, max_length=64)]
@@ -77,6 +81,7 @@ class WooOrder(_Lenient):
     shipping: Address = Address()
     meta_data: list[Meta] = []
     line_items: list[LineItem] = []
+    coupon_lines: Annotated[list[CouponLine], BeforeValidator(lambda v: v or [])] = []
     date_created_gmt: UTC = None
     date_modified_gmt: UTC = None
     date_paid_gmt: UTC = None

@@ -66,6 +66,11 @@ def _items(raw_items, currency: str) -> list[dict]:
     ]
 
 
+def coupon_codes(data: WooOrder) -> list[str]:
+    """The codes of the coupons used, lower-cased as WooCommerce stores codes, each once."""
+    return list(dict.fromkeys(line.code.lower() for line in data.coupon_lines if line.code))
+
+
 def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256: str) -> Outcome:
     order, outcome = _locked_row(session, Order, store_id, {"wc_id": data.id}, body_sha256,
                                  data.date_modified_gmt)
@@ -91,6 +96,7 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     order.first_name, order.last_name, order.email = first_name, last_name, billing.email
     order.phone_raw = phone_raw
     order.items = _items(data.line_items, currency)
+    order.coupon_codes = coupon_codes(data)
     order.created_gmt = data.date_created_gmt
     order.modified_gmt = data.date_modified_gmt
     order.paid_gmt = data.date_paid_gmt

@@ -27,6 +27,7 @@ from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
 from app.db import unit_of_work, utcnow
 from app.errors import Unauthorized
 from app.ingest.models import APPLIED, DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
+from app.links import attribution
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -148,10 +149,14 @@ def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery) ->
         outcome = commerce.apply_order(session, data=data, **key)
         if outcome == APPLIED:
             campaigns.on_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
+            attribution.attribute_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
         return outcome
     if resource == "order" and event == "deleted":
         data = _parse(Deleted, _decode(delivery.body))
-        return commerce.delete_order(session, wc_id=data.id, **key)
+        outcome = commerce.delete_order(session, wc_id=data.id, **key)
+        if outcome == APPLIED:
+            attribution.attribute_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
+        return outcome
     if resource == "product" and event in ("created", "updated", "restored"):
         data = _parse(WooProduct, _decode(delivery.body))
         return commerce.apply_product(session, currency=store.currency, data=data, **key)

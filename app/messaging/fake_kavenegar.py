@@ -1,9 +1,10 @@
 """A fake Kavenegar on loopback, speaking the real wire format, for tests and local development.
 
-Stdlib only (ThreadingHTTPServer in a thread), so it needs nothing the app does not already have.
-Tests drive it through Python methods: fail or delay calls, choose final delivery statuses,
-push inbound texts, and read back what was sent. Behaviour we could not confirm about the real
-gateway (dedupe window, the 419 for mismatched localids on sms/send) is marked where it lives.
+Stdlib only (ThreadingHTTPServer in a thread, HTTP/1.1 keep-alive), so it needs nothing the app
+does not already have. Tests drive it through Python methods: fail, delay or drop calls, refuse
+numbers, choose final delivery statuses, push inbound texts, and read back what was sent.
+Behaviour we could not confirm about the real gateway (dedupe window, the 419 for mismatched
+localids on sms/send, localid dedupe on sendarray) is marked where it lives.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections import Counter, defaultdict
@@ -37,7 +39,12 @@ _ERROR_TEXT = {400: "incomplete parameters", 403: "invalid API key", 404: "unkno
                405: "wrong GET/POST", 406: "required parameters empty", 411: "invalid receptor",
                413: "message empty or too long", 414: "too many records",
                418: "insufficient credit", 419: "array lengths differ",
-               424: "template not found or not approved", 431: "invalid token structure"}
+               424: "template not found or not approved", 431: "invalid token structure",
+               432: "template has no %token"}
+# verify/lookup: spaces each token may hold and its length (Kavenegar's documentation as the node
+# SDK quotes it; our client is stricter where sources disagree, see kavenegar.LOOKUP_TOKEN_SPACES).
+_TOKEN_SPACES = {"token": 0, "token2": 0, "token3": 0, "token10": 5, "token20": 8}
+_TOKEN_CHARS = 100
 
 
 class _Reply(Exception):
@@ -60,6 +67,8 @@ class FakeMessage:
     parts: int
     status: int   # what the last status poll reported (1 queued, 2 scheduled, ...)
     polls: int = 0
+    template: str | None = None  # verify/lookup: the template and the tokens that filled it
+    tokens: dict[str, str] | None = None
 
     def entry(self) -> dict[str, Any]:
         return {"messageid": self.messageid, "message": self.message, "status": self.status,
@@ -95,6 +104,12 @@ class _Fault:
 
 
 @dataclass
+class _Drop:
+    times: int
+    after_work: bool
+
+
+@dataclass
 class _Outcome:
     status: int
     after_polls: int
@@ -109,6 +124,8 @@ class FakeKavenegar:
         self.price_per_part = price_per_part  # Rial; Persian costs more through more parts
         self.entries_as_object = False  # answer single-entry results as an object, not a list
         self.templates: dict[str, str] = {"verify": "کد تایید شما: %token"}
+        # Numbers the gateway refuses (411): a batch naming one is refused as a whole.
+        self.invalid_receptors: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self._clock = clock
         self._lock = threading.RLock()
@@ -119,6 +136,8 @@ class FakeKavenegar:
         self._inbox: list[Inbound] = []
         self._next_id = 1_000_000
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
+        self._drops: dict[str, list[_Drop]] = defaultdict(list)
+        self._connections: set[socket.socket] = set()
         self._delays: dict[str, float] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
@@ -147,6 +166,13 @@ class FakeKavenegar:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        with self._lock:  # idle keep-alive connections: their handler threads end at once
+            connections, self._connections = set(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def serve_forever(self) -> None:
         """Serve on the calling thread (the CLI) until interrupted."""
@@ -171,6 +197,12 @@ class FakeKavenegar:
         only calls naming `receptor` if given; `raw_body` replaces the JSON envelope."""
         with self._lock:
             self._faults[method].append(_Fault(code, times, receptor, raw_body))
+
+    def drop_next(self, method: str, *, after_work: bool = False, times: int = 1) -> None:
+        """Close the connection of the next `times` calls of `method` without answering, before
+        doing the work (nothing happened) or after it (it happened; the client cannot know)."""
+        with self._lock:
+            self._drops[method].append(_Drop(times, after_work))
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold answers of `method` this long AFTER doing the work: a client that times out
@@ -215,8 +247,9 @@ class FakeKavenegar:
     # -- the API -------------------------------------------------------------------------------
 
     def handle(self, http_method: str, raw_path: str, body: bytes,
-               headers: dict[str, str]) -> tuple[int, str]:
-        """One HTTP call → (status, body). Runs on the server's request threads."""
+               headers: dict[str, str]) -> tuple[int, str] | None:
+        """One HTTP call → (status, body), or None: close without answering. Runs on the
+        server's request threads."""
         split = urlsplit(raw_path)
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if http_method == "POST" \
             else parse_qs(split.query, keep_blank_values=True)
@@ -234,11 +267,16 @@ class FakeKavenegar:
                 raise _Reply(404)
             params = {k: v[0] for k, v in form.items()}
             with self._lock:
+                drop = self._take_drop(name)
+                if drop is not None and not drop.after_work:
+                    return None
                 self._inject_fault(name, params)
                 if name == "sms/sendarray" and http_method != "POST":
                     raise _Reply(405)
                 entries = route(self, params)
                 delay = self._delays.get(name, 0.0)
+            if drop is not None:
+                return None
         except _Reply as reply:
             if reply.raw_body is not None:
                 return reply.code, reply.raw_body
@@ -248,6 +286,13 @@ class FakeKavenegar:
         if self.entries_as_object and isinstance(entries, list) and len(entries) == 1:
             entries = entries[0]
         return 200, _envelope(200, "تایید شد", entries)
+
+    def _take_drop(self, name: str) -> _Drop | None:
+        for drop in self._drops.get(name, []):
+            if drop.times > 0:
+                drop.times -= 1
+                return drop
+        return None
 
     def _inject_fault(self, name: str, params: dict[str, str]) -> None:
         named = set(_receptors(params))
@@ -261,10 +306,11 @@ class FakeKavenegar:
         return self._next_id
 
     def _accept(self, receptors: list[str], messages: list[str], senders: list[str],
-                localids: list[int | None], date: int | None) -> list[dict[str, Any]]:
+                localids: list[int | None], date: int | None, *, template: str | None = None,
+                tokens: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Record a batch all-or-nothing; a known localid returns its earlier message instead."""
         for receptor in receptors:
-            if not _MOBILE.match(receptor):
+            if not _MOBILE.match(receptor) or receptor in self.invalid_receptors:
                 raise _Reply(411)
         for text in messages:
             if not text.strip():
@@ -285,12 +331,14 @@ class FakeKavenegar:
         batch = zip(receptors, messages, senders, localids, strict=True)
         for i, (receptor, text, sender, localid) in enumerate(batch):
             if localid is not None and i not in fresh:
-                # The dedupe window is unconfirmed upstream; the fake never forgets.
+                # The dedupe window is unconfirmed upstream (and for sendarray, whether it dedupes
+                # at all); the fake never forgets.
                 entries.append(self._messages[self._by_localid[localid]].entry())
                 continue
             parts = count_segments(text).parts
             msg = FakeMessage(self._new_id(), receptor, text, sender, localid, date or now,
-                              parts * self.price_per_part, parts, 2 if scheduled else 1)
+                              parts * self.price_per_part, parts, 2 if scheduled else 1,
+                              template=template, tokens=tokens)
             self._messages[msg.messageid] = msg
             if localid is not None:
                 self._by_localid[localid] = msg.messageid
@@ -336,13 +384,20 @@ class FakeKavenegar:
         template = self.templates.get(params["template"])
         if template is None:
             raise _Reply(424)
-        text = template
-        for name in ("token", "token2", "token3", "token10", "token20"):
+        if "%token" not in template:
+            raise _Reply(432)
+        text, tokens = template, {}
+        # Longest names first: %token10 must not be filled as %token followed by "10".
+        for name in sorted(_TOKEN_SPACES, key=len, reverse=True):
             value = params.get(name, "")
-            if name in ("token", "token2", "token3") and (len(value) > 100 or re.search(r"\s", value)):
+            if len(value) > _TOKEN_CHARS or len(re.findall(r"\s", value)) > _TOKEN_SPACES[name]:
                 raise _Reply(431)
+            if name in params:
+                tokens[name] = value
             text = text.replace(f"%{name}", value)
-        return self._accept([params["receptor"]], [text], [DEFAULT_LINE], [None], None)
+        return self._accept([params["receptor"]], [text], [DEFAULT_LINE], [None], None,
+                            template=params["template"],
+                            tokens={n: tokens[n] for n in _TOKEN_SPACES if n in tokens})
 
     def _status(self, params: dict[str, str]) -> list[dict[str, Any]]:
         ids = _csv(params.get("messageid"))
@@ -461,13 +516,36 @@ def _json_list(value: str) -> list[Any]:
 
 def _handler_for(fake: FakeKavenegar) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.0: one request per connection, so stop() never waits on idle keep-alives.
-        protocol_version = "HTTP/1.0"
+        # HTTP/1.1 keeps connections open between calls (a connection per call made the fake
+        # the bottleneck of the send benchmark); stop() closes the idle ones.
+        protocol_version = "HTTP/1.1"
+        # Headers and body are separate writes: on a kept-alive connection Nagle could hold the
+        # body back until the client's delayed ACK (up to ~40 ms per call on Linux).
+        disable_nagle_algorithm = True
+        timeout = 60  # an idle connection's thread ends after this long
+
+        def setup(self) -> None:
+            super().setup()
+            with fake._lock:
+                fake._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with fake._lock:
+                fake._connections.discard(self.connection)
+            super().finish()
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            status, text = fake.handle(self.command, self.path, body, dict(self.headers.items()))
+            answer = fake.handle(self.command, self.path, body, dict(self.headers.items()))
+            if answer is None:  # a lost answer: the connection ends without a response
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            status, text = answer
             payload = text.encode("utf-8")
             try:
                 self.send_response(status)
@@ -477,7 +555,7 @@ def _handler_for(fake: FakeKavenegar) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timed out) before we answered: expected in tests
+                self.close_connection = True  # the client gave up (timed out) before we answered
 
         do_GET = do_POST = _serve
 

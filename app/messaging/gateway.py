@@ -2,7 +2,7 @@
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Protocol
@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
-from app.messaging.kavenegar import KavenegarClient, KavenegarError
+from app.messaging.kavenegar import MAX_SEND_RECEPTORS, KavenegarClient, KavenegarError
 from app.messaging.models import ConsoleSms
+from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ DELIVERED = 10
 # Kavenegar's final delivery codes; anything else is still on its way.
 FINAL_STATUSES = frozenset({6, 10, 11, 13, 14, 100})
 BLOCKED_BY_RECEIVER = 14
+# How a lookup message's row text begins (see Lookup.readable).
+LOOKUP_TEXT_PREFIX = "[lookup "
 
 
 class ErrorKind(StrEnum):
@@ -41,6 +44,24 @@ class SendResult:
     gateway_id: str
     cost: int | None = None  # Rial
     status: int | None = None
+    parts: int | None = None  # when the answer shows the text sent (verify/lookup fills a template)
+    note: str | None = None   # how we know, when it is not the plain answer to the send
+
+
+CONFIRMED_AFTER_LOST_ANSWER = "confirmed after a lost answer"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A message as an approved template (Kavenegar verify/lookup) and its tokens, ready to send:
+    token names are Kavenegar's (token, token2, token3, token10, token20)."""
+
+    template: str
+    tokens: dict[str, str]
+
+    def readable(self) -> str:
+        """What the message row keeps as its text: the template and what filled it."""
+        return f"{LOOKUP_TEXT_PREFIX}{self.template}] " + " | ".join(f"{k}={v}" for k, v in self.tokens.items())
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,12 @@ class Gateway(Protocol):
 
     def send_many(self, items: list[tuple[int, str, str]]) -> list["SendResult | GatewayError"]:
         """Send (localid, receptor, text) items; one result or error per item, in order."""
+
+    def lookup_many(self, items: list[tuple[int, str, Lookup]]
+                    ) -> list["SendResult | GatewayError"]:
+        """Send (localid, receptor, lookup) items as approved templates; one result or error per
+        item, in order. There may be no local id at the gateway: an ambiguous error here cannot
+        be looked up afterwards."""
 
     def accepted(self, localids: list[int]) -> dict[int, SendResult]:
         """Which of these local ids the gateway already took, with what it said then."""
@@ -99,6 +126,11 @@ class ConsoleGateway:
             log.info("console: %d SMS recorded", len(rows))
             return [SendResult(gateway_id=f"console-{row.id}", status=1) for row in rows]
 
+    def lookup_many(self, items: list[tuple[int, str, Lookup]]) -> list[SendResult]:
+        """Recorded like any SMS, as the readable template and tokens."""
+        return self.send_many([(localid, receptor, lookup.readable())
+                               for localid, receptor, lookup in items])
+
     def accepted(self, localids: list[int]) -> dict[int, SendResult]:
         with self._factory() as session:
             rows = session.execute(select(ConsoleSms.id, ConsoleSms.localid).where(
@@ -116,7 +148,24 @@ class ConsoleGateway:
 
 
 class KavenegarGateway:
+    """Kavenegar for one account and line.
+
+    Texts go out in sms/sendarray calls of up to 200 (one sms/send for a lone message), each
+    message with its localid (our message id). What a failed call means for its messages:
+
+    - refused for a reason that belongs to a message (411 one bad number, 413, 420, 422) or that
+      we cannot place (INVALID): the chunk is sent again one message per call, so only the
+      culprit fails;
+    - refused for the account (STORE: 418, 401, 403, ...) or for now (RETRY: 409, 451, ...):
+      every message of the chunk gets that error; after a STORE error the remaining chunks are
+      not tried (the engine pauses the store and holds them);
+    - no answer (timeout, reset: it may have been processed): sms/statuslocalmessageid says
+      which localids were taken, those are results, and only the others are sent again, once.
+      Still unknown → the error stays ambiguous and the engine asks again before any resend.
+    """
+
     PARALLEL_SENDS = 8
+    CHUNK = MAX_SEND_RECEPTORS  # sendarray takes at most 200 messages per call
 
     def __init__(self, client: KavenegarClient, *, sender: str | None):
         self._client, self._sender = client, sender
@@ -134,18 +183,83 @@ class KavenegarGateway:
                              localids=[localid])
         return SendResult(gateway_id=str(entry.messageid), cost=entry.cost, status=entry.status)
 
-    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
-        """One call per message, several at a time.
+    def _send_one(self, item: tuple[int, str, str]) -> SendResult | GatewayError:
+        localid, receptor, text = item
+        try:
+            return self.send(localid=localid, receptor=receptor, text=text)
+        except GatewayError as exc:
+            return exc
 
-        Not sendarray: a batched call fails as a whole (one bad number → 411 for all), and its
-        per-message local-id field is undocumented, so a lost answer could not be looked up.
-        """
+    def _one_by_one(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
+        if len(items) <= 1:
+            return [self._send_one(item) for item in items]
+        return list(self._pool.map(self._send_one, items))
+
+    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
+        if not self._sender:
+            # sendarray names a line per message; without one the account's default line is
+            # only reachable through sms/send.
+            return self._one_by_one(items)
+        results: list[SendResult | GatewayError] = []
+        for start in range(0, len(items), self.CHUNK):
+            chunk = items[start:start + self.CHUNK]
+            halted = next((r for r in results if isinstance(r, GatewayError)
+                           and r.kind == ErrorKind.STORE), None)
+            results += [halted] * len(chunk) if halted else self._send_chunk(chunk)
+        return results
+
+    def _send_chunk(self, items: list[tuple[int, str, str]], *,
+                    resend_after_loss: bool = True) -> list[SendResult | GatewayError]:
+        if len(items) == 1:
+            return [self._send_one(items[0])]
+        localids = [localid for localid, _, _ in items]
+        try:
+            entries = self._call(self._client.sendarray, [r for _, r, _ in items],
+                                 [self._sender] * len(items), [t for _, _, t in items],
+                                 localids=localids)
+        except GatewayError as exc:
+            if exc.ambiguous:
+                return self._after_lost_answer(items, exc, resend=resend_after_loss)
+            if exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID):
+                log.info("sendarray of %d refused (%s): sending them one by one", len(items), exc)
+                return self._one_by_one(items)
+            return [exc] * len(items)
+        if len(entries) != len(items):
+            # Taken, but we cannot tell which entry is which message: ask by localid.
+            lost = GatewayError(ErrorKind.RETRY, f"sendarray answered {len(entries)} entries for "
+                                f"{len(items)} messages", ambiguous=True)
+            return self._after_lost_answer(items, lost, resend=resend_after_loss)
+        return [SendResult(gateway_id=str(e.messageid), cost=e.cost, status=e.status)
+                for e in entries]
+
+    def _after_lost_answer(self, items: list[tuple[int, str, str]], exc: GatewayError, *,
+                           resend: bool) -> list[SendResult | GatewayError]:
+        """The chunk may have gone out: take what the gateway says it took, send only the rest."""
+        log.warning("sendarray of %d: answer lost (%s); asking by localid", len(items), exc)
+        try:
+            found = self.accepted([localid for localid, _, _ in items])
+        except GatewayError as check:
+            log.warning("cannot ask which of %d messages went out: %s", len(items), check)
+            return [exc] * len(items)
+        rest = [item for item in items if item[0] not in found]
+        again = iter(self._send_chunk(rest, resend_after_loss=False) if rest and resend
+                     else [exc] * len(rest))
+        return [replace(found[item[0]], note=CONFIRMED_AFTER_LOST_ANSWER) if item[0] in found
+                else next(again) for item in items]
+
+    def lookup_many(self, items: list[tuple[int, str, Lookup]]) -> list[SendResult | GatewayError]:
+        """One verify/lookup per message, several at a time. The call has no localid, so an
+        ambiguous error is returned as it is: the caller must not resend blindly."""
         def one(item):
-            localid, receptor, text = item
+            _, receptor, lookup = item
             try:
-                return self.send(localid=localid, receptor=receptor, text=text)
+                entry = self._call(self._client.verify_lookup, receptor, lookup.template,
+                                   **lookup.tokens)
             except GatewayError as exc:
                 return exc
+            return SendResult(gateway_id=str(entry.messageid), cost=entry.cost,
+                              status=entry.status,
+                              parts=count_segments(entry.message).parts if entry.message else None)
 
         if len(items) <= 1:
             return [one(item) for item in items]
@@ -188,24 +302,36 @@ class Gateways:
     """Each store's gateway, made once per process from the store's settings."""
 
     def __init__(self, factory: sessionmaker[Session], *, kavenegar_base_url: str,
-                 read_timeout: float = 15.0):
+                 read_timeout: float = 15.0, platform_key: str | None = None,
+                 platform_sender: str | None = None):
         self._console = ConsoleGateway(factory)
+        # Pay-as-you-go stores send through this account (the console when there is none).
+        self._platform_key, self._platform_sender = platform_key, platform_sender
         self._base_url = kavenegar_base_url
         self._read_timeout = read_timeout
         self._kavenegar: dict[tuple[str, str | None], KavenegarGateway] = {}
 
     def for_store(self, store) -> Gateway:
-        if store.sms_provider != "kavenegar" or not store.sms_api_key:
+        if store.sms_provider == "platform":  # pay as you go: the platform's own account
+            if not self._platform_key:
+                return self._console
+            key = (self._platform_key, self._platform_sender)
+        elif store.sms_provider == "kavenegar" and store.sms_api_key:
+            key = (store.sms_api_key, store.sms_sender)
+        else:
             return self._console
-        key = (store.sms_api_key, store.sms_sender)
         if key not in self._kavenegar:
-            client = KavenegarClient(store.sms_api_key, base_url=self._base_url,
+            client = KavenegarClient(key[0], base_url=self._base_url,
                                      connect_timeout=5.0, read_timeout=self._read_timeout)
-            self._kavenegar[key] = KavenegarGateway(client, sender=store.sms_sender)
+            self._kavenegar[key] = KavenegarGateway(client, sender=key[1])
         return self._kavenegar[key]
 
 
 def make_gateways(factory: sessionmaker[Session]) -> Gateways:
     from app.config import get_settings
 
-    return Gateways(factory, kavenegar_base_url=get_settings().kavenegar_base_url)
+    settings = get_settings()
+    key = settings.platform_kavenegar_api_key
+    return Gateways(factory, kavenegar_base_url=settings.kavenegar_base_url,
+                    platform_key=key.get_secret_value() if key else None,
+                    platform_sender=settings.platform_sms_sender)

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, true
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -31,7 +31,8 @@ class Store(Base):
     cap_per_week: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     # Promotional texts end with this line (CRA rule for service lines: reply 11 to stop).
     opt_out_text: Mapped[str] = mapped_column(String(40), default="لغو۱۱", server_default="لغو۱۱")
-    # SMS gateway: "console" (records, delivers nothing) or "kavenegar" with the store's key.
+    # SMS gateway: "console" (records, delivers nothing), "kavenegar" with the store's own key,
+    # or "platform": the platform's Kavenegar account, paid per part from the store's balance.
     sms_provider: Mapped[str] = mapped_column(String(20), default="console", server_default="console")
     sms_api_key: Mapped[str | None] = mapped_column(String(200))  # write-only in every API
     sms_sender: Mapped[str | None] = mapped_column(String(20))
@@ -53,4 +54,10 @@ class Store(Base):
     alert_webhook_url: Mapped[str | None] = mapped_column(String(500))
     # An order counts for a message whose link was clicked (or that was sent) this many days before.
     attribution_window_days: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Pay as you go (sms_provider "platform"): the prepaid balance in Rial, the ledger's sum;
+    # below the threshold the merchant is told once per top-up.
+    balance: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    low_balance_threshold: Mapped[int] = mapped_column(BigInteger, default=200_000,
+                                                       server_default="200000")
+    low_balance_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

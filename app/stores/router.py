@@ -1,10 +1,13 @@
 from fastapi import APIRouter
 
+from app.campaigns import coupons
+from app.db import utcnow
 from app.deps import AdminDep, SessionDep, SettingsDep
 from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
-from app.stores.schemas import SmsGatewaySettings, StoreCreate, StoreCreated, StoreOut
+from app.stores.schemas import (SmsGatewaySettings, StoreCreate, StoreCreated, StoreOut,
+                                WooCommerceApiKeys)
 
 router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep])
 
@@ -15,6 +18,7 @@ def store_out(store: Store, public_url: str) -> dict:
                 webhook_url=service.webhook_url(public_url, store.id),
                 sms_provider=store.sms_provider, sms_sender=store.sms_sender,
                 sms_api_key_set=bool(store.sms_api_key),
+                woocommerce_api_set=bool(store.wc_consumer_key and store.wc_consumer_secret),
                 sending_paused_reason=store.sending_paused_reason)
 
 
@@ -47,3 +51,13 @@ def enable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> d
 def set_sms_gateway(store_id: int, data: SmsGatewaySettings, session: SessionDep,
                     settings: SettingsDep) -> dict:
     return store_out(service.set_sms_gateway(session, store_id, data), settings.public_url)
+
+
+@router.put("/{store_id}/woocommerce-api", response_model=StoreOut,
+            summary="Set the store's WooCommerce REST keys for personal coupons (write-only)")
+def set_woocommerce_api(store_id: int, data: WooCommerceApiKeys, session: SessionDep,
+                        settings: SettingsDep) -> dict:
+    store = service.set_woocommerce_api(session, store_id, data)
+    # New keys deserve a new try: messages held for want of a coupon are tried again.
+    coupons.release_held(session, store_id=store.id, now=utcnow())
+    return store_out(store, settings.public_url)

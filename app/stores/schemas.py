@@ -49,8 +49,12 @@ class SmsGatewaySettings(BaseModel):
         "examples": [{"provider": "kavenegar", "api_key": "<kavenegar api key>",
                       "sender": "10004346"}]})
 
-    provider: Literal["console", "kavenegar"]
+    provider: Literal["console", "kavenegar", "platform"] = Field(
+        description="console: record only; kavenegar: the store's own account (api_key); "
+                    "platform: the platform's account, paid per part from the prepaid balance")
     api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
+    price_per_part: int | None = Field(None, ge=0, le=10**7,
+                                       description="Rial per SMS part (pay as you go)")
     sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,20}$")
     opt_out_text: str | None = Field(None, min_length=1, max_length=40)
 
@@ -59,6 +63,28 @@ class SmsGatewaySettings(BaseModel):
         if self.provider == "kavenegar" and self.api_key is None:
             raise ValueError("api_key is required for provider kavenegar")
         return self
+
+
+class WooCommerceApiKeys(BaseModel):
+    """The store's WooCommerce REST API keys (read/write), for personal coupons. Write-only:
+    never returned. WooCommerce → Settings → Advanced → REST API → Add key."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"consumer_key": "ck_<40 hex>", "consumer_secret": "cs_<40 hex>"}]})
+
+    consumer_key: SecretStr = Field(min_length=8, max_length=200)
+    consumer_secret: SecretStr = Field(min_length=8, max_length=200)
+
+    @field_validator("consumer_key", "consumer_secret")
+    @classmethod
+    def _woocommerce_shape(cls, v: SecretStr, info) -> SecretStr:
+        prefix = "ck_" if info.field_name == "consumer_key" else "cs_"
+        value = v.get_secret_value().strip()
+        if not value.startswith(prefix) or not value[3:].isalnum():
+            # Never echo the value: a secret pasted into the wrong field is still a secret.
+            raise ValueError(f"a WooCommerce {info.field_name} starts with {prefix} followed by "
+                             "letters and digits")
+        return SecretStr(value)
 
 
 class StoreOut(BaseModel):
@@ -73,6 +99,7 @@ class StoreOut(BaseModel):
     sms_provider: str = "console"
     sms_sender: str | None = None
     sms_api_key_set: bool = False
+    woocommerce_api_set: bool = False
     sending_paused_reason: str | None = None
 
 

@@ -7,9 +7,10 @@ import string
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, NotFound
+from app.commerce.woocommerce_api import check_store_url
+from app.errors import DomainError, Forbidden, NotFound
 from app.stores.models import Store
-from app.stores.schemas import SmsGatewaySettings, StoreCreate
+from app.stores.schemas import SmsGatewaySettings, StoreCreate, WooCommerceApiKeys
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 API_KEY_PREFIX = "bz_"
@@ -92,7 +93,22 @@ def set_sms_gateway(session: Session, store_id: int, settings: SmsGatewaySetting
         store.sms_sender = settings.sender
     if settings.opt_out_text is not None:
         store.opt_out_text = settings.opt_out_text
+    if settings.price_per_part is not None:
+        store.sms_price_per_part = settings.price_per_part
     # New credentials deserve a new try: a pause for the old ones is rechecked at once.
     store.sending_checked_at = None
+    session.flush()
+    return store
+
+
+def set_woocommerce_api(session: Session, store_id: int, keys: WooCommerceApiKeys) -> Store:
+    """Store the WooCommerce REST keys; only for an https store (they travel as Basic auth)."""
+    store = get_store(session, store_id)
+    try:
+        check_store_url(store.url)
+    except ValueError as exc:
+        raise DomainError(str(exc), code="store_url_not_https") from None
+    store.wc_consumer_key = keys.consumer_key.get_secret_value()
+    store.wc_consumer_secret = keys.consumer_secret.get_secret_value()
     session.flush()
     return store

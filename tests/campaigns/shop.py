@@ -1,5 +1,6 @@
 """The store's side of a campaign story: webhooks in, ticks, and what the console gateway got."""
 
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from app.campaigns.models import Campaign, CampaignStep, Message
 from app.campaigns.service import tick
 from app.db import unit_of_work
 from app.ingest.service import process_pending
+from app.links.models import Link
 from app.messaging.gateway import ConsoleGateway
 from app.messaging.models import ConsoleSms
 from tests.helpers import deliver
@@ -45,13 +47,14 @@ class Shop:
         process_pending(self.factory)
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
-              cart_token=None, items=((11, 2),)):
+              cart_token=None, items=((11, 2),), coupons=()):
         meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
         paid = gmt(at) if status in ("processing", "completed") else None
         response = deliver(self.client, self.store, "order.updated", {
             "id": wc_id, "number": str(wc_id), "status": status, "currency": "IRT",
             "total": "600000", "billing": {"first_name": "علی", "phone": phone},
             "meta_data": meta,
+            "coupon_lines": [{"id": i, "code": code} for i, code in enumerate(coupons, 1)],
             "line_items": [{"product_id": p, "quantity": q, "price": 275000, "total": "550000"}
                            for p, q in items],
             "date_created_gmt": gmt(at), "date_modified_gmt": gmt(at), "date_paid_gmt": paid,
@@ -80,6 +83,12 @@ class Shop:
             if kind:
                 query = query.where(Campaign.kind == kind)
             return session.scalars(query).all()
+
+    def link(self, text: str) -> Link:
+        """The short link a text carries."""
+        [code] = re.findall(r"https?://[^/\s]+/([A-Za-z0-9]{7})\b", text)
+        with self.factory() as session:
+            return session.scalar(select(Link).where(Link.code == code))
 
     def campaign(self, kind: str) -> Campaign:
         with self.factory() as session:

@@ -1,5 +1,7 @@
-"""A store sending through Kavenegar (the fake, over real HTTP): errors, pauses, reports, replies."""
+"""A store sending through Kavenegar (the fake, over real HTTP): batches, errors, pauses, reports,
+replies."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -46,6 +48,39 @@ def test_messages_go_out_through_kavenegar_with_localid_cost_and_line(kshop, kav
     assert first.cost == sent.cost and first.cost > 0 and first.parts == 2
 
 
+def abandon(kshop, n: int, prefix: str) -> list[str]:
+    """n carts with distinct phones, abandoned at AT; returns the phones (E.164)."""
+    for i in range(n):
+        kshop.cart(f"{prefix}-{i:04d}", AT, phone=f"0912000{i:04d}")
+    return [f"+98912000{i:04d}" for i in range(n)]
+
+
+def firsts_by_phone(kshop) -> dict[str, Message]:
+    with kshop.factory() as session:
+        phones = dict(session.execute(select(Contact.id, Contact.phone)).all())
+    return {phones[m.contact_id]: m for m in kshop.messages() if m.due_at <= DUE}
+
+
+def sendarray_localids(kavenegar) -> list[list[int]]:
+    return [json.loads(call.form["localmessageids"][0]) for call in kavenegar.calls("sendarray")]
+
+
+def test_a_batch_goes_out_as_one_sendarray_with_each_localid_once_and_its_cost(kshop, kavenegar):
+    abandon(kshop, 5, "kv-batch")
+    kshop.tick(DUE)
+    firsts = sorted(firsts_by_phone(kshop).values(), key=lambda m: m.id)
+    assert len(firsts) == 5
+    assert sendarray_localids(kavenegar) == [[m.id for m in firsts]]
+    assert kavenegar.calls("send") == []
+    by_localid = {m.localid: m for m in kavenegar.messages}
+    for message in firsts:
+        at_gateway = by_localid[message.id]
+        assert kavenegar.sends_with_localid(message.id) == 1
+        assert (message.status, message.gateway_id) == ("sent", str(at_gateway.messageid))
+        assert message.cost == at_gateway.cost > 0 and at_gateway.message == message.text
+        assert at_gateway.sender == DEFAULT_LINE
+
+
 def test_a_transient_error_retries_later_without_losing_the_message(kshop, kavenegar):
     kshop.cart("kv-cart-000002", AT)
     kavenegar.fail_next("sms/send", 409)
@@ -59,25 +94,28 @@ def test_a_transient_error_retries_later_without_losing_the_message(kshop, kaven
 
 
 def test_an_invalid_number_fails_that_message_only(kshop, kavenegar):
-    kshop.cart("kv-cart-000003", AT)
-    kshop.cart("kv-cart-000004", AT, phone="09351234567")
-    kavenegar.fail_next("sms/send", 411, receptor="+989123456789")
+    phones = abandon(kshop, 3, "kv-invalid")
+    bad = phones[1]
+    kavenegar.invalid_receptors.add(bad)  # the whole sendarray is refused because of it
     kshop.tick(DUE)
-    with kshop.factory() as session:
-        phones = dict(session.execute(select(Contact.id, Contact.phone)).all())
-    firsts = {phones[m.contact_id]: m for m in kshop.messages() if m.due_at == DUE}
-    refused, fine = firsts["+989123456789"], firsts["+989351234567"]
-    assert refused.status == "failed" and "411" in refused.reason
-    assert fine.status == "sent"
+    firsts = firsts_by_phone(kshop)
+    assert firsts[bad].status == "failed" and "411" in firsts[bad].reason
+    assert {firsts[p].status for p in phones if p != bad} == {"sent"}
+    assert len(kavenegar.calls("sendarray")) == 1  # refused as a whole ...
+    assert sorted(c.form["receptor"][0] for c in kavenegar.calls("send")) == sorted(phones)
+    assert sorted(m.receptor for m in kavenegar.messages) == sorted(p for p in phones if p != bad)
+    calls = len(kavenegar.requests)
     kshop.tick(DUE + timedelta(hours=1))
-    assert len(kavenegar.messages) == 1  # the failed one is not retried
+    assert [r for r in kavenegar.requests[calls:] if bad in str(r.form)] == []  # not retried
+    assert len(kavenegar.messages) == 2
 
 
 def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kavenegar):
-    for i in range(3):
-        kshop.cart(f"kv-credit-{i:04d}", AT, phone=f"0912000{i:04d}")
+    abandon(kshop, 3, "kv-credit")
     kavenegar.credit = 0
     kshop.tick(DUE)
+    assert len(kavenegar.calls("sendarray")) == 1  # one refused batch (418), nothing sent alone
+    assert kavenegar.calls("send") == []
     rows = kshop.messages()
     firsts = [m for m in rows if m.due_at <= DUE or m.status == "held"]
     assert {m.status for m in firsts} == {"held"}
@@ -93,6 +131,8 @@ def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kaveneg
         assert session.scalar(select(Store.sending_paused_at)) is None
     assert len(kavenegar.messages) == 3
     assert all(kavenegar.sends_with_localid(m.localid) == 1 for m in kavenegar.messages)
+    assert sorted(sendarray_localids(kavenegar)[-1]) == sorted(m.id for m in firsts)
+    assert {m.status for m in kshop.messages() if m.id in {f.id for f in firsts}} == {"sent"}
 
 
 def test_a_send_that_timed_out_but_went_through_is_not_sent_again(kshop, kavenegar):
@@ -104,6 +144,34 @@ def test_a_send_that_timed_out_but_went_through_is_not_sent_again(kshop, kaveneg
     assert first.status == "sent" and first.reason == "confirmed after a lost answer"
     kshop.tick(DUE + timedelta(minutes=30))
     assert kavenegar.sends_with_localid(first.id) == 1 and len(kavenegar.messages) == 1
+
+
+def test_a_sendarray_that_timed_out_is_not_duplicated_and_all_end_sent(kshop, kavenegar):
+    abandon(kshop, 4, "kv-lost")
+    kavenegar.delay("sms/sendarray", 2.0)  # processed, then answered after the 0.5 s timeout
+    kshop.tick(DUE)
+    kavenegar.delay("sms/sendarray", 0)
+    firsts = firsts_by_phone(kshop).values()
+    assert {(m.status, m.reason) for m in firsts} == {("sent", "confirmed after a lost answer")}
+    assert len(kavenegar.calls("sendarray")) == 1 and kavenegar.calls("send") == []
+    asked = [c.form["localid"][0].split(",") for c in kavenegar.calls("statuslocalmessageid")]
+    assert [sorted(map(int, ids)) for ids in asked] == [sorted(m.id for m in firsts)]
+    kshop.tick(DUE + timedelta(minutes=30))  # the reaper and later ticks find nothing to redo
+    assert len(kavenegar.messages) == 4
+    assert all(kavenegar.sends_with_localid(m.id) == 1 for m in firsts)
+    gateway_ids = {k.localid: str(k.messageid) for k in kavenegar.messages}
+    assert all(m.gateway_id == gateway_ids[m.id] for m in firsts)
+
+
+def test_a_sendarray_lost_before_it_was_processed_is_sent_again_once(kshop, kavenegar):
+    abandon(kshop, 4, "kv-reset")
+    kavenegar.drop_next("sms/sendarray")  # the connection dies before the gateway acts
+    kshop.tick(DUE)
+    firsts = firsts_by_phone(kshop).values()
+    assert {(m.status, m.reason) for m in firsts} == {("sent", None)}
+    ids = sorted(m.id for m in firsts)
+    assert [sorted(batch) for batch in sendarray_localids(kavenegar)] == [ids, ids]
+    assert all(kavenegar.sends_with_localid(i) == 1 for i in ids) and len(kavenegar.messages) == 4
 
 
 def test_delivery_reports_update_messages_and_blocked_receivers_get_no_more_ads(kshop, kavenegar):

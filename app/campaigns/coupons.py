@@ -1,0 +1,612 @@
+"""Coupons in campaign steps: a fixed code the merchant chose, or a personal single-use code
+created in the store through its WooCommerce REST API.
+
+A step's `coupon` (JSON) is one of:
+
+    {"mode": "fixed", "code": "off5"}                 (the legacy {"code": "off5"} means the same)
+    {"mode": "personal", "discount_type": "percent", "amount": "10", "expires_days": 3,
+     "on_failure": "fallback", "fallback_code": "off5"}
+
+A personal coupon is made ahead of its message by the tick's coupon phase (`prepare_coupons`,
+for messages due within LEAD). Its code is chosen and committed before the store is called, and
+a call whose answer was lost is followed by a lookup by code before any new create: one message,
+at most one coupon, however often the tick runs. No transaction is open, and no row locked,
+while the store is called. Right before sending, the guard asks `gate()`: not ready yet → the
+message waits a few minutes; given up → the fallback code or a hold, as the merchant chose. The
+SMS never carries a personal code the store has not confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
+                      model_validator)
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.models import (COUPON_CREATED, COUPON_FAILED, COUPON_PENDING, HELD, SCHEDULED,
+                                  Campaign, CampaignStep, Coupon, Enrollment, Message)
+from app.commerce.models import Cart, Order
+from app.commerce.woocommerce_api import Kind, WcCoupon, WooCommerceClient, WooCommerceError
+from app.contacts.models import Contact
+from app.db import unit_of_work
+from app.errors import DomainError
+from app.messaging.persian import jalali_date
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+FIXED, PERSONAL = "fixed", "personal"
+# Coupons are made this long before their message is due: ready when it is, and few made for
+# messages that end up skipped (the cart bought meanwhile).
+LEAD = timedelta(minutes=15)
+# A store that does not answer is retried this long (from the first try), then given up on.
+RETRY_FOR = timedelta(hours=1)
+BACKOFF = (1, 2, 4, 8, 15)  # minutes before the 1st, 2nd, … retry; then every 15
+# While one call runs its coupon is leased: nobody else calls for it (calls time out sooner).
+LEASE = timedelta(minutes=2)
+# A message whose coupon is not ready looks again this much later.
+WAIT = timedelta(minutes=2)
+# A coupon expiring sooner than this when its message finally goes out is made anew.
+FRESH_FOR = timedelta(hours=2)
+PHASE_LIMIT = 200
+PARALLEL_STORES = 8
+# Unambiguous in upper case on any phone: no 0/O, 1/I/L. 31^8 ≈ 8.5·10^11 codes, each single-use,
+# short-lived and (when the email is known) bound to one customer.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+META_KEY = "bazgasht_message_id"
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def _amount(value: object) -> str:
+    """A plain decimal string, as WooCommerce wants amounts; Persian digits accepted."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("must be a number such as \"10\" or \"50000\"")
+    text = str(value).translate(_DIGITS).strip().replace("٫", ".").replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError("must be a positive number")
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def _code(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a text")
+    code = value.strip()
+    if not code:
+        raise ValueError("must not be empty")
+    if len(code) > 50:
+        raise ValueError("must be at most 50 characters")
+    if re.search(r"\s", code):
+        raise ValueError("must not contain spaces (customers type it as one word)")
+    return code
+
+
+Amount = Annotated[str, BeforeValidator(_amount)]
+Code = Annotated[str, BeforeValidator(_code)]
+
+
+class FixedCoupon(BaseModel):
+    """The same code for everyone, made by the merchant in WooCommerce."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["fixed"] = FIXED
+    code: Code
+
+
+class PersonalCoupon(BaseModel):
+    """A single-use code per message, created in the store before the SMS goes out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["personal"]
+    discount_type: Literal["percent", "fixed_cart", "fixed_product"]
+    # percent: 1–100; fixed_*: in the store's currency, as WooCommerce shows its prices.
+    amount: Amount
+    expires_days: int = Field(3, ge=1, le=90)
+    # The store could not make the coupon in time: send with `fallback_code`, or hold the message.
+    on_failure: Literal["fallback", "hold"] = "hold"
+    fallback_code: Code | None = None
+    # Not combinable with other coupons.
+    individual_use: bool = True
+    minimum_amount: Amount | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if Decimal(self.amount) <= 0:
+            raise ValueError("amount: must be more than zero")
+        if self.discount_type == "percent" and Decimal(self.amount) > 100:
+            raise ValueError("amount: a percent discount must be at most 100")
+        if self.on_failure == "fallback" and self.fallback_code is None:
+            raise ValueError("fallback_code: required when on_failure is \"fallback\" "
+                             "(the code sent when the store cannot make a personal one)")
+        return self
+
+
+CouponSettings = FixedCoupon | PersonalCoupon
+_SETTINGS = TypeAdapter(Annotated[CouponSettings, Field(discriminator="mode")])
+_KNOWN = {FIXED: sorted(FixedCoupon.model_fields), PERSONAL: sorted(PersonalCoupon.model_fields)}
+
+
+class InvalidCouponSettings(DomainError):
+    status_code = 422
+    code = "invalid_coupon"
+
+    def __init__(self, problems: list[str]):
+        super().__init__("coupon: " + "; ".join(problems))
+        self.problems = problems
+
+
+def coupon_problems(value: object) -> list[str]:
+    """What is wrong with a step's coupon settings, one clear sentence each; [] when fine."""
+    try:
+        read_coupon(value)
+    except InvalidCouponSettings as exc:
+        return exc.problems
+    return []
+
+
+def read_coupon(value: object) -> CouponSettings | None:
+    """A step's coupon settings, or None for no coupon; InvalidCouponSettings if malformed."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidCouponSettings(["must be an object such as {\"mode\": \"fixed\", "
+                                     "\"code\": \"off5\"}"])
+    if "mode" not in value and "code" in value:
+        value = {"mode": FIXED, **value}
+    mode = value.get("mode")
+    if mode not in _KNOWN:
+        raise InvalidCouponSettings([f"mode: must be \"{FIXED}\" (one code for everyone) or "
+                                     f"\"{PERSONAL}\" (a single-use code per message)"])
+    try:
+        return _SETTINGS.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidCouponSettings([_problem(err, mode) for err in exc.errors()]) from None
+
+
+def _problem(err: dict, mode: str) -> str:
+    loc = err["loc"][1:] if err["loc"][:1] == (mode,) else err["loc"]  # the union's tag first
+    where = ".".join(str(p) for p in loc)
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = f"unknown setting for a {mode} coupon (known: {', '.join(_KNOWN[mode])})"
+    elif err["type"] == "missing":
+        message = "required"
+    if where and not message.startswith(f"{where}:"):
+        return f"{where}: {message}"
+    return message
+
+
+def _personal(value: object) -> bool:
+    return isinstance(value, dict) and value.get("mode") == PERSONAL
+
+
+# -- what the SMS says ------------------------------------------------------------------------
+
+def display(code: str) -> str:
+    """Personal codes are kept lower-case (as WooCommerce keeps them) and shown upper-case."""
+    return code.upper()
+
+
+def template_fields(session: Session, *, step: CampaignStep, enrollment: Enrollment,
+                    store: Store) -> dict[str, str]:
+    """`coupon_code` and `coupon_expires` (Jalali, Persian digits) for this step's message."""
+    if not _personal(step.coupon):
+        code = (step.coupon or {}).get("code", "") if isinstance(step.coupon, dict) else ""
+        return {"coupon_code": str(code or ""), "coupon_expires": ""}
+    coupon = session.scalar(select(Coupon).join(Message, Message.id == Coupon.message_id).where(
+        Message.enrollment_id == enrollment.id, Message.step_id == step.id))
+    if coupon is not None and coupon.status == COUPON_CREATED:
+        return {"coupon_code": display(coupon.code),
+                "coupon_expires": jalali_date(coupon.expires_at, store.timezone)}
+    fallback = step.coupon.get("fallback_code") if step.coupon.get("on_failure") == "fallback" \
+        else None
+    if coupon is not None and coupon.status == COUPON_FAILED and fallback:
+        return {"coupon_code": str(fallback), "coupon_expires": ""}
+    return {"coupon_code": "", "coupon_expires": ""}  # `gate` keeps such a message from going out
+
+
+def code_for_message(session: Session, message_id: int) -> str | None:
+    """The coupon code a sent message carried (personal, fallback or fixed), if any."""
+    message = session.get(Message, message_id)
+    if message is None:
+        return None
+    step = session.get(CampaignStep, message.step_id)
+    enrollment = session.get(Enrollment, message.enrollment_id)
+    store = session.get(Store, message.store_id)
+    return template_fields(session, step=step, enrollment=enrollment,
+                           store=store)["coupon_code"] or None
+
+
+def message_for_codes(session: Session, store_id: int, codes: list[str]) -> int | None:
+    """The message whose personal coupon an order used (codes as orders report them)."""
+    return session.scalar(select(Coupon.message_id).where(
+        Coupon.store_id == store_id, Coupon.code.in_([c.lower() for c in codes]),
+        Coupon.status == COUPON_CREATED).limit(1))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the guard does with a message whose coupon is not ready: wait, or hold."""
+
+    status: str  # SCHEDULED (wait until due_at) or HELD
+    reason: str
+    due_at: datetime | None = None
+
+
+def gate(session: Session, *, step: CampaignStep, message: Message,
+         now: datetime) -> Decision | None:
+    """None when the message may go out as far as its coupon goes."""
+    if not _personal(step.coupon):
+        return None
+    try:
+        settings = read_coupon(step.coupon)
+    except InvalidCouponSettings as exc:
+        return Decision(HELD, exc.message[:300])
+    coupon = session.scalar(select(Coupon).where(Coupon.message_id == message.id))
+    if coupon is not None and coupon.status == COUPON_CREATED:
+        if coupon.expires_at > now + FRESH_FOR:
+            return None
+        # Held or paused past its coupon's life: a fresh coupon, never an expired code.
+        _reopen(coupon, now, expires_at=_expiry(now, settings.expires_days, ZoneInfo(
+            session.get(Store, message.store_id).timezone)))
+        return Decision(SCHEDULED, "coupon: the earlier one expired; making a new one", now + WAIT)
+    if coupon is not None and coupon.status == COUPON_FAILED:
+        if settings.on_failure == "fallback":
+            return None
+        return Decision(HELD, f"coupon: {coupon.last_error or 'the store could not make it'}"[:300])
+    why = (coupon.last_error if coupon is not None and coupon.last_error
+           else "being made in the store")
+    later = max(now + WAIT, coupon.retry_at if coupon is not None else now)
+    return Decision(SCHEDULED, f"coupon not ready: {why}"[:300], later)
+
+
+def _reopen(coupon: Coupon, now: datetime, *, expires_at: datetime | None = None) -> None:
+    """Back to pending with a new code (the old one may exist in the store: it stays unused)."""
+    coupon.code, coupon.status, coupon.wc_id = new_code(), COUPON_PENDING, None
+    coupon.attempts, coupon.first_attempt_at, coupon.retry_at = 0, None, now
+    coupon.maybe_created, coupon.last_error = False, None
+    if expires_at is not None:
+        coupon.expires_at = expires_at
+
+
+def new_code() -> str:
+    """A fresh code, lower-case as the store will keep it."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)).lower()
+
+
+def _expiry(now: datetime, days: int, zone: ZoneInfo) -> datetime:
+    """The end of the store's local day `days` days from now: what a person reads as the date."""
+    last_day = now.astimezone(zone).date() + timedelta(days=days)
+    return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone)
+
+
+def release_held(session: Session, *, store_id: int, now: datetime) -> int:
+    """Messages held because the store could not make their coupon get another chance (say,
+    after the merchant fixed the REST keys). Returns how many."""
+    held = session.scalars(select(Coupon).join(Message, Message.id == Coupon.message_id).where(
+        Coupon.store_id == store_id, Coupon.status == COUPON_FAILED, Message.status == HELD,
+        Message.reason.like("coupon:%"))).all()
+    for coupon in held:
+        coupon.status, coupon.attempts, coupon.first_attempt_at = COUPON_PENDING, 0, None
+        coupon.retry_at, coupon.last_error = now, None
+    if held:
+        session.execute(update(Message).where(Message.id.in_([c.message_id for c in held]),
+                                              Message.status == HELD)
+                        .values(status=SCHEDULED, reason="coupon: trying the store again")
+                        .execution_options(synchronize_session=False))
+    session.flush()
+    return len(held)
+
+
+# -- the coupon phase of the tick -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Store:
+    id: int
+    url: str
+    timezone: str
+    consumer_key: str | None = field(repr=False)
+    consumer_secret: str | None = field(repr=False)
+
+
+@dataclass
+class _Job:
+    """One claimed coupon: what to ask the store for."""
+
+    id: int
+    message_id: int
+    code: str
+    email: str
+    expires_at: datetime
+    settings: PersonalCoupon
+    maybe_created: bool
+    first_attempt_at: datetime
+
+
+def prepare_coupons(factory: sessionmaker[Session], now: datetime, *, limit: int = PHASE_LIMIT,
+                    connect_timeout: float = 5.0, read_timeout: float = 20.0) -> int:
+    """Make the personal coupons of messages due within LEAD; returns how many the stores
+    confirmed. Each store is called with no transaction open; stores are served in parallel,
+    one call at a time each."""
+    _open_coupons(factory, now, limit)
+    with factory() as session:
+        pending = session.execute(
+            select(Coupon.id, Coupon.store_id)
+            .where(Coupon.status == COUPON_PENDING, Coupon.retry_at <= now)
+            .order_by(Coupon.retry_at).limit(limit)).all()
+        by_store: dict[int, list[int]] = {}
+        for coupon_id, store_id in pending:
+            by_store.setdefault(store_id, []).append(coupon_id)
+        stores = [_Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
+                  for s in session.scalars(select(Store).where(Store.id.in_(by_store)))]
+    if not stores:
+        return 0
+
+    def serve(store: _Store) -> int:
+        return _serve_store(factory, store, by_store[store.id], now,
+                            timeouts=(connect_timeout, read_timeout))
+
+    if len(stores) == 1:
+        return serve(stores[0])
+    with ThreadPoolExecutor(min(len(stores), PARALLEL_STORES),
+                            thread_name_prefix="coupons") as pool:
+        return sum(pool.map(serve, stores))
+
+
+def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> None:
+    """Give every message due soon whose step wants a personal coupon a pending coupon row,
+    its code chosen now: the code is known before the store is ever asked."""
+    with factory() as session:  # most ticks find nothing: no write transaction for that
+        # Not for paused campaigns or stores: their messages will be held, and a coupon made
+        # now would be stale by the time they go out.
+        wanted = session.scalars(
+            select(Message.id)
+            .join(CampaignStep, CampaignStep.id == Message.step_id)
+            .join(Campaign, Campaign.id == Message.campaign_id)
+            .join(Store, Store.id == Message.store_id)
+            .outerjoin(Coupon, Coupon.message_id == Message.id)
+            .where(Message.status == SCHEDULED, Message.due_at <= now + LEAD,
+                   Coupon.id.is_(None), CampaignStep.coupon["mode"].as_string() == PERSONAL,
+                   Campaign.active.is_(True), Store.sending_paused_at.is_(None))
+            .order_by(Message.due_at).limit(limit)).all()
+    if not wanted:
+        return
+    with unit_of_work(factory) as session:
+        rows = session.execute(
+            select(Message, CampaignStep.coupon, Store.timezone)
+            .join(CampaignStep, CampaignStep.id == Message.step_id)
+            .join(Store, Store.id == Message.store_id)
+            .outerjoin(Coupon, Coupon.message_id == Message.id)
+            .where(Message.id.in_(wanted), Message.status == SCHEDULED, Coupon.id.is_(None))
+            .order_by(Message.due_at)).all()
+        for message, raw, tz in rows:
+            try:
+                settings = read_coupon(raw)
+            except InvalidCouponSettings:
+                continue  # `gate` holds the message, saying why
+            email = _customer_email(session, message)
+            for _ in range(3):
+                try:
+                    with session.begin_nested():
+                        session.add(Coupon(
+                            store_id=message.store_id, message_id=message.id, code=new_code(),
+                            status=COUPON_PENDING, discount_type=settings.discount_type,
+                            amount=settings.amount, email=email, attempts=0, retry_at=now,
+                            maybe_created=False,
+                            expires_at=_expiry(now, settings.expires_days, ZoneInfo(tz))))
+                        session.flush()
+                    break
+                except IntegrityError:
+                    # Another tick opened this message's coupon (done), or the code is taken.
+                    if session.scalar(select(Coupon.id).where(Coupon.message_id == message.id)):
+                        break
+
+
+def _customer_email(session: Session, message: Message) -> str:
+    """The email the customer checks out with, if known: the coupon is restricted to it."""
+    enrollment = session.get(Enrollment, message.enrollment_id)
+    subject = session.get(Cart if enrollment.subject_type == "cart" else Order,
+                          enrollment.subject_id)
+    email = (subject.email if subject is not None else "") or \
+        (session.get(Contact, message.contact_id).email or "")
+    email = email.strip().lower()
+    return email if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) else ""
+
+
+def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
+                 now: datetime, *, timeouts: tuple[float, float]) -> int:
+    made = 0
+    try:
+        if not (store.consumer_key and store.consumer_secret):
+            raise ValueError("the store has no WooCommerce REST API keys (set them with PUT "
+                             f"/platform/v1/stores/{store.id}/woocommerce-api)")
+        client = WooCommerceClient(store.url, store.consumer_key, store.consumer_secret,
+                                   connect_timeout=timeouts[0], read_timeout=timeouts[1])
+    except ValueError as exc:
+        problem = WooCommerceError(Kind.INVALID, str(exc))
+        for coupon_id in coupon_ids:
+            if (job := _claim(factory, coupon_id, now)) is not None:
+                _finish(factory, job, now, problem, store_id=store.id)
+        return 0
+    down: WooCommerceError | None = None
+    with client:
+        for coupon_id in coupon_ids:
+            job = _claim(factory, coupon_id, now)
+            if job is None:
+                continue
+            if down is not None:
+                # The store just failed to answer: the rest of its coupons wait with it.
+                _finish(factory, job, now, down, store_id=store.id, tried=False)
+                continue
+            try:
+                outcome = _attempt(client, job, store)
+            except WooCommerceError as exc:
+                outcome = exc
+            except Exception as exc:  # a bug must not stall every other coupon; retried
+                log.exception("store %s: coupon %s: unexpected error", store.id, job.id)
+                job.maybe_created = True
+                outcome = WooCommerceError(Kind.RETRY, f"unexpected {type(exc).__name__}",
+                                           ambiguous=True)
+            _finish(factory, job, now, outcome, store_id=store.id)
+            if isinstance(outcome, WcCoupon):
+                made += 1
+            elif isinstance(outcome, WooCommerceError) and outcome.kind is Kind.RETRY:
+                down = outcome
+    return made
+
+
+def _claim(factory: sessionmaker[Session], coupon_id: int, now: datetime) -> _Job | None:
+    """Lease one pending coupon whose try is due; None if someone else has it (or it is done).
+
+    The lease also marks it `maybe_created` before the call: a worker that dies mid-call leaves
+    a coupon the next try looks up before creating."""
+    with unit_of_work(factory) as session:
+        row = session.execute(
+            select(Coupon, CampaignStep.coupon)
+            .join(Message, Message.id == Coupon.message_id)
+            .join(CampaignStep, CampaignStep.id == Message.step_id)
+            .where(Coupon.id == coupon_id)).one_or_none()
+        if row is None:
+            return None
+        coupon, raw = row
+        if coupon.status != COUPON_PENDING or coupon.retry_at > now:
+            return None
+        try:
+            settings = read_coupon(raw)
+        except InvalidCouponSettings:
+            settings = None
+        if not isinstance(settings, PersonalCoupon):
+            # The merchant changed the step meanwhile: nothing to make (gate decides the rest).
+            coupon.status, coupon.last_error = COUPON_FAILED, "the step no longer asks for it"
+            return None
+        claimed = session.execute(
+            update(Coupon).where(Coupon.id == coupon.id, Coupon.status == COUPON_PENDING,
+                                 Coupon.retry_at == coupon.retry_at)
+            .values(retry_at=now + LEASE, attempts=Coupon.attempts + 1, maybe_created=True,
+                    first_attempt_at=coupon.first_attempt_at or now)
+            .execution_options(synchronize_session=False)).rowcount
+        if not claimed:
+            return None
+        return _Job(id=coupon.id, message_id=coupon.message_id, code=coupon.code,
+                    email=coupon.email, expires_at=coupon.expires_at, settings=settings,
+                    maybe_created=coupon.maybe_created,
+                    first_attempt_at=coupon.first_attempt_at or now)
+
+
+class _Taken:
+    """The code belongs to a coupon that is not this message's (the merchant's own, say)."""
+
+
+def _attempt(client: WooCommerceClient, job: _Job, store: _Store) -> WcCoupon | _Taken:
+    """Make the coupon in the store, or find the one an earlier, unanswered call made.
+
+    Raises WooCommerceError; `job.maybe_created` is kept true while the store may hold it."""
+    if job.maybe_created:
+        found = client.find_coupon(job.code)
+        if found is not None:
+            return found if _ours(found, job) else _Taken()
+        job.maybe_created = False
+    try:
+        return client.create_coupon(_fields(job, store))
+    except WooCommerceError as exc:
+        if exc.kind is not Kind.EXISTS:
+            job.maybe_created = exc.ambiguous
+            raise
+    job.maybe_created = True  # the code is in the store: whose, the lookup tells
+    found = client.find_coupon(job.code)
+    return found if found is not None and _ours(found, job) else _Taken()
+
+
+def _ours(found: WcCoupon, job: _Job) -> bool:
+    return str(found.meta.get(META_KEY)) == str(job.message_id) or \
+        found.description == _description(job)
+
+
+def _description(job: _Job) -> str:
+    return f"bazgasht message {job.message_id}"
+
+
+def _fields(job: _Job, store: _Store) -> dict:
+    settings = job.settings
+    fields = {
+        "code": job.code, "discount_type": settings.discount_type, "amount": settings.amount,
+        "individual_use": settings.individual_use, "usage_limit": 1, "usage_limit_per_user": 1,
+        # With its offset: WooCommerce reads a zoneless date in the site's timezone, which we
+        # cannot see.
+        "date_expires": job.expires_at.astimezone(ZoneInfo(store.timezone)).isoformat(
+            timespec="seconds"),
+        "description": _description(job),
+        "meta_data": [{"key": META_KEY, "value": str(job.message_id)}],
+    }
+    if job.email:
+        fields["email_restrictions"] = [job.email]
+    if settings.minimum_amount:
+        fields["minimum_amount"] = settings.minimum_amount
+    return fields
+
+
+def _finish(factory: sessionmaker[Session], job: _Job, now: datetime,
+            outcome: WcCoupon | _Taken | WooCommerceError, *, store_id: int,
+            tried: bool = True) -> None:
+    """Record one try; only while the coupon is still pending (and so still ours)."""
+    with unit_of_work(factory) as session:
+        coupon = session.get(Coupon, job.id)
+        if coupon is None or coupon.status != COUPON_PENDING or coupon.code != job.code:
+            return
+        if isinstance(outcome, WcCoupon):
+            coupon.status, coupon.wc_id, coupon.last_error = COUPON_CREATED, outcome.id, None
+            coupon.maybe_created = False
+            coupon.discount_type, coupon.amount = outcome.discount_type, job.settings.amount
+            coupon.expires_at = outcome.date_expires_gmt or job.expires_at
+            return
+        if isinstance(outcome, _Taken):
+            coupon.code, coupon.maybe_created, coupon.retry_at = new_code(), False, now
+            coupon.last_error = "the code was taken in the store: a new one was chosen"
+            return
+        error = outcome
+        # Tried: what the call left us knowing. Not tried: as before the lease.
+        coupon.maybe_created = job.maybe_created
+        if not tried:
+            coupon.attempts -= 1  # leased, never called
+        reason = str(error)[:250]
+        given_up = error.kind is not Kind.RETRY or now - job.first_attempt_at >= RETRY_FOR
+        if given_up:
+            coupon.status = COUPON_FAILED
+            coupon.last_error = (reason if error.kind is not Kind.RETRY else
+                                 f"store unreachable for {_minutes(now - job.first_attempt_at)} "
+                                 f"min: {reason}")[:300]
+            log.warning("store %s: gave up on the coupon of message %s: %s", store_id,
+                        job.message_id, coupon.last_error)
+            return
+        wait = BACKOFF[min(max(coupon.attempts, 1), len(BACKOFF)) - 1]
+        coupon.retry_at = now + timedelta(minutes=wait)
+        coupon.last_error = reason
+        log.info("store %s: coupon of message %s not made yet (try %s): %s", store_id,
+                 job.message_id, coupon.attempts, reason)
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)

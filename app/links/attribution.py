@@ -1,0 +1,117 @@
+"""Credit a purchase to the one message that brought it back.
+
+In order of certainty: the order carries the cart token of an abandoned cart we reminded
+(the plugin copies it into the order); the order used a personal coupon one message carried;
+the contact clicked a message's link (the last such click wins); the order bought the product a
+cross-sell message recommended. Always within the store's window before the order, only for
+purchased orders; cancelling, refunding, failing or trashing the order removes the credit.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import desc, func, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.coupons import message_for_codes
+from app.campaigns.models import DELIVERED, SENT, Enrollment, Message
+from app.commerce.models import Cart, Order
+from app.links.models import Attribution, Click, Link
+from app.stores.models import Store
+
+
+def _sent_between(since: datetime, until: datetime):
+    return (Message.status.in_([SENT, DELIVERED]), Message.sent_at >= since,
+            Message.sent_at <= until)
+
+
+def _by_cart_token(session: Session, order: Order, since, until) -> Message | None:
+    if not order.cart_token:
+        return None
+    return session.scalar(
+        select(Message).join(Enrollment, Enrollment.id == Message.enrollment_id)
+        .join(Cart, (Cart.id == Enrollment.subject_id) & (Enrollment.subject_type == "cart"))
+        .where(Cart.store_id == order.store_id, Cart.token == order.cart_token,
+               *_sent_between(since, until))
+        .order_by(desc(Message.sent_at)).limit(1))
+
+
+def _by_coupon(session: Session, order: Order, since, until) -> Message | None:
+    message_id = (message_for_codes(session, order.store_id, order.coupon_codes)
+                  if order.coupon_codes else None)
+    message = session.get(Message, message_id) if message_id else None
+    if message is None or message.sent_at is None or not since <= message.sent_at <= until:
+        return None
+    return message
+
+
+def _by_click(session: Session, order: Order, since, until) -> Message | None:
+    if order.contact_id is None:
+        return None
+    last_click = func.max(Click.clicked_at)
+    row = session.execute(
+        select(Message.id, last_click)
+        .join(Link, Link.message_id == Message.id)
+        .join(Click, Click.link_id == Link.id)
+        .where(Message.contact_id == order.contact_id, Message.store_id == order.store_id,
+               Click.bot.is_(False), Click.clicked_at >= since, Click.clicked_at <= until)
+        .group_by(Message.id).order_by(desc(last_click)).limit(1)).first()
+    return session.get(Message, row[0]) if row else None
+
+
+def _bought_products(order: Order) -> set[int]:
+    return {item["product_id"] for item in order.items or [] if item.get("product_id")}
+
+
+def _by_cross_sell(session: Session, order: Order, since, until) -> Message | None:
+    bought = _bought_products(order)
+    if order.contact_id is None or not bought:
+        return None
+    return session.scalar(
+        select(Message).join(Link, Link.message_id == Message.id)
+        .where(Message.contact_id == order.contact_id, Message.store_id == order.store_id,
+               Link.kind == "product", Link.product_wc_id.in_(bought),
+               *_sent_between(since, until))
+        .order_by(desc(Message.sent_at)).limit(1))
+
+
+RULES = (("cart_token", _by_cart_token), ("coupon", _by_coupon), ("click", _by_click),
+         ("cross_sell", _by_cross_sell))
+
+
+def _is_cross_sell_purchase(session: Session, order: Order, message: Message) -> bool:
+    link = session.scalar(select(Link).where(Link.message_id == message.id))
+    return bool(link and link.kind == "product" and link.product_wc_id in _bought_products(order))
+
+
+def attribute_order(session: Session, *, store_id: int, wc_id: int,
+                    now: datetime) -> Attribution | None:
+    """Bring the order's credit up to date after it changed; returns its attribution."""
+    order = session.scalar(select(Order).where(Order.store_id == store_id, Order.wc_id == wc_id))
+    if order is None:
+        return None
+    credit = session.scalar(select(Attribution).where(Attribution.order_id == order.id))
+    if not order.purchased or order.deleted_at is not None:
+        if credit is not None and credit.removed_at is None:
+            credit.removed_at = now
+            credit.removed_reason = "order deleted" if order.deleted_at else f"order {order.status}"
+        return credit
+    if credit is not None:  # once credited, a later update never moves the credit
+        credit.removed_at = credit.removed_reason = None
+        credit.revenue = order.total or 0
+        return credit
+    store = session.get(Store, store_id)
+    until = order.created_gmt or now
+    since = until - timedelta(days=store.attribution_window_days)
+    for basis, rule in RULES:
+        message = rule(session, order, since, until)
+        if message is not None:
+            credit = Attribution(
+                store_id=store_id, order_id=order.id, message_id=message.id,
+                campaign_id=message.campaign_id, step_id=message.step_id,
+                variant=message.variant, basis=basis, revenue=order.total or 0,
+                cross_sell_purchase=_is_cross_sell_purchase(session, order, message),
+                attributed_at=now)
+            session.add(credit)
+            session.flush()
+            return credit
+    return None

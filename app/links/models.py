@@ -1,0 +1,72 @@
+"""Short links in the SMS, the clicks on them, and the orders credited to a message."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+from app.types import BigId, UTCDateTime
+
+
+class Link(Base):
+    """One short code per message: the message's only link, pointing at one target."""
+
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            unique=True)
+    # cart (restore), product (cross-sell pick), survey (our page), store (home page)
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(Text)
+    # The recommended product (cross-sell): bought within the window = a cross-sell purchase.
+    product_wc_id: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    human_clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bot_hits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Click(Base):
+    """Every hit on a short link; link-preview bots and HEAD requests are kept apart."""
+
+    __tablename__ = "clicks"
+    __table_args__ = (Index("ix_clicks_link_id_clicked_at", "link_id", "clicked_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    clicked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bot: Mapped[bool] = mapped_column(Boolean)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Attribution(Base):
+    """An order credited to one message: at most one per order, removed (kept, dated) when the
+    order stops being a purchase (cancelled, refunded, failed, deleted)."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (Index("ix_attributions_store_id_attributed_at", "store_id", "attributed_at"),
+                      Index("ix_attributions_message_id", "message_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(ForeignKey("campaign_steps.id", ondelete="CASCADE"))
+    variant: Mapped[str | None] = mapped_column(String(40))
+    # cart_token | coupon | cross_sell | click: why this message got the credit
+    basis: Mapped[str] = mapped_column(String(20))
+    revenue: Mapped[int] = mapped_column(BigInteger)  # the order's total, Rial
+    # The message recommended a product (cross-sell) and this order bought it.
+    cross_sell_purchase: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
+    attributed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_reason: Mapped[str | None] = mapped_column(String(100))

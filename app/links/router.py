@@ -1,0 +1,70 @@
+"""The short-link redirect (the hot path) and the companion plugin's cart-restore exchange."""
+
+import re
+from datetime import datetime, timezone
+
+from cachetools import TTLCache
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from app.deps import SessionDep, StoreDep
+from app.links import restore
+from app.links.clicks import Hit
+from app.links.service import ALPHABET, CODE_LENGTH, LinkInfo, is_bot, resolve
+from app.pages import not_found_page
+
+CODE = re.compile(f"[{re.escape(ALPHABET)}]{{{CODE_LENGTH}}}")
+NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Cache-Control": "no-store"}
+
+router = APIRouter()
+plugin_router = APIRouter(prefix="/plugin/v1", tags=["companion plugin"])
+
+# Codes → links, per process. A link never changes once its SMS went out, so a few minutes of
+# staleness cost nothing; misses are not cached (a code is minted before anyone can ask for it).
+_cache: TTLCache = TTLCache(maxsize=100_000, ttl=300)
+
+
+@router.api_route("/{code}", methods=["GET", "HEAD"], include_in_schema=False)
+async def follow(code: str, request: Request) -> Response:
+    if not CODE.fullmatch(code):
+        return not_found_page()
+    info: LinkInfo | None = _cache.get(code)
+    if info is None:
+        state = request.app.state
+        info = await run_in_threadpool(resolve, state.sessionmaker, code,
+                                       state.settings.public_url)
+        if info is not None:
+            _cache[code] = info
+    now = datetime.now(timezone.utc)
+    if info is None or info.expires_at < now:
+        return not_found_page()
+    user_agent = request.headers.get("user-agent", "")
+    request.app.state.click_recorder.record(Hit(
+        link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
+        bot=request.method == "HEAD" or is_bot(user_agent), user_agent=user_agent))
+    return RedirectResponse(info.target, status_code=302, headers=NO_INDEX)
+
+
+class RestoreRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=500,
+                       description=f"the `{restore.RESTORE_PARAM}` query parameter as received")
+
+
+class RestoreItem(BaseModel):
+    product_id: int
+    variation_id: int = 0
+    quantity: float
+
+
+class RestoreAnswer(BaseModel):
+    cart_token: str
+    items: list[RestoreItem]
+    coupon_code: str | None = Field(None, description="apply this code to the restored cart")
+
+
+@plugin_router.post("/cart-restore", response_model=RestoreAnswer,
+                    summary="Exchange a restore token from an SMS link for the cart's items")
+def cart_restore(data: RestoreRequest, store: StoreDep, session: SessionDep) -> dict:
+    return restore.exchange(session, store, data.token)

@@ -1,0 +1,451 @@
+"""Coupons in campaign steps: a personal single-use code made in the store (the fake WooCommerce,
+over real HTTP) before the SMS goes out; a store that does not answer → the fallback code or a
+held message, as the merchant chose; and a code never sent unless the store has it."""
+
+import logging
+import socket
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.campaigns.coupons import coupon_problems, prepare_coupons, read_coupon
+from app.campaigns.defaults import DEFAULT_CART_COUPON
+from app.campaigns.models import Campaign, CampaignStep, Coupon, Message
+from app.campaigns.service import set_campaign_active
+from app.commerce.fake_woocommerce import FakeWooCommerce
+from app.db import unit_of_work
+from app.ingest.service import process_pending
+from app.stores.models import Store
+from tests.campaigns.shop import PHONE, gmt, tehran
+from tests.helpers import deliver
+
+KEY = "ck_" + "5f1e" * 10
+SECRET = "cs_" + "9c3a" * 10
+AT = tehran("2026-11-24T10:00")   # the cart goes quiet
+FIRST = tehran("2026-11-24T11:00")  # step 1 is due
+SECOND = tehran("2026-11-25T10:00")  # step 2 (the discount step) is due
+TEMPLATE = "کد تخفیف: {{ coupon_code }} {{ link }}"
+PERSONAL = {"mode": "personal", "discount_type": "percent", "amount": "10", "expires_days": 3,
+            "on_failure": "fallback", "fallback_code": "off5"}
+
+
+@pytest.fixture
+def woo():
+    with FakeWooCommerce(consumer_key=KEY, consumer_secret=SECRET) as fake:
+        yield fake
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(shop, url: str) -> None:
+    """The store lives at `url` and gave bazgasht its REST keys."""
+    with unit_of_work(shop.factory) as session:
+        session.execute(update(Store).values(url=url, wc_consumer_key=KEY,
+                                             wc_consumer_secret=SECRET))
+
+
+def set_step(shop, position: int, coupon: dict | None, template: str | None = None) -> None:
+    with unit_of_work(shop.factory) as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
+        values = {"coupon": coupon} | ({"template": template} if template else {})
+        session.execute(update(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
+                                                   CampaignStep.position == position)
+                        .values(**values))
+
+
+def cart(shop, token: str, *, email: str = "") -> None:
+    """A cart from the companion plugin, with the shopper's email when they typed one."""
+    response = deliver(shop.client, shop.store, "bazgasht_cart.updated", {
+        "token": token, "phone": "09123456789", "first_name": "علی", "last_name": "رضایی",
+        "email": email, "currency": "IRT", "total": "550000",
+        "items": [{"product_id": 11, "name": "چای سبز", "quantity": 2, "price": "275000",
+                   "total": "550000"}],
+        "restore_url": f"https://shop.example/?bazgasht-restore={token}",
+        "cart_url": "https://shop.example/cart/", "date_modified_gmt": gmt(AT)})
+    assert response.status_code == 200
+    process_pending(shop.factory)
+
+
+def coupons(shop) -> list[Coupon]:
+    with shop.factory() as session:
+        return session.scalars(select(Coupon).order_by(Coupon.id)).all()
+
+
+def message(shop, position: int) -> Message:
+    with shop.factory() as session:
+        return session.scalar(select(Message).join(CampaignStep)
+                              .where(CampaignStep.position == position)
+                              .order_by(Message.id).limit(1))
+
+
+def ticks(shop, start, minutes: int, every: int = 1) -> None:
+    for m in range(0, minutes + 1, every):
+        shop.tick(start + timedelta(minutes=m))
+
+
+# -- a personal coupon ---------------------------------------------------------------------------
+
+def test_the_discount_step_gets_a_personal_coupon_made_in_the_store(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 2, PERSONAL)  # the default template: «با کد {{ coupon_code }} …»
+    cart(shop, "coupon-cart-001", email="Ali@Example.com")
+    shop.tick(FIRST)
+    assert woo.calls("POST /coupons") == []  # step 1 carries no coupon
+    shop.tick(SECOND - timedelta(minutes=10))  # due within the lead: made ahead of time
+    [made] = woo.coupons
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.code, coupon.wc_id) == ("created", made["code"], made["id"])
+    assert len(made["code"]) == 8 and made["code"].upper().isalnum()
+    assert (made["discount_type"], made["amount"], made["individual_use"]) == ("percent", "10.00", True)
+    assert (made["usage_limit"], made["usage_limit_per_user"]) == (1, 1)
+    # Three days on, to the end of that day in Tehran.
+    assert made["date_expires_gmt"] == gmt(tehran("2026-11-28T23:59:59"))
+    assert made["email_restrictions"] == ["ali@example.com"]
+    shop.tick(SECOND)  # the daily cap moves it to 11:00 (step 1 went out at 11:00 yesterday)
+    shop.tick(SECOND + timedelta(hours=1))
+    first, second = shop.sms()
+    assert "کد" not in first.text
+    assert f"با کد {made['code'].upper()} سبدت" in second.text and "off5" not in second.text
+    assert second.receptor == PHONE
+    assert len(woo.calls("POST /coupons")) == 1
+
+
+def test_the_sms_tells_when_the_coupon_expires_in_jalali(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL | {"expires_days": 4, "discount_type": "fixed_cart",
+                                  "amount": "۵۰۰۰۰"},
+             template="کد {{ coupon_code }} تا {{ coupon_expires }} معتبر است: {{ link }}")
+    cart(shop, "coupon-cart-002")
+    shop.tick(FIRST)
+    [made] = woo.coupons
+    assert (made["discount_type"], made["amount"]) == ("fixed_cart", "50000.00")
+    assert "email_restrictions" not in woo.calls("POST /coupons")[0].body  # no email known
+    [sms] = shop.sms()
+    # Made on the 24th, valid four days on to the end of 2026-11-28, which is 1405/09/07.
+    assert made["date_expires_gmt"] == gmt(tehran("2026-11-28T23:59:59"))
+    assert f"کد {made['code'].upper()} تا ۱۴۰۵/۰۹/۰۷ معتبر است" in sms.text
+
+
+def test_a_second_tick_makes_no_second_coupon(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-003")
+    for at in (FIRST, FIRST, FIRST + timedelta(minutes=1)):
+        shop.tick(at)
+        prepare_coupons(shop.factory, at)
+    assert len(woo.calls("POST /coupons")) == 1 and len(woo.coupons) == 1
+    [sms] = shop.sms()
+    assert woo.coupons[0]["code"].upper() in sms.text
+
+
+def test_a_lost_answer_is_looked_up_by_code_not_created_again(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    shop.set_step_delay("abandoned_cart", 1, 90)  # due at 11:30
+    cart(shop, "coupon-cart-004")
+    shop.tick(FIRST)  # enrolled; the coupon is not due for making yet
+    assert coupons(shop) == []
+    woo.delay("POST /coupons", 5)  # the store makes it, the answer comes too late
+    assert prepare_coupons(shop.factory, FIRST + timedelta(minutes=20), read_timeout=0.3) == 0
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.maybe_created) == ("pending", True)
+    assert "ReadTimeout" in coupon.last_error
+    woo.delay("POST /coupons", 0)
+    shop.tick(FIRST + timedelta(minutes=30))  # the retry asks first, finds it, keeps it
+    assert len(woo.calls("POST /coupons")) == 1 and len(woo.coupons) == 1
+    assert woo.calls("GET /coupons")[0].query == {"code": coupon.code}
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.wc_id) == ("created", woo.coupons[0]["id"])
+    [sms] = shop.sms()
+    assert coupon.code.upper() in sms.text
+
+
+def test_a_code_the_merchant_already_uses_is_never_sent(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-005")
+    woo.fail_next("POST /coupons", 503)  # answer unknown: the next try looks the code up …
+    shop.tick(FIRST)
+    [first] = coupons(shop)
+    woo.add_coupon(first.code, amount="90")  # … and finds the merchant's own coupon
+    shop.tick(FIRST + timedelta(minutes=1))  # not ours: a new code
+    assert shop.sms() == []
+    ticks(shop, FIRST + timedelta(minutes=2), 2)
+    [coupon] = coupons(shop)
+    assert coupon.code != first.code and coupon.status == "created"
+    assert woo.coupon(coupon.code)["description"] == f"bazgasht message {coupon.message_id}"
+    [sms] = shop.sms()
+    assert coupon.code.upper() in sms.text and first.code.upper() not in sms.text
+
+
+def test_several_stores_are_served_in_one_tick_each_by_its_own_keys(shop, woo):
+    from tests.campaigns.shop import Shop
+    from tests.helpers import create_store
+
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    with unit_of_work(shop.factory) as session:
+        other = Shop(shop.client, create_store(session, name="دومی", url="https://two.example"),
+                     shop.factory)
+    with FakeWooCommerce(consumer_key="ck_" + "7" * 40, consumer_secret="cs_" + "8" * 40) as two:
+        with unit_of_work(shop.factory) as session:
+            store = session.get(Store, other.store.id)
+            store.url, store.wc_consumer_key, store.wc_consumer_secret = (
+                two.base_url, two.consumer_key, two.consumer_secret)
+            session.execute(update(CampaignStep).where(CampaignStep.campaign_id.in_(
+                select(Campaign.id).where(Campaign.store_id == store.id)),
+                CampaignStep.position == 1).values(coupon=PERSONAL, template=TEMPLATE))
+        cart(shop, "coupon-cart-016")
+        cart(other, "coupon-cart-017")
+        assert shop.tick(FIRST).coupons == 2
+        [one], [second] = woo.coupons, two.coupons
+    texts = {s.text.split()[2] for s in shop.sms()}
+    assert texts == {one["code"].upper(), second["code"].upper()}
+
+
+# -- when the store cannot make it ---------------------------------------------------------------
+
+def test_an_unreachable_store_is_retried_then_the_fallback_code_is_sent(shop):
+    connect(shop, f"http://127.0.0.1:{closed_port()}")
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-006")
+    shop.tick(FIRST)
+    first = message(shop, 1)
+    assert (first.status, first.due_at) == ("scheduled", FIRST + timedelta(minutes=2))
+    assert first.reason.startswith("coupon not ready: WooCommerce no answer: ConnectError")
+    ticks(shop, FIRST + timedelta(minutes=1), 58)
+    assert shop.sms() == []  # still trying, for an hour
+    ticks(shop, FIRST + timedelta(minutes=59), 5)
+    [coupon] = coupons(shop)
+    assert coupon.status == "failed" and coupon.attempts == 8
+    assert coupon.last_error.startswith("store unreachable for 60 min")
+    [sms] = shop.sms()
+    assert sms.text.startswith("کد تخفیف: off5 ")
+    first = message(shop, 1)
+    assert first.status == "delivered" and first.sent_at == FIRST + timedelta(hours=1)
+    assert first.attempts == 1  # the waits were not send attempts
+
+
+def test_the_default_discount_step_sends_the_fallback_code_when_the_store_is_down(shop):
+    connect(shop, f"http://127.0.0.1:{closed_port()}")
+    set_step(shop, 2, PERSONAL)
+    cart(shop, "coupon-cart-007")
+    shop.tick(FIRST)
+    ticks(shop, SECOND - timedelta(minutes=15), 90, every=5)
+    first, second = shop.sms()
+    assert "با کد off5 سبدت" in second.text
+    [coupon] = coupons(shop)
+    assert coupon.status == "failed" and coupon.code.upper() not in second.text
+
+
+def test_an_unreachable_store_with_hold_holds_the_message_until_new_keys(shop, admin_client):
+    port = closed_port()
+    connect(shop, f"http://127.0.0.1:{port}")
+    set_step(shop, 1, PERSONAL | {"on_failure": "hold", "fallback_code": None}, TEMPLATE)
+    cart(shop, "coupon-cart-008")
+    ticks(shop, FIRST, 70, every=5)
+    first = message(shop, 1)
+    assert first.status == "held" and first.reason.startswith("coupon: store unreachable for")
+    assert shop.sms() == []
+    # The store is back; the operator saves its keys again: the held message gets its chance.
+    with FakeWooCommerce(consumer_key=KEY, consumer_secret=SECRET, port=port) as woo:
+        response = admin_client.put(f"/platform/v1/stores/{shop.store.id}/woocommerce-api",
+                                    json={"consumer_key": KEY, "consumer_secret": SECRET})
+        assert response.status_code == 200, response.text
+        assert response.json()["woocommerce_api_set"] is True
+        assert SECRET not in response.text and KEY not in response.text
+        later = FIRST + timedelta(hours=2)
+        shop.tick(later)
+        [made] = woo.coupons
+    [sms] = shop.sms()
+    assert made["code"].upper() in sms.text
+    assert message(shop, 1).sent_at == later
+
+
+def test_keys_the_store_refuses_give_up_at_once(shop, woo):
+    connect(shop, woo.base_url)
+    woo.permissions = "read"  # a read-only key
+    set_step(shop, 1, PERSONAL | {"on_failure": "hold"})
+    cart(shop, "coupon-cart-009")
+    shop.tick(FIRST)
+    assert len(woo.calls("POST /coupons")) == 1 and woo.coupons == []
+    first = message(shop, 1)
+    assert first.status == "held"
+    assert "401" in first.reason and "write permissions" in first.reason
+    assert shop.sms() == []
+
+
+def test_a_store_without_keys_sends_the_fallback_at_once(shop, woo):
+    connect(shop, woo.base_url)
+    with unit_of_work(shop.factory) as session:
+        session.execute(update(Store).values(wc_consumer_key=None, wc_consumer_secret=None))
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-010")
+    shop.tick(FIRST)
+    assert woo.requests == []
+    [coupon] = coupons(shop)
+    assert coupon.status == "failed" and "no WooCommerce REST API keys" in coupon.last_error
+    [sms] = shop.sms()
+    assert sms.text.startswith("کد تخفیف: off5 ")
+
+
+def test_a_coupon_that_expired_while_the_message_was_held_is_made_anew(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL | {"expires_days": 1}, TEMPLATE)
+    shop.set_step_delay("abandoned_cart", 1, 90)
+    cart(shop, "coupon-cart-011")
+    shop.tick(FIRST)  # enrolled; step 1 due at 11:30
+    shop.tick(FIRST + timedelta(minutes=20))  # its coupon is made ahead …
+    assert len(woo.coupons) == 1
+    with unit_of_work(shop.factory) as session:  # … and then the merchant pauses the campaign
+        campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
+        campaign.active = False
+    shop.tick(FIRST + timedelta(minutes=30))
+    assert message(shop, 1).status == "held" and len(woo.coupons) == 1
+    resumed = FIRST + timedelta(days=5)
+    with unit_of_work(shop.factory) as session:
+        set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
+                            active=True, now=resumed)
+    with unit_of_work(shop.factory) as session:  # the later steps, due too, may go out with it
+        session.execute(update(Store).values(cap_per_day=5, cap_per_week=5))
+    shop.tick(resumed)
+    assert message(shop, 1).reason == "coupon: the earlier one expired; making a new one"
+    shop.tick(resumed + timedelta(minutes=2))
+    old, new = woo.coupons
+    [sms] = [s for s in shop.sms() if s.localid == str(message(shop, 1).id)]
+    assert new["code"].upper() in sms.text and old["code"].upper() not in sms.text
+    assert new["date_expires_gmt"] == gmt(tehran("2026-11-30T23:59:59"))
+
+
+def test_the_secret_never_appears_in_reasons_errors_or_logs(shop, woo, caplog):
+    caplog.set_level(logging.DEBUG)
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL | {"on_failure": "hold"}, TEMPLATE)
+    cart(shop, "coupon-cart-012")
+    cart(shop, "coupon-cart-013")
+    woo.fail_next("POST /coupons", 500, message=f"rejected {KEY}:{SECRET}")
+    shop.tick(FIRST)
+    woo.consumer_secret = "cs_rotated"
+    shop.tick(FIRST + timedelta(minutes=1))
+    with shop.factory() as session:
+        texts = [m.reason or "" for m in session.scalars(select(Message))]
+        texts += [c.last_error or "" for c in session.scalars(select(Coupon))]
+        store = session.get(Store, shop.store.id)
+    assert any("500" in t for t in texts) and any("Consumer secret is invalid" in t for t in texts)
+    shown = " ".join(texts) + caplog.text
+    assert SECRET not in shown and KEY not in shown
+    assert store.wc_consumer_secret == SECRET  # kept, for the calls
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+def test_coupon_settings_are_validated_with_clear_errors():
+    assert coupon_problems(None) == []
+    assert coupon_problems(DEFAULT_CART_COUPON) == []
+    assert coupon_problems({"code": "off5"}) == []  # the older form: a fixed code
+    assert coupon_problems(PERSONAL) == []
+    assert read_coupon(PERSONAL | {"amount": "۱۲٫۵"}).amount == "12.5"
+    assert read_coupon({"mode": "personal", "discount_type": "percent", "amount": 10}).on_failure == "hold"
+    assert coupon_problems(["off5"]) == ['must be an object such as {"mode": "fixed", "code": "off5"}']
+    assert coupon_problems({"mode": "secret"})[0].startswith('mode: must be "fixed"')
+    assert coupon_problems({"mode": "fixed", "code": "off 5"}) == [
+        "code: must not contain spaces (customers type it as one word)"]
+    assert coupon_problems({"mode": "fixed"}) == ["code: required"]
+    assert coupon_problems(PERSONAL | {"amount": "150"}) == [
+        "amount: a percent discount must be at most 100"]
+    assert coupon_problems(PERSONAL | {"amount": "ده"}) == ["amount: 'ده' is not a number"]
+    assert coupon_problems(PERSONAL | {"amount": "0"}) == ["amount: must be more than zero"]
+    assert coupon_problems(PERSONAL | {"fallback_code": None}) == [
+        'fallback_code: required when on_failure is "fallback" (the code sent when the store '
+        'cannot make a personal one)']
+    assert coupon_problems(PERSONAL | {"discount_type": "free"}) == [
+        "discount_type: Input should be 'percent', 'fixed_cart' or 'fixed_product'"]
+    assert coupon_problems(PERSONAL | {"expires_days": 0}) == [
+        "expires_days: Input should be greater than or equal to 1"]
+    assert coupon_problems(PERSONAL | {"on_failure": "skip"}) == [
+        "on_failure: Input should be 'fallback' or 'hold'"]
+    [unknown] = coupon_problems(PERSONAL | {"personal": True})
+    assert unknown.startswith("personal: unknown setting for a personal coupon (known: amount,")
+    assert len(coupon_problems({"mode": "personal"})) == 2  # discount_type, amount
+
+
+def test_no_coupon_is_made_for_a_paused_campaign(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    shop.set_step_delay("abandoned_cart", 1, 90)
+    cart(shop, "coupon-cart-015")
+    shop.tick(FIRST)
+    with unit_of_work(shop.factory) as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
+        campaign.active = False
+    shop.tick(FIRST + timedelta(minutes=30))
+    assert message(shop, 1).status == "held" and woo.requests == [] and coupons(shop) == []
+    with unit_of_work(shop.factory) as session:
+        set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
+                            active=True, now=FIRST + timedelta(days=1))
+    shop.tick(FIRST + timedelta(days=1))
+    [made] = woo.coupons
+    [sms] = shop.sms()
+    assert made["code"].upper() in sms.text
+
+
+def test_personal_settings_that_went_bad_hold_the_message(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL | {"amount": "150"})
+    cart(shop, "coupon-cart-014")
+    shop.tick(FIRST)
+    assert woo.requests == []
+    first = message(shop, 1)
+    assert first.status == "held"
+    assert first.reason == "coupon: amount: a percent discount must be at most 100"
+
+
+# -- the operator gives bazgasht the store's keys ------------------------------------------------
+
+def test_the_operator_sets_the_keys_write_only_and_only_for_https(admin_client, store, factory):
+    url = f"/platform/v1/stores/{store.id}/woocommerce-api"
+    response = admin_client.put(url, json={"consumer_key": KEY, "consumer_secret": SECRET})
+    assert response.status_code == 200, response.text
+    assert response.json()["woocommerce_api_set"] is True
+    shown = response.text + admin_client.get(f"/platform/v1/stores/{store.id}").text
+    assert SECRET not in shown and KEY not in shown
+    with factory() as session:
+        row = session.get(Store, store.id)
+        assert (row.wc_consumer_key, row.wc_consumer_secret) == (KEY, SECRET)
+
+    swapped = admin_client.put(url, json={"consumer_key": SECRET, "consumer_secret": KEY})
+    assert swapped.status_code == 422
+    assert "starts with ck_" in swapped.text and SECRET not in swapped.text
+
+    with unit_of_work(factory) as session:
+        session.get(Store, store.id).url = "http://shop.example"
+    plain = admin_client.put(url, json={"consumer_key": KEY, "consumer_secret": SECRET})
+    assert plain.status_code == 400
+    assert plain.json()["error"]["code"] == "store_url_not_https"
+
+
+def test_the_cli_reads_the_keys_from_the_environment_and_never_prints_them(store, factory,
+                                                                            database_url):
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"DATABASE_URL": database_url, "WC_CONSUMER_KEY": KEY,
+                        "WC_CONSUMER_SECRET": SECRET}
+    result = subprocess.run([sys.executable, "-m", "app", "store", "set-woocommerce-api",
+                             "--store", str(store.id)], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert '"woocommerce_api_set": true' in result.stdout
+    assert SECRET not in result.stdout + result.stderr and KEY not in result.stdout + result.stderr
+    with factory() as session:
+        assert session.get(Store, store.id).wc_consumer_secret == SECRET
+    missing = subprocess.run([sys.executable, "-m", "app", "store", "set-woocommerce-api",
+                              "--store", str(store.id)], capture_output=True, text=True,
+                             env=env | {"WC_CONSUMER_SECRET": ""}, timeout=120)
+    assert missing.returncode == 2 and "error: consumer_secret:" in missing.stderr

@@ -1,0 +1,166 @@
+"""Which message gets the credit for an order: over real HTTP, on real time.
+
+Clicks are stamped with the wall clock, so each story is laid out around now, in a store that
+sends around the clock (quiet hours are tested elsewhere).
+"""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+
+from app.campaigns.models import Campaign
+from app.db import unit_of_work
+from app.links.models import Attribution, Link
+from app.stores.models import Store
+
+PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile"
+BOT_UA = "TelegramBot (like TwitterBot)"
+
+
+@pytest.fixture
+def now(shop, factory):
+    with unit_of_work(factory) as session:
+        session.execute(update(Store).values(send_from_minute=0, send_until_minute=24 * 60))
+    return datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def recorder(live_server):
+    return live_server.app.state.click_recorder
+
+
+def reminded(shop, now, token="attr-cart-0001") -> Link:
+    """A cart left three hours ago; its first reminder went out."""
+    shop.cart(token, now - timedelta(hours=3))
+    shop.tick(now - timedelta(minutes=90))
+    [sms] = shop.sms()
+    return shop.link(sms.text)
+
+
+def tap(client, recorder, link: Link, agent=PHONE_UA):
+    assert client.get(f"/{link.code}", headers={"User-Agent": agent}).status_code == 302
+    recorder.flush()
+
+
+def credits(factory) -> list[Attribution]:
+    with factory() as session:
+        return session.scalars(select(Attribution).order_by(Attribution.id)).all()
+
+
+def test_click_then_order_credits_the_clicked_message_but_a_bot_preview_does_not(
+        shop, client, recorder, factory, now):
+    link = reminded(shop, now)
+    tap(client, recorder, link, BOT_UA)
+    shop.order(700, now + timedelta(minutes=1), phone="09123456789")
+    assert credits(factory) == []  # a preview is no click (order 700 had no cart token)
+    tap(client, recorder, link)
+    shop.order(701, now + timedelta(minutes=2), phone="۰۹۱۲۳۴۵۶۷۸۹")
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id, credit.revenue) == ("click", link.message_id, 6_000_000)
+    with factory() as session:
+        assert session.get(Campaign, credit.campaign_id).kind == "abandoned_cart"
+    assert credit.variant is None and credit.removed_at is None
+
+
+def test_the_cart_token_is_definitive_even_without_a_click(shop, factory, now):
+    link = reminded(shop, now)
+    shop.order(702, now, cart_token="attr-cart-0001", phone="09350000000")  # another phone
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id) == ("cart_token", link.message_id)
+
+
+def test_no_click_no_token_no_credit(shop, factory, now):
+    reminded(shop, now)
+    shop.order(703, now)
+    assert credits(factory) == []
+
+
+def test_a_click_outside_the_window_does_not_count(shop, client, recorder, factory, now):
+    link = reminded(shop, now)
+    tap(client, recorder, link)
+    with unit_of_work(factory) as session:
+        session.execute(update(Store).values(attribution_window_days=1))
+    shop.order(704, now + timedelta(days=1, minutes=5))
+    assert credits(factory) == []
+
+
+def test_only_purchases_count_and_a_cancellation_removes_the_credit(shop, client, recorder,
+                                                                   factory, now):
+    link = reminded(shop, now)
+    tap(client, recorder, link)
+    at = now + timedelta(minutes=1)
+    shop.order(705, at, status="pending")
+    assert credits(factory) == []
+    shop.order(705, at + timedelta(seconds=1), status="processing")
+    [credit] = credits(factory)
+    shop.order(705, at + timedelta(seconds=2), status="cancelled")
+    [credit] = credits(factory)
+    assert credit.removed_at is not None and credit.removed_reason == "order cancelled"
+    shop.order(705, at + timedelta(seconds=3), status="completed")
+    [credit] = credits(factory)
+    assert credit.removed_at is None and credit.message_id == link.message_id
+
+
+def test_a_refund_removes_the_credit(shop, client, recorder, factory, now):
+    link = reminded(shop, now)
+    tap(client, recorder, link)
+    shop.order(706, now + timedelta(minutes=1))
+    shop.order(706, now + timedelta(minutes=2), status="refunded")
+    [credit] = credits(factory)
+    assert credit.removed_reason == "order refunded"
+
+
+def test_the_recommended_product_bought_credits_the_cross_sell(shop, factory, now):
+    shop.product(11, cross_sells=[12], name="چای سبز")
+    shop.product(12, name="قوری")
+    with unit_of_work(factory) as session:
+        session.execute(update(Campaign).where(Campaign.kind == "post_purchase_survey")
+                        .values(active=False))
+    shop.set_step_delay("cross_sell", 1, 60)
+    shop.order(710, now - timedelta(hours=3), status="completed")
+    shop.tick(now - timedelta(hours=2, minutes=55))
+    shop.tick(now - timedelta(hours=1))
+    [sms] = shop.sms()
+    link = shop.link(sms.text)
+    assert (link.kind, link.product_wc_id) == ("product", 12)
+    shop.order(711, now, items=((12, 1),))
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id, credit.cross_sell_purchase) == (
+        "cross_sell", link.message_id, True)
+
+
+def test_a_replayed_order_never_credits_twice(shop, client, recorder, factory, now):
+    link = reminded(shop, now)
+    tap(client, recorder, link)
+    for seconds in (60, 61, 62):
+        shop.order(720, now + timedelta(seconds=seconds))
+    assert len(credits(factory)) == 1
+
+
+def test_a_personal_coupon_used_in_the_order_credits_its_message(shop, factory, now):
+    from app.campaigns.models import CampaignStep, Coupon
+    from app.commerce.fake_woocommerce import FakeWooCommerce
+
+    key, secret = "ck_" + "a1" * 20, "cs_" + "b2" * 20
+    with FakeWooCommerce(consumer_key=key, consumer_secret=secret) as woo:
+        with unit_of_work(factory) as session:
+            session.execute(update(Store).values(url=woo.base_url, wc_consumer_key=key,
+                                                 wc_consumer_secret=secret))
+            campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
+            session.execute(update(CampaignStep).where(
+                CampaignStep.campaign_id == campaign.id, CampaignStep.position == 1)
+                .values(coupon={"mode": "personal", "discount_type": "percent", "amount": "10",
+                                "expires_days": 3, "on_failure": "hold"},
+                        template="کد تخفیف شما: {{ coupon_code }} {{ link }}"))
+        shop.cart("coupon-cart-01", now - timedelta(hours=3))
+        shop.tick(now - timedelta(minutes=90))
+        shop.tick(now - timedelta(minutes=89))
+    [sms] = shop.sms()
+    with factory() as session:
+        [coupon] = session.scalars(select(Coupon)).all()
+    assert coupon.code.upper() in sms.text
+    # Another phone, no cart token, no click: only the code ties the order to the SMS.
+    shop.order(730, now, phone="09350000001", coupons=[coupon.code.upper()])
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id) == ("coupon", coupon.message_id)
