@@ -212,6 +212,7 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
         return None
     reason = _subject_exit_reason(session, batch, campaign, enrollment)
     if reason == "":  # postponed: the message was rescheduled
+        message.attempts -= 1  # moved, not tried: attempts count gateway calls only
         return None
     if reason:
         exit_enrollment(session, enrollment, reason, now)
@@ -247,6 +248,7 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
             at = next_allowed_minute(capped, **window)
     if at > now:
         _move(message, SCHEDULED, why, at)
+        message.attempts -= 1  # moved, not tried: attempts count gateway calls only
         return None
     # ---- lookup mode (app/campaigns/lookup.py): an approved template, no opt-out line ----
     if store.sms_template_mode == LOOKUP_MODE:

@@ -36,6 +36,7 @@ def test_cart_abandoned_at_night_gets_its_first_sms_at_nine(shop):
     [first, *_] = shop.messages("abandoned_cart")
     assert (first.status, first.reason) == ("scheduled", "quiet hours")
     assert first.due_at == tehran("2026-11-25T09:00")
+    assert first.attempts == 0  # moved, not tried: a later gateway error still gets retries
     shop.tick(tehran("2026-11-25T08:59"))
     assert shop.sms() == []
     shop.tick(tehran("2026-11-25T09:00"))
