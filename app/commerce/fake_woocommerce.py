@@ -18,10 +18,12 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
+
+from app.loopback import LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,14 @@ class _Fault:
     after_work: bool
 
 
-class FakeWooCommerce:
+class FakeWooCommerce(LoopbackServer):
+    """Its base_url is what a store's `url` would be: the WordPress site root."""
+
+    name = "fake-woocommerce"
+
     def __init__(self, consumer_key: str = "ck_" + "a1" * 20,
-                 consumer_secret: str = "cs_" + "b2" * 20, port: int = 0, *, host: str = "127.0.0.1", site_timezone: str = "Asia/Tehran"):
+                 consumer_secret: str = "cs_" + "b2" * 20, port: int = 0, *,
+                 host: str = "127.0.0.1", site_timezone: str = "Asia/Tehran"):
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.permissions = "read_write"  # "read": every write answers 401, as WooCommerce does
         self.site_timezone = ZoneInfo(site_timezone)
@@ -81,47 +88,7 @@ class FakeWooCommerce:
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._lock = threading.RLock()
-        self._released = threading.Event()  # set on stop(): held answers finish at once
-        self._host = host
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """What a store's `url` would be: the WordPress site root."""
-        return f"http://{self._host}:{self._server.server_address[1]}"
-
-    def start(self) -> FakeWooCommerce:
-        self._released.clear()
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True, name="fake-woocommerce")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._released.set()
-        if self._thread:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
-
-    def serve_forever(self) -> None:
-        """Serve on the calling thread until interrupted."""
-        try:
-            self._server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
-    def __enter__(self) -> FakeWooCommerce:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        super().__init__(_handler_for(self), host, port)
 
     # -- knobs for tests -----------------------------------------------------------------------
 

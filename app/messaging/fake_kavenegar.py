@@ -18,10 +18,11 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from app.loopback import LoopbackServer
 from app.messaging.kavenegar import redact
 from app.messaging.segments import count_segments
 
@@ -115,7 +116,9 @@ class _Outcome:
     after_polls: int
 
 
-class FakeKavenegar:
+class FakeKavenegar(LoopbackServer):
+    name = "fake-kavenegar"
+
     def __init__(self, api_key: str = "test-key", port: int = 0, *, host: str = "127.0.0.1",
                  credit: int = 10_000_000, price_per_part: int = 1_200,
                  clock: Callable[[], float] = time.time):
@@ -129,7 +132,6 @@ class FakeKavenegar:
         self.requests: list[RecordedRequest] = []
         self._clock = clock
         self._lock = threading.RLock()
-        self._released = threading.Event()  # set on stop(): held responses finish at once
         self._messages: dict[int, FakeMessage] = {}
         self._by_localid: dict[int, int] = {}
         self._sends_per_localid: Counter[int] = Counter()
@@ -141,31 +143,9 @@ class FakeKavenegar:
         self._delays: dict[str, float] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
-        self._host = host
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._thread: threading.Thread | None = None
+        super().__init__(_handler_for(self), host, port)
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self._host}:{self._server.server_address[1]}"
-
-    def start(self) -> FakeKavenegar:
-        self._released.clear()
-        # A short poll interval: shutdown() waits up to one interval, once per test.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True, name="fake-kavenegar")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._released.set()
-        if self._thread:
-            self._server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._server.server_close()
+    def _after_stop(self) -> None:
         with self._lock:  # idle keep-alive connections: their handler threads end at once
             connections, self._connections = set(self._connections), set()
         for conn in connections:
@@ -173,21 +153,6 @@ class FakeKavenegar:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-    def serve_forever(self) -> None:
-        """Serve on the calling thread (the CLI) until interrupted."""
-        try:
-            self._server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
-    def __enter__(self) -> FakeKavenegar:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- knobs for tests -----------------------------------------------------------------------
 
