@@ -4,7 +4,7 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -69,3 +69,7 @@ def require_store(
 
 
 StoreDep = Annotated[Store, Depends(require_store)]
+
+
+# Path ids are INTEGER columns: anything larger is no row (404 or 422), never a database error.
+StoreId = Annotated[int, Path(ge=1, le=2**31 - 1)]

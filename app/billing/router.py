@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.billing import service
 from app.db import utcnow
-from app.deps import AdminDep, SessionDep, StoreDep
+from app.deps import AdminDep, SessionDep, StoreDep, StoreId
 from app.stores.service import get_store
 
 platform_router = APIRouter(prefix="/platform/v1/stores", tags=["platform"],
@@ -55,18 +55,18 @@ def _ledger(session, store_id: int, limit: int, before_id: int | None) -> dict:
 
 @platform_router.post("/{store_id}/credit", response_model=Ledger, status_code=201,
                       summary="Top up a store's prepaid SMS balance (Rial)")
-def credit(store_id: int, data: TopUp, session: SessionDep) -> dict:
+def credit(store_id: StoreId, data: TopUp, session: SessionDep) -> dict:
     service.top_up(session, store_id, data.amount, note=data.note, now=utcnow())
     return _ledger(session, store_id, 20, None)
 
 
 @platform_router.get("/{store_id}/ledger", response_model=Ledger)
-def platform_ledger(store_id: int, session: SessionDep, limit: int = Query(50, ge=1, le=500),
-                    before_id: int | None = None) -> dict:
+def platform_ledger(store_id: StoreId, session: SessionDep, limit: int = Query(50, ge=1, le=500),
+                    before_id: int | None = Query(None, ge=1, le=2**63 - 1)) -> dict:
     return _ledger(session, store_id, limit, before_id)
 
 
 @merchant_router.get("", response_model=Ledger, summary="The store's balance and ledger")
 def merchant_ledger(store: StoreDep, session: SessionDep, limit: int = Query(50, ge=1, le=500),
-                    before_id: int | None = None) -> dict:
+                    before_id: int | None = Query(None, ge=1, le=2**63 - 1)) -> dict:
     return _ledger(session, store.id, limit, before_id)

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from app.deps import AdminDep, SessionDep
+from app.deps import AdminDep, SessionDep, StoreId
 from app.errors import DomainError, NotFound
 from app.ingest import service
 from app.ingest.writer import Incoming
@@ -77,10 +77,10 @@ Status = Literal["pending", "applied", "duplicate", "stale", "ignored", "dead_le
 
 @router.get("/platform/v1/stores/{store_id}/webhook-deliveries", dependencies=[AdminDep],
             tags=["platform"], summary="Webhook deliveries of a store (dead letters included)")
-def list_deliveries(store_id: int, session: SessionDep,
+def list_deliveries(store_id: StoreId, session: SessionDep,
                     status: Status | None = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    before_id: int | None = None) -> dict:
+                    before_id: int | None = Query(None, ge=1, le=2**63 - 1)) -> dict:
     get_store(session, store_id)
     rows = service.list_deliveries(session, store_id=store_id, status=status, limit=limit,
                                    before_id=before_id)

@@ -40,6 +40,8 @@ def validate(source: str) -> None:
         parsed = _env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", exc.lineno) from None
+    except RecursionError:  # "{{{{{{…": the parser recurses per brace
+        raise TemplateProblem("the template is nested too deeply") from None
     unknown = sorted(meta.find_undeclared_variables(parsed) - VARIABLES)
     if unknown:
         raise TemplateProblem(f"unknown variable(s): {', '.join(unknown)}; "

@@ -2,7 +2,7 @@ from fastapi import APIRouter
 
 from app.campaigns import coupons
 from app.db import utcnow
-from app.deps import AdminDep, SessionDep, SettingsDep
+from app.deps import AdminDep, SessionDep, SettingsDep, StoreId
 from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
@@ -31,31 +31,31 @@ def create_store(data: StoreCreate, session: SessionDep, settings: SettingsDep) 
 
 
 @router.get("/{store_id}", response_model=StoreOut)
-def get_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
+def get_store(store_id: StoreId, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.get_store(session, store_id), settings.public_url)
 
 
 @router.post("/{store_id}/disable", response_model=StoreOut,
              summary="Stop accepting the store's webhooks (they get 403)")
-def disable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
+def disable_store(store_id: StoreId, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.set_enabled(session, store_id, False), settings.public_url)
 
 
 @router.post("/{store_id}/enable", response_model=StoreOut)
-def enable_store(store_id: int, session: SessionDep, settings: SettingsDep) -> dict:
+def enable_store(store_id: StoreId, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.set_enabled(session, store_id, True), settings.public_url)
 
 
 @router.put("/{store_id}/sms-gateway", response_model=StoreOut,
             summary="Set the store's SMS gateway (the API key is write-only)")
-def set_sms_gateway(store_id: int, data: SmsGatewaySettings, session: SessionDep,
+def set_sms_gateway(store_id: StoreId, data: SmsGatewaySettings, session: SessionDep,
                     settings: SettingsDep) -> dict:
     return store_out(service.set_sms_gateway(session, store_id, data), settings.public_url)
 
 
 @router.put("/{store_id}/woocommerce-api", response_model=StoreOut,
             summary="Set the store's WooCommerce REST keys for personal coupons (write-only)")
-def set_woocommerce_api(store_id: int, data: WooCommerceApiKeys, session: SessionDep,
+def set_woocommerce_api(store_id: StoreId, data: WooCommerceApiKeys, session: SessionDep,
                         settings: SettingsDep) -> dict:
     store = service.set_woocommerce_api(session, store_id, data)
     # New keys deserve a new try: messages held for want of a coupon are tried again.

@@ -55,7 +55,7 @@ class SmsGatewaySettings(BaseModel):
     api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
     price_per_part: int | None = Field(None, ge=0, le=10**7,
                                        description="Rial per SMS part (pay as you go)")
-    sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,20}$")
+    sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,19}$")
     opt_out_text: str | None = Field(None, min_length=1, max_length=40)
 
     @model_validator(mode="after")

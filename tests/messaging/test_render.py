@@ -83,3 +83,8 @@ def test_invalid_templates_are_rejected_with_the_reason(source, problem):
 def test_segment_counts(text, encoding, parts):
     segments = count_segments(text)
     assert (segments.encoding, segments.parts) == (encoding, parts)
+
+
+def test_a_template_nested_beyond_reason_is_a_problem_not_a_crash():
+    with pytest.raises(TemplateProblem, match="nested too deeply"):
+        validate("{" * 5000)

@@ -1,4 +1,5 @@
 """An operator creates stores through the platform API (or the CLI) and watches deliveries."""
+import pytest
 
 import json
 import os
@@ -134,3 +135,19 @@ def test_kavenegar_without_a_key_is_rejected(admin_client, store, factory):
     assert response.status_code == 422 and "api_key is required" in response.json()["error"]["message"]
     with factory() as session:
         assert session.get(Store, store.id).sms_provider == "console"
+
+
+@pytest.mark.parametrize("path", ["/platform/v1/stores/99999999999",
+                                  "/platform/v1/stores/0",
+                                  "/platform/v1/stores/99999999999/ledger",
+                                  "/platform/v1/stores/1/webhook-deliveries?before_id=99999999999999999999"])
+def test_ids_out_of_range_are_client_errors_not_database_errors(admin_client, path):
+    answer = admin_client.get(path)
+    assert answer.status_code in (404, 422) and "error" in answer.json()
+
+
+def test_a_sender_line_longer_than_the_column_is_refused(admin_client, store):
+    answer = admin_client.put(f"/platform/v1/stores/{store.id}/sms-gateway",
+                              json={"provider": "kavenegar", "api_key": "k" * 20,
+                                    "sender": "+" + "9" * 20})
+    assert answer.status_code == 422
