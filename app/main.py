@@ -7,6 +7,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from app.admin.routers import routers as admin_routers
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
@@ -21,6 +22,7 @@ from app.links.clicks import ClickRecorder
 from app.links.router import plugin_router
 from app.links.router import router as links_router
 from app.messaging.gateway import make_gateways
+from app.reports.router import router as reports_router
 from app.stores.router import router as stores_router
 from app.surveys.router import router as surveys_router
 
@@ -94,6 +96,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.include_router(plugin_router)
     app.include_router(billing_platform_router)
     app.include_router(billing_router)
+    app.include_router(reports_router)
+    for router in admin_routers:  # the merchant admin API, /api/v1
+        app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict:

@@ -1,5 +1,6 @@
 """Every domain's tables, imported once so the metadata (and Alembic) sees them all."""
 
+from app.admin.models import TestSend
 from app.billing.models import LedgerEntry
 from app.campaigns.models import Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Cart, Order, Product
@@ -11,4 +12,4 @@ from app.messaging.models import ConsoleSms, InboundSms
 from app.stores.models import Store
 from app.surveys.models import SurveyAlert, SurveyAnswer
 
-__all__ = ["Attribution", "LedgerEntry", "Base", "Click", "Link", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "SurveyAlert", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "SurveyAlert", "SurveyAnswer", "WebhookDelivery"]

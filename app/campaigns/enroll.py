@@ -24,7 +24,8 @@ CART_LOOKBACK = timedelta(days=1)
 def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_id: int,
            contact_id: int, anchor_at: datetime) -> Enrollment | None:
     """Enroll one subject and schedule its messages; None if it already was enrolled."""
-    steps = session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign.id)
+    steps = session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
+                                                       CampaignStep.deleted_at.is_(None))
                             .order_by(CampaignStep.position)).all()
     try:
         with session.begin_nested():

@@ -43,6 +43,8 @@ class Campaign(Base):
     # win_back: minutes without a purchase after the last one. Unused by order triggers.
     trigger_minutes: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Deleted by the merchant: kept (inactive) for its history; its pending messages were skipped.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CampaignStep(Base):
@@ -61,6 +63,8 @@ class CampaignStep(Base):
     lookup: Mapped[dict | None] = mapped_column(JSON)
     # [{"name": "A", "template": "...", "weight": 50}, ...]; empty = the step's template only.
     variants: Mapped[list] = mapped_column(JSON, default=list)
+    # Deleted by the merchant: kept for its messages' history, never scheduled again.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Enrollment(Base):
@@ -97,6 +101,14 @@ class Message(Base):
         Index("ix_messages_status_claimed_at", "status", "claimed_at"),
         Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
         Index("ix_messages_status_sent_at", "status", "sent_at"),
+        # Reports read one store's messages by when they went out, or (not sent) were due;
+        # the included columns let them count without visiting the table.
+        Index("ix_messages_store_id_sent_at", "store_id", "sent_at",
+              postgresql_include=["id", "campaign_id", "step_id", "variant", "status", "parts",
+                                  "cost", "delivery_status"]),
+        Index("ix_messages_store_id_due_at_unsent", "store_id", "due_at",
+              postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL"),
+              postgresql_include=["campaign_id", "step_id", "variant", "status"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

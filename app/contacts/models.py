@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -11,7 +11,13 @@ class Contact(Base):
     """A phone number of a store, in E.164, with its consent state."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("store_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "phone"),
+        # Reports: a store's opt-outs in a period.
+        Index("ix_contacts_store_id_opted_out_at", "store_id", "opted_out_at",
+              postgresql_where=text("opted_out_at IS NOT NULL"),
+              sqlite_where=text("opted_out_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.contacts.models import Contact
@@ -72,3 +74,31 @@ def set_consent(session: Session, *, store_id: int, raw_phone: str, opted_in: bo
         contact.opted_out_at, contact.opt_out_source = now, source
     session.flush()
     return contact
+
+
+def opt_out_phones(session: Session, *, store_id: int, phones: list[Phone], source: str,
+                   now) -> int:
+    """Opt many phones out at once (a merchant's blacklist); unknown ones get a contact, as in
+    set_consent. Returns how many were not opted out before. Idempotent."""
+    by_e164 = {phone.e164: phone for phone in phones}
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    changed = 0
+    numbers = sorted(by_e164)
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start:start + 500]
+        # New contacts, born opted out. Inserted first: a phone another transaction is adding
+        # meanwhile conflicts, waits for it, and the UPDATE below (a fresh snapshot) opts it out.
+        changed += len(session.execute(
+            insert(Contact).values([dict(
+                store_id=store_id, phone=e164, unverified_prefix=by_e164[e164].unverified_prefix,
+                first_name="", last_name="", email="", opted_out_at=now, opt_out_source=source,
+                created_at=now, updated_at=now) for e164 in chunk])
+            .on_conflict_do_nothing(index_elements=["store_id", "phone"])
+            .returning(Contact.id)).all())
+        changed += session.execute(
+            update(Contact).where(Contact.store_id == store_id, Contact.phone.in_(chunk),
+                                  Contact.opted_out_at.is_(None))
+            .values(opted_out_at=now, opt_out_source=source, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+    session.flush()
+    return changed

@@ -1,0 +1,357 @@
+"""Template previews and test sends: the SMS a step would send now, made without writing a row.
+
+A preview renders with `render_context(message=None)` for a real cart or order (the link is a
+sample of the real length, nothing is minted), or with the built-in sample subject
+(templates/admin/sample_subject.json). Its figures are the ones a real send would have: the
+opt-out line for promotional campaigns, GSM-7/UCS-2 parts, parts × the store's price per part.
+
+A test send delivers a preview to one phone through the store's own gateway. Its localid lives
+in a range of its own: campaign messages use their id (1, 2, 3, … well below 10**12), survey
+alerts 10**12 + alert id, test sends TEST_SEND_LOCALID_BASE + test-send id. Kavenegar takes a
+send with a localid it has seen as a repeat and answers with the earlier message, so a test SMS
+sharing a message's localid would silently "be" that message (and never arrive), or make the
+real message look sent already. Ids are per table and only grow, so no two sends share one.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from jinja2 import TemplateError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.admin.models import TEST_FAILED, TEST_SENDING, TEST_SENT, TestSend
+from app.billing.service import metered
+from app.campaigns import coupons
+from app.campaigns.content import SAMPLE_CODE, render_context
+from app.campaigns.lookup import LOOKUP_MODE, LookupConfigError, validate_lookup
+from app.campaigns.models import ABANDONED_CART, CROSS_SELL, Campaign, CampaignStep, Enrollment
+from app.commerce.models import Cart, Order
+from app.config import get_settings
+from app.contacts.models import Contact
+from app.contacts.phones import InvalidPhone, normalize_phone
+from app.errors import Conflict, DomainError, NotFound
+from app.messaging.gateway import ErrorKind, Gateway, GatewayError, Lookup, SendResult
+from app.messaging.kavenegar import TokenProblem, fit_token
+from app.messaging.persian import jalali_date, money, persian_digits
+from app.messaging.render import TEMPLATES, VARIABLES, TemplateProblem, render, validate
+from app.messaging.segments import Segments, count_segments
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+TEST_SEND_LOCALID_BASE = 2 * 10**12
+TEST_SENDS_PER_HOUR = 10
+# A personal coupon is made only for a real message: previews show a code of the same shape.
+SAMPLE_COUPON = "K7PMX2QA"
+
+
+# What rendering a merchant's template can raise (every variable is text; the sandbox refuses
+# unsafe access with a TemplateError).
+RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
+                 RecursionError)
+
+
+class PreviewError(DomainError):
+    status_code = 422
+    code = "invalid_preview"
+
+
+class TestSendLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GatewayUnavailable(DomainError):
+    """The gateway did not answer (or not usefully): try again later."""
+
+    status_code = 502
+    code = "sms_gateway_unavailable"
+
+
+class GatewayRefused(DomainError):
+    """The gateway answered no: the store's account, line or the number needs fixing."""
+
+    status_code = 422
+    code = "sms_gateway_refused"
+
+
+@lru_cache(maxsize=1)
+def _sample() -> dict:
+    return json.loads((TEMPLATES / "admin" / "sample_subject.json").read_text(encoding="utf-8"))
+
+
+def _sample_link() -> str:
+    # Where real messages' links point (app.campaigns.content): same base, same length.
+    return f"{get_settings().public_url}/{SAMPLE_CODE}"
+
+
+def sample_context(*, store: Store, kind: str, coupon_fields: dict, now: datetime) -> dict:
+    """The built-in subject: a Persian name, a cart (abandoned_cart) or an order (the others)."""
+    sample = _sample()
+    context = {"first_name": sample["first_name"], "last_name": sample["last_name"],
+               "store_name": store.name, "today": jalali_date(now, store.timezone),
+               "link": _sample_link(), **coupon_fields}
+    if kind == ABANDONED_CART:
+        context["cart_items"] = "، ".join(sample["cart_items"])
+        context["cart_total"] = money(sample["cart_total_rial"], store.currency)
+        return context
+    context["order_number"] = persian_digits(sample["order_number"])
+    context["order_total"] = money(sample["order_total_rial"], store.currency)
+    context["product_names"] = "، ".join(sample["order_items"])
+    if kind == CROSS_SELL:
+        context["product_name"] = sample["product_name"]
+    return context
+
+
+def template_problem(source: str) -> str | None:
+    """What is wrong with a template's syntax or variables ("line 2: …"), or None."""
+    try:
+        validate(source)
+    except TemplateProblem as exc:
+        return str(exc)
+    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
+        return "nested too deeply to read"
+    return None
+
+
+def sample_render_check(source: str) -> str | None:
+    """Why a template that parses still cannot be rendered (e.g. `{{ cart_total + 1 }}`)."""
+    # Every variable is text in a real context too (render_context formats numbers and dates).
+    context = {name: "x" for name in VARIABLES}
+    try:
+        render(source, context)
+    except RENDER_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _sample_coupon(step: CampaignStep, store: Store, now: datetime) -> dict:
+    try:
+        settings = coupons.read_coupon(step.coupon)
+    except coupons.InvalidCouponSettings:
+        settings = None
+    if isinstance(settings, coupons.PersonalCoupon):
+        expires = now + timedelta(days=settings.expires_days)
+        return {"coupon_code": SAMPLE_COUPON,
+                "coupon_expires": jalali_date(expires, store.timezone)}
+    return {"coupon_code": settings.code if settings else "", "coupon_expires": ""}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    segments: Segments
+    subject: str
+    variant: str | None
+    opt_out_line: bool
+    lookup: Lookup | None
+    price_per_part: int
+
+    @property
+    def cost_estimate(self) -> int:
+        return self.segments.parts * self.price_per_part
+
+
+def _subject_context(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
+                     cart_id: int | None, order_id: int | None,
+                     now: datetime) -> tuple[dict, str]:
+    if cart_id is None and order_id is None:
+        return sample_context(store=store, kind=campaign.kind,
+                              coupon_fields=_sample_coupon(step, store, now), now=now), "sample"
+    wants_cart = campaign.kind == ABANDONED_CART
+    if (cart_id is not None) != wants_cart:
+        raise PreviewError(f"a {campaign.kind} campaign's messages are about "
+                           f"{'carts: give cart_id' if wants_cart else 'orders: give order_id'}",
+                           code="subject_mismatch")
+    model, subject_id = (Cart, cart_id) if wants_cart else (Order, order_id)
+    subject = session.scalar(select(model).where(model.id == subject_id,
+                                                 model.store_id == store.id))
+    if subject is None:
+        kind = "cart" if wants_cart else "order"
+        raise NotFound(f"no {kind} with id {subject_id}", code=f"{kind}_not_found")
+    contact = session.get(Contact, subject.contact_id) if subject.contact_id else None
+    if contact is None:  # never added to the session: nothing is written
+        contact = Contact(store_id=store.id, phone="", first_name=subject.first_name or "",
+                          last_name=subject.last_name or "", email="")
+    enrollment = Enrollment(store_id=store.id, campaign_id=campaign.id,
+                            subject_type="cart" if wants_cart else "order",
+                            subject_id=subject.id, contact_id=subject.contact_id, anchor_at=now,
+                            status="active")
+    context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
+                             enrollment=enrollment, now=now, message=None)
+    if context is None:
+        raise PreviewError(f"order {subject.id} has nothing to recommend: its message would be "
+                           "skipped", code="nothing_to_send")
+    if not context.get("coupon_code"):
+        sample = _sample_coupon(step, store, now)
+        if sample["coupon_code"] == SAMPLE_COUPON:
+            context.update(sample)
+    return context, f"{'cart' if wants_cart else 'order'} {subject.id}"
+
+
+def _template_of(step: CampaignStep, template: str | None,
+                 variant: str | None) -> tuple[str, str | None]:
+    if template is not None:
+        problem = template_problem(template)
+        if problem:
+            raise PreviewError(f"template: {problem}", code="invalid_template")
+        return template, None
+    variants = step.variants or []
+    if variant is not None:
+        for v in variants:
+            if v.get("name") == variant:
+                return v["template"], variant
+        names = ", ".join(repr(v.get("name")) for v in variants) or "none"
+        raise PreviewError(f"variant: step {step.id} has no variant {variant!r} (its variants: "
+                           f"{names})", code="unknown_variant")
+    weighted = [v for v in variants if v.get("weight", 0) > 0]
+    if weighted:  # with variants, messages never use the step's own template
+        return weighted[0]["template"], weighted[0].get("name")
+    return step.template, None
+
+
+def checked_lookup(config: object) -> dict:
+    """validate_lookup, with a template nested too deeply to parse reported like any problem."""
+    try:
+        return validate_lookup(config)
+    except RecursionError:
+        raise LookupConfigError("tokens", "a token is nested too deeply to read") from None
+
+
+def _lookup(config: dict, context: dict) -> Lookup:
+    config = checked_lookup(config)
+    tokens = {}
+    for name, source in config["tokens"].items():
+        try:
+            value = fit_token(name, render(source, context))
+        except TokenProblem as exc:
+            raise PreviewError(f"lookup.tokens.{name}: {exc}", code="invalid_lookup") from None
+        except RENDER_ERRORS as exc:
+            raise PreviewError(f"lookup.tokens.{name}: cannot be rendered: {exc}",
+                               code="invalid_lookup") from None
+        if value:
+            tokens[name] = value
+    if "token" not in tokens:
+        raise PreviewError("lookup.tokens.token renders empty for this subject (Kavenegar "
+                           "requires it)", code="invalid_lookup")
+    return Lookup(template=config["template"], tokens=tokens)
+
+
+def preview(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
+            template: str | None = None, variant: str | None = None,
+            cart_id: int | None = None, order_id: int | None = None,
+            now: datetime) -> Rendered:
+    """The step's SMS for the sample subject or a real one, as it would go out now. `step` may
+    be a saved step or an unsaved one (never added to the session)."""
+    source, variant_name = _template_of(step, template, variant)
+    context, subject = _subject_context(session, store=store, campaign=campaign, step=step,
+                                        cart_id=cart_id, order_id=order_id, now=now)
+    try:
+        text = render(source, context)
+    except RENDER_ERRORS as exc:
+        raise PreviewError(f"template: cannot be rendered: {type(exc).__name__}: {exc}",
+                           code="invalid_template") from None
+    opt_out = bool(campaign.promotional and store.opt_out_text)
+    if opt_out:
+        text = f"{text}\n{store.opt_out_text}"
+    lookup = None
+    if store.sms_template_mode == LOOKUP_MODE and step.lookup:
+        lookup = _lookup(step.lookup, context)
+    return Rendered(text=text, segments=count_segments(text), subject=subject,
+                    variant=variant_name, opt_out_line=opt_out, lookup=lookup,
+                    price_per_part=store.sms_price_per_part)
+
+
+# -- test sends -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TestTicket:
+    """A recorded test send, ready for the gateway (which is called with no transaction open)."""
+
+    id: int
+    localid: int
+    receptor: str
+    text: str
+    lookup: Lookup | None
+
+
+def open_test_send(session: Session, *, store: Store, step: CampaignStep, phone: str,
+                   rendered: Rendered, now: datetime) -> TestTicket:
+    """Check the phone and the hourly limit, and record the send before the gateway is called."""
+    try:
+        e164 = normalize_phone(phone).e164
+    except InvalidPhone as exc:
+        raise DomainError(f"phone: {exc.reason} (a mobile number, any digits)",
+                          code="invalid_phone", status_code=422) from None
+    if metered(store):
+        # The ledger charges messages only: a test SMS through the platform's account would be
+        # free, and ten an hour per store is a free SMS service for anyone with a store.
+        raise Conflict("test sends are not available for stores paying as they go through the "
+                       "platform's account yet: the preview shows the text and its cost",
+                       code="test_send_unavailable")
+    if store.sms_template_mode == LOOKUP_MODE and rendered.lookup is None:
+        raise PreviewError(f"the store sends in lookup mode and step {step.id} has no lookup "
+                           "template: set the step's lookup first", code="lookup_missing")
+    opted_out = session.scalar(select(Contact.opted_out_at).where(Contact.store_id == store.id,
+                                                                  Contact.phone == e164))
+    if opted_out is not None:
+        raise Conflict(f"{e164} opted out of this store's SMS: bazgasht sends it nothing, tests "
+                       "included", code="phone_opted_out")
+    # The store's row lock makes count-then-insert one step when requests race (PostgreSQL;
+    # SQLite runs one writing transaction at a time anyway).
+    session.execute(select(Store.id).where(Store.id == store.id).with_for_update())
+    since = now - timedelta(hours=1)
+    recent = session.execute(select(func.count(), func.min(TestSend.created_at)).where(
+        TestSend.store_id == store.id, TestSend.created_at > since)).one()
+    if recent[0] >= TEST_SENDS_PER_HOUR:
+        retry_after = max(1, int((recent[1] + timedelta(hours=1) - now).total_seconds()) + 1)
+        raise TestSendLimited(f"at most {TEST_SENDS_PER_HOUR} test SMS per hour: the next one "
+                              f"can go in {(retry_after + 59) // 60} minutes", retry_after)
+    row = TestSend(store_id=store.id, step_id=step.id, phone=e164, status=TEST_SENDING,
+                   text=rendered.lookup.readable() if rendered.lookup else rendered.text,
+                   created_at=now)
+    session.add(row)
+    session.flush()
+    return TestTicket(id=row.id, localid=TEST_SEND_LOCALID_BASE + row.id, receptor=e164,
+                      text=rendered.text, lookup=rendered.lookup)
+
+
+def deliver_test_send(gateway: Gateway, ticket: TestTicket) -> SendResult | GatewayError:
+    """Send it; touches no database of ours (the console gateway writes its own record)."""
+    try:
+        if ticket.lookup is not None:
+            [result] = gateway.lookup_many([(ticket.localid, ticket.receptor, ticket.lookup)])
+            return result
+        return gateway.send(localid=ticket.localid, receptor=ticket.receptor, text=ticket.text)
+    except GatewayError as exc:
+        return exc
+    except Exception as exc:  # the row must not stay "sending"; the merchant gets an answer
+        log.exception("test send %s: unexpected gateway error", ticket.id)
+        return GatewayError(ErrorKind.RETRY, f"unexpected {type(exc).__name__}")
+
+
+def close_test_send(session: Session, *, ticket: TestTicket,
+                    outcome: SendResult | GatewayError) -> TestSend:
+    row = session.get(TestSend, ticket.id)
+    if isinstance(outcome, SendResult):
+        row.status, row.gateway_id = TEST_SENT, outcome.gateway_id
+    else:
+        row.status, row.error = TEST_FAILED, str(outcome)[:300]
+    session.flush()
+    return row
+
+
+def test_send_failure(outcome: GatewayError) -> DomainError:
+    """The error a failed test send answers with."""
+    if outcome.kind is ErrorKind.RETRY or outcome.ambiguous:
+        return GatewayUnavailable(f"the SMS gateway did not take the test SMS, try again later: "
+                                  f"{outcome}")
+    return GatewayRefused(f"the SMS gateway refused the test SMS: {outcome}")

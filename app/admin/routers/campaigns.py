@@ -1,0 +1,109 @@
+"""Campaigns and their steps."""
+
+from fastapi import APIRouter
+
+from app.admin import service
+from app.admin.schemas import (CampaignCreate, CampaignList, CampaignOut, CampaignPatch, Deleted,
+                               SmallPathId, StepCreate, StepOut, StepPatch, errors)
+from app.campaigns.models import Campaign, CampaignStep
+from app.db import utcnow
+from app.deps import SessionDep, StoreDep
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], responses=errors())
+
+
+def step_out(step: CampaignStep) -> dict:
+    return dict(id=step.id, position=step.position, delay_minutes=step.delay_minutes,
+                template=step.template, coupon=step.coupon, lookup=step.lookup,
+                variants=step.variants or [])
+
+
+def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
+    return dict(id=campaign.id, kind=campaign.kind, name=campaign.name, active=campaign.active,
+                promotional=campaign.promotional, trigger_minutes=campaign.trigger_minutes,
+                created_at=campaign.created_at, steps=[step_out(s) for s in steps])
+
+
+def _one(session, campaign: Campaign) -> dict:
+    return campaign_out(campaign, service.live_steps(session, [campaign.id])[campaign.id])
+
+
+@router.get("", response_model=CampaignList, summary="The store's campaigns with their steps")
+def list_campaigns(store: StoreDep, session: SessionDep) -> dict:
+    campaigns = service.list_campaigns(session, store=store)
+    steps = service.live_steps(session, [c.id for c in campaigns])
+    return dict(items=[campaign_out(c, steps[c.id]) for c in campaigns])
+
+
+@router.post("", status_code=201, response_model=CampaignOut, responses=errors(409),
+             summary="Create a campaign (paused unless active: true)")
+def create_campaign(data: CampaignCreate, store: StoreDep, session: SessionDep) -> dict:
+    return _one(session, service.create_campaign(session, store=store, data=data, now=utcnow()))
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut, responses=errors(404))
+def get_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+    return _one(session, service.get_campaign(session, store=store, campaign_id=campaign_id))
+
+
+@router.patch("/{campaign_id}", response_model=CampaignOut, responses=errors(404),
+              summary="Rename it, or change its trigger")
+def update_campaign(campaign_id: SmallPathId, patch: CampaignPatch, store: StoreDep,
+                    session: SessionDep) -> dict:
+    return _one(session, service.update_campaign(session, store=store, campaign_id=campaign_id,
+                                                 patch=patch))
+
+
+@router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=errors(404),
+             summary="Pause: messages due meanwhile are held, not lost")
+def pause_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+    return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
+                                            active=False, now=utcnow()))
+
+
+@router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=errors(404, 409),
+             summary="Resume: held messages go out at the next tick, under every rule again")
+def resume_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+    return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
+                                            active=True, now=utcnow()))
+
+
+@router.delete("/{campaign_id}", response_model=Deleted, responses=errors(404),
+               summary="Delete: its messages not sent yet are skipped (never sent); history stays")
+def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+    skipped, exited = service.delete_campaign(session, store=store, campaign_id=campaign_id,
+                                              now=utcnow())
+    return dict(deleted=True, skipped_messages=skipped, exited_enrollments=exited)
+
+
+@router.post("/{campaign_id}/steps", status_code=201, response_model=StepOut,
+             responses=errors(404, 409), summary="Add a last step (for enrollments from now on)")
+def add_step(campaign_id: SmallPathId, data: StepCreate, store: StoreDep,
+             session: SessionDep) -> dict:
+    return step_out(service.add_step(session, store=store, campaign_id=campaign_id, data=data))
+
+
+@router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=errors(404))
+def get_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
+             session: SessionDep) -> dict:
+    _, step = service.get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
+    return step_out(step)
+
+
+@router.patch("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=errors(404),
+              summary="Change a step (a new text applies to every message not sent yet)")
+def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch, store: StoreDep,
+                session: SessionDep) -> dict:
+    data = patch.model_dump(exclude_unset=True)
+    return step_out(service.update_step(session, store=store, campaign_id=campaign_id,
+                                        step_id=step_id, data=data))
+
+
+@router.delete("/{campaign_id}/steps/{step_id}", response_model=Deleted,
+               responses=errors(404, 409),
+               summary="Delete a step: its messages not sent yet are skipped (never sent)")
+def delete_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
+                session: SessionDep) -> dict:
+    skipped = service.delete_step(session, store=store, campaign_id=campaign_id, step_id=step_id,
+                                  now=utcnow())
+    return dict(deleted=True, skipped_messages=skipped)

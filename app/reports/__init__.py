@@ -1,0 +1,1 @@
+"""Merchant reports: what campaigns sent, cost and brought back. Read-only."""

@@ -1,0 +1,70 @@
+"""What the SMS a report covers cost the merchant: the one place reports compute it.
+
+Today the cost is what the gateway reported when it accepted the message (`messages.cost`, Rial).
+When that is missing (the console gateway, a send confirmed after a lost answer) it is estimated
+as parts × the store's price per part, and the report says so. Kavenegar refunds messages that
+end with status 13 or 14, so those cost nothing.
+
+The prepaid ledger (app/billing, "Pay as you go") will be the better source: once it exists,
+`sms_costs` sums its charges and refunds per message instead, with the same signature, and
+`cost_source` answers "ledger".
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import DELIVERED, FAILED, SENT, Message
+
+# Statuses after which Kavenegar gives the credit back (see issue 6, "Pay as you go").
+REFUNDED_STATUSES = (13, 14)
+WENT_OUT = (SENT, DELIVERED, FAILED)
+
+
+class PricedStore(Protocol):
+    """A store as costs need it (a Store row, or an export's snapshot of one)."""
+
+    id: int
+    sms_price_per_part: int
+
+
+@dataclass
+class Cost:
+    rial: int = 0
+    estimated: int = 0   # messages whose cost is parts × price per part
+    reported: int = 0    # messages whose cost the gateway reported (refunds included)
+
+    def add(self, other: "Cost") -> None:
+        self.rial += other.rial
+        self.estimated += other.estimated
+        self.reported += other.reported
+
+
+def cost_source(cost: Cost) -> str:
+    """How a report's cost figures were obtained."""
+    if cost.estimated and cost.reported:
+        return "gateway_and_estimate"
+    return "estimate" if cost.estimated else "gateway"
+
+
+def sms_costs(session: Session, *, store: PricedStore, where, by) -> dict[tuple, Cost]:
+    """The cost of the store's messages that went out and match `where`, grouped by `by`.
+
+    `where`: conditions on Message (say, sent_at in a period, or id in a page of an export);
+    `by`: the grouping expressions (Message columns, a local day). Keys are tuples in `by`'s
+    order.
+    """
+    refunded = Message.delivery_status.in_(REFUNDED_STATUSES)
+    estimated = Message.cost.is_(None) & ~refunded
+    # Refunded: 0. Reported: as the gateway charged it. Otherwise: parts (1 if unknown) × price.
+    per_message = case((refunded, 0), (Message.cost.is_not(None), Message.cost),
+                       else_=func.coalesce(Message.parts, 1) * store.sms_price_per_part)
+    rows = session.execute(
+        select(*by, func.sum(per_message), func.sum(case((estimated, 1), else_=0)), func.count())
+        .where(Message.store_id == store.id, Message.status.in_(WENT_OUT),
+               Message.sent_at.is_not(None), *where)
+        .group_by(*by))
+    return {tuple(row[:-3]): Cost(int(row[-3] or 0), int(row[-2] or 0),
+                                  int(row[-1]) - int(row[-2] or 0)) for row in rows}

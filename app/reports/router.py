@@ -1,0 +1,100 @@
+"""The merchant's reports: `/api/v1/reports/...`, with the store's API key."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app.db import utcnow
+from app.deps import SessionDep, StoreDep
+from app.reports import export, schemas, service
+from app.reports.period import Period, period_for, store_today
+from app.stores.models import Store
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+_DATE_HELP = ("a store-local day: 2026-11-23, or Jalali 1405/09/02 (any digits); the period is "
+              "from..to inclusive, by default the last 30 days, at most 366 days")
+From = Annotated[str | None, Query(alias="from", description=_DATE_HELP,
+                                   examples=["2026-11-01"])]
+To = Annotated[str | None, Query(alias="to", description=_DATE_HELP, examples=["2026-11-30"])]
+_MAX_ID = 2**31 - 1  # campaigns.id is an INTEGER: a larger id names no campaign
+CampaignFilter = Annotated[int | None, Query(ge=1, le=_MAX_ID,
+                                             description="only this campaign's messages")]
+Phones = Annotated[Literal["masked", "full"], Query(
+    description="masked (default): +989*****6789; full: the whole number")]
+
+
+def _period(store: Store, first: str | None, last: str | None) -> Period:
+    return period_for(first=first, last=last, tz=store.timezone,
+                      today=store_today(store.timezone, utcnow()))
+
+
+@router.get("/summary", response_model=schemas.Summary,
+            summary="Totals and per campaign, step and A/B variant for a period")
+def summary(store: StoreDep, session: SessionDep, first: From = None, last: To = None) -> dict:
+    return service.summary(session, store=store, period=_period(store, first, last))
+
+
+@router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignReport,
+            summary="One campaign: its steps and variants, opt-outs and survey answers")
+def campaign(campaign_id: Annotated[int, Path(ge=1, le=_MAX_ID)], store: StoreDep, session: SessionDep, first: From = None,
+             last: To = None) -> dict:
+    return service.campaign_report(session, store=store, period=_period(store, first, last),
+                                   campaign_id=campaign_id)
+
+
+@router.get("/timeseries", response_model=schemas.TimeSeries,
+            summary="Per day (store-local, with Jalali labels): sent, delivered, clicks, "
+                    "orders, revenue, cost")
+def timeseries(store: StoreDep, session: SessionDep, first: From = None, last: To = None,
+               campaign_id: CampaignFilter = None) -> dict:
+    return service.timeseries(session, store=store, period=_period(store, first, last),
+                              campaign_id=campaign_id)
+
+
+@router.get("/ab-tests", response_model=schemas.AbTests,
+            summary="A/B variants per step: who leads on clicks and orders, and whether it is "
+                    "significant yet")
+def ab_tests(store: StoreDep, session: SessionDep, first: From = None, last: To = None,
+             campaign_id: CampaignFilter = None) -> dict:
+    return service.ab_tests(session, store=store, period=_period(store, first, last),
+                            campaign_id=campaign_id)
+
+
+def _csv(rows, name: str, period: Period) -> StreamingResponse:
+    filename = f"bazgasht-{name}-{period.first_day}-{period.last_day}.csv"
+    return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
+
+
+_CSV = {200: {"content": {"text/csv": {}},
+              "description": "UTF-8 CSV with a byte-order mark (opens in Excel), streamed"}}
+
+
+@router.get("/messages.csv", response_class=StreamingResponse, responses=_CSV,
+            summary="The period's messages as CSV")
+def messages_csv(request: Request, store: StoreDep, session: SessionDep, first: From = None,
+                 last: To = None, campaign_id: CampaignFilter = None,
+                 phones: Phones = "masked") -> StreamingResponse:
+    period = _period(store, first, last)
+    if campaign_id is not None:
+        service.store_campaign(session, store=store, campaign_id=campaign_id)
+    # Pages are read after this request's session is closed, each in a short read of its own.
+    rows = export.messages_csv(request.app.state.sessionmaker, store=export.StoreView.of(store),
+                               period=period, campaign_id=campaign_id, phones=phones)
+    return _csv(rows, "messages", period)
+
+
+@router.get("/orders.csv", response_class=StreamingResponse, responses=_CSV,
+            summary="The orders credited to the period's messages as CSV")
+def orders_csv(request: Request, store: StoreDep, session: SessionDep, first: From = None,
+               last: To = None, campaign_id: CampaignFilter = None,
+               phones: Phones = "masked") -> StreamingResponse:
+    period = _period(store, first, last)
+    if campaign_id is not None:
+        service.store_campaign(session, store=store, campaign_id=campaign_id)
+    rows = export.orders_csv(request.app.state.sessionmaker, store=export.StoreView.of(store),
+                             period=period, campaign_id=campaign_id, phones=phones)
+    return _csv(rows, "orders", period)

@@ -1,0 +1,202 @@
+"""What the reports API answers. Amounts are integers in Rial; rates are fractions (0.125 = 12.5%),
+null when there is nothing to divide by."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Range(BaseModel):
+    from_: str = Field(alias="from", description="first day, store-local, ISO (inclusive)")
+    to: str = Field(description="last day, store-local, ISO (inclusive)")
+    from_jalali: str = Field(examples=["۱۴۰۵/۰۸/۱۰"])
+    to_jalali: str = Field(examples=["۱۴۰۵/۰۹/۰۸"])
+    timezone: str
+    since: str = Field(description="the first day's local midnight (UTC instant)")
+    until: str = Field(description="the midnight after the last day (UTC instant, excluded)")
+
+
+class StoreRef(BaseModel):
+    id: int
+    name: str
+    currency: str
+    timezone: str
+
+
+CostSource = Literal["gateway", "estimate", "gateway_and_estimate", "ledger"]
+
+
+class Header(BaseModel):
+    store: StoreRef
+    range: Range
+    amounts_in: Literal["rial"] = "rial"
+    cost_source: CostSource = Field(description=(
+        "gateway: every cost as the SMS gateway reported it (messages.cost); estimate: SMS "
+        "parts × price_per_part where the gateway reported none; messages with gateway "
+        "status 13 or 14 are refunded by Kavenegar and cost 0"))
+    price_per_part: int = Field(description="Rial per SMS part, for estimates")
+
+
+class Figures(BaseModel):
+    messages: int = Field(description="messages of the period: sent in it, or due in it and not sent")
+    scheduled: int = Field(description="waiting to go out")
+    sending: int
+    held: int = Field(description="waiting for a coupon or for the store's gateway")
+    skipped: int = Field(description="not sent, with a reason (opted out, nothing to recommend …)")
+    sent: int = Field(description="accepted by the gateway (delivered and failed included)")
+    delivered: int
+    failed: int = Field(description="refused by the gateway, or reported undelivered")
+    blocked: int = Field(description="undelivered: the receiver blocks advertising SMS (status 14)")
+    delivery_rate: float | None
+    parts: int = Field(description="SMS parts of the messages sent")
+    cost: int = Field(description="Rial")
+    cost_estimated_messages: int
+    clicks: int = Field(description="messages whose link a person followed (bots excluded)")
+    click_rate: float | None = Field(description="clicks / sent")
+    orders: int = Field(description="orders credited to these messages")
+    revenue: int = Field(description="Rial")
+    recovered_carts: int = Field(description="orders credited to abandoned-cart messages")
+    cross_sell_purchases: int = Field(description="orders that bought the product recommended")
+    conversion_rate: float | None = Field(description="orders / sent")
+    return_on_spend: float | None = Field(description="revenue / cost")
+    opt_outs: int = Field(description="contacts who opted out in the period (for a step: after "
+                                      "its message, their last before opting out)")
+    survey_answers: int = Field(description="answers given in the period")
+    average_rating: float | None
+
+
+# Figures(…, Identity): pydantic puts the last base's fields first, so ids lead each row.
+class _Variant(BaseModel):
+    name: str | None = Field(description="null: messages sent without a variant")
+
+
+class VariantFigures(Figures, _Variant):
+    pass
+
+
+class _Step(BaseModel):
+    id: int
+    position: int
+    delay_minutes: int
+    deleted: bool = Field(description="deleted by the merchant: kept here for its history")
+
+
+class StepFigures(Figures, _Step):
+    variants: list[VariantFigures] = Field(description="empty when the step has no A/B variants")
+
+
+class _Campaign(BaseModel):
+    id: int
+    kind: str
+    name: str
+    active: bool
+    deleted: bool = Field(description="deleted by the merchant: kept here for its history")
+
+
+class CampaignFigures(Figures, _Campaign):
+    steps: list[StepFigures]
+
+
+class OptOuts(BaseModel):
+    total: int
+    by_source: dict[str, int] = Field(examples=[{"sms reply": 3}])
+    after_a_message: int = Field(description="of them, those who had got a message before")
+
+
+class Comment(BaseModel):
+    answered_at: str
+    answered_jalali: str
+    rating: int
+    comment: str
+    order_number: str
+    order_number_persian: str
+
+
+class Surveys(BaseModel):
+    answers: int
+    average_rating: float | None
+    ratings: dict[str, int] = Field(description="answers per rating, 1 to 5")
+    latest_comments: list[Comment]
+
+
+class Summary(Header):
+    totals: Figures
+    opt_outs: OptOuts
+    surveys: Surveys
+    campaigns: list[CampaignFigures]
+
+
+class CampaignReport(Header):
+    campaign: CampaignFigures
+    surveys: Surveys
+
+
+class DayFigures(BaseModel):
+    date: str = Field(examples=["2026-11-23"])
+    jalali: str = Field(examples=["۱۴۰۵/۰۹/۰۲"])
+    sent: int
+    delivered: int
+    clicks: int
+    orders: int
+    revenue: int
+    cost: int
+
+
+class DayTotals(BaseModel):
+    sent: int
+    delivered: int
+    clicks: int
+    orders: int
+    revenue: int
+    cost: int
+
+
+class TimeSeries(Header):
+    campaign_id: int | None
+    days: list[DayFigures] = Field(description=(
+        "every day of the period: the messages that went out that day, and the clicks, "
+        "orders and revenue they brought (whenever those came)"))
+    totals: DayTotals
+
+
+class Verdict(BaseModel):
+    leader: str | None = Field(description="the variant with the highest rate; null on a tie")
+    verdict: Literal["significant", "not_significant", "not_enough_data"]
+    significant: bool
+    p_value: float | None = Field(description="two-sided; null without enough data")
+    z: float | None
+    alpha: float = Field(description="the threshold the p-value is held to")
+
+
+class VariantArm(BaseModel):
+    name: str
+    sent: int
+    clicks: int
+    orders: int
+    revenue: int
+    click_rate: float | None
+    conversion_rate: float | None
+
+
+class AbStep(BaseModel):
+    campaign_id: int
+    campaign_kind: str
+    campaign_name: str
+    step_id: int
+    position: int
+    variants: list[VariantArm]
+    clicks: Verdict
+    orders: Verdict
+
+
+class AbTestMethod(BaseModel):
+    method: str
+    alpha: float
+    min_sent_per_variant: int
+    min_expected_per_variant: int
+
+
+class AbTests(BaseModel):
+    range: Range
+    test: AbTestMethod
+    steps: list[AbStep]

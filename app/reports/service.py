@@ -1,0 +1,301 @@
+"""Reports: what a store's campaigns sent, what that cost, and what it brought back.
+
+Two families of figures, both for a period of whole days in the store's timezone:
+
+- **messages and what they brought**: the messages of the period (those that went out in it, and
+  those due in it that have not gone out), with their cost, clicks and orders, whenever the
+  click or order happened. So rates are always "of these messages, how many …", and the daily
+  series adds up to the totals. The last days of a period still grow while orders come in
+  (the attribution window is 5 days by default).
+- **what customers did in the period**: opt-outs and survey answers, dated when they happened,
+  credited to the step of the message that led to them (the last message before an opt-out;
+  the survey SMS whose link was used).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import (DELIVERED, FAILED, HELD, SCHEDULED, SENDING, SKIPPED, Campaign,
+                                  CampaignStep, Message)
+from app.errors import NotFound
+from app.messaging.persian import persian_digits
+from app.reports import repository as repo
+from app.reports import stats
+from app.reports.costs import WENT_OUT, Cost, cost_source, sms_costs
+from app.reports.period import Period, as_date, jalali_label, local_day
+from app.stores.models import Store
+
+LATEST_COMMENTS = 10
+KEY = (Message.campaign_id, Message.step_id, Message.variant)
+
+
+def _rate(part: int, whole: int, digits: int = 4) -> float | None:
+    return round(part / whole, digits) if whole else None
+
+
+@dataclass
+class Figures:
+    messages: int = 0
+    scheduled: int = 0
+    sending: int = 0
+    held: int = 0
+    skipped: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    blocked: int = 0
+    parts: int = 0
+    cost: Cost = field(default_factory=Cost)
+    clicks: int = 0
+    orders: int = 0
+    revenue: int = 0
+    recovered_carts: int = 0
+    cross_sell_purchases: int = 0
+    opt_outs: int = 0
+    survey_answers: int = 0
+    rating_sum: int = 0
+
+    def add(self, other: "Figures") -> None:
+        for name in self.__dataclass_fields__:
+            if name == "cost":
+                self.cost.add(other.cost)
+            else:
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def count_status(self, status: str, count: int, *, went_out: bool) -> None:
+        self.messages += count
+        if went_out and status in WENT_OUT:
+            self.sent += count
+            self.delivered += count if status == DELIVERED else 0
+            self.failed += count if status == FAILED else 0
+        elif status == FAILED:  # refused before it went out
+            self.failed += count
+        elif status in (SCHEDULED, SENDING, HELD, SKIPPED):  # the field of that name
+            setattr(self, status, getattr(self, status) + count)
+
+    def out(self) -> dict:
+        return {
+            "messages": self.messages, "scheduled": self.scheduled, "sending": self.sending,
+            "held": self.held, "skipped": self.skipped, "sent": self.sent,
+            "delivered": self.delivered, "failed": self.failed, "blocked": self.blocked,
+            "delivery_rate": _rate(self.delivered, self.sent),
+            "parts": self.parts, "cost": self.cost.rial,
+            "cost_estimated_messages": self.cost.estimated,
+            "clicks": self.clicks, "click_rate": _rate(self.clicks, self.sent),
+            "orders": self.orders, "revenue": self.revenue,
+            "recovered_carts": self.recovered_carts,
+            "cross_sell_purchases": self.cross_sell_purchases,
+            "conversion_rate": _rate(self.orders, self.sent),
+            "return_on_spend": _rate(self.revenue, self.cost.rial, 2),
+            "opt_outs": self.opt_outs, "survey_answers": self.survey_answers,
+            "average_rating": _rate(self.rating_sum, self.survey_answers, 2),
+        }
+
+
+def _collect(session: Session, store: Store, period: Period, by, where,
+             *, events: bool) -> dict[tuple, Figures]:
+    """Figures per key of `by` (each key a tuple of `by`'s values)."""
+    figures: dict[tuple, Figures] = defaultdict(Figures)
+    n = len(by)
+    args = dict(store_id=store.id, period=period, by=by, where=where)
+    for row in repo.went_out(session, **args):
+        f = figures[tuple(row[:n])]
+        status, count, blocked, parts = row[n:]
+        f.count_status(status, count, went_out=True)
+        f.blocked += int(blocked or 0)
+        f.parts += int(parts or 0) if status in WENT_OUT else 0
+    for key, cost in sms_costs(session, store=store, by=by,
+                               where=[Message.sent_at >= period.since,
+                                      Message.sent_at < period.until, *where]).items():
+        figures[key].cost.add(cost)
+    for row in repo.clicked(session, **args):
+        figures[tuple(row[:n])].clicks += row[n]
+    for row in repo.credited(session, **args):
+        f = figures[tuple(row[:n])]
+        orders, revenue, recovered, cross_sell = row[n:]
+        f.orders += orders
+        f.revenue += int(revenue or 0)
+        f.recovered_carts += int(recovered or 0)
+        f.cross_sell_purchases += int(cross_sell or 0)
+    if events:
+        for row in repo.not_sent(session, **args):
+            figures[tuple(row[:n])].count_status(row[n], row[n + 1], went_out=False)
+        for row in repo.opt_outs_after(session, **args):
+            figures[tuple(row[:n])].opt_outs += row[n]
+        for row in repo.survey_answers_by(session, **args):
+            f = figures[tuple(row[:n])]
+            f.survey_answers += row[n]
+            f.rating_sum += int(row[n + 1] or 0)
+    return figures
+
+
+def _variants_of(step: CampaignStep) -> list[str]:
+    return [v["name"] for v in step.variants or [] if v.get("name")]
+
+
+def _campaign_rows(campaigns, figures: dict[tuple, Figures]) -> list[dict]:
+    rows = []
+    for campaign, steps in campaigns:
+        campaign_total = Figures()
+        step_rows = []
+        for step in steps:
+            mine = {key[2]: f for key, f in figures.items() if key[:2] == (campaign.id, step.id)}
+            for name in _variants_of(step):
+                mine.setdefault(name, Figures())
+            step_total = Figures()
+            for f in mine.values():
+                step_total.add(f)
+            campaign_total.add(step_total)
+            variants = [] if set(mine) <= {None} else [
+                {"name": name} | mine[name].out()
+                for name in sorted(mine, key=lambda v: (v is not None, v or ""))]
+            step_rows.append({"id": step.id, "position": step.position,
+                              "delay_minutes": step.delay_minutes,
+                              "deleted": step.deleted_at is not None} | step_total.out()
+                             | {"variants": variants})
+        rows.append({"id": campaign.id, "kind": campaign.kind, "name": campaign.name,
+                     "active": campaign.active, "deleted": campaign.deleted_at is not None}
+                    | campaign_total.out() | {"steps": step_rows})
+    return rows
+
+
+def _surveys(session: Session, store: Store, period: Period, where) -> dict:
+    ratings = {str(r): 0 for r in range(1, 6)}
+    for rating, count in repo.survey_ratings(session, store_id=store.id, period=period,
+                                             where=where):
+        ratings[str(rating)] += count
+    answers = sum(ratings.values())
+    rating_sum = sum(int(r) * c for r, c in ratings.items())
+    comments = [{"answered_at": at.isoformat(), "answered_jalali": jalali_label(
+                    at.astimezone(period.zone).date()),
+                 "rating": rating, "comment": comment, "order_number": number or str(wc_id),
+                 "order_number_persian": persian_digits(number or wc_id)}
+                for at, rating, comment, number, wc_id in repo.latest_comments(
+                    session, store_id=store.id, period=period, limit=LATEST_COMMENTS, where=where)]
+    return {"answers": answers, "average_rating": _rate(rating_sum, answers, 2),
+            "ratings": ratings, "latest_comments": comments}
+
+
+def _opt_outs(session: Session, store: Store, period: Period, figures: dict) -> dict:
+    by_source = {source or "unknown": count for source, count in
+                 repo.opt_outs_by_source(session, store_id=store.id, period=period)}
+    return {"total": sum(by_source.values()), "by_source": by_source,
+            "after_a_message": sum(f.opt_outs for f in figures.values())}
+
+
+def _header(store: Store, period: Period, cost: Cost) -> dict:
+    return {"store": {"id": store.id, "name": store.name, "currency": store.currency,
+                      "timezone": store.timezone},
+            "range": period.describe(), "amounts_in": "rial", "cost_source": cost_source(cost),
+            "price_per_part": store.sms_price_per_part}
+
+
+def summary(session: Session, *, store: Store, period: Period) -> dict:
+    """The store's totals, and per campaign, step and A/B variant."""
+    figures = _collect(session, store, period, KEY, (), events=True)
+    totals = Figures()
+    for f in figures.values():
+        totals.add(f)
+    opt_outs = _opt_outs(session, store, period, figures)
+    surveys = _surveys(session, store, period, ())
+    # The store's totals count every opt-out and answer, not only those after a message.
+    totals.opt_outs = opt_outs["total"]
+    totals.survey_answers = surveys["answers"]
+    totals.rating_sum = sum(int(r) * c for r, c in surveys["ratings"].items())
+    campaigns = repo.campaigns_with_steps(session, store_id=store.id)
+    return _header(store, period, totals.cost) | {
+        "totals": totals.out(), "opt_outs": opt_outs, "surveys": surveys,
+        "campaigns": _campaign_rows(campaigns, figures)}
+
+
+def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campaign:
+    """The store's campaign; another store's is as unknown as a missing one."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.store_id != store.id:
+        raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
+    return campaign
+
+
+def campaign_report(session: Session, *, store: Store, period: Period, campaign_id: int) -> dict:
+    """One campaign: its totals, steps and variants; opt-outs and survey answers after its
+    messages."""
+    campaign = store_campaign(session, store=store, campaign_id=campaign_id)
+    where = (Message.campaign_id == campaign.id,)
+    figures = _collect(session, store, period, KEY, where, events=True)
+    [row] = _campaign_rows(repo.campaigns_with_steps(session, store_id=store.id,
+                                                     campaign_id=campaign.id), figures)
+    cost = Cost()
+    for f in figures.values():
+        cost.add(f.cost)
+    return _header(store, period, cost) | {"campaign": row,
+                                           "surveys": _surveys(session, store, period, where)}
+
+
+def timeseries(session: Session, *, store: Store, period: Period,
+               campaign_id: int | None = None) -> dict:
+    """Per local day: what went out that day, and what those messages brought."""
+    where = ()
+    if campaign_id is not None:
+        where = (Message.campaign_id == store_campaign(session, store=store,
+                                                       campaign_id=campaign_id).id,)
+    day = local_day(Message.sent_at, period, session.get_bind().dialect.name)
+    by_day = {as_date(key[0]): f for key, f in
+              _collect(session, store, period, (day,), where, events=False).items()}
+    totals, days = Figures(), []
+    for d in period.days:
+        f = by_day.get(d, Figures())
+        totals.add(f)
+        days.append(_day_row(d, f))
+    return _header(store, period, totals.cost) | {
+        "campaign_id": campaign_id, "days": days,
+        "totals": {k: v for k, v in _day_row(None, totals).items() if k not in ("date", "jalali")}}
+
+
+def _day_row(day: date | None, f: Figures) -> dict:
+    return {"date": day and day.isoformat(), "jalali": day and jalali_label(day),
+            "sent": f.sent, "delivered": f.delivered, "clicks": f.clicks, "orders": f.orders,
+            "revenue": f.revenue, "cost": f.cost.rial}
+
+
+def ab_tests(session: Session, *, store: Store, period: Period,
+             campaign_id: int | None = None) -> dict:
+    """Per step with A/B variants: each variant's figures, who leads on clicks and on orders,
+    and whether that lead is significant yet."""
+    where = ()
+    if campaign_id is not None:
+        where = (Message.campaign_id == store_campaign(session, store=store,
+                                                       campaign_id=campaign_id).id,)
+    figures = _collect(session, store, period, KEY, where, events=False)
+    steps = []
+    for campaign, campaign_steps in repo.campaigns_with_steps(session, store_id=store.id,
+                                                              campaign_id=campaign_id):
+        for step in campaign_steps:
+            # Messages without a variant (sent before the test began) are no arm of it.
+            arms = {key[2]: f for key, f in figures.items()
+                    if key[:2] == (campaign.id, step.id) and key[2] is not None}
+            for name in _variants_of(step):
+                arms.setdefault(name, Figures())
+            if len(arms) < 2:
+                continue
+            names = sorted(arms)
+            steps.append({
+                "campaign_id": campaign.id, "campaign_kind": campaign.kind,
+                "campaign_name": campaign.name, "step_id": step.id, "position": step.position,
+                "variants": [{"name": n, "sent": arms[n].sent, "clicks": arms[n].clicks,
+                              "orders": arms[n].orders, "revenue": arms[n].revenue,
+                              "click_rate": _rate(arms[n].clicks, arms[n].sent),
+                              "conversion_rate": _rate(arms[n].orders, arms[n].sent)}
+                             for n in names],
+                "clicks": stats.compare([stats.Arm(n, arms[n].sent, arms[n].clicks)
+                                         for n in names]).out(),
+                "orders": stats.compare([stats.Arm(n, arms[n].sent, arms[n].orders)
+                                         for n in names]).out()})
+    return {"range": period.describe(),
+            "test": {"method": "two-proportion z-test, two-sided, leader against each other "
+                               "variant (Bonferroni)", "alpha": stats.ALPHA,
+                     "min_sent_per_variant": stats.MIN_SENT,
+                     "min_expected_per_variant": stats.MIN_EXPECTED},
+            "steps": steps}
