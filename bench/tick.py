@@ -598,6 +598,10 @@ class NullGateway:
         self.sent[localid] += 1
         return SendResult(gateway_id=f"null-{localid}")
 
+    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult]:
+        return [self.send(localid=localid, receptor=receptor, text=text)
+                for localid, receptor, text in items]
+
     def sent_localids(self, localids: list[int]) -> set[int]:
         return {i for i in localids if i in self.sent}
 
