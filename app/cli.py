@@ -55,6 +55,7 @@ def serve(
     from app.main import create_app
     from app.migrate import upgrade
     from app.onboarding import open_store
+    from app.ops.logs import configure as configure_logging
     from app.stores import service as stores
     from app.stores.schemas import StoreCreate
 
@@ -77,7 +78,10 @@ def serve(
                       f"  webhook secret: {store.webhook_secret}",
                       f"  API key:        {api_key}  (shown once)"]
     typer.echo("\n".join(lines))
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info")  # sets up its loggers
+    configure_logging(settings.log_format, settings.log_level)  # then LOG_FORMAT, redaction
+    uvicorn.Server(config).run()
 
 
 @store_cli.command("create")

@@ -24,6 +24,18 @@ class Settings(BaseSettings):
     # "platform" (metered per part against their prepaid balance). Unset: the console gateway.
     platform_kavenegar_api_key: SecretStr | None = None
     platform_sms_sender: str | None = None
+    # ---- operations (app/ops) ----
+    # "json" in production: one JSON object per line, with request, store and message ids.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # Set: GET /metrics wants "Authorization: Bearer <token>". Unset: open (keep it off the
+    # public internet at the proxy).
+    metrics_token: SecretStr | None = None
+    # Celery workers serve no HTTP: set, a worker serves its processes' metrics on this port.
+    metrics_port: int | None = None
+    # A worker told to stop at once (SIGQUIT, a second Ctrl-C) still gives running send
+    # batches this long before cancelling them.
+    worker_soft_shutdown_seconds: float = 60.0
 
     @property
     def embedded(self) -> bool:

@@ -20,8 +20,10 @@ from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
 from app.links.clicks import ClickRecorder
 from app.links.router import plugin_router
-from app.links.router import router as links_router
+from app.links.router import install as install_links
 from app.messaging.gateway import make_gateways
+from app.ops.logs import RequestIdMiddleware
+from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
 from app.stores.router import router as stores_router
 from app.surveys.router import router as surveys_router
@@ -104,6 +106,10 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     def healthz() -> dict:
         return {"ok": True}
 
-    # Last: /{code} must not shadow any other single-segment path.
-    app.include_router(links_router)
+    app.include_router(ops_router)  # /readyz, /metrics, gateway-check (app/ops)
+    app.add_middleware(RequestIdMiddleware)  # X-Request-ID in, out, and in the logs
+
+
+    # Last: short links (routed first for well-formed codes, see install; a catch-all last).
+    install_links(app)
     return app

@@ -248,11 +248,26 @@ def proc_stat(pid) -> tuple[str, int, int, int]:
     return comm, int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
 
 
+def run_queue_wait(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU (schedstat): on a
+    shared machine, how much other people's work got in the way."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def cpu_snapshot(server_pid: int) -> dict | None:
     """CPU seconds used so far by the server (all its threads) and by PostgreSQL (every
-    postgres process, plus the backends already exited, via the postmaster's children time)."""
+    postgres process, plus the backends already exited, via the postmaster's children time),
+    and the server's time waiting for a CPU."""
     try:
         server = proc_stat(server_pid)[2]
+        wait = run_queue_wait(server_pid)
         pg = 0
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -269,7 +284,8 @@ def cpu_snapshot(server_pid: int) -> dict | None:
                     parent_is_pg = False
                 if not parent_is_pg:
                     pg += children
-        return {"server": server / _TCK, "postgres": pg / _TCK, "t": time.monotonic()}
+        return {"server": server / _TCK, "postgres": pg / _TCK, "server_wait": wait,
+                "t": time.monotonic()}
     except OSError:
         return None
 
@@ -278,9 +294,13 @@ def cpu_usage(before: dict | None, after: dict | None, requests: int) -> dict | 
     if not before or not after or not requests:
         return None
     server, pg = after["server"] - before["server"], after["postgres"] - before["postgres"]
+    wall = after["t"] - before["t"]
     return {"server_ms_per_req": round(server / requests * 1000, 3),
-            "server_core_pct": round(server / (after["t"] - before["t"]) * 100, 1),
-            "postgres_ms_per_req": round(pg / requests * 1000, 3)}
+            "server_core_pct": round(server / wall * 100, 1),
+            "postgres_ms_per_req": round(pg / requests * 1000, 3),
+            # runnable but not running: other processes had the CPUs
+            "server_waiting_pct": round((after["server_wait"] - before["server_wait"]) / wall
+                                        * 100, 1)}
 
 
 def py_spy(procs: Processes, pid: int, seconds: int, out: Path) -> subprocess.Popen:

@@ -6,6 +6,7 @@ each job every few seconds, so a lost nudge costs seconds, never data.
 
 from celery import Celery
 
+import workers.ops  # noqa: F401  logs, metrics and task log context of worker processes
 from app.config import get_settings
 
 
@@ -19,10 +20,16 @@ def make_celery(redis_url: str | None = None, database_url: str | None = None) -
         task_acks_late=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # ---- ops: shutdown and beat (README "Production") ----
+        # A cold shutdown (SIGQUIT, a second Ctrl-C) still lets running batches finish this long.
+        worker_soft_shutdown_timeout=settings.worker_soft_shutdown_seconds,
         beat_schedule={
+            # `expires`: a nudge nobody ran in time is dropped, not piled up behind a busy or
+            # stopped worker pool (the next one comes a few seconds later anyway).
             "apply-webhook-deliveries": {"task": "bazgasht.ingest.process_pending",
-                                         "schedule": 5.0},
-            "tick": {"task": "bazgasht.campaigns.tick", "schedule": settings.tick_seconds},
+                                         "schedule": 5.0, "options": {"expires": 5.0}},
+            "tick": {"task": "bazgasht.campaigns.tick", "schedule": settings.tick_seconds,
+                     "options": {"expires": settings.tick_seconds}},
         },
     )
     return app

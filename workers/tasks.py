@@ -1,14 +1,19 @@
 """Celery tasks: thin wrappers that load ids and call app services."""
 
+import logging
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from billiard.exceptions import Terminated, WorkerLostError
 from celery import shared_task
+from celery.worker.request import Request
 
 from app.campaigns import dispatch, service as campaigns
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending
 from app.messaging.gateway import make_gateways
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache
@@ -35,7 +40,37 @@ def apply_webhook_deliveries(self) -> int:
     return process_pending(_factory(self))
 
 
-@shared_task(name="bazgasht.campaigns.send_batch", bind=True, acks_late=True)
+# ---- ops: a stopping or killed worker process resolves its batch (graceful shutdown) ----
+_PROCESS_GONE = (Terminated, WorkerLostError, SystemExit, KeyboardInterrupt)
+
+
+class SendBatchRequest(Request):
+    """Runs in the worker's main process. When the child running a batch is gone (a cold
+    shutdown cancelled it, or it was killed) nothing can be sending that batch any more: its
+    messages are resolved now, as the reaper would after 10 minutes (asked at the gateway by
+    localid: taken → sent; never approved or not taken → scheduled again). The broker's copy
+    of the task, requeued or not, then finds no claim of its own left and does nothing."""
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
+        exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        ids, now = (list(self.args) + [None, None])[:2]
+        if isinstance(exc, _PROCESS_GONE) and ids and now:
+            try:
+                url = self.task.app.conf.bazgasht_database_url
+                resolved = dispatch.reap(_sessionmaker(url), _gateways_for(url),
+                                         datetime.now(timezone.utc),
+                                         batch=(ids, datetime.fromisoformat(now)))
+                log.warning("send batch %s stopped mid-way (%s): %d of its %d messages "
+                            "resolved at once", self.id, type(exc).__name__, resolved, len(ids))
+            except Exception:  # the reaper resolves them later
+                log.exception("could not resolve the messages of stopped batch %s", self.id)
+        return super().on_failure(exc_info, send_failed_event=send_failed_event,
+                                  return_ok=return_ok)
+# ---- end ops ----
+
+
+@shared_task(name="bazgasht.campaigns.send_batch", bind=True, acks_late=True,
+             Request=SendBatchRequest)
 def send_batch(self, message_ids: list[int], now: str | None = None) -> dict:
     """Send claimed messages. A redelivered task is harmless: only "sending" rows are sent."""
     at = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
@@ -52,4 +87,5 @@ def tick(self, now: str | None = None) -> dict:
         send_batch.apply_async((ids, when.isoformat()))
 
     report = campaigns.tick(factory, _gateways(self), at, executor=to_workers)
-    return {"enrolled": report.enrolled, "claimed": report.claimed, "reaped": report.reaped}
+    return {"enrolled": report.enrolled, "claimed": report.claimed, "reaped": report.reaped,
+            "skipped": report.skipped}

@@ -28,6 +28,7 @@ from app.links.service import preload as preload_links
 from app.messaging.gateway import (LOOKUP_TEXT_PREFIX, ErrorKind, Gateway, GatewayError,
                                    Lookup, SendResult)
 from app.messaging.segments import count_segments
+from app.ops import metrics
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,7 @@ def _guard_batch(factory: sessionmaker[Session], gateways, ids: list[int],
                 decision = _guard(session, batch, message, now, gateways)
                 if decision is None:
                     outcome[message.status] = outcome.get(message.status, 0) + 1
+                    metrics.count_message(message.status, message.reason)  # ops
                 else:
                     sends.append((message.id, decision))
     return outcome, sends
@@ -347,7 +349,9 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
             if isinstance(result, GatewayError):
                 settled = (settle_lookup_error(factory, message_id, result)
                            if decision.lookup is not None else None)
-                count(settled or _after_gateway_error(factory, gateway, message_id, now, result))
+                status = settled or _after_gateway_error(factory, gateway, message_id, now, result)
+                count(status)
+                metrics.count_message(status, None, kind=f"gateway_{result.kind}")  # ops
             else:
                 sent.append((message_id, result))
                 if decision.lookup is not None:
@@ -358,6 +362,7 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
     record_lookup_parts(factory, looked_up)
     for _ in sent:
         count(SENT)
+    metrics.count_message(SENT, None, len(sent))  # ops
     return outcome
 
 
@@ -426,17 +431,23 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
         return message.status
 
 
-def reap(factory: sessionmaker[Session], gateways, now: datetime) -> int:
+def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
+         batch: tuple[list[int], datetime] | None = None) -> int:
     """Resolve messages stuck in "sending" (their worker died): ask the gateway, then decide.
 
     Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
     wrong guess harmless at the gateway). The gateway is asked with no transaction open.
+
+    `batch` (ids, claimed_at): one send batch whose worker process is known to be gone (a stopped
+    or killed Celery child, workers/tasks.py), resolved at once instead of after STUCK_AFTER.
     """
+    stalled = (Message.claimed_at < now - STUCK_AFTER if batch is None  # ops: see `batch`
+               else Message.id.in_(batch[0]) & (Message.claimed_at == batch[1]))
     with factory() as session:
         rows = session.execute(
             select(Message.id, Message.claimed_at, Message.store_id, Message.text,
                    Message.sent_at)
-            .where(Message.status == SENDING, Message.claimed_at < now - STUCK_AFTER)
+            .where(Message.status == SENDING, stalled)
             .order_by(Message.id).limit(CLAIM_BATCH)).all()
         stores = {s.id: s for s in session.scalars(
             select(Store).where(Store.id.in_({r.store_id for r in rows})))}

@@ -1,10 +1,11 @@
 """The campaign engine's entry points: the tick, purchases from ingest, pause and resume."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.coupons import prepare_coupons
@@ -16,6 +17,8 @@ from app.commerce.models import Cart, Order
 from app.db import unit_of_work
 from app.errors import NotFound
 from app.messaging.inbound import read_replies
+from app.ops import metrics
+from app.ops.locks import try_exclusive
 from app.surveys.service import deliver_alerts
 
 SEND_BATCH = 100
@@ -35,13 +38,41 @@ class TickReport:
     outcome: dict[str, int] = field(default_factory=dict)
     delivery_updates: int = 0
     alerts: int = 0
+    skipped: bool = False  # another tick held the lock (app/ops/locks.py): it does this round
 
 
 Executor = Callable[[list[int], datetime], dict[str, int] | None]
 
 
+# ---- ops: one tick at a time per database, timed (app/ops) ----
 def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
          executor: Executor | None = None) -> TickReport:
+    """One scheduler round, unless another tick (a second beat, a slow previous round, the CLI)
+    is running on this database right now: then it returns at once with `skipped`."""
+    with try_exclusive(factory.kw["bind"], "tick") as mine:
+        if not mine:
+            metrics.TICKS.labels("skipped").inc()
+            return TickReport(skipped=True)
+        started = time.perf_counter()
+        try:
+            report = _tick(factory, gateways, now, executor=executor)
+        except BaseException:
+            metrics.TICKS.labels("failed").inc()
+            raise
+        metrics.TICKS.labels("ran").inc()
+        metrics.TICK_SECONDS.observe(time.perf_counter() - started)
+        return report
+
+
+def oldest_due(session: Session, now: datetime) -> datetime | None:
+    """When the oldest scheduled message still waiting to go out was due (None: none is)."""
+    return session.scalar(select(func.min(Message.due_at))
+                          .where(Message.status == SCHEDULED, Message.due_at <= now))
+# ---- end ops ----
+
+
+def _tick(factory: sessionmaker[Session], gateways, now: datetime, *,
+          executor: Executor | None = None) -> TickReport:
     """One round: read replies (opt-outs first), enroll what triggered, resume stores the
     gateway accepts again, resolve stalled sends, claim what is due and send it, then collect
     delivery reports. `gateways.for_store(store)` gives each store's gateway.

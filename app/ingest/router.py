@@ -6,7 +6,9 @@ from pydantic import BaseModel
 from app.deps import AdminDep, SessionDep, StoreId
 from app.errors import DomainError, NotFound
 from app.ingest import service
-from app.ingest.writer import Incoming
+from app.ingest.writer import PING_ANSWER, Incoming
+from app.ops import metrics
+from app.ops.logs import bind as bind_log_context
 from app.stores.service import get_store
 
 router = APIRouter()
@@ -47,15 +49,23 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
     Answers 200 to the creation ping and to every validly signed delivery, even one bazgasht
     cannot use (kept as a dead letter); 401 for a missing or wrong signature.
     """
-    sid = _store_id(store_id)
-    body = await _read_body(request, request.app.state.settings.max_webhook_body_bytes)
     headers = request.headers
-    answer = await request.app.state.delivery_writer.submit(Incoming(
-        store_id=sid, body=body, signature=headers.get("x-wc-webhook-signature"),
-        topic=headers.get("x-wc-webhook-topic", ""),
-        webhook_id=headers.get("x-wc-webhook-id", ""),
-        delivery_id=headers.get("x-wc-webhook-delivery-id", ""),
-    ))
+    topic = headers.get("x-wc-webhook-topic", "")
+    try:  # ---- ops: deliveries by topic and result (app/ops/metrics.py) ----
+        sid = _store_id(store_id)
+        bind_log_context(store_id=sid)
+        body = await _read_body(request, request.app.state.settings.max_webhook_body_bytes)
+        answer = await request.app.state.delivery_writer.submit(Incoming(
+            store_id=sid, body=body, signature=headers.get("x-wc-webhook-signature"),
+            topic=topic,
+            webhook_id=headers.get("x-wc-webhook-id", ""),
+            delivery_id=headers.get("x-wc-webhook-delivery-id", ""),
+        ))
+    except DomainError as exc:
+        metrics.WEBHOOK_DELIVERIES.labels(metrics.topic_label(topic), exc.code).inc()
+        raise
+    result = "ping" if answer == PING_ANSWER else "accepted"
+    metrics.WEBHOOK_DELIVERIES.labels(metrics.topic_label(topic), result).inc()
     return Response(answer, media_type="application/json")
 
 

@@ -28,6 +28,7 @@ from app.db import unit_of_work, utcnow
 from app.errors import Unauthorized
 from app.ingest.models import APPLIED, DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
 from app.links import attribution
+from app.ops import metrics
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ def _process_one(session: Session, delivery: WebhookDelivery) -> None:
         log.exception("applying webhook delivery %s failed", delivery.id)
         status, reason = DEAD_LETTER, f"internal error while applying: {type(exc).__name__}"
     delivery.status, delivery.reason, delivery.processed_at = status, reason, utcnow()
+    metrics.WEBHOOK_PROCESSED.labels(metrics.topic_label(delivery.topic), status).inc()  # ops
 
 
 def process_pending(factory: sessionmaker[Session], *, batch: int = 200) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
 from app.links.models import Click, Link
+from app.ops import metrics
 from app.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class ClickRecorder:
                 with self._lock:
                     self._pending[:0] = hits
                 raise
+            metrics.count_clicks(hits)  # ops: after the write, off the redirect's path
             return len(hits)
 
     def _write(self, hits: list[Hit]) -> None:

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import httpx
 
+from app.ops import metrics
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.kavenegar.com"
@@ -365,18 +367,28 @@ class KavenegarClient:
         # httpx would send None as an empty field; the SDKs (requests) leave such keys out.
         form = {k: str(v) for k, v in params.items() if v is not None}
         started = time.monotonic()
+        code: int | None = None  # ops: what the gateway answered, for the metrics below
         try:
-            response = self._http.post(url, data=form)
-        except httpx.InvalidURL:
-            raise KavenegarError(None, "invalid request URL", Kind.INVALID, path=path) from None
-        except httpx.HTTPError as exc:
-            # `from None`: the httpx exception holds the request, whose URL holds the key.
-            raise KavenegarError(None, f"{type(exc).__name__}: {redact(str(exc), self._api_key)}",
-                                 Kind.RETRY, ambiguous=not isinstance(exc, _NOT_SENT),
-                                 path=path) from None
-        log.debug("kavenegar %s/%s -> HTTP %s in %.0f ms", scope, method,
-                  response.status_code, (time.monotonic() - started) * 1000)
-        return self._unwrap(response, path)
+            try:
+                response = self._http.post(url, data=form)
+            except httpx.InvalidURL:
+                raise KavenegarError(None, "invalid request URL", Kind.INVALID, path=path) from None
+            except httpx.HTTPError as exc:
+                # `from None`: the httpx exception holds the request, whose URL holds the key.
+                raise KavenegarError(None, f"{type(exc).__name__}: "
+                                     f"{redact(str(exc), self._api_key)}", Kind.RETRY,
+                                     ambiguous=not isinstance(exc, _NOT_SENT), path=path) from None
+            log.debug("kavenegar %s/%s -> HTTP %s in %.0f ms", scope, method,
+                      response.status_code, (time.monotonic() - started) * 1000)
+            entries = self._unwrap(response, path)
+            code = 200
+            return entries
+        except KavenegarError as exc:
+            code = exc.status
+            raise
+        finally:
+            metrics.gateway_call("kavenegar", f"{scope}/{method}", code,
+                                 time.monotonic() - started)
 
     def _unwrap(self, response: httpx.Response, path: str) -> list[dict[str, Any]]:
         http_status = response.status_code

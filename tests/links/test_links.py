@@ -203,3 +203,20 @@ def test_a_code_already_taken_is_replaced_and_the_batch_still_goes_out(shop, fac
     second = shop.link(shop.sms()[-1].text)
     assert len(shop.sms()) == 2 and second.code != first.code
     assert second.message_id != first.message_id
+
+
+def test_no_single_segment_route_could_be_taken_for_a_short_code(live_server):
+    """The redirect is routed first for anything shaped like a code: every path of the app
+    shaped like one must be a reserved word that no code can be."""
+    from app.links.router import CODE
+    from app.links.service import RESERVED
+
+    paths = {getattr(route, "path", "") for route in live_server.app.routes}
+    single = {p.strip("/") for p in paths if p.count("/") == 1 and "{" not in p}
+    shaped = {p for p in single if CODE.fullmatch(p)}
+    assert shaped <= {word for word in RESERVED}, shaped - RESERVED
+    assert "healthz" in shaped  # the check sees real routes
+
+
+def test_reserved_words_are_not_redirected(client):
+    assert client.get("/healthz").json() == {"ok": True}

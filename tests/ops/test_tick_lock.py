@@ -1,0 +1,125 @@
+"""Two beats (or a slow tick and the next, or the CLI) tick at once: the work is done once."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from app.campaigns.models import Message
+from app.messaging.gateway import Gateways
+from app.ops.locks import try_exclusive
+from tests.campaigns.shop import tehran
+from tests.ops.conftest import use_kavenegar, wait_until
+
+AT = tehran("2026-11-24T10:00")
+DUE = tehran("2026-11-24T11:00")  # the carts' first reminders are due
+
+
+@pytest.fixture
+def busy_shop(shop, kavenegar):
+    """Three abandoned carts; the store sends through the fake Kavenegar, which holds its answer
+    to a send (after taking it) long enough for a second tick to come by."""
+    for i in range(3):
+        shop.cart(f"lock-cart-{i:04d}", AT, phone=f"0912000{i:04d}")
+    use_kavenegar(shop.factory, shop.store.id)
+    shop.gateway = Gateways(shop.factory, kavenegar_base_url=kavenegar.base_url,
+                            read_timeout=20)
+    kavenegar.delay("sms/sendarray", 2.0)
+    return shop
+
+
+def first_tick_in_flight(shop, kavenegar) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        try:
+            result["report"] = shop.tick(DUE)
+        except Exception as exc:  # surfaced by the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until(lambda: kavenegar.calls("sendarray"), what="the first tick's send")
+    return thread, result
+
+
+def sends_per_localid(kavenegar) -> Counter:
+    return Counter(m.localid for m in kavenegar.messages)
+
+
+def test_a_second_tick_while_one_runs_does_nothing_and_each_message_goes_once(busy_shop,
+                                                                             kavenegar):
+    thread, first = first_tick_in_flight(busy_shop, kavenegar)
+    second = busy_shop.tick(DUE)  # a second beat's tick, while the first waits at the gateway
+    thread.join(30)
+    assert "error" not in first
+    assert second.skipped and (second.enrolled, second.claimed) == (0, 0)
+    assert not first["report"].skipped and first["report"].claimed == 3
+    with busy_shop.factory() as session:
+        ids = session.scalars(select(Message.id).where(Message.status == "sent")).all()
+    assert len(ids) == 3
+    assert sends_per_localid(kavenegar) == Counter({i: 1 for i in ids})
+    # Once the first is done, the next tick runs again.
+    assert not busy_shop.tick(DUE).skipped
+
+
+def test_a_tick_in_another_process_keeps_this_one_out(busy_shop, kavenegar, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("across processes the lock is PostgreSQL's (SQLite: one process)")
+    other = subprocess.Popen(
+        [sys.executable, "-m", "app", "tick", "--now", DUE.isoformat()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=os.environ | {"DATABASE_URL": database_url, "KAVENEGAR_BASE_URL": kavenegar.base_url})
+    try:
+        wait_until(lambda: kavenegar.calls("sendarray") or other.poll() is not None,
+                   what="the other process's tick at the gateway")
+        mine = busy_shop.tick(DUE)  # while the other process's batch waits for its answer
+    finally:
+        out, err = other.communicate(timeout=120)
+    assert other.returncode == 0, err
+    assert mine.skipped and mine.claimed == 0
+    report = json.loads(out)
+    assert report["skipped"] is False and report["claimed"] == 3
+    assert len(kavenegar.messages) == 3
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from app.db import make_engine
+    from app.ops.locks import try_exclusive
+    with try_exclusive(make_engine(sys.argv[1]), "tick") as mine:
+        print("held" if mine else "refused", flush=True)
+        time.sleep(600)
+""")
+
+
+def test_a_killed_ticker_releases_the_lock_at_once(shop, database_url):
+    """No expiry to wait out: a worker killed with -9 mid-tick loses its connection, and with it
+    the lock (a Redis lock would block ticks until its TTL ran out)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the advisory lock is PostgreSQL's")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, database_url],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert shop.tick(DUE).skipped
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+    wait_until(lambda: not shop.tick(DUE).skipped, timeout=10, what="the lock to be released")
+
+
+def test_the_lock_is_given_back_when_the_tick_fails(engine):
+    with pytest.raises(RuntimeError):
+        with try_exclusive(engine, "tick") as mine:
+            assert mine
+            raise RuntimeError("a tick that failed half way")
+    with try_exclusive(engine, "tick") as mine:
+        assert mine
