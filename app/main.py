@@ -12,6 +12,7 @@ from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
 from app.config import Settings, get_settings
+from app.dashboard import install as install_dashboard
 from app.campaigns import service as campaigns
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.errors import install_error_handlers
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.include_router(ops_router)  # /readyz, /metrics, gateway-check (app/ops)
     app.add_middleware(RequestIdMiddleware)  # X-Request-ID in, out, and in the logs
 
+    install_dashboard(app)  # the merchant panel, /panel
 
     # Last: short links (routed first for well-formed codes, see install; a catch-all last).
     install_links(app)

@@ -202,6 +202,10 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
     if contact.opted_out_at is not None:
         _move(message, SKIPPED, "opted out")
         return None
+    step = session.get(CampaignStep, message.step_id)
+    if campaign.deleted_at is not None or step.deleted_at is not None:
+        _move(message, SKIPPED, "campaign deleted" if campaign.deleted_at else "step deleted")
+        return None
     if not campaign.active:
         _move(message, HELD, "campaign paused")
         return None

@@ -1,21 +1,19 @@
 """What the SMS a report covers cost the merchant: the one place reports compute it.
 
-Today the cost is what the gateway reported when it accepted the message (`messages.cost`, Rial).
-When that is missing (the console gateway, a send confirmed after a lost answer) it is estimated
-as parts × the store's price per part, and the report says so. Kavenegar refunds messages that
-end with status 13 or 14, so those cost nothing.
-
-The prepaid ledger (app/billing, "Pay as you go") will be the better source: once it exists,
-`sms_costs` sums its charges and refunds per message instead, with the same signature, and
-`cost_source` answers "ledger".
+A message charged on the prepaid ledger (pay as you go, app/billing) costs what the ledger says:
+its charge less its refund. Otherwise the cost is what the gateway reported when it accepted the
+message (`messages.cost`, Rial); when that is missing too (the console gateway, a send confirmed
+after a lost answer) it is estimated as parts × the store's price per part, and the report says
+so. Kavenegar refunds messages that end with status 13 or 14, so those cost nothing.
 """
 
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from app.billing.models import CHARGE, REFUND, LedgerEntry
 from app.campaigns.models import DELIVERED, FAILED, SENT, Message
 
 # Statuses after which Kavenegar gives the credit back (see issue 6, "Pay as you go").
@@ -35,15 +33,19 @@ class Cost:
     rial: int = 0
     estimated: int = 0   # messages whose cost is parts × price per part
     reported: int = 0    # messages whose cost the gateway reported (refunds included)
+    ledger: int = 0      # messages charged on the prepaid ledger
 
     def add(self, other: "Cost") -> None:
         self.rial += other.rial
         self.estimated += other.estimated
         self.reported += other.reported
+        self.ledger += other.ledger
 
 
 def cost_source(cost: Cost) -> str:
     """How a report's cost figures were obtained."""
+    if cost.ledger and not (cost.estimated or cost.reported):
+        return "ledger"
     if cost.estimated and cost.reported:
         return "gateway_and_estimate"
     return "estimate" if cost.estimated else "gateway"
@@ -56,15 +58,27 @@ def sms_costs(session: Session, *, store: PricedStore, where, by) -> dict[tuple,
     `by`: the grouping expressions (Message columns, a local day). Keys are tuples in `by`'s
     order.
     """
+    # Each outer join finds at most one row through the unique (kind, message_id) index.
+    charge, refund = aliased(LedgerEntry), aliased(LedgerEntry)
+    charged = charge.id.is_not(None)
     refunded = Message.delivery_status.in_(REFUNDED_STATUSES)
-    estimated = Message.cost.is_(None) & ~refunded
-    # Refunded: 0. Reported: as the gateway charged it. Otherwise: parts (1 if unknown) × price.
-    per_message = case((refunded, 0), (Message.cost.is_not(None), Message.cost),
+    estimated = ~charged & Message.cost.is_(None) & ~refunded
+    # Ledger: charge less refund. Refunded: 0. Reported: as the gateway charged it. Otherwise:
+    # parts (1 if unknown) × price.
+    per_message = case((charged, -charge.amount - func.coalesce(refund.amount, 0)),
+                       (refunded, 0), (Message.cost.is_not(None), Message.cost),
                        else_=func.coalesce(Message.parts, 1) * store.sms_price_per_part)
     rows = session.execute(
-        select(*by, func.sum(per_message), func.sum(case((estimated, 1), else_=0)), func.count())
+        select(*by, func.sum(per_message), func.sum(case((estimated, 1), else_=0)),
+               func.sum(case((charged, 1), else_=0)), func.count())
+        .select_from(Message)
+        .outerjoin(charge, (charge.kind == CHARGE) & (charge.message_id == Message.id))
+        .outerjoin(refund, (refund.kind == REFUND) & (refund.message_id == Message.id))
         .where(Message.store_id == store.id, Message.status.in_(WENT_OUT),
                Message.sent_at.is_not(None), *where)
         .group_by(*by))
-    return {tuple(row[:-3]): Cost(int(row[-3] or 0), int(row[-2] or 0),
-                                  int(row[-1]) - int(row[-2] or 0)) for row in rows}
+    costs = {}
+    for row in rows:
+        rial, estimated_n, ledger_n, total = (int(v or 0) for v in row[-4:])
+        costs[tuple(row[:-4])] = Cost(rial, estimated_n, total - estimated_n - ledger_n, ledger_n)
+    return costs

@@ -31,7 +31,8 @@ class Header(BaseModel):
     range: Range
     amounts_in: Literal["rial"] = "rial"
     cost_source: CostSource = Field(description=(
-        "gateway: every cost as the SMS gateway reported it (messages.cost); estimate: SMS "
+        "ledger: every cost as charged (less refunds) on the prepaid ledger (pay as you go); "
+        "gateway: as the SMS gateway reported it (messages.cost); estimate: SMS "
         "parts × price_per_part where the gateway reported none; messages with gateway "
         "status 13 or 14 are refunded by Kavenegar and cost 0"))
     price_per_part: int = Field(description="Rial per SMS part, for estimates")

@@ -103,3 +103,17 @@ def test_a_store_with_its_own_account_is_never_charged(shop, factory):
     carts(shop, 1, tehran("2026-11-24T10:00"))
     shop.tick(tehran("2026-11-24T11:05"))
     assert len(shop.sms()) == 1 and ledger(factory) == []
+
+
+def test_reports_take_a_pay_as_you_go_stores_costs_from_the_ledger(shop, admin_client, client,
+                                                                   factory):
+    on_platform(shop, admin_client, balance=100_000)
+    carts(shop, 2, tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:05"))
+    charged = -sum(amount for kind, amount in ledger(factory) if kind == "charge")
+    assert charged == 2 * PRICE
+    report = client.get("/api/v1/reports/summary", params={"from": "2026-11-20", "to": "2026-11-30"},
+                        headers={"Authorization": f"Bearer {shop.store.api_key}"})
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["cost_source"] == "ledger" and body["totals"]["cost"] == charged

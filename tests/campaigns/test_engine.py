@@ -276,3 +276,19 @@ def test_promotional_texts_end_with_the_opt_out_line_and_surveys_do_not(shop):
     assert cart_sms.text.endswith("\nلغو۱۱") and "لغو" not in survey_sms.text
     cart_message = shop.messages("abandoned_cart")[0]
     assert cart_message.parts == 2 and cart_message.status == "delivered"
+
+
+def test_a_message_of_a_step_deleted_after_its_claim_is_skipped_not_sent(shop):
+    """The admin API skips a deleted step's scheduled messages; one a worker had already
+    claimed meets the guard, which skips it too."""
+    shop.cart("deleted-step-01", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:05"))  # the first reminder; the second is due tomorrow
+    with unit_of_work(shop.factory) as session:
+        campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
+        session.execute(update(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
+                                                   CampaignStep.position == 2)
+                        .values(deleted_at=tehran("2026-11-25T09:59")))
+    shop.tick(tehran("2026-11-25T10:05"))
+    assert len(shop.sms()) == 1
+    second = shop.messages("abandoned_cart")[1]
+    assert (second.status, second.reason) == ("skipped", "step deleted")

@@ -1,0 +1,81 @@
+"""Signing in with the store's API key, and out."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.dashboard import auth
+from app.dashboard.auth import COOKIE, COOKIE_PATH, LOGIN_COOKIE, FormDep, PostDep
+from app.dashboard.forms import Problem
+from app.dashboard.views import FORM_REFUSED, page, redirect
+from app.deps import SessionDep
+
+router = APIRouter(prefix="/panel", include_in_schema=False)
+
+_LOGIN_PATH = "/panel/login"
+
+
+def _secure(request: Request) -> bool:
+    return (request.url.scheme == "https"
+            or request.app.state.settings.public_url.startswith("https://"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a page of the panel itself (no open redirect through the sign-in form)."""
+    if (target and target.startswith("/panel") and not target.startswith("//")
+            and "\\" not in target and not target.startswith(_LOGIN_PATH)):
+        return target
+    return "/panel"
+
+
+def _login_page(request: Request, *, problems=(), reason=None, next_url=None,
+                status_code=200) -> Response:
+    token = auth.new_login_token()
+    response = page(request, "login.html", status_code=status_code, problems=list(problems),
+                    reason=reason, next_url=_safe_next(next_url), login_token=token)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path=_LOGIN_PATH, httponly=True,
+                        samesite="lax", secure=_secure(request))
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, session: SessionDep, reason: str | None = None,
+               next: str | None = None) -> Response:
+    try:
+        auth.read_session(session, request.cookies.get(COOKIE))
+    except auth.LoginRequired:
+        return _login_page(request, reason=reason if reason in _REASONS else None, next_url=next)
+    return redirect(_safe_next(next))
+
+
+_REASONS = {"expired", "key_changed", "invalid", "disabled", "signed_out"}
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, form: FormDep) -> Response:
+    api_key, csrf, next = (form.get(name) or "" for name in ("api_key", "csrf", "next"))
+    if not auth.login_csrf_ok(request, csrf):
+        return _login_page(request, problems=[Problem("api_key", "login_expired")],
+                           next_url=next, status_code=403)
+    if not api_key.strip():
+        return _login_page(request, problems=[Problem("api_key", "required")], next_url=next,
+                           status_code=FORM_REFUSED)
+    store = auth.sign_in(session, api_key)
+    if store is None:
+        # The key typed is never written back into the page.
+        return _login_page(request, problems=[Problem("api_key", "api_key_invalid")],
+                           next_url=next, status_code=FORM_REFUSED)
+    if not store.enabled:
+        return _login_page(request, problems=[Problem("api_key", "store_disabled")],
+                           next_url=next, status_code=403)
+    response = redirect(_safe_next(next))
+    response.set_cookie(COOKIE, auth.session_cookie(store), max_age=auth.MAX_AGE,
+                        path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(LOGIN_COOKIE, path=_LOGIN_PATH)
+    return response
+
+
+@router.post("/logout")
+def logout(current: PostDep) -> Response:
+    response = redirect("/panel/login?reason=signed_out")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response

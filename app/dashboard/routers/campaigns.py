@@ -1,0 +1,331 @@
+"""Campaigns: pause and resume, the trigger, and the step editor with its live preview and test
+SMS. Every change goes through app.admin.service, which applies the same rules as the API."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.admin import preview, service
+from app.admin.deps import GatewaysDep
+from app.admin.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
+from app.campaigns import coupons
+from app.campaigns.models import ABANDONED_CART, WIN_BACK, Campaign, CampaignStep
+from app.dashboard import steps as step_form
+from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
+from app.dashboard.forms import Form, Problem, from_service
+from app.dashboard.views import FORM_REFUSED, page, redirect
+from app.db import utcnow
+from app.deps import SessionDep
+from app.errors import DomainError, NotFound
+from app.messaging.gateway import GatewayError
+
+router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
+
+# What the panel asks of a trigger, in the unit a merchant thinks in.
+TRIGGER_UNITS = {ABANDONED_CART: ("minutes", "hours", "days"), WIN_BACK: ("days",)}
+
+
+def _id(value: str) -> int:
+    if not value.isdigit() or len(value) > 9:
+        raise PanelNotFound()
+    return int(value)
+
+
+def _campaign(session, current, campaign_id: str) -> Campaign:
+    try:
+        return service.get_campaign(session, store=current.store, campaign_id=_id(campaign_id))
+    except NotFound:
+        raise PanelNotFound() from None
+
+
+def _step(session, current, campaign_id: str, step_id: str) -> tuple[Campaign, CampaignStep]:
+    try:
+        return service.get_step(session, store=current.store, campaign_id=_id(campaign_id),
+                                step_id=_id(step_id))
+    except NotFound:
+        raise PanelNotFound() from None
+
+
+@router.get("")
+def campaigns(request: Request, current: PanelDep, session: SessionDep) -> Response:
+    found = service.list_campaigns(session, store=current.store)
+    steps = service.live_steps(session, [c.id for c in found])
+    return page(request, "campaigns.html", panel=current, nav="campaigns",
+                campaigns=[(c, steps[c.id]) for c in found],
+                ok=request.query_params.get("ok"), error=request.query_params.get("error"),
+                error_campaign=request.query_params.get("campaign"))
+
+
+def _back(form, campaign: Campaign) -> str:
+    return f"/panel/campaigns/{campaign.id}" if form.get("back") == "campaign" \
+        else "/panel/campaigns"
+
+
+@router.post("/{campaign_id}/pause")
+def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep) -> Response:
+    campaign = _campaign(session, current, campaign_id)
+    service.set_active(session, store=current.store, campaign_id=campaign.id, active=False,
+                       now=utcnow())
+    return redirect(f"{_back(form, campaign)}?ok=paused&campaign={campaign.id}")
+
+
+@router.post("/{campaign_id}/resume")
+def resume(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep) -> Response:
+    campaign = _campaign(session, current, campaign_id)
+    try:
+        service.set_active(session, store=current.store, campaign_id=campaign.id, active=True,
+                           now=utcnow())
+    except DomainError as exc:
+        session.rollback()
+        return redirect(f"{_back(form, campaign)}?error={from_service(exc).code}"
+                        f"&campaign={campaign.id}")
+    return redirect(f"{_back(form, campaign)}?ok=resumed&campaign={campaign.id}")
+
+
+def _trigger_state(campaign: Campaign) -> dict:
+    units = TRIGGER_UNITS.get(campaign.kind)
+    if not units:
+        return {}
+    value, unit = step_form.delay_parts(campaign.trigger_minutes)
+    if unit not in units:
+        value, unit = campaign.trigger_minutes // step_form.UNITS[units[0]], units[0]
+    return {"value": str(value), "unit": unit, "units": units}
+
+
+def _campaign_page(request, current, session, campaign: Campaign, *, problems=(),
+                   name: str | None = None, trigger: dict | None = None,
+                   status_code: int = 200) -> Response:
+    steps = service.live_steps(session, [campaign.id])[campaign.id]
+    return page(request, "campaign.html", status_code=status_code, panel=current,
+                nav="campaigns", campaign=campaign, steps=steps, problems=list(problems),
+                name=campaign.name if name is None else name,
+                trigger=trigger if trigger is not None else _trigger_state(campaign),
+                ok=request.query_params.get("ok"), error=request.query_params.get("error"))
+
+
+@router.get("/{campaign_id}")
+def campaign_page(campaign_id: str, request: Request, current: PanelDep,
+                  session: SessionDep) -> Response:
+    return _campaign_page(request, current, session, _campaign(session, current, campaign_id))
+
+
+@router.post("/{campaign_id}")
+def update_campaign(campaign_id: str, request: Request, current: PostDep, session: SessionDep,
+                    form: FormDep) -> Response:
+    campaign = _campaign(session, current, campaign_id)
+    checks = Form(form)
+    name = checks.text("name", required=True, max_length=200)
+    changes: dict = {"name": name} if name else {}
+    trigger = _trigger_state(campaign)
+    if trigger:
+        unit = form.get("trigger_unit") if form.get("trigger_unit") in trigger["units"] \
+            else trigger["units"][0]
+        trigger = trigger | {"value": checks.raw("trigger_value"), "unit": unit}
+        low, high = service.TRIGGER_BOUNDS[campaign.kind]
+        factor = step_form.UNITS[unit]
+        value = checks.integer("trigger_value", low=max(1, -(-low // factor)),
+                               high=high // factor)
+        if value is not None:
+            minutes = value * factor
+            if not low <= minutes <= high:
+                checks.add("trigger_value", "trigger_range", low=low, high=high)
+            else:
+                changes["trigger_minutes"] = minutes
+    if checks.ok:
+        try:
+            service.update_campaign(session, store=current.store, campaign_id=campaign.id,
+                                    patch=CampaignPatch(**changes))
+        except DomainError as exc:
+            checks.problems.append(from_service(exc, "trigger_value"))
+    if not checks.ok:
+        session.rollback()
+        return _campaign_page(request, current, session, campaign, problems=checks.problems,
+                              name=checks.raw("name"), trigger=trigger, status_code=FORM_REFUSED)
+    return redirect(f"/panel/campaigns/{campaign.id}?ok=saved")
+
+
+@router.post("/{campaign_id}/steps")
+def add_step(campaign_id: str, current: PostDep, session: SessionDep) -> Response:
+    """A new last step, a day after the current last one, starting from its text."""
+    campaign = _campaign(session, current, campaign_id)
+    steps = service.live_steps(session, [campaign.id])[campaign.id]
+    last = steps[-1] if steps else None
+    data = StepCreate(delay_minutes=min((last.delay_minutes if last else 0) + 24 * 60,
+                                        MAX_DELAY_MINUTES),
+                      template=last.template if last else "{{ store_name }}: {{ link }}")
+    try:
+        step = service.add_step(session, store=current.store, campaign_id=campaign.id, data=data)
+    except DomainError as exc:
+        session.rollback()
+        return redirect(f"/panel/campaigns/{campaign.id}?error={from_service(exc).code}")
+    return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}?ok=added")
+
+
+@router.post("/{campaign_id}/steps/{step_id}/delete")
+def delete_step(campaign_id: str, step_id: str, current: PostDep,
+                session: SessionDep) -> Response:
+    campaign, step = _step(session, current, campaign_id, step_id)
+    try:
+        service.delete_step(session, store=current.store, campaign_id=campaign.id,
+                            step_id=step.id, now=utcnow())
+    except DomainError as exc:
+        session.rollback()
+        return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}"
+                        f"?error={from_service(exc).code}")
+    return redirect(f"/panel/campaigns/{campaign.id}?ok=step_deleted")
+
+
+# -- the step editor ----------------------------------------------------------------------------
+
+def _render_preview(session, current, campaign, step, *, template: str | None,
+                    coupon: dict | None, variant: str | None = None) -> dict:
+    """{"preview": Rendered} or {"problem": Problem}: what the text would be for the sample."""
+    draft = step
+    if template is not None:
+        # Never added to the session: nothing is written.
+        draft = CampaignStep(campaign_id=campaign.id, position=step.position,
+                             delay_minutes=step.delay_minutes, template=template, coupon=coupon,
+                             lookup=step.lookup, variants=[])
+    try:
+        return {"preview": preview.preview(session, store=current.store, campaign=campaign,
+                                           step=draft, variant=variant, now=utcnow())}
+    except DomainError as exc:
+        return {"problem": from_service(exc, "template")}
+
+
+def _coupon_for_preview(state: dict) -> dict | None:
+    """The editor's coupon if it is complete enough to show, else none."""
+    scratch = Form({})
+    coupon = step_form.coupon_of(scratch, state["coupon"])
+    if not scratch.ok:
+        return None
+    try:
+        coupons.read_coupon(coupon)
+    except coupons.InvalidCouponSettings:
+        return None
+    return coupon
+
+
+def _editor(request, current, session, campaign, step, *, state: dict, problems=(),
+            previews: dict | None = None, test: dict | None = None,
+            status_code: int = 200) -> Response:
+    if previews is None:
+        previews = _all_previews(session, current, campaign, step, state)
+    return page(request, "step.html", status_code=status_code, panel=current, nav="campaigns",
+                campaign=campaign, step=step, state=state, problems=list(problems),
+                previews=previews, test=test or {}, units=step_form.UNITS,
+                discount_types=step_form.DISCOUNT_TYPES, ok=request.query_params.get("ok"),
+                error=request.query_params.get("error"),
+                lookup_mode=current.store.sms_template_mode == "lookup")
+
+
+@router.get("/{campaign_id}/steps/{step_id}")
+def step_page(campaign_id: str, step_id: str, request: Request, current: PanelDep,
+              session: SessionDep) -> Response:
+    campaign, step = _step(session, current, campaign_id, step_id)
+    return _editor(request, current, session, campaign, step,
+                   state=step_form.state_of_step(step))
+
+
+def _all_previews(session, current, campaign, step, state: dict) -> dict:
+    coupon = _coupon_for_preview(state)
+    found = {"template": _render_preview(session, current, campaign, step,
+                                         template=state["template"].strip() or None,
+                                         coupon=coupon)}
+    for i, variant in enumerate(state["variants"]):
+        if variant["template"].strip():
+            found[f"variant_{i}"] = _render_preview(session, current, campaign, step,
+                                                    template=variant["template"].strip(),
+                                                    coupon=coupon)
+    return found
+
+
+@router.post("/{campaign_id}/steps/{step_id}")
+def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep,
+              session: SessionDep, form: FormDep) -> Response:
+    campaign, step = _step(session, current, campaign_id, step_id)
+    checks = Form(form)
+    state = step_form.state_of_form(checks)
+    if form.get("action") == "preview":  # the editor without JavaScript
+        return _editor(request, current, session, campaign, step, state=state,
+                       previews=_all_previews(session, current, campaign, step, state))
+    fields = step_form.fields_of(checks, state)
+    if checks.ok:
+        try:
+            service.update_step(session, store=current.store, campaign_id=campaign.id,
+                                step_id=step.id, data=fields)
+        except DomainError as exc:
+            checks.problems.append(from_service(exc, _field_of(exc)))
+    if not checks.ok:
+        session.rollback()
+        session.refresh(step)
+        return _editor(request, current, session, campaign, step, state=state,
+                       problems=checks.problems, status_code=FORM_REFUSED,
+                       previews=_all_previews(session, current, campaign, step, state))
+    return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}?ok=saved")
+
+
+def _field_of(exc: DomainError) -> str:
+    message = exc.message
+    if message.startswith("variants") or "variants[" in message:
+        return "variants"
+    if message.startswith("coupon"):
+        return "coupon"
+    return "template"
+
+
+@router.post("/{campaign_id}/steps/{step_id}/preview")
+def preview_fragment(campaign_id: str, step_id: str, request: Request, current: PostDep,
+                     session: SessionDep, form: FormDep) -> Response:
+    """The live preview: the text as it would go out for the sample customer, with its
+    characters, parts and cost (an HTML fragment the editor's script puts in place)."""
+    campaign, step = _step(session, current, campaign_id, step_id)
+    state = step_form.state_of_form(Form(form))
+    template = (form.get("preview_template") or "").strip()
+    result = _render_preview(session, current, campaign, step, template=template or None,
+                             coupon=_coupon_for_preview(state)) if template else {}
+    response = page(request, "_preview.html", panel=current, result=result)
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    return response
+
+
+@router.post("/{campaign_id}/steps/{step_id}/test-send")
+def test_send(campaign_id: str, step_id: str, request: Request, current: PostDep,
+              session: SessionDep, form: FormDep, gateways: GatewaysDep) -> Response:
+    """The saved step's SMS (or one variant's) to the merchant's own phone, through the store's
+    gateway."""
+    now = utcnow()
+    campaign, step = _step(session, current, campaign_id, step_id)
+    checks = Form(form)
+    phone_text = checks.raw("phone")
+    phone = checks.phone("phone")
+    names = [v.get("name") for v in step.variants or []]
+    variant = form.get("variant") if form.get("variant") in names else None
+    test = {"phone": phone_text, "variant": variant}
+    if checks.ok:
+        try:
+            rendered = preview.preview(session, store=current.store, campaign=campaign,
+                                       step=step, variant=variant, now=now)
+            ticket = preview.open_test_send(session, store=current.store, step=step,
+                                            phone=phone, rendered=rendered, now=now)
+        except preview.TestSendLimited as exc:
+            checks.problems.append(Problem("phone", "rate_limited",
+                                           {"minutes": (exc.retry_after + 59) // 60}))
+        except DomainError as exc:
+            checks.problems.append(from_service(exc, "phone"))
+        else:
+            # Recorded (it counts against the hourly limit) before the gateway is called, and
+            # no transaction stays open meanwhile.
+            session.commit()
+            outcome = preview.deliver_test_send(gateways.for_store(current.store), ticket)
+            preview.close_test_send(session, ticket=ticket, outcome=outcome)
+            session.commit()
+            if isinstance(outcome, GatewayError):
+                checks.problems.append(from_service(preview.test_send_failure(outcome),
+                                                    "phone"))
+    if checks.ok:
+        return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}?ok=test_sent"
+                        "#test-send")
+    session.rollback()
+    return _editor(request, current, session, campaign, step,
+                   state=step_form.state_of_step(step), problems=checks.problems, test=test,
+                   status_code=FORM_REFUSED)

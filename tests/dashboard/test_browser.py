@@ -1,0 +1,209 @@
+"""The panel in real headless Chromium (Debian's package, driven by Playwright): what a merchant
+does with it, at a phone's width and a laptop's. Every page is photographed into
+tests/artifacts/screenshots/<backend>/ and must log no error in the browser console, lay out
+right to left and never be wider than the screen.
+
+Without /usr/bin/chromium these tests skip, except in CI (CI=true), where they fail.
+"""
+
+import pytest
+from sqlalchemy import select
+
+try:  # the browser fixture skips (or fails in CI) without Playwright
+    from playwright.sync_api import expect
+except ImportError:
+    expect = None
+
+from app.campaigns.models import CampaignStep
+from app.contacts.models import Contact
+from app.messaging.models import ConsoleSms
+from tests.dashboard.seed import CUSTOMER_PHONE
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
+
+
+class Merchant:
+    """One browser tab of a merchant, with everything the console said."""
+
+    def __init__(self, browser, base_url: str, viewport: dict):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport=viewport, locale="fa-IR",
+                                           device_scale_factor=1)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: self.errors.append(f"console: {msg.text}")
+                     if msg.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+
+    def go(self, path: str):
+        response = self.page.goto(self.base_url + path)
+        assert response is not None and response.status < 400, (path, response and response.status)
+        return self.page
+
+    def sign_in(self, api_key: str) -> None:
+        self.go("/panel/login")
+        self.page.fill("#api_key", api_key)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(self.base_url + "/panel")
+
+    def layout_problems(self) -> list[str]:
+        return self.page.evaluate("""() => {
+            const found = [];
+            const root = document.documentElement;
+            if (root.dir !== "rtl") found.push("not rtl");
+            if (root.scrollWidth > root.clientWidth + 1)
+                found.push(`page is ${root.scrollWidth}px wide in a ${root.clientWidth}px screen`);
+            return found;
+        }""")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def merchant_at(browser, live_server, seeded):
+    opened = []
+
+    def open_at(viewport: dict) -> Merchant:
+        merchant = Merchant(browser, live_server.url, viewport)
+        merchant.sign_in(seeded.store.api_key)
+        opened.append(merchant)
+        return merchant
+
+    yield open_at
+    for merchant in opened:
+        assert merchant.errors == [], merchant.errors
+        merchant.close()
+
+
+@pytest.fixture
+def merchant(merchant_at) -> Merchant:
+    return merchant_at(DESKTOP)
+
+
+def _first_step(factory, campaign_id: int) -> CampaignStep:
+    with factory() as session:
+        return session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign_id)
+                               .order_by(CampaignStep.position)).first()
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_every_page_lays_out_right_to_left_without_errors(width, merchant_at, seeded, factory,
+                                                         database_url, screenshots):
+    merchant = merchant_at(PHONE if width == "phone" else DESKTOP)
+    cart = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, cart)
+    pages = [("home", "/panel"), ("campaigns", "/panel/campaigns"),
+             ("campaign", f"/panel/campaigns/{cart}"),
+             ("step-editor", f"/panel/campaigns/{cart}/steps/{step.id}"),
+             ("activity-messages", "/panel/activity"),
+             ("activity-upcoming", "/panel/activity?tab=upcoming"),
+             ("activity-surveys", "/panel/activity?tab=surveys"),
+             ("contacts", "/panel/contacts"), ("contact", f"/panel/contacts/{seeded.contact_id}"),
+             ("settings", "/panel/settings")]
+    folder = screenshots / database_url.split(":")[0].split("+")[0]
+    folder.mkdir(exist_ok=True)
+    for name, path in pages:
+        page = merchant.go(path)
+        page.wait_for_load_state("networkidle")
+        assert merchant.layout_problems() == [], (name, width)
+        page.screenshot(path=folder / f"{name}-{width}.png", full_page=True)
+    # And the sign-in page, signed out.
+    merchant.page.click("text=خروج")
+    merchant.page.wait_for_url("**/panel/login?reason=signed_out")
+    assert merchant.layout_problems() == []
+    merchant.page.screenshot(path=folder / f"login-{width}.png", full_page=True)
+
+
+def test_the_home_figures_match_the_seeded_shop(merchant):
+    page = merchant.page
+    figures = {name: page.inner_text(f"#fig-{name}").strip() for name in
+               ("revenue", "orders", "sent", "cost", "ros", "click-rate", "opt-outs")}
+    assert figures == {"revenue": "۸۰۰٬۰۰۰ تومان", "orders": "۲", "sent": "۴",
+                       "cost": "۷۱۰ تومان", "ros": "۱٬۱۲۶٫۸ برابر", "click-rate": "۷۵٪",
+                       "opt-outs": "۱"}
+    assert page.locator("svg.plot rect.bar.revenue").count() == 30
+    rows = page.locator("#campaign-table tbody tr")
+    assert "سبد رهاشده" in rows.first.inner_text()
+    page.click("text=۷ روز اخیر")
+    page.wait_for_url("**/panel?days=7")
+    assert page.locator("svg.plot rect.bar.revenue").count() == 7
+
+
+def test_edit_a_step_and_watch_the_preview_follow(merchant, seeded, factory):
+    cart = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, cart)
+    page = merchant.go(f"/panel/campaigns/{cart}/steps/{step.id}")
+    preview = page.locator("#preview-template")
+    assert "سارا عزیز" in preview.inner_text()
+    assert page.locator("button[value=preview]").is_hidden()  # JavaScript previews live
+    page.fill("#template", "{{ first_name }} جان، فقط امروز تخفیف داری: {{ link }}")
+    expect(page.locator("#preview-template .sms-bubble")).to_contain_text("سارا جان، فقط امروز")
+    counter = page.inner_text("#preview-template .counter")
+    assert "نویسه" in counter and "بخش" in counter and "تومان" in counter
+    # A coupon shows in the preview as soon as it is chosen.
+    page.fill("#template", "{{ first_name }} جان، کد {{ coupon_code }}: {{ link }}")
+    page.check("input[name=coupon_mode][value=fixed]")
+    page.fill("#coupon_code", "yalda")
+    page.dispatch_event("#coupon_code", "change")
+    expect(page.locator("#preview-template .sms-bubble")).to_contain_text("کد yalda")
+    page.fill("#delay_value", "۲")
+    page.select_option("select[name=delay_unit]", "hours")
+    page.click("button[value=save]")
+    page.wait_for_url(f"**/steps/{step.id}?ok=saved")
+    assert "ذخیره شد" in page.inner_text(".alert.ok")
+    with factory() as session:
+        saved = session.get(CampaignStep, step.id)
+    assert saved.delay_minutes == 120 and saved.coupon == {"mode": "fixed", "code": "yalda"}
+    assert saved.template.startswith("{{ first_name }} جان، کد")
+
+
+def test_a_test_sms_reaches_the_gateway(merchant, seeded, factory):
+    cart = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, cart)
+    page = merchant.go(f"/panel/campaigns/{cart}/steps/{step.id}")
+    page.fill("#phone", "۰۹۱۲ ۷۶۵ ۴۳۲۱")
+    page.click("#test-send button[type=submit]")
+    page.wait_for_url("**ok=test_sent#test-send")
+    assert "پیامک آزمایشی فرستاده شد" in page.inner_text(".alert.ok")
+    with factory() as session:
+        [sms] = session.scalars(select(ConsoleSms)).all()
+    assert sms.receptor == "+989127654321" and "عزیز" in sms.text
+
+
+def test_opt_a_contact_out(merchant, seeded, factory):
+    page = merchant.go("/panel/contacts")
+    page.fill("#phone", "۰۹۳۵ ۱۱۱ ۲۲۳۳")
+    page.click("form.search button[type=submit]")
+    page.click(f"a[href='/panel/contacts/{seeded.contact_id}']")
+    assert page.inner_text("#consent") == "عضو"
+    page.click("#opt-out")
+    page.wait_for_url("**ok=opted_out")
+    assert page.inner_text("#consent") == "لغو عضویت"
+    with factory() as session:
+        contact = session.scalar(select(Contact).where(Contact.phone == CUSTOMER_PHONE))
+    assert contact.opted_out_at is not None
+
+
+def test_forms_explain_mistakes_in_persian(merchant, browser, live_server):
+    page = merchant.go("/panel/settings")
+    page.fill("#send_from", "۲۵:۰۰")
+    page.fill("#cap_per_day", "سه")
+    page.click("#sending button[type=submit]")
+    errors = page.locator("#sending .field-error").all_inner_texts()
+    assert "ساعت را به شکل ۰۹:۰۰ بنویسید (از ۰۰:۰۰ تا ۲۴:۰۰)." in errors
+    assert "یک عدد صحیح بنویسید (مثلاً ۳)." in errors
+    assert "فرم ذخیره نشد" in page.inner_text("#sending .alert.error")
+    # Signing in with a wrong key, in another browser.
+    stranger = browser.new_context(viewport=PHONE)
+    try:
+        tab = stranger.new_page()
+        tab.goto(live_server.url + "/panel/login")
+        tab.fill("#api_key", "bz_wrong")
+        tab.click("button[type=submit]")
+        assert "این کلید API درست نیست" in tab.inner_text(".field-error")
+        assert tab.input_value("#api_key") == ""
+    finally:
+        stranger.close()

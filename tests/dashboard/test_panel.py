@@ -1,0 +1,444 @@
+"""The merchant panel over real HTTP: signing in and out, sessions and CSRF, what each page shows
+of the seeded shop, and every form's Persian answer to a wrong value."""
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.admin.models import TestSend
+from app.admin.preview import TEST_SEND_LOCALID_BASE
+from app.campaigns.models import Campaign, CampaignStep
+from app.contacts.models import Contact
+from app.dashboard.auth import COOKIE
+from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
+from app.messaging.gateway import Gateways
+from app.messaging.models import ConsoleSms
+from app.stores.models import Store
+from tests.dashboard.seed import OPTED_OUT_PHONE
+
+
+def location(response: httpx.Response) -> str:
+    assert response.status_code in (303, 307), (response.status_code, response.text[:500])
+    return response.headers["location"]
+
+
+def text_of(response: httpx.Response) -> str:
+    """The page's visible text, roughly: tags out, whitespace folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+
+
+# -- signing in and out ---------------------------------------------------------------------------
+
+def test_sign_in_with_the_api_key_gives_a_signed_httponly_cookie_without_the_key(anonymous,
+                                                                               seeded):
+    page = anonymous.get("/panel")
+    assert location(page).startswith("/panel/login")
+    form = anonymous.http.get("/panel/login")
+    assert form.status_code == 200 and 'dir="rtl"' in form.text and 'lang="fa"' in form.text
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]
+
+    wrong = anonymous.post("/panel/login", {"api_key": "bz_not-a-key"}, csrf=token)
+    assert wrong.status_code == 200
+    assert "این کلید API درست نیست" in wrong.text and "bz_not-a-key" not in wrong.text
+
+    response = anonymous.post("/panel/login", {"api_key": seeded.store.api_key, "next": "/panel"},
+                              csrf=anonymous.http.cookies.get("bazgasht_panel_login"))
+    assert location(response) == "/panel"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Path=/panel" in cookie
+    value = anonymous.http.cookies[COOKIE]
+    assert seeded.store.api_key not in value and value.startswith(f"{seeded.store.id}.")
+
+    home = anonymous.get("/panel")
+    assert home.status_code == 200 and "چای‌خانه" in home.text
+    for secret in (seeded.store.api_key, seeded.store.webhook_secret):
+        assert secret not in home.text
+
+
+def test_a_forged_or_foreign_cookie_is_no_session(anonymous, seeded):
+    anonymous.sign_in(seeded.store.api_key)
+    mine = anonymous.http.cookies[COOKIE]
+    # The other shop's id with this shop's signature: the signature is per store.
+    anonymous.http.cookies.set(COOKIE, f"{seeded.other.id}.{mine.partition('.')[2]}",
+                               path="/panel")
+    assert location(anonymous.get("/panel")).startswith("/panel/login?reason=key_changed")
+    anonymous.http.cookies.clear()
+    anonymous.http.cookies.set(COOKIE, mine[:-3] + "abc", path="/panel")
+    assert location(anonymous.get("/panel/campaigns")).startswith("/panel/login")
+
+
+def test_rotating_the_api_key_signs_every_session_out(panel, seeded, live_server):
+    assert panel.get("/panel/campaigns").status_code == 200
+    rotated = httpx.post(f"{live_server.url}/api/v1/store/api-key",
+                         headers={"Authorization": f"Bearer {seeded.store.api_key}"})
+    assert rotated.status_code == 200
+    target = location(panel.get("/panel/campaigns"))
+    assert target == "/panel/login?reason=key_changed&next=%2Fpanel%2Fcampaigns"
+    again = panel.http.get(target)
+    assert "کلید API فروشگاه عوض شده است" in again.text
+    panel.sign_in(rotated.json()["api_key"])
+    assert panel.get("/panel/campaigns").status_code == 200
+
+
+def test_rotating_from_the_panel_shows_the_new_key_once_and_keeps_this_session(panel, seeded,
+                                                                               live_server):
+    panel.get("/panel/settings")
+    shown = panel.post("/panel/settings/api-key/rotate")
+    new_key = re.search(r'<code id="new-api-key">([^<]+)</code>', shown.text)[1]
+    assert new_key != seeded.store.api_key and shown.headers["cache-control"] == "no-store"
+    assert panel.get("/panel/settings").status_code == 200  # this session goes on
+    assert new_key not in panel.get("/panel/settings").text  # and the key is not shown again
+    api = httpx.get(f"{live_server.url}/api/v1/store",
+                    headers={"Authorization": f"Bearer {seeded.store.api_key}"})
+    assert api.status_code == 401
+
+
+def test_sign_out(panel):
+    out = panel.post("/panel/logout")
+    assert location(out) == "/panel/login?reason=signed_out"
+    assert COOKIE not in panel.http.cookies
+    assert location(panel.get("/panel")).startswith("/panel/login")
+
+
+def test_every_post_needs_the_csrf_token_and_the_same_origin(panel, seeded):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    refused = panel.post(f"/panel/campaigns/{campaign}/pause", csrf="")
+    assert refused.status_code == 403 and "فرم منقضی شده است" in refused.text
+    forged = panel.post(f"/panel/campaigns/{campaign}/pause",
+                        headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    login = panel.http.post("/panel/login", data={"api_key": seeded.store.api_key, "csrf": "x"})
+    assert login.status_code == 403 and "فرم ورود منقضی شده بود" in login.text
+
+
+def test_pages_send_strict_security_headers_and_versioned_assets(panel):
+    page = panel.get("/panel")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    css = re.search(r'href="(/panel/static/panel\.css\?v=[0-9a-f]+)"', page.text)[1]
+    asset = panel.http.get(css)
+    assert asset.status_code == 200 and asset.headers["content-type"].startswith("text/css")
+    assert "immutable" in asset.headers["cache-control"]
+    assert panel.http.get("/panel/static/nothing.js").status_code == 404
+    unknown = panel.get("/panel/nothing/here")
+    assert unknown.status_code == 404 and "پیدا نشد" in unknown.text  # the panel's page, not JSON
+    assert panel.get("/panel/campaigns/").headers["location"] == "/panel/campaigns"
+    assert "http://" not in re.sub(r'href="http[^"]*"', "", page.text).split("<main>")[0]
+
+
+# -- home -----------------------------------------------------------------------------------------
+
+def test_home_shows_the_periods_figures_in_persian(panel):
+    home = panel.get("/panel")
+    body = text_of(home)
+    assert re.search(r'id="fig-revenue">۸۰۰٬۰۰۰ تومان<', home.text)
+    assert re.search(r'id="fig-orders">۲<', home.text)
+    assert re.search(r'id="fig-sent">۴<', home.text)
+    assert re.search(r'id="fig-cost">۷۱۰ تومان<', home.text)
+    assert re.search(r'id="fig-ros">۱٬۱۲۶٫۸ برابر<', home.text)
+    assert re.search(r'id="fig-click-rate">۷۵٪<', home.text)
+    assert re.search(r'id="fig-opt-outs">۱<', home.text)
+    assert "سبد رهاشده" in body and "پیشنهاد محصول مکمل" in body
+    # The chart: one bar per day, Jalali labels, nothing of the other shop.
+    assert home.text.count('class="bar revenue"') == 30
+    assert re.search(r"<title>۱۴\d\d/\d\d/\d\d: ۳۰۰٬۰۰۰ تومان</title>", home.text)
+    assert "۹٬۹۰۰٬۰۰۰" not in home.text and "9001" not in home.text
+
+
+def test_home_takes_a_jalali_period_and_refuses_a_wrong_one_in_persian(panel):
+    week = panel.get("/panel", days="7")
+    assert week.text.count('class="bar revenue"') == 7
+    wrong = panel.get("/panel", **{"from": "۱۴۰۵/۱۳/۴۰"})
+    assert wrong.status_code == 200 and "تاریخ را به شکل ۱۴۰۵/۰۹/۰۱" in wrong.text
+    backwards = panel.get("/panel", **{"from": "1405/09/10", "to": "1405/09/01"})
+    assert "بازه درست نیست" in backwards.text
+    jalali = panel.get("/panel", **{"from": "۱۴۰۵/۰۹/۰۱", "to": "۱۴۰۵/۰۹/۰۵"})
+    assert jalali.text.count('class="bar revenue"') == 5 and "۱۴۰۵/۰۹/۰۱" in jalali.text
+
+
+# -- campaigns --------------------------------------------------------------------------------
+
+def test_pause_and_resume_a_campaign(panel, seeded, factory):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    listing = panel.get("/panel/campaigns")
+    assert "سبد رهاشده" in listing.text and "بازگرداندن مشتری" in listing.text
+    assert location(panel.post(f"/panel/campaigns/{campaign}/pause")).endswith(
+        f"?ok=paused&campaign={campaign}")
+    with factory() as session:
+        assert session.get(Campaign, campaign).active is False
+    assert "کمپین متوقف شد" in panel.get("/panel/campaigns", ok="paused").text
+    assert location(panel.post(f"/panel/campaigns/{campaign}/resume", {"back": "campaign"})) \
+        == f"/panel/campaigns/{campaign}?ok=resumed&campaign={campaign}"
+    with factory() as session:
+        assert session.get(Campaign, campaign).active is True
+
+
+def test_another_stores_campaign_is_not_found(panel, seeded):
+    other = seeded.other_campaign_id
+    page = panel.get(f"/panel/campaigns/{other}")
+    assert page.status_code == 404 and "پیدا نشد" in page.text
+    assert panel.post(f"/panel/campaigns/{other}/pause").status_code == 404
+    assert panel.get("/panel/campaigns/abc").status_code == 404
+
+
+def _first_step(factory, campaign_id: int) -> CampaignStep:
+    with factory() as session:
+        return session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign_id)
+                               .order_by(CampaignStep.position)).first()
+
+
+def _step_form(**changes) -> dict:
+    return {"delay_value": "2", "delay_unit": "hours", "template": "سلام {{ first_name }} {{ link }}",
+            "coupon_mode": "none", "discount_type": "percent", "expires_days": "3",
+            "on_failure": "hold", "action": "save"} | changes
+
+
+def test_edit_a_step_with_persian_digits_and_a_personal_coupon(panel, seeded, factory):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, campaign)
+    url = f"/panel/campaigns/{campaign}/steps/{step.id}"
+    editor = panel.get(url)
+    assert editor.status_code == 200 and "هزینهٔ تخمینی" in editor.text
+    saved = panel.post(url, _step_form(delay_value="۳", coupon_mode="personal", amount="۱۰",
+                                       expires_days="۵"))
+    assert location(saved) == f"{url}?ok=saved"
+    with factory() as session:
+        stored = session.get(CampaignStep, step.id)
+        assert stored.delay_minutes == 180 and stored.template.startswith("سلام")
+        assert stored.coupon["mode"] == "personal" and stored.coupon["amount"] == "10"
+        assert stored.coupon["expires_days"] == 5
+
+
+def test_the_step_form_answers_in_persian(panel, seeded, factory):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, campaign)
+    url = f"/panel/campaigns/{campaign}/steps/{step.id}"
+    panel.get(url)
+    refused = panel.post(url, _step_form(delay_value="دو", template="",
+                                         coupon_mode="fixed", coupon_code="off 5"))
+    assert refused.status_code == 200
+    for words in ("یک عدد صحیح بنویسید", "این خانه را پر کنید", "کد تخفیف نباید فاصله داشته باشد"):
+        assert words in refused.text
+    assert 'value="دو"' in refused.text  # the form comes back as the merchant left it
+    unknown = panel.post(url, _step_form(template="سلام {{ nam }}"))
+    assert unknown.status_code == 200 and "متن پیامک ایراد دارد" in unknown.text
+    variants = panel.post(url, list(_step_form().items()) + [
+        ("variant_name", "A"), ("variant_weight", "0"), ("variant_template", "الف {{ link }}"),
+        ("variant_name", "A"), ("variant_weight", "0"), ("variant_template", "ب {{ link }}")])
+    assert "نام «A» دو بار آمده است" in variants.text
+    with factory() as session:
+        assert session.get(CampaignStep, step.id).template == step.template
+
+
+def test_ab_variants_are_saved_and_previewed(panel, seeded, factory):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, campaign)
+    url = f"/panel/campaigns/{campaign}/steps/{step.id}"
+    panel.get(url)
+    saved = panel.post(url, list(_step_form().items()) + [
+        ("variant_name", "A"), ("variant_weight", "۷۰"), ("variant_template", "الف {{ link }}"),
+        ("variant_name", "B"), ("variant_weight", "30"), ("variant_template", "ب {{ store_name }}"),
+        ("variant_name", ""), ("variant_weight", "50"), ("variant_template", "")])
+    assert location(saved) == f"{url}?ok=saved"
+    with factory() as session:
+        assert session.get(CampaignStep, step.id).variants == [
+            {"name": "A", "template": "الف {{ link }}", "weight": 70},
+            {"name": "B", "template": "ب {{ store_name }}", "weight": 30}]
+    editor = panel.get(url)
+    assert "ب چای‌خانه" in editor.text  # variant B's preview, rendered server-side
+
+
+def test_the_live_preview_renders_the_typed_text_with_sample_data(panel, seeded, factory,
+                                                                  live_server):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, campaign)
+    url = f"/panel/campaigns/{campaign}/steps/{step.id}/preview"
+    panel.get(f"/panel/campaigns/{campaign}/steps/{step.id}")
+    fragment = panel.post(url, _step_form(preview_template="{{ first_name }} جان، کد {{ coupon_code }}",
+                                          coupon_mode="fixed", coupon_code="off5"),
+                          headers={"X-CSRF-Token": panel.csrf, "X-Requested-With": "fetch"})
+    assert fragment.status_code == 200
+    assert "جان، کد off5" in fragment.text and "لغو۱۱" in fragment.text
+    assert re.search(r'class="parts">[۱-۹] بخش', fragment.text)
+    assert "هزینهٔ تخمینی" in fragment.text
+    broken = panel.post(url, _step_form(preview_template="{{ first_name"))
+    assert "متن پیامک ایراد دارد" in broken.text
+    anonymous = httpx.post(f"{live_server.url}{url}",
+                           headers={"X-Requested-With": "fetch"})
+    assert anonymous.status_code == 401
+
+
+def test_a_test_sms_goes_through_the_stores_gateway(panel, seeded, factory):
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, campaign)
+    url = f"/panel/campaigns/{campaign}/steps/{step.id}"
+    panel.get(url)
+    sent = panel.post(f"{url}/test-send", {"phone": "۰۹۱۲ ۷۶۵ ۴۳۲۱"})
+    assert location(sent) == f"{url}?ok=test_sent#test-send"
+    with factory() as session:
+        [row] = session.scalars(select(TestSend)).all()
+        [sms] = session.scalars(select(ConsoleSms)).all()
+    assert sms.receptor == "+989127654321" and sms.localid == str(TEST_SEND_LOCALID_BASE + row.id)
+    assert "لغو۱۱" in sms.text
+    bad = panel.post(f"{url}/test-send", {"phone": "021-4455"})
+    assert bad.status_code == 200 and "این شمارهٔ موبایل معتبر نیست" in bad.text
+    opted = panel.post(f"{url}/test-send", {"phone": OPTED_OUT_PHONE})
+    assert "لغو عضویت کرده است" in opted.text
+
+
+# -- activity ---------------------------------------------------------------------------------
+
+def test_the_message_log_shows_who_status_click_and_order(panel):
+    log = panel.get("/panel/activity")
+    assert log.status_code == 200
+    body = text_of(log)
+    assert "۰۹۳۵ ۱۱۱ ۲۲۳۳" in body and "سارا محمدی" in body
+    assert "سفارش ۱۴۰۱" in body and "۵۰۰٬۰۰۰ تومان" in body
+    assert "رسید" in body and "✔ ۱" in body
+    only_held = panel.get("/panel/activity", tab="messages", status="held")
+    assert only_held.text.count("<tr>") == 2  # the header and the held message
+
+
+def test_upcoming_held_and_skipped_with_their_reasons(panel):
+    page = text_of(panel.get("/panel/activity", tab="upcoming"))
+    assert "در نوبت" in page and "در انتظار ساخت کد تخفیف در فروشگاه" in page
+    assert "مخاطب لغو عضویت کرده است" in page
+
+
+def test_survey_answers_with_ratings_and_comments(panel):
+    page = panel.get("/panel/activity", tab="surveys")
+    assert "بسته دیر رسید" in page.text and 'aria-label="۲ از ۵"' in page.text
+
+
+# -- contacts ---------------------------------------------------------------------------------
+
+def test_find_a_phone_in_any_digits_see_its_history_and_opt_it_out(panel, seeded, factory):
+    for typed in ("۰۹۳۵۱۱۱۲۲۳۳", "+98 935 111 2233", "٠٩٣٥١١١٢٢٣٣", "9351112233"):
+        found = panel.get("/panel/contacts", phone=typed)
+        assert f"/panel/contacts/{seeded.contact_id}" in found.text, typed
+    missing = panel.get("/panel/contacts", phone="09350000000")
+    assert "این شماره در فروشگاه شما نیست" in missing.text
+    wrong = panel.get("/panel/contacts", phone="12")
+    assert "این شمارهٔ موبایل معتبر نیست" in wrong.text
+
+    history = panel.get(f"/panel/contacts/{seeded.contact_id}")
+    assert "سبد خریدت در چای‌خانه منتظرته" in history.text and "۱۴۰۱" in history.text
+    out = panel.post(f"/panel/contacts/{seeded.contact_id}/opt-out")
+    assert location(out) == f"/panel/contacts/{seeded.contact_id}?ok=opted_out"
+    with factory() as session:
+        contact = session.get(Contact, seeded.contact_id)
+        assert contact.opted_out_at is not None and contact.opt_out_source == "merchant"
+    page = panel.get(f"/panel/contacts/{seeded.contact_id}", ok="opted_out")
+    assert "لغو عضویت شد" in page.text and "به دست فروشنده" in page.text
+    back = panel.post(f"/panel/contacts/{seeded.contact_id}/opt-in")
+    assert location(back).endswith("?ok=opted_in")
+
+
+def test_opt_out_an_unknown_phone(panel, factory, seeded):
+    panel.get("/panel/contacts")
+    refused = panel.post("/panel/contacts/opt-out", {"opt_out_phone": "abc"})
+    assert refused.status_code == 200 and "این شمارهٔ موبایل معتبر نیست" in refused.text
+    done = panel.post("/panel/contacts/opt-out", {"opt_out_phone": "۰۹۱۹ ۸۸۸ ۷۷۶۶"})
+    assert "ok=opted_out" in location(done)
+    with factory() as session:
+        contact = session.scalar(select(Contact).where(Contact.phone == "+989198887766"))
+    assert contact.store_id == seeded.store.id and contact.opted_out_at is not None
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+def test_sending_rules_are_saved_and_wrong_ones_explained_in_persian(panel, seeded, factory):
+    settings = panel.get("/panel/settings")
+    assert "/webhooks/woocommerce/" in settings.text
+    assert seeded.store.webhook_secret not in settings.text  # only on request
+    form = [("send_from", "۱۰:۰۰"), ("send_until", "22:30"), ("cap_per_day", "۲"),
+            ("cap_per_week", "5"), ("attribution_window_days", "7"), ("opt_out_text", "لغو۱۱"),
+            ("weekday", "5"), ("weekday", "6"), ("weekday", "0")]
+    assert location(panel.post("/panel/settings/sending", form)) == \
+        "/panel/settings?ok=sending#sending"
+    with factory() as session:
+        store = session.get(Store, seeded.store.id)
+        assert (store.send_from_minute, store.send_until_minute) == (600, 1350)
+        assert store.send_weekdays == [0, 5, 6] and store.cap_per_day == 2
+        assert store.attribution_window_days == 7
+    wrong = panel.post("/panel/settings/sending", [
+        ("send_from", "22:00"), ("send_until", "۹"), ("cap_per_day", "5"), ("cap_per_week", "2"),
+        ("attribution_window_days", "200"), ("opt_out_text", "")])
+    assert wrong.status_code == 200
+    for words in ("ساعت شروع ارسال باید پیش از ساعت پایان آن باشد",
+                  "دست‌کم یک روز هفته را برای ارسال انتخاب کنید",
+                  "سقف هفتگی نباید از سقف روزانه کمتر باشد", "عددی از ۱ تا ۹۰ بنویسید",
+                  "این خانه را پر کنید"):
+        assert words in wrong.text, words
+    assert 'value="۲۲:۰۰"' in wrong.text
+
+
+def test_the_webhook_secret_is_shown_only_when_asked(panel, seeded):
+    panel.get("/panel/settings")
+    shown = panel.post("/panel/settings/webhook/show")
+    assert seeded.store.webhook_secret in shown.text and "گام به گام" in shown.text
+
+
+def test_gateway_credentials_are_write_only(panel, seeded, factory):
+    panel.get("/panel/settings")
+    missing = panel.post("/panel/settings/gateway", {"sms_provider": "kavenegar"})
+    assert missing.status_code == 200 and "این خانه را پر کنید" in missing.text
+    saved = panel.post("/panel/settings/gateway", {"sms_provider": "kavenegar",
+                                                   "sms_api_key": "secret-kavenegar-key-1",
+                                                   "sms_sender": "۱۰۰۰۴۳۴۶"})
+    assert "ok=gateway" in location(saved)
+    page = panel.get("/panel/settings")
+    assert "secret-kavenegar-key-1" not in page.text and "ثبت شده" in page.text
+    with factory() as session:
+        store = session.get(Store, seeded.store.id)
+        assert store.sms_api_key == "secret-kavenegar-key-1" and store.sms_sender == "10004346"
+    # An empty key keeps the one stored.
+    panel.post("/panel/settings/gateway", {"sms_provider": "kavenegar", "sms_sender": "10004346"})
+    with factory() as session:
+        assert session.get(Store, seeded.store.id).sms_api_key == "secret-kavenegar-key-1"
+
+
+def test_woocommerce_keys_are_checked_and_write_only(panel, seeded, factory):
+    panel.get("/panel/settings")
+    wrong = panel.post("/panel/settings/woocommerce", {"wc_consumer_key": "abc12345",
+                                                       "wc_consumer_secret": ""})
+    assert "کلید مصرف‌کننده با ck_ شروع می‌شود" in wrong.text and "این خانه را پر کنید" in wrong.text
+    key, secret = "ck_" + "a1" * 20, "cs_" + "b2" * 20
+    saved = panel.post("/panel/settings/woocommerce", {"wc_consumer_key": key,
+                                                       "wc_consumer_secret": secret})
+    assert "ok=woocommerce" in location(saved)
+    page = panel.get("/panel/settings")
+    assert key not in page.text and secret not in page.text
+
+
+KEY = "panel-kavenegar-key-01"
+
+
+@pytest.fixture
+def kavenegar(live_server):
+    with FakeKavenegar(api_key=KEY, credit=123_450_000) as fake:
+        live_server.app.state.admin_gateways = Gateways(
+            live_server.app.state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=2)
+        try:
+            yield fake
+        finally:
+            del live_server.app.state.admin_gateways
+
+
+def test_check_connection_shows_the_remaining_credit(panel, kavenegar):
+    panel.get("/panel/settings")
+    console = panel.post("/panel/settings/gateway/check")
+    assert "درگاه آزمایشی است" in console.text
+    panel.post("/panel/settings/gateway", {"sms_provider": "kavenegar", "sms_api_key": KEY,
+                                           "sms_sender": DEFAULT_LINE})
+    checked = panel.post("/panel/settings/gateway/check")
+    assert "اعتبار باقی‌ماندهٔ حساب" in checked.text and "۱۲٬۳۴۵٬۰۰۰ تومان" in checked.text
+    panel.post("/panel/settings/gateway", {"sms_provider": "kavenegar",
+                                           "sms_api_key": "wrong-key-123"})
+    refused = panel.post("/panel/settings/gateway/check")
+    assert "اتصال برقرار نشد" in refused.text and "wrong-key-123" not in refused.text
