@@ -129,6 +129,12 @@ class LiveServer:
 ADMIN_TOKEN = "test-operator-token"
 
 
+def pytest_configure(config):
+    # Here, not beside one suite: tests/admin and tests/stores both fuzz.
+    config.addinivalue_line("markers", "fuzz: OpenAPI-driven fuzzing (bounded; part of the normal "
+                                       "suite, `-m 'not fuzz'` leaves it out)")
+
+
 @pytest.fixture(scope="session")
 def live_server(database_url):
     settings = Settings(database_url=database_url, redis_url=None,

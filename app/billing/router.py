@@ -8,10 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.billing import service
 from app.db import utcnow
 from app.deps import AdminDep, SessionDep, StoreDep, StoreId
+from app.stores.schemas import platform_errors
 from app.stores.service import get_store
 
 platform_router = APIRouter(prefix="/platform/v1/stores", tags=["platform"],
-                            dependencies=[AdminDep])
+                            dependencies=[AdminDep], responses=platform_errors(404))
 merchant_router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
 

@@ -29,7 +29,7 @@ def to_minor(amount: str | int | float | None, currency: str) -> int | None:
         raise InvalidAmount(f"not an amount: {amount!r}") from None
     if not value.is_finite():
         raise InvalidAmount(f"not an amount: {amount!r}")
-    if abs(value) >= _LIMIT:
+    if value.copy_abs() >= _LIMIT:  # quiet: abs() would overflow the context for 1e999999999
         raise InvalidAmount(f"amount out of range: {amount!r}")
     factor = CURRENCY_RIAL_FACTOR.get(currency.upper(), _MINOR_UNIT_FACTOR)
     return int((value * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -20,6 +20,31 @@ def _utc(value: Any) -> Any:
     return value
 
 
+# A shop's dates, far from datetime's own limits: windows and delays added to them must not
+# overflow (year 1 or 9999 would, and an offset at either end cannot even become UTC).
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def _plausible(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+    if not _EARLIEST <= value < _LATEST:
+        raise ValueError(f"date out of range: {value.isoformat()}")
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON true is no number, but pydantic reads it as 1: an id would name another resource.
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
 def _text(value: Any) -> Any:
     return "" if value is None else value
 
@@ -34,9 +59,9 @@ def Text(max_length: int):
     return Annotated[str, BeforeValidator(_text), AfterValidator(lambda v: _clean(v)[:max_length])]
 
 
-UTC = Annotated[datetime | None, BeforeValidator(_utc)]
-WcId = Annotated[int, Field(gt=0, lt=2**63)]
-Amount = str | int | float | None
+UTC = Annotated[datetime | None, BeforeValidator(_utc), AfterValidator(_plausible)]
+WcId = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, lt=2**63)]
+Amount = Annotated[str | int | float | None, BeforeValidator(_not_bool)]
 
 
 class _Lenient(BaseModel):

@@ -9,6 +9,7 @@ from app.ingest import service
 from app.ingest.writer import PING_ANSWER, Incoming
 from app.ops import metrics
 from app.ops.logs import bind as bind_log_context
+from app.stores.schemas import platform_errors
 from app.stores.service import get_store
 
 router = APIRouter()
@@ -86,7 +87,8 @@ Status = Literal["pending", "applied", "duplicate", "stale", "ignored", "dead_le
 
 
 @router.get("/platform/v1/stores/{store_id}/webhook-deliveries", dependencies=[AdminDep],
-            tags=["platform"], summary="Webhook deliveries of a store (dead letters included)")
+            tags=["platform"], responses=platform_errors(404),
+            summary="Webhook deliveries of a store (dead letters included)")
 def list_deliveries(store_id: StoreId, session: SessionDep,
                     status: Status | None = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50,

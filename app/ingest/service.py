@@ -114,8 +114,15 @@ async def insert_deliveries_psycopg(conn: psycopg.AsyncConnection, rows: list[di
 def _decode(body: bytes) -> dict:
     try:
         payload = json.loads(body)
+        # \ud800-style escapes (or UTF-8 of a surrogate, which json.loads lets through) decode
+        # to half a UTF-16 pair: no text a database can store, wherever it lands.
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise Unusable("body has a lone UTF-16 surrogate (\\ud800-\\udfff): not text") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise Unusable(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise Unusable("body is nested too deeply to be a WooCommerce resource") from None
     if not isinstance(payload, dict):
         raise Unusable(f"body is a JSON {type(payload).__name__}, expected an object")
     if "id" not in payload and {"code", "message"} <= payload.keys():
@@ -170,6 +177,14 @@ def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery) ->
     raise Unusable(f"topic {topic!r} is not one bazgasht handles")
 
 
+def _storable(reason: str | None) -> str | None:
+    """A reason can quote the body; stored as it is, a NUL (PostgreSQL) or a lone surrogate
+    (any database) would fail the commit of the whole batch, and every later one."""
+    if reason is None:
+        return None
+    return reason.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
 def _process_one(session: Session, delivery: WebhookDelivery) -> None:
     store = session.get(Store, delivery.store_id)
     delivery.attempts += 1
@@ -186,7 +201,7 @@ def _process_one(session: Session, delivery: WebhookDelivery) -> None:
     except Exception as exc:  # a bug of ours must not block the deliveries behind it
         log.exception("applying webhook delivery %s failed", delivery.id)
         status, reason = DEAD_LETTER, f"internal error while applying: {type(exc).__name__}"
-    delivery.status, delivery.reason, delivery.processed_at = status, reason, utcnow()
+    delivery.status, delivery.reason, delivery.processed_at = status, _storable(reason), utcnow()
     metrics.WEBHOOK_PROCESSED.labels(metrics.topic_label(delivery.topic), status).inc()  # ops
 
 

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.campaigns.service import oldest_due
-from app.deps import AdminDep
+from app.deps import AdminDep, StoreId
 from app.errors import Unauthorized
 from app.messaging.gateway import Gateways
 from app.ops import health, metrics
+from app.stores.schemas import platform_errors
 from app.stores.service import get_store
 
 router = APIRouter(tags=["ops"])
@@ -59,9 +60,9 @@ def prometheus_metrics(request: Request) -> Response:
 
 
 @router.get("/platform/v1/stores/{store_id}/gateway-check", dependencies=[AdminDep],
-            tags=["platform"],
+            tags=["platform"], responses=platform_errors(404),
             summary="Ask the store's SMS gateway for its credit: reachable, refused, or down")
-def gateway_check(store_id: int, request: Request) -> dict:
+def gateway_check(store_id: StoreId, request: Request) -> dict:
     """`ok` with the `credit` (Rial; null for the console), or `ok: false` with the error
     classified (`kind`: retry = unreachable or failing for now, store = the account refuses).
     The gateway is asked with no database transaction open; the API key is never shown."""

@@ -7,9 +7,10 @@ from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
 from app.stores.schemas import (SmsGatewaySettings, StoreCreate, StoreCreated, StoreOut,
-                                WooCommerceApiKeys)
+                                WooCommerceApiKeys, platform_errors)
 
-router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep])
+router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep],
+                   responses=platform_errors())
 
 
 def store_out(store: Store, public_url: str) -> dict:
@@ -30,23 +31,23 @@ def create_store(data: StoreCreate, session: SessionDep, settings: SettingsDep) 
                                                     "webhook_secret": store.webhook_secret}
 
 
-@router.get("/{store_id}", response_model=StoreOut)
+@router.get("/{store_id}", response_model=StoreOut, responses=platform_errors(404))
 def get_store(store_id: StoreId, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.get_store(session, store_id), settings.public_url)
 
 
-@router.post("/{store_id}/disable", response_model=StoreOut,
+@router.post("/{store_id}/disable", response_model=StoreOut, responses=platform_errors(404),
              summary="Stop accepting the store's webhooks (they get 403)")
 def disable_store(store_id: StoreId, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.set_enabled(session, store_id, False), settings.public_url)
 
 
-@router.post("/{store_id}/enable", response_model=StoreOut)
+@router.post("/{store_id}/enable", response_model=StoreOut, responses=platform_errors(404))
 def enable_store(store_id: StoreId, session: SessionDep, settings: SettingsDep) -> dict:
     return store_out(service.set_enabled(session, store_id, True), settings.public_url)
 
 
-@router.put("/{store_id}/sms-gateway", response_model=StoreOut,
+@router.put("/{store_id}/sms-gateway", response_model=StoreOut, responses=platform_errors(404),
             summary="Set the store's SMS gateway (the API key is write-only)")
 def set_sms_gateway(store_id: StoreId, data: SmsGatewaySettings, session: SessionDep,
                     settings: SettingsDep) -> dict:
@@ -54,6 +55,7 @@ def set_sms_gateway(store_id: StoreId, data: SmsGatewaySettings, session: Sessio
 
 
 @router.put("/{store_id}/woocommerce-api", response_model=StoreOut,
+            responses=platform_errors(404),
             summary="Set the store's WooCommerce REST keys for personal coupons (write-only)")
 def set_woocommerce_api(store_id: StoreId, data: WooCommerceApiKeys, session: SessionDep,
                         settings: SettingsDep) -> dict:

@@ -37,8 +37,3 @@ def error_of(response: httpx.Response) -> dict:
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     return body["error"]
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "fuzz: OpenAPI-driven fuzzing (bounded; part of the normal "
-                                       "suite, `-m 'not fuzz'` leaves it out)")
