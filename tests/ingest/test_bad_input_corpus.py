@@ -425,7 +425,8 @@ class Corpus:
             ("trailing garbage", lambda b: b + b"x", "not JSON"),
             ("two documents", lambda b: b + b, "not JSON"),
             ("trailing NUL", lambda b: b + b"\x00", "not JSON"),
-            ("gzip without saying so", gzip.compress, "not JSON"),
+            # mtime=0: the same bytes every time (the corpus is deterministic).
+            ("gzip without saying so", lambda b: gzip.compress(b, mtime=0), "not JSON"),
             ("NaN total", lambda b: b.replace(b'"total":"2200000"', b'"total":NaN'), None),
             ("Infinity total", lambda b: b.replace(b'"total":"2200000"', b'"total":Infinity'),
              None),
