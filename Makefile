@@ -22,3 +22,6 @@ bench: $(VENV)/.installed
 	-$(VENV)/bin/python bench/ingest.py
 	-$(VENV)/bin/python bench/tick.py
 	-$(VENV)/bin/python bench/send.py
+	-$(VENV)/bin/python bench/redirect.py
+	-$(VENV)/bin/python bench/reports.py
+	-$(VENV)/bin/python bench/dashboard.py
