@@ -232,11 +232,14 @@ def tick(
 def fake_kavenegar(
     port: Annotated[int, typer.Option(help="Port to listen on (loopback).")] = 8787,
     api_key: Annotated[str, typer.Option(help="The API key it accepts.")] = "test-key",
+    control: Annotated[bool, typer.Option(
+        "--control", help="Serve a debug API under /_fake/ (faults, credit, inbound texts, "
+                          "what was sent) for harnesses in other processes.")] = False,
 ) -> None:
     """Run a fake Kavenegar for local development (point KAVENEGAR_BASE_URL at it)."""
     from app.messaging.fake_kavenegar import main as run_fake
 
-    run_fake(port=port, api_key=api_key)
+    run_fake(port=port, api_key=api_key, control=control)
 
 
 def _celery(*args: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import socket
 import threading
@@ -70,6 +71,14 @@ class FakeMessage:
     polls: int = 0
     template: str | None = None  # verify/lookup: the template and the tokens that filled it
     tokens: dict[str, str] | None = None
+    accepted_at: float = 0.0  # the clock when it was taken (date is whole seconds)
+
+    def record(self) -> dict[str, Any]:
+        """Everything known about it, for another process (GET /_fake/messages)."""
+        return {"messageid": self.messageid, "receptor": self.receptor, "message": self.message,
+                "sender": self.sender, "localid": self.localid, "date": self.date,
+                "accepted_at": self.accepted_at, "cost": self.cost, "parts": self.parts,
+                "status": self.status, "template": self.template}
 
     def entry(self) -> dict[str, Any]:
         return {"messageid": self.messageid, "message": self.message, "status": self.status,
@@ -116,13 +125,21 @@ class _Outcome:
     after_polls: int
 
 
+@dataclass
+class _Chaos:
+    rate: float
+    timeout: float
+    rng: random.Random
+
+
 class FakeKavenegar(LoopbackServer):
     name = "fake-kavenegar"
 
     def __init__(self, api_key: str = "test-key", port: int = 0, *, host: str = "127.0.0.1",
                  credit: int = 10_000_000, price_per_part: int = 1_200,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, control: bool = False):
         self.api_key = api_key
+        self.control = control  # serve the /_fake/ debug API (another process drives it)
         self.credit = credit
         self.price_per_part = price_per_part  # Rial; Persian costs more through more parts
         self.entries_as_object = False  # answer single-entry results as an object, not a list
@@ -135,6 +152,8 @@ class FakeKavenegar(LoopbackServer):
         self._messages: dict[int, FakeMessage] = {}
         self._by_localid: dict[int, int] = {}
         self._sends_per_localid: Counter[int] = Counter()
+        # A localid offered again after it was taken: without the dedupe, a second SMS.
+        self.resubmitted: Counter[int] = Counter()
         self._inbox: list[Inbound] = []
         self._next_id = 1_000_000
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
@@ -143,6 +162,9 @@ class FakeKavenegar(LoopbackServer):
         self._delays: dict[str, float] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
+        self._chaos: _Chaos | None = None
+        self.chaos_counts: Counter[str] = Counter()
+        self.answers: Counter[int] = Counter()  # API calls by the status they were answered with
         super().__init__(_handler_for(self), host, port)
 
     def _after_stop(self) -> None:
@@ -185,6 +207,21 @@ class FakeKavenegar(LoopbackServer):
             else:
                 self._outcome_for[receptor] = outcome
 
+    def chaos(self, rate: float, *, timeout: float = 20.0, seed: int | None = None) -> None:
+        """From now on a `rate` share of all calls, at random, goes wrong in one of three ways,
+        in turn: a proxy's 502 page before any work ("fail"), the connection closed after the
+        work ("drop"), or the answer held `timeout` seconds after the work ("timeout": a
+        client with a shorter read timeout gives up on a send that happened). 0 ends it."""
+        with self._lock:
+            self._chaos = _Chaos(rate, timeout, random.Random(seed)) if rate > 0 else None
+
+    def _roll_chaos(self) -> str | None:
+        if self._chaos is None or self._chaos.rng.random() >= self._chaos.rate:
+            return None
+        kind = ("fail", "drop", "timeout")[sum(self.chaos_counts.values()) % 3]
+        self.chaos_counts[kind] += 1
+        return kind
+
     def push_inbound(self, sender: str, message: str, *, line: str = DEFAULT_LINE,
                      date: int | None = None) -> int:
         with self._lock:
@@ -216,6 +253,8 @@ class FakeKavenegar(LoopbackServer):
         """One HTTP call → (status, body), or None: close without answering. Runs on the
         server's request threads."""
         split = urlsplit(raw_path)
+        if self.control and split.path.startswith("/_fake/"):
+            return self._control(http_method, split.path, body)
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if http_method == "POST" \
             else parse_qs(split.query, keep_blank_values=True)
         with self._lock:
@@ -235,14 +274,23 @@ class FakeKavenegar(LoopbackServer):
                 drop = self._take_drop(name)
                 if drop is not None and not drop.after_work:
                     return None
+                chaos = self._roll_chaos()
+                if chaos == "fail":
+                    raise _Reply(502, raw_body="<html><body><h1>502 Bad Gateway</h1></body></html>")
                 self._inject_fault(name, params)
                 if name == "sms/sendarray" and http_method != "POST":
                     raise _Reply(405)
                 entries = route(self, params)
                 delay = self._delays.get(name, 0.0)
+                if chaos == "drop":
+                    return None
+                if chaos == "timeout":
+                    delay = max(delay, self._chaos.timeout if self._chaos else 0.0)
             if drop is not None:
                 return None
         except _Reply as reply:
+            with self._lock:
+                self.answers[reply.code] += 1
             if reply.raw_body is not None:
                 return reply.code, reply.raw_body
             return reply.code, _envelope(reply.code, reply.message, [])
@@ -250,6 +298,8 @@ class FakeKavenegar(LoopbackServer):
             self._released.wait(delay)
         if self.entries_as_object and isinstance(entries, list) and len(entries) == 1:
             entries = entries[0]
+        with self._lock:
+            self.answers[200] += 1
         return 200, _envelope(200, "تایید شد", entries)
 
     def _take_drop(self, name: str) -> _Drop | None:
@@ -298,12 +348,13 @@ class FakeKavenegar(LoopbackServer):
             if localid is not None and i not in fresh:
                 # The dedupe window is unconfirmed upstream (and for sendarray, whether it dedupes
                 # at all); the fake never forgets.
+                self.resubmitted[localid] += 1
                 entries.append(self._messages[self._by_localid[localid]].entry())
                 continue
             parts = count_segments(text).parts
             msg = FakeMessage(self._new_id(), receptor, text, sender, localid, date or now,
                               parts * self.price_per_part, parts, 2 if scheduled else 1,
-                              template=template, tokens=tokens)
+                              template=template, tokens=tokens, accepted_at=self._clock())
             self._messages[msg.messageid] = msg
             if localid is not None:
                 self._by_localid[localid] = msg.messageid
@@ -429,6 +480,48 @@ class FakeKavenegar(LoopbackServer):
                         "statustext": _STATUS_TEXT.get(msg.status, "")})
         return out
 
+    # -- control from another process (`bazgasht fake-kavenegar --control`) --------------------
+
+    def _control(self, http_method: str, path: str, body: bytes) -> tuple[int, str]:
+        """A debug API for harnesses that run the fake as its own process: GET /_fake/messages
+        (every message taken), GET /_fake/state; POST /_fake/control with a JSON object
+        {"op": "chaos" | "credit" | "push_inbound" | "outcome" | "fail_next", ...}."""
+        if http_method == "GET" and path == "/_fake/messages":
+            with self._lock:
+                return 200, json.dumps([m.record() | {"resubmitted": self.resubmitted.get(
+                    m.localid, 0) if m.localid is not None else 0}
+                    for m in self._messages.values()], ensure_ascii=False)
+        if http_method == "GET" and path == "/_fake/state":
+            with self._lock:
+                return 200, json.dumps({"credit": self.credit, "calls": len(self.requests),
+                                        "messages": len(self._messages),
+                                        "chaos": dict(self.chaos_counts),
+                                        "answers": {str(k): v for k, v in self.answers.items()}})
+        if http_method != "POST" or path != "/_fake/control":
+            return 404, json.dumps({"error": "unknown control path"})
+        try:
+            cmd = json.loads(body or b"{}")
+            op = cmd.pop("op")
+            if op == "chaos":
+                self.chaos(float(cmd["rate"]), timeout=float(cmd.get("timeout", 20.0)),
+                           seed=cmd.get("seed"))
+            elif op == "credit":
+                with self._lock:
+                    self.credit = int(cmd["value"])
+            elif op == "push_inbound":
+                return 200, json.dumps({"messageid": self.push_inbound(cmd["sender"],
+                                                                       cmd["message"])})
+            elif op == "outcome":
+                self.set_outcome(int(cmd["status"]), after_polls=int(cmd.get("after_polls", 0)),
+                                 receptor=cmd.get("receptor"))
+            elif op == "fail_next":
+                self.fail_next(cmd["method"], int(cmd["code"]), times=int(cmd.get("times", 1)))
+            else:
+                return 400, json.dumps({"error": f"unknown op {op!r}"})
+        except (KeyError, TypeError, ValueError) as exc:
+            return 400, json.dumps({"error": f"bad control command: {exc}"})
+        return 200, json.dumps({"ok": True})
+
 
 _ROUTES: dict[str, Callable[[FakeKavenegar, dict[str, str]], Any]] = {
     "sms/send": FakeKavenegar._send,
@@ -530,8 +623,8 @@ def _handler_for(fake: FakeKavenegar) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def main(port: int = 8787, api_key: str = "test-key") -> None:
+def main(port: int = 8787, api_key: str = "test-key", control: bool = False) -> None:
     """Serve in the foreground until interrupted (`bazgasht fake-kavenegar --port N`)."""
-    fake = FakeKavenegar(api_key=api_key, port=port)
+    fake = FakeKavenegar(api_key=api_key, port=port, control=control)
     print(f"fake Kavenegar on {fake.base_url} (API key {api_key!r}); Ctrl-C stops it", flush=True)
     fake.serve_forever()

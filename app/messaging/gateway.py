@@ -1,6 +1,7 @@
 """SMS gateways. The campaign engine knows only this interface; gateways know no campaigns."""
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -167,9 +168,14 @@ class KavenegarGateway:
     PARALLEL_SENDS = 8
     CHUNK = MAX_SEND_RECEPTORS  # sendarray takes at most 200 messages per call
 
+    # Replies already marked read are read again this often (and after a lost answer, and
+    # first thing in a process): see receive().
+    REREAD_READ_EVERY = 300.0
+
     def __init__(self, client: KavenegarClient, *, sender: str | None):
         self._client, self._sender = client, sender
         self._pool = ThreadPoolExecutor(self.PARALLEL_SENDS, thread_name_prefix="kavenegar")
+        self._reread_at = 0.0  # monotonic time of the next read of already-read replies
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -286,9 +292,28 @@ class KavenegarGateway:
         return result
 
     def receive(self) -> list[Inbound]:
+        """Unread replies, and now and then the recently read ones too.
+
+        Reading unread replies marks them read at Kavenegar. If that answer is lost (timeout,
+        reset), or the process dies before the caller keeps them, they would never come back
+        as unread: a «۱۱» would be lost. So after a lost answer, first thing in a process and
+        every few minutes, the read ones (isread=1, the latest 100) are read as well; keeping
+        them is idempotent (unique per gateway id), so only the lost ones are new.
+        """
         if not self._sender:
             return []
-        rows = self._call(self._client.receive, self._sender, False)
+        rows = []
+        if time.monotonic() >= self._reread_at:
+            rows += self._call(self._client.receive, self._sender, True)
+        try:
+            rows += self._call(self._client.receive, self._sender, False)
+        except GatewayError as exc:
+            if exc.ambiguous:  # it may have marked replies read: read those next time
+                self._reread_at = 0.0
+            raise
+        if self._reread_at <= time.monotonic():
+            self._reread_at = time.monotonic() + self.REREAD_READ_EVERY
+        rows = list({m.messageid: m for m in rows}.values())
         return [Inbound(gateway_id=str(m.messageid), sender=m.sender or "", line=m.receptor or "",
                         text=m.message or "",
                         received_at=datetime.fromtimestamp(m.date or 0, timezone.utc))
