@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
+from app.messaging.gateway import Gateways
 from app.stores.models import Store
 from app.stores.service import store_for_api_key
 
@@ -73,3 +74,11 @@ StoreDep = Annotated[Store, Depends(require_store)]
 
 # Path ids are INTEGER columns: anything larger is no row (404 or 422), never a database error.
 StoreId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def get_gateways(request: Request) -> Gateways:
+    """The app's per-store SMS gateways (made once in create_app: they keep HTTP clients)."""
+    return request.app.state.gateways
+
+
+GatewaysDep = Annotated[Gateways, Depends(get_gateways)]

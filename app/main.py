@@ -53,8 +53,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     loops: list[BackgroundLoop] = []
+    # One set per app: they keep HTTP clients (the tick, test sends, gateway checks).
+    gateways = make_gateways(factory, settings)
     if background and settings.embedded:
-        gateways = make_gateways(factory)
         loops.append(BackgroundLoop(partial(ingest.process_pending, factory), name="bazgasht-ingest"))
         loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateways, utcnow()),
                                     interval=settings.tick_seconds, name="bazgasht-tick"))
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = factory
+    app.state.gateways = gateways
     if loops:
         app.state.notify_ingest = loops[0].wake
     elif background and settings.redis_url:

@@ -5,14 +5,15 @@ import hashlib
 import hmac
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from sqlalchemy.orm import Session
 
-from app.stores.schemas import StoreCreate
 from app.onboarding import open_store
+from app.stores.schemas import StoreCreate
 
 
 @dataclass
@@ -72,3 +73,19 @@ def docs_payload(fixtures_dir: Path, name: str):
         text = re.sub(r",(\s*[\]}])", r"\1", text)
     data = json.loads(text)
     return data.get("data", data) if isinstance(data, dict) else data
+
+
+@contextmanager
+def live_kavenegar(live_server, api_key: str, **fake_options):
+    """A fake Kavenegar on loopback that the live server's gateways use for one test."""
+    from app.messaging.fake_kavenegar import FakeKavenegar
+    from app.messaging.gateway import Gateways
+
+    state = live_server.app.state
+    with FakeKavenegar(api_key=api_key, **fake_options) as fake:
+        own, state.gateways = state.gateways, Gateways(
+            state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=2)
+        try:
+            yield fake
+        finally:
+            state.gateways = own

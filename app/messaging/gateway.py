@@ -352,10 +352,12 @@ class Gateways:
         return self._kavenegar[key]
 
 
-def make_gateways(factory: sessionmaker[Session]) -> Gateways:
-    from app.config import get_settings
+def make_gateways(factory: sessionmaker[Session], settings=None) -> Gateways:
+    """Every store's gateway, from the settings (the environment's when none are given)."""
+    if settings is None:
+        from app.config import get_settings
 
-    settings = get_settings()
+        settings = get_settings()
     key = settings.platform_kavenegar_api_key
     return Gateways(factory, kavenegar_base_url=settings.kavenegar_base_url,
                     platform_key=key.get_secret_value() if key else None,

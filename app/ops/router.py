@@ -11,9 +11,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.campaigns.service import oldest_due
-from app.deps import AdminDep, StoreId
+from app.deps import AdminDep, GatewaysDep, StoreId
 from app.errors import Unauthorized
-from app.messaging.gateway import Gateways
 from app.ops import health, metrics
 from app.stores.schemas import platform_errors
 from app.stores.service import get_store
@@ -62,18 +61,11 @@ def prometheus_metrics(request: Request) -> Response:
 @router.get("/platform/v1/stores/{store_id}/gateway-check", dependencies=[AdminDep],
             tags=["platform"], responses=platform_errors(404),
             summary="Ask the store's SMS gateway for its credit: reachable, refused, or down")
-def gateway_check(store_id: StoreId, request: Request) -> dict:
+def gateway_check(store_id: StoreId, request: Request, gateways: GatewaysDep) -> dict:
     """`ok` with the `credit` (Rial; null for the console), or `ok: false` with the error
     classified (`kind`: retry = unreachable or failing for now, store = the account refuses).
     The gateway is asked with no database transaction open; the API key is never shown."""
     state = request.app.state
     with state.sessionmaker() as session:
         store = get_store(session, store_id)
-    if getattr(state, "ops_gateways", None) is None:
-        settings = state.settings
-        key = settings.platform_kavenegar_api_key
-        state.ops_gateways = Gateways(state.sessionmaker,
-                                      kavenegar_base_url=settings.kavenegar_base_url,
-                                      platform_key=key.get_secret_value() if key else None,
-                                      platform_sender=settings.platform_sms_sender)
-    return health.gateway_check(state.ops_gateways, store)
+    return health.gateway_check(gateways, store)

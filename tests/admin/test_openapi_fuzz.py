@@ -12,13 +12,14 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from app.messaging.fake_kavenegar import FakeKavenegar
-from app.messaging.gateway import Gateways
 from tests.admin.conftest import bearer
+from tests.helpers import live_kavenegar
 
 pytestmark = pytest.mark.fuzz
 
@@ -33,13 +34,8 @@ RUNS = [(GenerationMode.POSITIVE, True, 12), (GenerationMode.NEGATIVE, True, 6),
 def loopback_kavenegar(live_server):
     """A PATCH may switch the store to Kavenegar with any key: test sends then reach a fake on
     loopback, never the internet."""
-    with FakeKavenegar(api_key="fuzz-key") as fake:
-        live_server.app.state.admin_gateways = Gateways(
-            live_server.app.state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=2)
-        try:
-            yield fake
-        finally:
-            del live_server.app.state.admin_gateways
+    with live_kavenegar(live_server, "fuzz-key") as fake:
+        yield fake
 
 
 def _real_ids(api) -> dict[str, int]:

@@ -13,14 +13,14 @@ from app.config import get_settings
 from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.links.models import Link
-from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
-from app.messaging.gateway import Gateways
+from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
 from tests.admin.conftest import error_of
 from tests.campaigns.shop import Shop, tehran
 
 SAMPLE_LINK = f"{get_settings().public_url}/AbCd123"
+from tests.helpers import live_kavenegar
 
 
 def campaign_of(api, kind: str) -> dict:
@@ -246,13 +246,8 @@ KEY = "kavenegar-test-key-0123"
 @pytest.fixture
 def kavenegar(live_server):
     """The live server's test sends go to a fake Kavenegar (on loopback) for this test."""
-    with FakeKavenegar(api_key=KEY) as fake:
-        live_server.app.state.admin_gateways = Gateways(
-            live_server.app.state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=2)
-        try:
-            yield fake
-        finally:
-            del live_server.app.state.admin_gateways
+    with live_kavenegar(live_server, KEY) as fake:
+        yield fake
 
 
 def test_a_test_send_through_kavenegar_and_its_failure(api, kavenegar, factory):

@@ -12,10 +12,10 @@ from app.admin.preview import TEST_SEND_LOCALID_BASE
 from app.campaigns.models import Campaign, CampaignStep
 from app.contacts.models import Contact
 from app.dashboard.auth import COOKIE
-from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
-from app.messaging.gateway import Gateways
+from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
+from tests.helpers import live_kavenegar
 from tests.dashboard.seed import OPTED_OUT_PHONE
 
 
@@ -421,13 +421,8 @@ KEY = "panel-kavenegar-key-01"
 
 @pytest.fixture
 def kavenegar(live_server):
-    with FakeKavenegar(api_key=KEY, credit=123_450_000) as fake:
-        live_server.app.state.admin_gateways = Gateways(
-            live_server.app.state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=2)
-        try:
-            yield fake
-        finally:
-            del live_server.app.state.admin_gateways
+    with live_kavenegar(live_server, KEY, credit=123_450_000) as fake:
+        yield fake
 
 
 def test_check_connection_shows_the_remaining_credit(panel, kavenegar):

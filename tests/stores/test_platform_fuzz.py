@@ -16,14 +16,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from app.messaging.fake_kavenegar import FakeKavenegar
-from app.messaging.gateway import Gateways
 from app.models import Base
 from tests.conftest import ADMIN_TOKEN
+from tests.helpers import live_kavenegar
 
 pytestmark = pytest.mark.fuzz
 
@@ -46,13 +47,8 @@ def database_state(factory) -> dict:
 def loopback_kavenegar(live_server):
     """A PUT may switch the store to Kavenegar with any key: the gateway check then asks a fake
     on loopback, never the internet."""
-    with FakeKavenegar(api_key="fuzz-key") as fake:
-        live_server.app.state.ops_gateways = Gateways(
-            live_server.app.state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=2)
-        try:
-            yield fake
-        finally:
-            live_server.app.state.ops_gateways = None
+    with live_kavenegar(live_server, "fuzz-key") as fake:
+        yield fake
 
 
 def test_the_platform_api_survives_generated_requests(live_server, store, admin_client,

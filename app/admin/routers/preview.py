@@ -4,12 +4,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.admin import preview, service
-from app.admin.deps import GatewaysDep
 from app.admin.preview import Rendered
 from app.admin.schemas import (DraftPreviewRequest, PreviewOut, PreviewRequest, SmallPathId,
                                TestSendOut, TestSendRequest, errors)
 from app.db import utcnow
-from app.deps import SessionDep, StoreDep
+from app.deps import GatewaysDep, SessionDep, StoreDep
 from app.errors import error_body
 from app.messaging.gateway import GatewayError
 

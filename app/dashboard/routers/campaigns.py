@@ -5,7 +5,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.admin import preview, service
-from app.admin.deps import GatewaysDep
 from app.admin.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
 from app.campaigns import coupons
 from app.campaigns.models import ABANDONED_CART, WIN_BACK, Campaign, CampaignStep
@@ -14,7 +13,7 @@ from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.db import utcnow
-from app.deps import SessionDep
+from app.deps import GatewaysDep, SessionDep
 from app.errors import DomainError, NotFound
 from app.messaging.gateway import GatewayError
 

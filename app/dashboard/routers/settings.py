@@ -6,14 +6,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.admin import service
-from app.admin.deps import GatewaysDep
 from app.admin.schemas import StoreSettingsPatch
 from app.dashboard import auth
 from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PostDep
 from app.dashboard.forms import Form, Problem, from_service, latin_digits
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.db import utcnow
-from app.deps import SessionDep, SettingsDep
+from app.deps import GatewaysDep, SessionDep, SettingsDep
 from app.errors import DomainError
 from app.messaging.gateway import GatewayError
 from app.stores.service import webhook_url
