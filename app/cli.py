@@ -155,7 +155,8 @@ def store_set_woocommerce_api(
     from pydantic import ValidationError
 
     from app.campaigns.coupons import release_held
-    from app.db import unit_of_work, utcnow
+    from app.clock import SYSTEM
+    from app.db import unit_of_work
     from app.stores import service as stores
     from app.stores.schemas import WooCommerceApiKeys
 
@@ -169,16 +170,18 @@ def store_set_woocommerce_api(
         raise typer.Exit(2) from None
     with unit_of_work(_factory(get_settings())) as session:
         row = stores.set_woocommerce_api(session, store, keys)
-        released = release_held(session, store_id=row.id, now=utcnow())
+        released = release_held(session, store_id=row.id, now=SYSTEM.now())
         _echo_json({"id": row.id, "woocommerce_api_set": True, "messages_released": released})
 
 
 @ingest_cli.command("process")
 def ingest_process() -> None:
     """Apply webhook deliveries that are waiting (the worker and `serve` do this by themselves)."""
+    from app.clock import SYSTEM
     from app.ingest.service import process_pending
 
-    typer.echo(f"applied {process_pending(_factory(get_settings()))} deliveries")
+    applied = process_pending(_factory(get_settings()), now=SYSTEM.now())
+    typer.echo(f"applied {applied} deliveries")
 
 
 @ingest_cli.command("list")
@@ -200,8 +203,10 @@ def ingest_list(
 def _parse_now(value: str | None):
     from datetime import datetime, timezone
 
+    from app.clock import SYSTEM
+
     if value is None:
-        return datetime.now(timezone.utc)
+        return SYSTEM.now()
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

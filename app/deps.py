@@ -2,12 +2,14 @@
 
 import hmac
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app.clock import Clock
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
@@ -28,6 +30,20 @@ def get_session(request: Request) -> Iterator[Session]:
     """
     with unit_of_work(request.app.state.sessionmaker) as session:
         yield session
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's one clock (set by create_app; tests set it to their story's time)."""
+    return request.app.state.clock
+
+
+def get_now(clock: Annotated[Clock, Depends(get_clock)]) -> datetime:
+    """The time of this request: read once, the same for everything the request does."""
+    return clock.now()
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+NowDep = Annotated[datetime, Depends(get_now)]
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -3,7 +3,6 @@
 import gc
 import logging
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 
@@ -11,10 +10,11 @@ from app.admin.routers import routers as admin_routers
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
+from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
 from app.dashboard import install as install_dashboard
 from app.campaigns import service as campaigns
-from app.db import make_engine, make_sessionmaker, utcnow
+from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
 from app.ingest.router import router as ingest_router
@@ -47,8 +47,10 @@ def _celery_notifier(redis_url: str):
     return notify
 
 
-def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
-    """Build the app. `background=False` leaves applying deliveries to the caller (tests)."""
+def create_app(settings: Settings | None = None, *, background: bool = True,
+               clock: Clock = SYSTEM) -> FastAPI:
+    """Build the app. `background=False` leaves applying deliveries to the caller (tests);
+    `clock` is the one clock the app, its routers and its background loops read."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
@@ -56,8 +58,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     # One set per app: they keep HTTP clients (the tick, test sends, gateway checks).
     gateways = make_gateways(factory, settings)
     if background and settings.embedded:
-        loops.append(BackgroundLoop(partial(ingest.process_pending, factory), name="bazgasht-ingest"))
-        loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateways, utcnow()),
+        loops.append(BackgroundLoop(lambda: ingest.process_pending(factory, now=clock.now()),
+                                    name="bazgasht-ingest"))
+        loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateways, clock.now()),
                                     interval=settings.tick_seconds, name="bazgasht-tick"))
 
     @asynccontextmanager
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.gateways = gateways

@@ -45,7 +45,8 @@ from bench.harness import (BENCH, RESULTS, UVICORN_OPTS, Processes, Timeout,  # 
                            run_fixed, run_wrk, settle, start_server, throwaway_database,
                            time_limit)
 
-FIXTURE = Path("/work/shared/fixtures/woocommerce/real/014_order.updated.json")
+FIXTURE = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "woocommerce" / "real"
+           / "014_order.updated.json")
 RATIO_TARGET = 0.5
 P99_TARGET_MS = 50.0
 HARD_LIMIT_S = 115  # with the default durations the whole run, cleanup included, < 2 minutes

@@ -80,7 +80,7 @@ def make_links(factory, n: int) -> dict[str, str]:
                                         restore_url=f"{STORE_URL}/",
                                         items=[{"product_id": 11, "name": "چای سبز",
                                                 "quantity": 2, "total": "550000"}],
-                                        date_modified_gmt=abandoned))
+                                        date_modified_gmt=abandoned), now=now)
     with unit_of_work(factory) as session:  # a tick enrolls up to 500 per campaign
         while run_triggers(session, now):
             pass

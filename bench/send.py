@@ -102,7 +102,7 @@ def load(factory, n: int, abandoned: datetime) -> None:
                                         items=[{"product_id": 11, "name": "چای سبز",
                                                 "quantity": 2, "total": "550000"}],
                                         date_modified_gmt=abandoned.replace(tzinfo=None)
-                                        .isoformat()))
+                                        .isoformat()), now=abandoned)
 
 
 def run(n: int, via_kavenegar: bool) -> dict:

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness import RESULTS, time_limit
 from survive_stack import Stack, children, rss_mb, tree_rss_mb, wait_until
 
-FIXTURES = Path("/work/shared/fixtures/woocommerce/real")
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "woocommerce" / "real"
 API_KEY = "survive-key-0000"
 LINE = "10004346"
 TEHRAN = ZoneInfo("Asia/Tehran")

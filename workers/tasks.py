@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers that load ids and call app services."""
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 
 from billiard.exceptions import Terminated, WorkerLostError
@@ -9,6 +9,7 @@ from celery import shared_task
 from celery.worker.request import Request
 
 from app.campaigns import dispatch, service as campaigns
+from app.clock import SYSTEM
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending
 from app.messaging.gateway import make_gateways
@@ -37,7 +38,7 @@ def _gateways(task):
 
 @shared_task(name="bazgasht.ingest.process_pending", bind=True)
 def apply_webhook_deliveries(self) -> int:
-    return process_pending(_factory(self))
+    return process_pending(_factory(self), now=SYSTEM.now())
 
 
 # ---- ops: a stopping or killed worker process resolves its batch (graceful shutdown) ----
@@ -58,7 +59,7 @@ class SendBatchRequest(Request):
             try:
                 url = self.task.app.conf.bazgasht_database_url
                 resolved = dispatch.reap(_sessionmaker(url), _gateways_for(url),
-                                         datetime.now(timezone.utc),
+                                         SYSTEM.now(),
                                          batch=(ids, datetime.fromisoformat(now)))
                 log.warning("send batch %s stopped mid-way (%s): %d of its %d messages "
                             "resolved at once", self.id, type(exc).__name__, resolved, len(ids))
@@ -73,14 +74,14 @@ class SendBatchRequest(Request):
              Request=SendBatchRequest)
 def send_batch(self, message_ids: list[int], now: str | None = None) -> dict:
     """Send claimed messages. A redelivered task is harmless: only "sending" rows are sent."""
-    at = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
+    at = datetime.fromisoformat(now) if now else SYSTEM.now()
     factory = _factory(self)
     return dispatch.send_batch(factory, _gateways(self), message_ids, at)
 
 
 @shared_task(name="bazgasht.campaigns.tick", bind=True)
 def tick(self, now: str | None = None) -> dict:
-    at = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
+    at = datetime.fromisoformat(now) if now else SYSTEM.now()
     factory = _factory(self)
 
     def to_workers(ids: list[int], when: datetime) -> None:

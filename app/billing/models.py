@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.clock import utcnow
+from app.db import Base
 from app.types import BigId, UTCDateTime
 
 TOPUP = "topup"

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.billing import service
-from app.db import utcnow
-from app.deps import AdminDep, SessionDep, StoreDep, StoreId
+from app.deps import AdminDep, NowDep, SessionDep, StoreDep, StoreId
 from app.stores.schemas import platform_errors
 from app.stores.service import get_store
 
@@ -56,8 +55,8 @@ def _ledger(session, store_id: int, limit: int, before_id: int | None) -> dict:
 
 @platform_router.post("/{store_id}/credit", response_model=Ledger, status_code=201,
                       summary="Top up a store's prepaid SMS balance (Rial)")
-def credit(store_id: StoreId, data: TopUp, session: SessionDep) -> dict:
-    service.top_up(session, store_id, data.amount, note=data.note, now=utcnow())
+def credit(store_id: StoreId, data: TopUp, session: SessionDep, now: NowDep) -> dict:
+    service.top_up(session, store_id, data.amount, note=data.note, now=now)
     return _ledger(session, store_id, 20, None)
 
 

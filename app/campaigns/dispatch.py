@@ -23,7 +23,7 @@ from app.campaigns.rules import cap_allows_at, next_allowed_minute
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 from app.billing import service as billing
-from app.db import unit_of_work, utcnow
+from app.db import unit_of_work
 from app.links.service import preload as preload_links
 from app.messaging.gateway import (LOOKUP_TEXT_PREFIX, ErrorKind, Gateway, GatewayError,
                                    Lookup, SendResult)
@@ -362,7 +362,7 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
                     looked_up.append((message_id, result))
     # The gateway may have settled a lost answer itself (asked by localid): say so on the row.
     for note in {r.note for _, r in sent}:
-        _record_sent(factory, [(mid, r) for mid, r in sent if r.note == note], note)
+        _record_sent(factory, [(mid, r) for mid, r in sent if r.note == note], now, note)
     record_lookup_parts(factory, looked_up)
     for _ in sent:
         count(SENT)
@@ -383,17 +383,18 @@ _SENT = Message.__table__.update().where(
          delivery_status=bindparam("delivery_status"), reason=bindparam("note"))
 
 
-def _record_sent(factory, sent: list[tuple[int, SendResult]], reason: str | None = None) -> None:
+def _record_sent(factory, sent: list[tuple[int, SendResult]], now: datetime,
+                 reason: str | None = None) -> None:
     if not sent:
         return
     with unit_of_work(factory) as session:
         session.connection().execute(_SENT, [
             dict(message_id=message_id, gateway_id=r.gateway_id, cost=r.cost,
                  delivery_status=r.status, note=reason) for message_id, r in sent])
-        _charge(session, {message_id: r.parts for message_id, r in sent})
+        _charge(session, {message_id: r.parts for message_id, r in sent}, now)
 
 
-def _charge(session: Session, parts: dict[int, int | None]) -> None:
+def _charge(session: Session, parts: dict[int, int | None], now: datetime) -> None:
     """Pay as you go: charge what the platform's account just sent (once per message)."""
     rows = session.execute(
         select(Message.store_id, Message.id, Message.parts)
@@ -401,7 +402,7 @@ def _charge(session: Session, parts: dict[int, int | None]) -> None:
         .where(Message.id.in_(list(parts)), Store.sms_provider == billing.PLATFORM)).all()
     if rows:
         billing.charge_sent(session, [(store_id, message_id, parts[message_id] or known or 1)
-                                      for store_id, message_id, known in rows], utcnow())
+                                      for store_id, message_id, known in rows], now)
 
 
 def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: datetime,
@@ -413,7 +414,7 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
         except GatewayError:
             found = None
         if found is not None:
-            _record_sent(factory, [(message_id, found)], "confirmed after a lost answer")
+            _record_sent(factory, [(message_id, found)], now, "confirmed after a lost answer")
             return SENT
     with unit_of_work(factory) as session:
         message = session.get(Message, message_id)
@@ -487,6 +488,6 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             done = session.execute(update(Message).where(*still).values(**values)
                                    .execution_options(synchronize_session=False)).rowcount
             if done and row.id in accepted:
-                _charge(session, {row.id: accepted[row.id].parts})
+                _charge(session, {row.id: accepted[row.id].parts}, now)
             resolved += done
     return resolved

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.clock import utcnow
+from app.db import Base
 from app.types import BigId, UTCDateTime
 
 # Campaign kinds

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from app.clock import SYSTEM
 from app.loopback import LoopbackServer
 
 log = logging.getLogger(__name__)
@@ -261,7 +262,7 @@ class FakeWooCommerce(LoopbackServer):
             raise _Reply(400, "woocommerce_rest_coupon_code_already_exists",
                          "The coupon code already exists")
         self._next_id += 1
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = SYSTEM.now().replace(microsecond=0)
         expires_gmt = self._parse_date(expires) if expires else None
         coupon = {
             "id": self._next_id, "code": code, "amount": _decimal(data.get("amount", "0")),

@@ -6,7 +6,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, String, Un
                         text)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.clock import utcnow
+from app.db import Base
 from app.types import BigId, UTCDateTime
 
 

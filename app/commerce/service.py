@@ -14,7 +14,6 @@ from app.commerce.models import Cart, Order, Product
 from app.commerce.money import to_minor
 from app.commerce.schemas import CartPayload, WooOrder, WooProduct
 from app.contacts.service import contact_for_phone
-from app.db import utcnow
 
 Outcome = Literal["applied", "duplicate", "stale"]
 
@@ -44,7 +43,8 @@ def _locked_row(session: Session, model, store_id: int, key: dict, body_sha256: 
     return row, "applied"
 
 
-def _mark_deleted(session: Session, model, store_id: int, wc_id: int, body_sha256: str):
+def _mark_deleted(session: Session, model, store_id: int, wc_id: int, body_sha256: str,
+                  now: datetime):
     """Mark a trashed resource deleted (None if it already was); unknown ones get a tombstone."""
     row = session.scalar(select(model).filter_by(store_id=store_id, wc_id=wc_id).with_for_update())
     if row is None:
@@ -52,7 +52,7 @@ def _mark_deleted(session: Session, model, store_id: int, wc_id: int, body_sha25
         session.add(row)
     elif row.deleted_at is not None:
         return None
-    row.deleted_at = utcnow()
+    row.deleted_at = now
     session.flush()
     return row
 
@@ -71,7 +71,8 @@ def coupon_codes(data: WooOrder) -> list[str]:
     return list(dict.fromkeys(line.code.lower() for line in data.coupon_lines if line.code))
 
 
-def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256: str) -> Outcome:
+def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256: str,
+                now: datetime) -> Outcome:
     order, outcome = _locked_row(session, Order, store_id, {"wc_id": data.id}, body_sha256,
                                  data.date_modified_gmt)
     if outcome != "applied":
@@ -104,7 +105,7 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     order.cart_token = str(cart_token).replace("\x00", "")[:64] or None if cart_token else None
     order.payload_sha256 = body_sha256
     if data.status == "trash" and order.deleted_at is None:
-        order.deleted_at = utcnow()
+        order.deleted_at = now
     order.purchased = is_purchased(data.status, data.date_paid_gmt) and order.deleted_at is None
 
     found = contact_for_phone(session, store_id=store_id, raw_phone=phone_raw,
@@ -121,9 +122,10 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     return "applied"
 
 
-def delete_order(session: Session, *, store_id: int, wc_id: int, body_sha256: str) -> Outcome:
+def delete_order(session: Session, *, store_id: int, wc_id: int, body_sha256: str,
+                 now: datetime) -> Outcome:
     """A trashed order. Unknown ones get a tombstone so a late, older delivery cannot revive them."""
-    order = _mark_deleted(session, Order, store_id, wc_id, body_sha256)
+    order = _mark_deleted(session, Order, store_id, wc_id, body_sha256, now)
     if order is None:
         return "duplicate"
     order.purchased = False
@@ -132,7 +134,7 @@ def delete_order(session: Session, *, store_id: int, wc_id: int, body_sha256: st
 
 
 def apply_product(session: Session, *, store_id: int, currency: str, data: WooProduct,
-                  body_sha256: str) -> Outcome:
+                  body_sha256: str, now: datetime) -> Outcome:
     product, outcome = _locked_row(session, Product, store_id, {"wc_id": data.id}, body_sha256,
                                    data.date_modified_gmt)
     if outcome != "applied":
@@ -156,17 +158,19 @@ def apply_product(session: Session, *, store_id: int, currency: str, data: WooPr
     product.modified_gmt = data.date_modified_gmt
     product.payload_sha256 = body_sha256
     if data.status == "trash" and product.deleted_at is None:
-        product.deleted_at = utcnow()
+        product.deleted_at = now
     session.flush()
     return "applied"
 
 
-def delete_product(session: Session, *, store_id: int, wc_id: int, body_sha256: str) -> Outcome:
-    product = _mark_deleted(session, Product, store_id, wc_id, body_sha256)
+def delete_product(session: Session, *, store_id: int, wc_id: int, body_sha256: str,
+                   now: datetime) -> Outcome:
+    product = _mark_deleted(session, Product, store_id, wc_id, body_sha256, now)
     return "duplicate" if product is None else "applied"
 
 
-def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha256: str) -> Outcome:
+def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha256: str,
+               now: datetime) -> Outcome:
     cart, outcome = _locked_row(session, Cart, store_id, {"token": data.token}, body_sha256,
                                 data.date_modified_gmt)
     if outcome != "applied":
@@ -196,6 +200,6 @@ def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha25
         if order is not None:
             cart.order_id = order.id
             if order.purchased and cart.converted_at is None:
-                cart.converted_at = utcnow()
+                cart.converted_at = now
     session.flush()
     return "applied"

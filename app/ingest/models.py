@@ -3,7 +3,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.clock import utcnow
+from app.db import Base
 from app.types import BigId, UTCDateTime
 
 PENDING = "pending"

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import re
+from datetime import datetime
 
 import psycopg
 from pydantic import ValidationError
@@ -24,7 +25,7 @@ from app.campaigns import service as campaigns
 from app.commerce import service as commerce
 from app.commerce.money import InvalidAmount
 from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
-from app.db import unit_of_work, utcnow
+from app.db import unit_of_work
 from app.errors import Unauthorized
 from app.ingest.models import APPLIED, DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
 from app.links import attribution
@@ -60,11 +61,11 @@ def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
 
 
 def delivery_row(*, store_id: int, topic: str, webhook_id: str, delivery_id: str,
-                 body: bytes) -> dict:
+                 body: bytes, received_at: datetime) -> dict:
     return dict(store_id=store_id, topic=topic[:200], webhook_id=webhook_id[:40],
                 delivery_id=delivery_id[:80], body=body,
                 body_sha256=hashlib.sha256(body).hexdigest(), status=PENDING, attempts=0,
-                received_at=utcnow())
+                received_at=received_at)
 
 
 def insert_deliveries(conn: Connection, rows: list[dict]) -> list[int]:
@@ -140,7 +141,7 @@ def _parse(model, payload: dict):
         raise Unusable(f"payload does not fit {model.__name__}: {problems}") from None
 
 
-def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery) -> str:
+def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery, now: datetime) -> str:
     """Apply one delivery to the mirrors; returns its outcome, raises Unusable."""
     topic = delivery.topic
     resource, _, event = topic.partition(".")
@@ -151,19 +152,19 @@ def apply_delivery(session: Session, store: Store, delivery: WebhookDelivery) ->
     if topic == "action.woocommerce_add_to_cart":
         raise Unusable("WooCommerce's add-to-cart action carries only a cart item key, no "
                        "customer or product: install the bazgasht companion plugin for carts")
-    key = dict(store_id=store.id, body_sha256=delivery.body_sha256)
+    key = dict(store_id=store.id, body_sha256=delivery.body_sha256, now=now)
     if resource == "order" and event in ("created", "updated", "restored"):
         data = _parse(WooOrder, _decode(delivery.body))
         outcome = commerce.apply_order(session, data=data, **key)
         if outcome == APPLIED:
-            campaigns.on_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
-            attribution.attribute_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
+            campaigns.on_order(session, store_id=store.id, wc_id=data.id, now=now)
+            attribution.attribute_order(session, store_id=store.id, wc_id=data.id, now=now)
         return outcome
     if resource == "order" and event == "deleted":
         data = _parse(Deleted, _decode(delivery.body))
         outcome = commerce.delete_order(session, wc_id=data.id, **key)
         if outcome == APPLIED:
-            attribution.attribute_order(session, store_id=store.id, wc_id=data.id, now=utcnow())
+            attribution.attribute_order(session, store_id=store.id, wc_id=data.id, now=now)
         return outcome
     if resource == "product" and event in ("created", "updated", "restored"):
         data = _parse(WooProduct, _decode(delivery.body))
@@ -185,12 +186,12 @@ def _storable(reason: str | None) -> str | None:
     return reason.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode()
 
 
-def _process_one(session: Session, delivery: WebhookDelivery) -> None:
+def _process_one(session: Session, delivery: WebhookDelivery, now: datetime) -> None:
     store = session.get(Store, delivery.store_id)
     delivery.attempts += 1
     try:
         with session.begin_nested():
-            status, reason = apply_delivery(session, store, delivery), None
+            status, reason = apply_delivery(session, store, delivery, now), None
     except (Unusable, InvalidAmount) as exc:
         status, reason = DEAD_LETTER, str(exc)
     except IntegrityError:
@@ -201,12 +202,12 @@ def _process_one(session: Session, delivery: WebhookDelivery) -> None:
     except Exception as exc:  # a bug of ours must not block the deliveries behind it
         log.exception("applying webhook delivery %s failed", delivery.id)
         status, reason = DEAD_LETTER, f"internal error while applying: {type(exc).__name__}"
-    delivery.status, delivery.reason, delivery.processed_at = status, _storable(reason), utcnow()
+    delivery.status, delivery.reason, delivery.processed_at = status, _storable(reason), now
     metrics.WEBHOOK_PROCESSED.labels(metrics.topic_label(delivery.topic), status).inc()  # ops
 
 
-def process_pending(factory: sessionmaker[Session], *, batch: int = 200) -> int:
-    """Apply waiting deliveries, oldest first; returns how many were handled."""
+def process_pending(factory: sessionmaker[Session], *, now: datetime, batch: int = 200) -> int:
+    """Apply waiting deliveries, oldest first, as of `now`; returns how many were handled."""
     handled = 0
     while True:
         with unit_of_work(factory) as session:
@@ -218,7 +219,7 @@ def process_pending(factory: sessionmaker[Session], *, batch: int = 200) -> int:
                 .with_for_update(skip_locked=True)
             ).all()
             for delivery in deliveries:
-                _process_one(session, delivery)
+                _process_one(session, delivery, now)
         handled += len(deliveries)
         if len(deliveries) < batch:
             return handled

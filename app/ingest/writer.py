@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from psycopg.rows import namedtuple_row
@@ -45,6 +46,7 @@ class Incoming:
     topic: str
     webhook_id: str
     delivery_id: str
+    received_at: datetime
 
 
 # Answers are JSON bytes, made once here rather than serialized per request by the framework.
@@ -74,7 +76,8 @@ def check_batch(items: list[Incoming],
         slots.append(len(results))
         results.append(b"")
         rows.append(service.delivery_row(store_id=store.id, topic=item.topic, body=item.body,
-                                         webhook_id=item.webhook_id, delivery_id=item.delivery_id))
+                                         webhook_id=item.webhook_id, delivery_id=item.delivery_id,
+                                         received_at=item.received_at))
     return results, rows, slots
 
 

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.clock import utcnow
+from app.db import Base
 from app.types import BigId, UTCDateTime
 
 

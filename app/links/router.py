@@ -1,7 +1,6 @@
 """The short-link redirect (the hot path) and the companion plugin's cart-restore exchange."""
 
 import re
-from datetime import datetime, timezone
 
 from cachetools import TTLCache
 from fastapi import APIRouter, FastAPI, Request
@@ -56,7 +55,7 @@ async def follow(code: str, request: Request) -> Response:
                                        state.settings.public_url)
         if info is not None:
             _cache[code] = info
-    now = datetime.now(timezone.utc)
+    now = request.app.state.clock.now()
     if info is None or info.expires_at < now:
         return not_found_page()
     user_agent = request.headers.get("user-agent", "")

@@ -152,11 +152,11 @@ class QueueLag:
     """Read at scrape time, not kept: how late the oldest due message is (0 when none is due).
 
     One query per scrape on the partial index of scheduled messages, never per request.
-    `oldest_due` returns the due_at of the oldest scheduled message due by now, or None.
+    `lag` returns how many seconds the oldest scheduled message is overdue, or None.
     """
 
-    def __init__(self, oldest_due: Callable[[], float | None]):
-        self._oldest_due = oldest_due
+    def __init__(self, lag: Callable[[], float | None]):
+        self._lag = lag
 
     def collect(self):
         lag = GaugeMetricFamily("bazgasht_queue_lag_seconds",
@@ -164,12 +164,12 @@ class QueueLag:
         up = GaugeMetricFamily("bazgasht_queue_lag_up",
                                "1 if the queue lag could be read at this scrape")
         try:
-            oldest = self._oldest_due()
+            seconds = self._lag()
         except Exception:  # a scrape must answer even with the database down
             up.add_metric([], 0)
             yield up
             return
-        lag.add_metric([], max(0.0, time.time() - oldest) if oldest is not None else 0.0)
+        lag.add_metric([], max(0.0, seconds) if seconds is not None else 0.0)
         up.add_metric([], 1)
         yield lag
         yield up

@@ -5,13 +5,12 @@ Included before the short-link router: /readyz and /metrics are single path segm
 """
 
 import hmac
-from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.campaigns.service import oldest_due
-from app.deps import AdminDep, GatewaysDep, StoreId
+from app.deps import AdminDep, GatewaysDep, NowDep, StoreId
 from app.errors import Unauthorized
 from app.ops import health, metrics
 from app.stores.schemas import platform_errors
@@ -40,7 +39,7 @@ def _redis(request: Request):
 
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)",
             response_class=Response)
-def prometheus_metrics(request: Request) -> Response:
+def prometheus_metrics(request: Request, now: NowDep) -> Response:
     state = request.app.state
     token = state.settings.metrics_token
     if token is not None and token.get_secret_value():
@@ -49,12 +48,12 @@ def prometheus_metrics(request: Request) -> Response:
             raise Unauthorized("send the metrics token as 'Authorization: Bearer <token>'",
                                code="invalid_metrics_token")
 
-    def oldest() -> float | None:
+    def lag() -> float | None:
         with state.sessionmaker() as session:
-            due = oldest_due(session, datetime.now(timezone.utc))
-        return due.timestamp() if due else None
+            due = oldest_due(session, now)
+        return (now - due).total_seconds() if due else None
 
-    return Response(metrics.exposition(metrics.QueueLag(oldest)),
+    return Response(metrics.exposition(metrics.QueueLag(lag)),
                     media_type=metrics.CONTENT_TYPE)
 
 

@@ -2,14 +2,12 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.db import utcnow
-from app.deps import SessionDep, StoreDep
+from app.deps import NowDep, SessionDep, StoreDep
 from app.reports import export, schemas, service
 from app.reports.period import Period, period_for, store_today
-from app.stores.models import Store
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -25,40 +23,44 @@ Phones = Annotated[Literal["masked", "full"], Query(
     description="masked (default): +989*****6789; full: the whole number")]
 
 
-def _period(store: Store, first: str | None, last: str | None) -> Period:
+def report_period(store: StoreDep, now: NowDep, first: From = None, last: To = None) -> Period:
+    """The period a report covers, from its from/to query parameters and the store's today."""
     return period_for(first=first, last=last, tz=store.timezone,
-                      today=store_today(store.timezone, utcnow()))
+                      today=store_today(store.timezone, now))
+
+
+PeriodDep = Annotated[Period, Depends(report_period)]
 
 
 @router.get("/summary", response_model=schemas.Summary,
             summary="Totals and per campaign, step and A/B variant for a period")
-def summary(store: StoreDep, session: SessionDep, first: From = None, last: To = None) -> dict:
-    return service.summary(session, store=store, period=_period(store, first, last))
+def summary(store: StoreDep, session: SessionDep, period: PeriodDep) -> dict:
+    return service.summary(session, store=store, period=period)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignReport,
             summary="One campaign: its steps and variants, opt-outs and survey answers")
-def campaign(campaign_id: Annotated[int, Path(ge=1, le=_MAX_ID)], store: StoreDep, session: SessionDep, first: From = None,
-             last: To = None) -> dict:
-    return service.campaign_report(session, store=store, period=_period(store, first, last),
+def campaign(campaign_id: Annotated[int, Path(ge=1, le=_MAX_ID)], store: StoreDep,
+             session: SessionDep, period: PeriodDep) -> dict:
+    return service.campaign_report(session, store=store, period=period,
                                    campaign_id=campaign_id)
 
 
 @router.get("/timeseries", response_model=schemas.TimeSeries,
             summary="Per day (store-local, with Jalali labels): sent, delivered, clicks, "
                     "orders, revenue, cost")
-def timeseries(store: StoreDep, session: SessionDep, first: From = None, last: To = None,
+def timeseries(store: StoreDep, session: SessionDep, period: PeriodDep,
                campaign_id: CampaignFilter = None) -> dict:
-    return service.timeseries(session, store=store, period=_period(store, first, last),
+    return service.timeseries(session, store=store, period=period,
                               campaign_id=campaign_id)
 
 
 @router.get("/ab-tests", response_model=schemas.AbTests,
             summary="A/B variants per step: who leads on clicks and orders, and whether it is "
                     "significant yet")
-def ab_tests(store: StoreDep, session: SessionDep, first: From = None, last: To = None,
+def ab_tests(store: StoreDep, session: SessionDep, period: PeriodDep,
              campaign_id: CampaignFilter = None) -> dict:
-    return service.ab_tests(session, store=store, period=_period(store, first, last),
+    return service.ab_tests(session, store=store, period=period,
                             campaign_id=campaign_id)
 
 
@@ -75,10 +77,9 @@ _CSV = {200: {"content": {"text/csv": {}},
 
 @router.get("/messages.csv", response_class=StreamingResponse, responses=_CSV,
             summary="The period's messages as CSV")
-def messages_csv(request: Request, store: StoreDep, session: SessionDep, first: From = None,
-                 last: To = None, campaign_id: CampaignFilter = None,
+def messages_csv(request: Request, store: StoreDep, session: SessionDep, period: PeriodDep,
+                 campaign_id: CampaignFilter = None,
                  phones: Phones = "masked") -> StreamingResponse:
-    period = _period(store, first, last)
     if campaign_id is not None:
         service.store_campaign(session, store=store, campaign_id=campaign_id)
     # Pages are read after this request's session is closed, each in a short read of its own.
@@ -89,10 +90,9 @@ def messages_csv(request: Request, store: StoreDep, session: SessionDep, first: 
 
 @router.get("/orders.csv", response_class=StreamingResponse, responses=_CSV,
             summary="The orders credited to the period's messages as CSV")
-def orders_csv(request: Request, store: StoreDep, session: SessionDep, first: From = None,
-               last: To = None, campaign_id: CampaignFilter = None,
+def orders_csv(request: Request, store: StoreDep, session: SessionDep, period: PeriodDep,
+               campaign_id: CampaignFilter = None,
                phones: Phones = "masked") -> StreamingResponse:
-    period = _period(store, first, last)
     if campaign_id is not None:
         service.store_campaign(session, store=store, campaign_id=campaign_id)
     rows = export.orders_csv(request.app.state.sessionmaker, store=export.StoreView.of(store),

@@ -1,8 +1,7 @@
 from fastapi import APIRouter
 
 from app.campaigns import coupons
-from app.db import utcnow
-from app.deps import AdminDep, SessionDep, SettingsDep, StoreId
+from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreId
 from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
@@ -58,8 +57,8 @@ def set_sms_gateway(store_id: StoreId, data: SmsGatewaySettings, session: Sessio
             responses=platform_errors(404),
             summary="Set the store's WooCommerce REST keys for personal coupons (write-only)")
 def set_woocommerce_api(store_id: StoreId, data: WooCommerceApiKeys, session: SessionDep,
-                        settings: SettingsDep) -> dict:
+                        settings: SettingsDep, now: NowDep) -> dict:
     store = service.set_woocommerce_api(session, store_id, data)
     # New keys deserve a new try: messages held for want of a coupon are tried again.
-    coupons.release_held(session, store_id=store.id, now=utcnow())
+    coupons.release_held(session, store_id=store.id, now=now)
     return store_out(store, settings.public_url)

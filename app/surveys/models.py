@@ -14,7 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.clock import utcnow
+from app.db import Base
 from app.types import BigId, UTCDateTime
 
 # Delivery state of one alert channel (SMS, webhook).

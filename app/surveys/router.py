@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
-from app.deps import SessionDep
+from app.deps import NowDep, SessionDep
 from app.surveys import service
 from app.surveys.models import SurveyAnswer
 from app.pages import not_found_page, page
@@ -79,7 +78,7 @@ def show_survey(token: str, session: SessionDep) -> HTMLResponse:
 
 
 @router.post("/survey/{token}", response_class=HTMLResponse)
-def answer_survey(token: str, form: FormDep, session: SessionDep) -> HTMLResponse:
+def answer_survey(token: str, form: FormDep, session: SessionDep, now: NowDep) -> HTMLResponse:
     try:
         survey = service.open_survey(session, token=token)
     except SurveyNotFound:
@@ -90,7 +89,7 @@ def answer_survey(token: str, form: FormDep, session: SessionDep) -> HTMLRespons
                              status_code=409)
         return _form(survey, status_code=413, errors=["too_large"])
     try:
-        answer = service.submit_answer(session, survey=survey, form=form, now=utcnow())
+        answer = service.submit_answer(session, survey=survey, form=form, now=now)
     except InvalidAnswer as exc:
         return _form(survey, status_code=exc.status_code, errors=exc.codes, rating=exc.rating,
                      comment=exc.comment[:service.MAX_COMMENT * 2])

@@ -128,8 +128,9 @@ def test_bad_filters_are_refused(api):
         assert response.status_code == 422 and error_of(response)["code"] == code, path
 
 
-def test_another_stores_activity_is_invisible(api, other_api, client, other_store, factory):
-    theirs = Shop(client, other_store, factory)
+def test_another_stores_activity_is_invisible(api, other_api, client, other_store, factory,
+                                              clock):
+    theirs = Shop(client, other_store, factory, clock)
     theirs.cart("their-cart-0001", tehran("2026-11-24T10:00"))
     theirs.tick(tehran("2026-11-24T11:00"))
     theirs.order(801, tehran("2026-11-24T12:00"))

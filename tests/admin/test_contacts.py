@@ -155,8 +155,9 @@ def test_a_bad_file_is_refused_with_a_4xx_and_changes_nothing(api, factory):
         assert session.scalars(select(Contact)).all() == []
 
 
-def test_another_stores_contacts_are_not_found(api, other_api, client, other_store, factory):
-    Shop(client, other_store, factory).cart("their-cart-0001", tehran("2026-11-24T10:00"))
+def test_another_stores_contacts_are_not_found(api, other_api, client, other_store, factory,
+                                               clock):
+    Shop(client, other_store, factory, clock).cart("their-cart-0001", tehran("2026-11-24T10:00"))
     theirs = contact_id(other_api)
     for method, url in [("GET", f"/api/v1/contacts/{theirs}"),
                         ("POST", f"/api/v1/contacts/{theirs}/opt-out"),

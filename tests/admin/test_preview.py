@@ -144,7 +144,7 @@ def test_a_lookup_mode_preview_shows_the_tokens(api):
 
 
 def test_another_stores_ids_are_not_found_in_previews(api, other_api, client, other_store,
-                                                      factory):
+                                                      factory, clock):
     theirs = campaign_of(other_api, "abandoned_cart")
     their_step = theirs["steps"][0]["id"]
     for url in (f"/api/v1/campaigns/{theirs['id']}/steps/{their_step}/preview",
@@ -157,7 +157,7 @@ def test_another_stores_ids_are_not_found_in_previews(api, other_api, client, ot
     response = api.post(f"/api/v1/campaigns/{mine['id']}/steps/{their_step}/preview")
     assert response.status_code == 404 and error_of(response)["code"] == "step_not_found"
     # Their cart and order are not my subjects.
-    theirs_shop = Shop(client, other_store, factory)
+    theirs_shop = Shop(client, other_store, factory, clock)
     theirs_shop.cart("their-cart-0001", tehran("2026-11-24T10:00"))
     theirs_shop.order(901, tehran("2026-11-24T10:00"))
     with factory() as session:

@@ -31,8 +31,8 @@ def gmt(at: datetime) -> str:
 class Shop:
     """The store's side of the story: what its WooCommerce sends, and the scheduler's ticks."""
 
-    def __init__(self, client, store, factory):
-        self.client, self.store, self.factory = client, store, factory
+    def __init__(self, client, store, factory, clock):
+        self.client, self.store, self.factory, self.clock = client, store, factory, clock
         self.gateway = ConsoleGateway(factory)
 
     def cart(self, token: str, at: datetime, *, phone="۰۹۱۲۳۴۵۶۷۸۹", total="550000", name="علی"):
@@ -44,7 +44,7 @@ class Shop:
             "restore_url": f"https://shop.example/?bazgasht-restore={token}",
             "cart_url": "https://shop.example/cart/", "date_modified_gmt": gmt(at)})
         assert response.status_code == 200
-        process_pending(self.factory)
+        self.apply(at)
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
               cart_token=None, items=((11, 2),), coupons=()):
@@ -60,7 +60,7 @@ class Shop:
             "date_created_gmt": gmt(at), "date_modified_gmt": gmt(at), "date_paid_gmt": paid,
             "date_completed_gmt": gmt(at) if status == "completed" else None})
         assert response.status_code == 200
-        process_pending(self.factory)
+        self.apply(at)
 
     def product(self, wc_id: int, *, cross_sells=(), name="قوری", stock="instock"):
         response = deliver(self.client, self.store, "product.updated", {
@@ -68,10 +68,18 @@ class Shop:
             "price": "1600000", "stock_status": stock, "cross_sell_ids": list(cross_sells),
             "date_modified_gmt": "2026-11-01T00:00:00"})
         assert response.status_code == 200
-        process_pending(self.factory)
+        self.apply()
+
+    def apply(self, at: datetime | None = None):
+        """bazgasht applies what the store sent, at `at` (the story's time) or the clock's."""
+        if at is not None:
+            self.clock.set(at)
+        process_pending(self.factory, now=self.clock.now())
 
     def tick(self, at: datetime):
-        return tick(self.factory, self.gateway, at.astimezone(timezone.utc))
+        """The scheduler's round at `at`; the app's clock moves there too."""
+        self.clock.set(at)
+        return tick(self.factory, self.gateway, self.clock.now())
 
     def sms(self) -> list[ConsoleSms]:
         with self.factory() as session:

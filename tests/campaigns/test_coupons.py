@@ -15,7 +15,6 @@ from app.campaigns.models import Campaign, CampaignStep, Coupon, Message
 from app.campaigns.service import set_campaign_active
 from app.commerce.fake_woocommerce import FakeWooCommerce
 from app.db import unit_of_work
-from app.ingest.service import process_pending
 from app.stores.models import Store
 from tests.campaigns.shop import PHONE, gmt, tehran
 from tests.helpers import deliver
@@ -68,7 +67,7 @@ def cart(shop, token: str, *, email: str = "") -> None:
         "restore_url": f"https://shop.example/?bazgasht-restore={token}",
         "cart_url": "https://shop.example/cart/", "date_modified_gmt": gmt(AT)})
     assert response.status_code == 200
-    process_pending(shop.factory)
+    shop.apply()
 
 
 def coupons(shop) -> list[Coupon]:
@@ -191,7 +190,7 @@ def test_several_stores_are_served_in_one_tick_each_by_its_own_keys(shop, woo):
     set_step(shop, 1, PERSONAL, TEMPLATE)
     with unit_of_work(shop.factory) as session:
         other = Shop(shop.client, create_store(session, name="دومی", url="https://two.example"),
-                     shop.factory)
+                     shop.factory, shop.clock)
     with FakeWooCommerce(consumer_key="ck_" + "7" * 40, consumer_secret="cs_" + "8" * 40) as two:
         with unit_of_work(shop.factory) as session:
             store = session.get(Store, other.store.id)

@@ -22,30 +22,30 @@ def codes(factory, wc_id: int) -> list[str]:
         return session.scalar(select(Order.coupon_codes).where(Order.wc_id == wc_id))
 
 
-def test_the_coupon_codes_of_an_order_are_stored_lower_case_once_each(client, store, factory):
+def test_the_coupon_codes_of_an_order_are_stored_lower_case_once_each(client, store, factory, clock):
     lines = [{"id": 1, "code": "AB23CD45", "discount": "60000", "discount_tax": "0"},
              {"id": 2, "code": "off5", "discount": "0"}, {"id": 3, "code": "Off5"},
              {"id": 4, "code": ""}]
     assert deliver(client, store, "order.created", order_payload(901, lines)).status_code == 200
     assert deliver(client, store, "order.created", order_payload(902, [])).status_code == 200
     assert deliver(client, store, "order.created", order_payload(903, None)).status_code == 200
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     assert codes(factory, 901) == ["ab23cd45", "off5"]
     assert codes(factory, 902) == []
     assert codes(factory, 903) == []
 
 
-def test_a_later_state_of_the_order_replaces_its_codes(client, store, factory):
+def test_a_later_state_of_the_order_replaces_its_codes(client, store, factory, clock):
     first = order_payload(904, [{"code": "AB23CD45"}])
     later = order_payload(904, []) | {"date_modified_gmt": "2026-11-25T09:00:00"}
     for payload in (first, later):
         assert deliver(client, store, "order.updated", payload).status_code == 200
-        process_pending(factory)
+        process_pending(factory, now=clock.now())
     assert codes(factory, 904) == []
 
 
-def test_the_documented_order_without_coupons(client, store, factory, fixtures_dir):
+def test_the_documented_order_without_coupons(client, store, factory, fixtures_dir, clock):
     payload = docs_payload(fixtures_dir, "docs_v3_order_727_retrieve.json")
     assert deliver(client, store, "order.updated", payload).status_code == 200
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     assert codes(factory, 727) == []

@@ -1,6 +1,6 @@
 """Bad input: a seeded corpus of well over a thousand hostile webhook deliveries, over real HTTP.
 
-Every case starts from the real captured deliveries (shared/fixtures/woocommerce/real) and is
+Every case starts from the real captured deliveries (tests/fixtures/woocommerce/real) and is
 then truncated, retyped field by field, laced with unicode edge cases, stripped of headers,
 padded past the size limit, wrongly signed, replayed, aimed at another store or at no store, or
 sent with the wrong method. Each case says what the answer must be and, for a delivery that is
@@ -902,7 +902,7 @@ def test_corpus_is_large_varied_and_deterministic(fixtures_dir):
                           "replay", "oversized", "path", "method"}, kinds
 
 
-def test_bad_input_corpus(client, live_server, stores, factory, fixtures_dir):
+def test_bad_input_corpus(client, live_server, stores, factory, fixtures_dir, clock):
     limit = live_server.app.state.settings.max_webhook_body_bytes
     assert limit == LIMIT
     cases = build_corpus(fixtures_dir, limit)
@@ -943,7 +943,7 @@ def test_bad_input_corpus(client, live_server, stores, factory, fixtures_dir):
         ids = set(session.scalars(select(WebhookDelivery.id)))
     assert ids == set(stored)
 
-    assert process_pending(factory) == len(stored)
+    assert process_pending(factory, now=clock.now()) == len(stored)
     with factory() as session:
         deliveries = {d.id: d for d in session.scalars(select(WebhookDelivery))}
         mirrors = mirror_rows(session, stores)

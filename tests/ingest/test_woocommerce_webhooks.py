@@ -65,12 +65,12 @@ def test_creation_ping_gets_exactly_200_and_stores_nothing(client, real_store, f
     assert count(factory, WebhookDelivery) == 0
 
 
-def test_real_store_deliveries_land_in_the_mirrors(client, real_store, factory, fixtures_dir):
+def test_real_store_deliveries_land_in_the_mirrors(client, real_store, factory, fixtures_dir, clock):
     for name in ("008_product.created.json", "010_order.created.json",
                  "014_order.updated.json", "017_order.deleted.json"):
         response = replay(client, real_store, fixtures_dir, name)
         assert response.status_code == 200, (name, response.text)
-    assert process_pending(factory) == 4
+    assert process_pending(factory, now=clock.now()) == 4
 
     [teapot] = rows(factory, Product)
     assert (teapot.wc_id, teapot.name) == (12, "قوری چینی")
@@ -98,10 +98,10 @@ def test_real_store_deliveries_land_in_the_mirrors(client, real_store, factory, 
 
 
 def test_add_to_cart_action_is_answered_and_kept_as_dead_letter(client, real_store, factory,
-                                                                fixtures_dir):
+                                                                fixtures_dir, clock):
     response = replay(client, real_store, fixtures_dir, "020_action.woocommerce_add_to_cart.json")
     assert response.status_code == 200
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [delivery] = rows(factory, WebhookDelivery)
     assert delivery.status == "dead_letter"
     assert "companion plugin" in delivery.reason
@@ -144,14 +144,14 @@ def test_missing_signature_is_401(client, store, factory):
     assert count(factory, WebhookDelivery) == 0
 
 
-def test_secret_with_special_characters_verifies_over_raw_bytes(client, store, factory, fixtures_dir):
+def test_secret_with_special_characters_verifies_over_raw_bytes(client, store, factory, fixtures_dir, clock):
     secret = "a&b<c>;d\"e'f/g\\h"
     with unit_of_work(factory) as session:
         session.execute(update(Store).where(Store.id == store.id).values(webhook_secret=secret))
     store.webhook_secret = secret
     response = deliver(client, store, "order.created", order_payload(fixtures_dir))
     assert response.status_code == 200
-    assert process_pending(factory) == 1
+    assert process_pending(factory, now=clock.now()) == 1
     assert len(rows(factory, Order)) == 1
 
 
@@ -161,17 +161,17 @@ def test_generated_secrets_are_alphanumeric(store):
 
 # --- duplicates and order of arrival ------------------------------------------------------
 
-def test_duplicate_delivery_is_a_no_op(client, store, factory, fixtures_dir):
+def test_duplicate_delivery_is_a_no_op(client, store, factory, fixtures_dir, clock):
     body = wc_body(order_payload(fixtures_dir))
     # order.created then order.updated with a byte-identical body, as WooCommerce 10 does.
     assert deliver(client, store, "order.created", body).status_code == 200
     assert deliver(client, store, "order.updated", body).status_code == 200
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     assert len(rows(factory, Order)) == 1 and len(rows(factory, Contact)) == 1
     assert [d.status for d in rows(factory, WebhookDelivery)] == ["applied", "duplicate"]
 
 
-def test_older_state_arriving_late_does_not_overwrite_newer(client, store, factory, fixtures_dir):
+def test_older_state_arriving_late_does_not_overwrite_newer(client, store, factory, fixtures_dir, clock):
     created = order_payload(fixtures_dir)
     completed = order_payload(fixtures_dir, status="completed",
                               date_modified_gmt="2026-11-23T03:40:20",
@@ -179,26 +179,26 @@ def test_older_state_arriving_late_does_not_overwrite_newer(client, store, facto
                               date_completed_gmt="2026-11-23T03:40:20")
     deliver(client, store, "order.updated", completed)
     deliver(client, store, "order.created", created)
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [order] = rows(factory, Order)
     assert (order.status, order.purchased) == ("completed", True)
     assert [d.status for d in rows(factory, WebhookDelivery)] == ["applied", "stale"]
 
 
-def test_newer_state_replaces_older(client, store, factory, fixtures_dir):
+def test_newer_state_replaces_older(client, store, factory, fixtures_dir, clock):
     deliver(client, store, "order.created", order_payload(fixtures_dir))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     deliver(client, store, "order.updated", order_payload(
         fixtures_dir, status="processing", date_modified_gmt="2026-11-23T04:00:00", total="2300000"))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [order] = rows(factory, Order)
     assert (order.status, order.purchased, order.total) == ("processing", True, 23_000_000)
 
 
-def test_trashed_order_then_restored(client, store, factory, fixtures_dir):
+def test_trashed_order_then_restored(client, store, factory, fixtures_dir, clock):
     deliver(client, store, "order.created", order_payload(fixtures_dir, status="processing"))
     deliver(client, store, "order.deleted", {"id": 13})
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [order] = rows(factory, Order)
     assert order.deleted_at is not None and order.purchased is False
     assert order.status == "processing"  # the last known state is kept
@@ -217,10 +217,10 @@ def test_trashed_order_then_restored(client, store, factory, fixtures_dir):
     ("wc-shipped-to-post", "2026-11-23T03:41:00", True),
     ("checkout-draft", "2026-11-23T03:41:00", False),
 ])
-def test_order_status_decides_purchase(client, store, factory, fixtures_dir, status, paid, purchased):
+def test_order_status_decides_purchase(client, store, factory, fixtures_dir, status, paid, purchased, clock):
     deliver(client, store, "order.updated",
             order_payload(fixtures_dir, status=status, date_paid_gmt=paid))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [order] = rows(factory, Order)
     assert (order.status, order.purchased) == (status, purchased)
 
@@ -240,19 +240,19 @@ def test_order_status_decides_purchase(client, store, factory, fixtures_dir, sta
     ("subscription.updated", b'{"id": 5}', "not one bazgasht handles"),
     ("", b'{"id": 5}', "missing X-WC-Webhook-Topic"),
 ])
-def test_signed_but_unusable_is_200_and_dead_lettered(client, store, factory, topic, body, reason):
+def test_signed_but_unusable_is_200_and_dead_lettered(client, store, factory, topic, body, reason, clock):
     response = deliver(client, store, topic, body)
     assert response.status_code == 200
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [delivery] = rows(factory, WebhookDelivery)
     assert delivery.status == "dead_letter"
     assert reason in delivery.reason
     assert count(factory, Order) == 0 and count(factory, Cart) == 0
 
 
-def test_ignored_topics_are_answered_and_recorded(client, store, factory):
+def test_ignored_topics_are_answered_and_recorded(client, store, factory, clock):
     assert deliver(client, store, "customer.created", {"id": 3, "email": "a@b.c"}).status_code == 200
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     assert [d.status for d in rows(factory, WebhookDelivery)] == ["ignored"]
 
 
@@ -295,9 +295,9 @@ def _billing(fixtures_dir, phone, **extra):
     return payload
 
 
-def test_invalid_phone_keeps_the_order_without_a_contact(client, store, factory, fixtures_dir):
+def test_invalid_phone_keeps_the_order_without_a_contact(client, store, factory, fixtures_dir, clock):
     deliver(client, store, "order.created", _billing(fixtures_dir, "02188776655"))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [order] = rows(factory, Order)
     assert order.contact_id is None
     assert order.phone_raw == "02188776655"
@@ -305,19 +305,19 @@ def test_invalid_phone_keeps_the_order_without_a_contact(client, store, factory,
     assert count(factory, Contact) == 0
 
 
-def test_same_customer_in_any_digit_form_is_one_contact(client, store, factory, fixtures_dir):
+def test_same_customer_in_any_digit_form_is_one_contact(client, store, factory, fixtures_dir, clock):
     forms = ["٠٩١٢٣٤٥٦٧٨٩", "+98 912 345 6789", "\u200e0098-912-345-6789", "9123456789"]
     for n, phone in enumerate(forms, start=20):
         deliver(client, store, "order.created", _billing(fixtures_dir, phone, id=n))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [contact] = rows(factory, Contact)
     assert contact.phone == "+989123456789"
     assert {o.contact_id for o in rows(factory, Order)} == {contact.id}
 
 
-def test_unknown_operator_prefix_is_kept_as_unverified(client, store, factory, fixtures_dir):
+def test_unknown_operator_prefix_is_kept_as_unverified(client, store, factory, fixtures_dir, clock):
     deliver(client, store, "order.created", _billing(fixtures_dir, "09701234567"))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [contact] = rows(factory, Contact)
     assert (contact.phone, contact.unverified_prefix) == ("+989701234567", True)
 
@@ -339,15 +339,15 @@ def cart_payload(**changes) -> dict:
     } | changes
 
 
-def test_cart_without_phone_is_kept_and_gets_one_later(client, store, factory):
+def test_cart_without_phone_is_kept_and_gets_one_later(client, store, factory, clock):
     deliver(client, store, "bazgasht_cart.updated", cart_payload())
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [cart] = rows(factory, Cart)
     assert (cart.contact_id, cart.phone_error, cart.total) == (None, "no phone", 5_500_000)
 
     deliver(client, store, "bazgasht_cart.updated", cart_payload(
         phone="۰۹۳۵ ۱۲۳ ۴۵۶۷", first_name="مریم", date_modified_gmt="2026-11-23T03:31:00"))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [cart] = rows(factory, Cart)
     [contact] = rows(factory, Contact)
     assert contact.phone == "+989351234567" and contact.first_name == "مریم"
@@ -356,7 +356,7 @@ def test_cart_without_phone_is_kept_and_gets_one_later(client, store, factory):
     assert cart.restore_url.endswith(".sig")
 
 
-def test_order_links_to_its_cart_whichever_arrives_first(client, store, factory, fixtures_dir):
+def test_order_links_to_its_cart_whichever_arrives_first(client, store, factory, fixtures_dir, clock):
     meta = [{"id": 90, "key": "_bazgasht_cart_token", "value": "c7a1e0f4b2d94e0b"}]
     deliver(client, store, "bazgasht_cart.updated", cart_payload())
     deliver(client, store, "order.created", order_payload(fixtures_dir, meta_data=meta))
@@ -365,7 +365,7 @@ def test_order_links_to_its_cart_whichever_arrives_first(client, store, factory,
         fixtures_dir, id=40, meta_data=[{"id": 91, "key": "_bazgasht_cart_token",
                                          "value": "later-cart-0001"}]))
     deliver(client, store, "bazgasht_cart.updated", cart_payload(token="later-cart-0001"))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     orders = {o.wc_id: o for o in rows(factory, Order)}
     carts = {c.token: c for c in rows(factory, Cart)}
     assert carts["c7a1e0f4b2d94e0b"].order_id == orders[13].id
@@ -373,17 +373,17 @@ def test_order_links_to_its_cart_whichever_arrives_first(client, store, factory,
     assert orders[13].cart_token == "c7a1e0f4b2d94e0b"
 
 
-def test_replayed_cart_is_a_duplicate(client, store, factory):
+def test_replayed_cart_is_a_duplicate(client, store, factory, clock):
     deliver(client, store, "bazgasht_cart.updated", cart_payload())
     deliver(client, store, "bazgasht_cart.updated", cart_payload())
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     assert count(factory, Cart) == 1
     assert [d.status for d in rows(factory, WebhookDelivery)] == ["applied", "duplicate"]
 
 
 # --- the REST v3 documentation examples ------------------------------------------------------
 
-def test_documented_orders_and_products_land(client, store, factory, fixtures_dir):
+def test_documented_orders_and_products_land(client, store, factory, fixtures_dir, clock):
     for order in docs_payload(fixtures_dir, "docs_v3_orders_list.json"):
         assert deliver(client, store, "order.created", order).status_code == 200
     deliver(client, store, "order.updated",
@@ -392,7 +392,7 @@ def test_documented_orders_and_products_land(client, store, factory, fixtures_di
             docs_payload(fixtures_dir, "docs_v3_product_794_retrieve.json"))
     deliver(client, store, "product.updated",
             docs_payload(fixtures_dir, "ios_product_282_upsell_crosssell.json"))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     assert {d.status for d in rows(factory, WebhookDelivery)} <= {"applied", "duplicate"}
     orders = {o.wc_id: o for o in rows(factory, Order)}
     assert orders[727].status == "completed" and orders[727].total == 2935  # USD, in cents
@@ -406,22 +406,22 @@ def test_documented_orders_and_products_land(client, store, factory, fixtures_di
                                                  ("IRT", "2200000", 22_000_000),
                                                  ("IRHT", "220", 2_200_000),
                                                  ("IRHR", "2200", 2_200_000)])
-def test_amounts_are_kept_in_rial(client, store, factory, fixtures_dir, currency, total, rial):
+def test_amounts_are_kept_in_rial(client, store, factory, fixtures_dir, currency, total, rial, clock):
     deliver(client, store, "order.created", order_payload(fixtures_dir, currency=currency,
                                                           total=total))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [order] = rows(factory, Order)
     assert (order.total, order.currency) == (rial, currency)
 
 
 # --- hostile but signed bodies: applied safely or dead-lettered, never a crash ---------------
 
-def test_oversized_fields_and_nul_characters_are_cut_to_fit(client, store, factory, fixtures_dir):
+def test_oversized_fields_and_nul_characters_are_cut_to_fit(client, store, factory, fixtures_dir, clock):
     payload = order_payload(fixtures_dir, number="9" * 100, currency="IRT")
     payload["billing"] = payload["billing"] | {"first_name": "ع" * 5000 + "\x00",
                                                "email": "a\x00b@example.com" + "x" * 500}
     deliver(client, store, "order.created", payload)
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [delivery] = rows(factory, WebhookDelivery)
     assert delivery.status == "applied", delivery.reason
     [order] = rows(factory, Order)
@@ -436,18 +436,18 @@ def test_oversized_fields_and_nul_characters_are_cut_to_fit(client, store, facto
     ({"status": "\x00"}, "status"),
 ])
 def test_values_no_column_can_hold_are_dead_lettered(client, store, factory, fixtures_dir,
-                                                     changes, reason):
+                                                     changes, reason, clock):
     deliver(client, store, "order.created", order_payload(fixtures_dir, **changes))
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [delivery] = rows(factory, WebhookDelivery)
     assert delivery.status == "dead_letter" and reason in delivery.reason
     assert count(factory, Order) == 0 and count(factory, Contact) == 0
 
 
-def test_infinite_quantity_in_a_cart_is_dead_lettered(client, store, factory):
+def test_infinite_quantity_in_a_cart_is_dead_lettered(client, store, factory, clock):
     body = wc_body(cart_payload()).replace(b'"quantity":2', b'"quantity":Infinity')
     assert b"Infinity" in body
     deliver(client, store, "bazgasht_cart.updated", body)
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     [delivery] = rows(factory, WebhookDelivery)
     assert delivery.status == "dead_letter" and "quantity" in delivery.reason

@@ -67,7 +67,7 @@ def test_a_tick_counts_messages_gateway_calls_and_its_own_duration(shop, client,
     with unit_of_work(shop.factory) as session:  # enrolled, then the customer opts out
         assert run_triggers(session, DUE.astimezone(timezone.utc)) == 3
         session.execute(update(Contact).where(Contact.phone == "+989121119999")
-                        .values(opted_out_at=datetime.now(timezone.utc)))
+                        .values(opted_out_at=shop.clock.now()))
     use_kavenegar(shop.factory, shop.store.id)
     shop.gateway = Gateways(shop.factory, kavenegar_base_url=kavenegar.base_url)
     before = scrape(client)
@@ -130,7 +130,7 @@ def test_queue_lag_is_the_age_of_the_oldest_due_message(shop, client):
     shop.tick(AT + timedelta(minutes=61))  # enrolls; its first message is due now
     with unit_of_work(shop.factory) as session:  # due 5 minutes ago and still waiting
         session.execute(update(Message).values(
-            status="scheduled", due_at=datetime.now(timezone.utc) - timedelta(minutes=5)))
+            status="scheduled", due_at=shop.clock.now() - timedelta(minutes=5)))
     scraped = scrape(client)
     assert value(scraped, "bazgasht_queue_lag_up") == 1
     assert 300 <= value(scraped, "bazgasht_queue_lag_seconds") < 360

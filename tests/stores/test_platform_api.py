@@ -69,12 +69,12 @@ def test_disabling_a_store_refuses_its_webhooks(admin_client, client, store):
     assert deliver(client, store, "order.deleted", {"id": 3}).status_code == 200
 
 
-def test_operator_sees_dead_letters_with_their_reason(admin_client, client, store, factory):
+def test_operator_sees_dead_letters_with_their_reason(admin_client, client, store, factory, clock):
     from app.ingest.service import process_pending
 
     deliver(client, store, "order.updated", b'{"code":"rest_no_route","message":"No route"}')
     deliver(client, store, "order.deleted", {"id": 3})
-    process_pending(factory)
+    process_pending(factory, now=clock.now())
     response = admin_client.get(f"/platform/v1/stores/{store.id}/webhook-deliveries",
                                 params={"status": "dead_letter"})
     assert response.status_code == 200

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from app.db import unit_of_work, utcnow
+from app.clock import SYSTEM
+from app.db import unit_of_work
 from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
 from app.messaging.gateway import ConsoleGateway, Gateways
 from app.stores.models import Store
@@ -51,7 +52,7 @@ def test_a_low_rating_reaches_the_merchant_by_sms_and_webhook(client, survey, fa
     # Nothing left with the customer's request: it waits for the scheduler.
     assert len(console_sms(factory)) == before and receiver.requests == []
 
-    now = utcnow()
+    now = SYSTEM.now()
     report = deliver_alerts(factory, ConsoleGateway(factory), now)
     assert (report.claimed, report.sms_sent, report.webhooks_sent) == (1, 1, 1)
 
@@ -87,7 +88,7 @@ def test_a_failing_webhook_is_retried_later_and_the_sms_is_not_repeated(client, 
                                                                         receiver, merchant):
     alert = complain(client, factory, survey, rating="2", comment="")
     receiver.script = [503]
-    now = utcnow()
+    now = SYSTEM.now()
     first = deliver_alerts(factory, ConsoleGateway(factory), now)
     assert (first.sms_sent, first.webhooks_sent, first.retrying) == (1, 0, 1)
     [waiting] = alerts(factory)
@@ -114,7 +115,7 @@ def test_an_unreachable_webhook_is_given_up_after_the_last_round_with_the_reason
         closed = s.getsockname()[1]
     set_alerts(factory, webhook_url=f"http://127.0.0.1:{closed}/hook")
     complain(client, factory, survey)
-    at = utcnow()
+    at = SYSTEM.now()
     for round_ in range(1, ALERT_MAX_ROUNDS + 1):
         report = deliver_alerts(factory, ConsoleGateway(factory), at)
         assert report.claimed == 1
@@ -136,14 +137,14 @@ def test_without_alert_settings_the_alert_is_recorded_and_nothing_is_sent(client
     alert = complain(client, factory, survey)
     assert (alert.sms_status, alert.webhook_status) == ("not_configured", "not_configured")
     assert alert.next_attempt_at is None
-    assert deliver_alerts(factory, ConsoleGateway(factory), utcnow()).claimed == 0
+    assert deliver_alerts(factory, ConsoleGateway(factory), SYSTEM.now()).claimed == 0
     assert len(console_sms(factory)) == before
 
 
 def test_two_deliverers_at_once_tell_the_merchant_once(client, survey, factory, receiver,
                                                        merchant):
     alert = complain(client, factory, survey)
-    now, barrier, reports = utcnow(), threading.Barrier(2), []
+    now, barrier, reports = SYSTEM.now(), threading.Barrier(2), []
 
     def run():
         barrier.wait()
@@ -179,7 +180,7 @@ def test_through_kavenegar_the_alert_has_a_localid_no_campaign_message_can_have(
 
         alert = complain(client, factory, survey)
         kavenegar.fail_next("sms/send", 409)  # busy: try again later
-        now = utcnow()
+        now = SYSTEM.now()
         assert deliver_alerts(factory, gateways, now).retrying == 1
         assert alerts(factory)[0].sms_error.startswith("Kavenegar 409")
         deliver_alerts(factory, gateways, now + timedelta(minutes=1))

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from app.commerce.models import Product
-from app.db import unit_of_work, utcnow
+from app.clock import SYSTEM
+from app.db import unit_of_work
 from app.stores.models import Store
 from app.surveys import service
 from app.surveys.models import SurveyAlert, SurveyAnswer
@@ -165,11 +166,11 @@ def test_a_submit_that_read_a_stale_page_loses_to_the_unique_order(survey, facto
     """Two requests both saw no answer; the database, not an `if`, decides who wins."""
     with unit_of_work(factory) as session:
         first = service.open_survey(session, token=survey.token)
-        service.submit_answer(session, survey=first, form={"rating": "2"}, now=utcnow())
+        service.submit_answer(session, survey=first, form={"rating": "2"}, now=SYSTEM.now())
     with unit_of_work(factory) as session:
         stale = replace(service.open_survey(session, token=survey.token), answer=None)
         with pytest.raises(service.AlreadyAnswered) as refused:
-            service.submit_answer(session, survey=stale, form={"rating": "5"}, now=utcnow())
+            service.submit_answer(session, survey=stale, form={"rating": "5"}, now=SYSTEM.now())
         assert refused.value.answer.rating == 2
     assert [a.rating for a in answers(factory)] == [2] and len(alerts(factory)) == 1
 

@@ -6,8 +6,7 @@ from app.admin import service
 from app.admin.schemas import (CampaignCreate, CampaignList, CampaignOut, CampaignPatch, Deleted,
                                SmallPathId, StepCreate, StepOut, StepPatch, errors)
 from app.campaigns.models import Campaign, CampaignStep
-from app.db import utcnow
-from app.deps import SessionDep, StoreDep
+from app.deps import NowDep, SessionDep, StoreDep
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], responses=errors())
 
@@ -37,8 +36,8 @@ def list_campaigns(store: StoreDep, session: SessionDep) -> dict:
 
 @router.post("", status_code=201, response_model=CampaignOut, responses=errors(409),
              summary="Create a campaign (paused unless active: true)")
-def create_campaign(data: CampaignCreate, store: StoreDep, session: SessionDep) -> dict:
-    return _one(session, service.create_campaign(session, store=store, data=data, now=utcnow()))
+def create_campaign(data: CampaignCreate, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
+    return _one(session, service.create_campaign(session, store=store, data=data, now=now))
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses=errors(404))
@@ -56,23 +55,23 @@ def update_campaign(campaign_id: SmallPathId, patch: CampaignPatch, store: Store
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=errors(404),
              summary="Pause: messages due meanwhile are held, not lost")
-def pause_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+def pause_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
-                                            active=False, now=utcnow()))
+                                            active=False, now=now))
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=errors(404, 409),
              summary="Resume: held messages go out at the next tick, under every rule again")
-def resume_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+def resume_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
-                                            active=True, now=utcnow()))
+                                            active=True, now=now))
 
 
 @router.delete("/{campaign_id}", response_model=Deleted, responses=errors(404),
                summary="Delete: its messages not sent yet are skipped (never sent); history stays")
-def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
+def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     skipped, exited = service.delete_campaign(session, store=store, campaign_id=campaign_id,
-                                              now=utcnow())
+                                              now=now)
     return dict(deleted=True, skipped_messages=skipped, exited_enrollments=exited)
 
 
@@ -103,7 +102,7 @@ def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch
                responses=errors(404, 409),
                summary="Delete a step: its messages not sent yet are skipped (never sent)")
 def delete_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
-                session: SessionDep) -> dict:
+                session: SessionDep, now: NowDep) -> dict:
     skipped = service.delete_step(session, store=store, campaign_id=campaign_id, step_id=step_id,
-                                  now=utcnow())
+                                  now=now)
     return dict(deleted=True, skipped_messages=skipped)

@@ -9,8 +9,7 @@ from app.admin.pagination import Cursor, Limit
 from app.admin.schemas import (BlacklistReport, ContactDetail, ContactOut, Page, PathId, PhoneIn,
                                errors)
 from app.contacts.models import Contact
-from app.db import utcnow
-from app.deps import SessionDep, StoreDep
+from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import DomainError
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["admin: contacts"], responses=errors())
@@ -63,9 +62,9 @@ def search_contacts(store: StoreDep, session: SessionDep,
 
 @router.post("/opt-out", response_model=ContactOut,
              summary="Opt a phone out by hand, known or not (no SMS will ever reach it)")
-def opt_out_phone(body: PhoneIn, store: StoreDep, session: SessionDep) -> dict:
+def opt_out_phone(body: PhoneIn, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return contact_out(contacts.opt_out_phone(session, store=store, phone=body.phone,
-                                              now=utcnow()))
+                                              now=now))
 
 
 @router.post("/blacklist", response_model=BlacklistReport, responses=errors(400, 413, 415),
@@ -77,8 +76,8 @@ def opt_out_phone(body: PhoneIn, store: StoreDep, session: SessionDep) -> dict:
                  "text/plain": {"schema": {"type": "string"},
                                 "example": "۰۹۱۲۱۲۳۴۵۶۷\n09127654321\n"}}}})
 def import_blacklist(store: StoreDep, session: SessionDep,
-                     data: Annotated[bytes, Depends(csv_body)]) -> dict:
-    report = contacts.import_blacklist(session, store=store, data=data, now=utcnow())
+                     data: Annotated[bytes, Depends(csv_body)], now: NowDep) -> dict:
+    report = contacts.import_blacklist(session, store=store, data=data, now=now)
     return report.__dict__
 
 
@@ -93,13 +92,13 @@ def get_contact(contact_id: PathId, store: StoreDep, session: SessionDep) -> dic
 
 @router.post("/{contact_id}/opt-out", response_model=ContactOut, responses=errors(404),
              summary="Opt the contact out by hand")
-def opt_out(contact_id: PathId, store: StoreDep, session: SessionDep) -> dict:
+def opt_out(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return contact_out(contacts.set_contact_consent(session, store=store, contact_id=contact_id,
-                                                    opted_in=False, now=utcnow()))
+                                                    opted_in=False, now=now))
 
 
 @router.post("/{contact_id}/opt-in", response_model=ContactOut, responses=errors(404),
              summary="Opt the contact back in by hand (only with the customer's consent)")
-def opt_in(contact_id: PathId, store: StoreDep, session: SessionDep) -> dict:
+def opt_in(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return contact_out(contacts.set_contact_consent(session, store=store, contact_id=contact_id,
-                                                    opted_in=True, now=utcnow()))
+                                                    opted_in=True, now=now))

@@ -7,8 +7,7 @@ from app.admin import preview, service
 from app.admin.preview import Rendered
 from app.admin.schemas import (DraftPreviewRequest, PreviewOut, PreviewRequest, SmallPathId,
                                TestSendOut, TestSendRequest, errors)
-from app.db import utcnow
-from app.deps import GatewaysDep, SessionDep, StoreDep
+from app.deps import GatewaysDep, NowDep, SessionDep, StoreDep
 from app.errors import error_body
 from app.messaging.gateway import GatewayError
 
@@ -29,26 +28,26 @@ def preview_out(rendered: Rendered) -> dict:
              summary="A step's SMS for the sample subject or a real cart or order: text, parts, "
                      "cost (nothing is written, no link is made)")
 def preview_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
-                 session: SessionDep, body: PreviewRequest | None = None) -> dict:
+                 session: SessionDep, now: NowDep, body: PreviewRequest | None = None) -> dict:
     body = body or PreviewRequest()
     campaign, step = service.get_step(session, store=store, campaign_id=campaign_id,
                                       step_id=step_id)
     return preview_out(preview.preview(session, store=store, campaign=campaign, step=step,
                                        template=body.template, variant=body.variant,
                                        cart_id=body.cart_id, order_id=body.order_id,
-                                       now=utcnow()))
+                                       now=now))
 
 
 @router.post("/{campaign_id}/preview", response_model=PreviewOut,
              summary="Preview a step that is not saved yet (its template, coupon and lookup)")
 def preview_draft(campaign_id: SmallPathId, body: DraftPreviewRequest, store: StoreDep,
-                  session: SessionDep) -> dict:
+                  session: SessionDep, now: NowDep) -> dict:
     campaign, draft = service.draft_step(
         session, store=store, campaign_id=campaign_id,
         data=body.model_dump(include={"template", "coupon", "lookup"}))
     return preview_out(preview.preview(session, store=store, campaign=campaign, step=draft,
                                        cart_id=body.cart_id, order_id=body.order_id,
-                                       now=utcnow()))
+                                       now=now))
 
 
 @router.post("/{campaign_id}/steps/{step_id}/test-send", response_model=TestSendOut,
@@ -56,8 +55,8 @@ def preview_draft(campaign_id: SmallPathId, body: DraftPreviewRequest, store: St
              summary="Send the step's preview to a phone through the store's gateway "
                      f"(at most {preview.TEST_SENDS_PER_HOUR} per hour)")
 def test_send(campaign_id: SmallPathId, step_id: SmallPathId, body: TestSendRequest,
-              store: StoreDep, session: SessionDep, gateways: GatewaysDep):
-    now = utcnow()
+              store: StoreDep, session: SessionDep, gateways: GatewaysDep, now: NowDep):
+
     campaign, step = service.get_step(session, store=store, campaign_id=campaign_id,
                                       step_id=step_id)
     rendered = preview.preview(session, store=store, campaign=campaign, step=step,

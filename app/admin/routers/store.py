@@ -4,8 +4,7 @@ from fastapi import APIRouter
 
 from app.admin import service
 from app.admin.schemas import ApiKeyRotated, StoreSettings, StoreSettingsPatch, errors
-from app.db import utcnow
-from app.deps import SessionDep, SettingsDep, StoreDep
+from app.deps import NowDep, SessionDep, SettingsDep, StoreDep
 from app.stores.models import Store
 from app.stores.service import webhook_url
 
@@ -36,8 +35,8 @@ def get_store_settings(store: StoreDep, settings: SettingsDep) -> dict:
 @router.patch("", response_model=StoreSettings,
               summary="Change some settings (secrets are write-only)")
 def patch_store_settings(patch: StoreSettingsPatch, store: StoreDep, session: SessionDep,
-                         settings: SettingsDep) -> dict:
-    service.update_settings(session, store=store, patch=patch, now=utcnow())
+                         settings: SettingsDep, now: NowDep) -> dict:
+    service.update_settings(session, store=store, patch=patch, now=now)
     return settings_out(store, settings.public_url)
 
 

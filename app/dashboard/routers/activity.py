@@ -11,8 +11,7 @@ from app.admin.service import list_campaigns
 from app.dashboard import queries
 from app.dashboard.auth import PanelDep
 from app.dashboard.views import page
-from app.db import utcnow
-from app.deps import SessionDep
+from app.deps import NowDep, SessionDep
 from app.errors import NotFound
 
 router = APIRouter(prefix="/panel/activity", include_in_schema=False)
@@ -28,7 +27,7 @@ def _cursor(request: Request) -> str | None:
 
 
 @router.get("")
-def activity_page(request: Request, current: PanelDep, session: SessionDep) -> Response:
+def activity_page(request: Request, current: PanelDep, session: SessionDep, now: NowDep) -> Response:
     store = current.store
     params = request.query_params
     tab = params.get("tab") if params.get("tab") in TABS else "messages"
@@ -50,7 +49,7 @@ def activity_page(request: Request, current: PanelDep, session: SessionDep) -> R
                     "statuses": STATUSES,
                     "campaigns": list_campaigns(session, store=store)}
     elif tab == "upcoming":
-        context["upcoming"] = queries.upcoming(session, store=store, now=utcnow())
+        context["upcoming"] = queries.upcoming(session, store=store, now=now)
     else:
         rating = params.get("rating")
         rating = int(rating) if rating in ("1", "2", "3", "4", "5") else None

@@ -1,6 +1,8 @@
 """Campaigns: pause and resume, the trigger, and the step editor with its live preview and test
 SMS. Every change goes through app.admin.service, which applies the same rules as the API."""
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -12,8 +14,7 @@ from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service
 from app.dashboard.views import FORM_REFUSED, page, redirect
-from app.db import utcnow
-from app.deps import GatewaysDep, SessionDep
+from app.deps import GatewaysDep, NowDep, SessionDep
 from app.errors import DomainError, NotFound
 from app.messaging.gateway import GatewayError
 
@@ -60,19 +61,19 @@ def _back(form, campaign: Campaign) -> str:
 
 
 @router.post("/{campaign_id}/pause")
-def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep) -> Response:
+def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
     service.set_active(session, store=current.store, campaign_id=campaign.id, active=False,
-                       now=utcnow())
+                       now=now)
     return redirect(f"{_back(form, campaign)}?ok=paused&campaign={campaign.id}")
 
 
 @router.post("/{campaign_id}/resume")
-def resume(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep) -> Response:
+def resume(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
     try:
         service.set_active(session, store=current.store, campaign_id=campaign.id, active=True,
-                           now=utcnow())
+                           now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"{_back(form, campaign)}?error={from_service(exc).code}"
@@ -161,11 +162,11 @@ def add_step(campaign_id: str, current: PostDep, session: SessionDep) -> Respons
 
 @router.post("/{campaign_id}/steps/{step_id}/delete")
 def delete_step(campaign_id: str, step_id: str, current: PostDep,
-                session: SessionDep) -> Response:
+                session: SessionDep, now: NowDep) -> Response:
     campaign, step = _step(session, current, campaign_id, step_id)
     try:
         service.delete_step(session, store=current.store, campaign_id=campaign.id,
-                            step_id=step.id, now=utcnow())
+                            step_id=step.id, now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}"
@@ -176,7 +177,7 @@ def delete_step(campaign_id: str, step_id: str, current: PostDep,
 # -- the step editor ----------------------------------------------------------------------------
 
 def _render_preview(session, current, campaign, step, *, template: str | None,
-                    coupon: dict | None, variant: str | None = None) -> dict:
+                    coupon: dict | None, now: datetime, variant: str | None = None) -> dict:
     """{"preview": Rendered} or {"problem": Problem}: what the text would be for the sample."""
     draft = step
     if template is not None:
@@ -186,7 +187,7 @@ def _render_preview(session, current, campaign, step, *, template: str | None,
                              lookup=step.lookup, variants=[])
     try:
         return {"preview": preview.preview(session, store=current.store, campaign=campaign,
-                                           step=draft, variant=variant, now=utcnow())}
+                                           step=draft, variant=variant, now=now)}
     except DomainError as exc:
         return {"problem": from_service(exc, "template")}
 
@@ -204,11 +205,11 @@ def _coupon_for_preview(state: dict) -> dict | None:
     return coupon
 
 
-def _editor(request, current, session, campaign, step, *, state: dict, problems=(),
-            previews: dict | None = None, test: dict | None = None,
+def _editor(request, current, session, campaign, step, *, state: dict, now: datetime,
+            problems=(), previews: dict | None = None, test: dict | None = None,
             status_code: int = 200) -> Response:
     if previews is None:
-        previews = _all_previews(session, current, campaign, step, state)
+        previews = _all_previews(session, current, campaign, step, state, now)
     return page(request, "step.html", status_code=status_code, panel=current, nav="campaigns",
                 campaign=campaign, step=step, state=state, problems=list(problems),
                 previews=previews, test=test or {}, units=step_form.UNITS,
@@ -219,34 +220,34 @@ def _editor(request, current, session, campaign, step, *, state: dict, problems=
 
 @router.get("/{campaign_id}/steps/{step_id}")
 def step_page(campaign_id: str, step_id: str, request: Request, current: PanelDep,
-              session: SessionDep) -> Response:
+              session: SessionDep, now: NowDep) -> Response:
     campaign, step = _step(session, current, campaign_id, step_id)
     return _editor(request, current, session, campaign, step,
-                   state=step_form.state_of_step(step))
+                   state=step_form.state_of_step(step), now=now)
 
 
-def _all_previews(session, current, campaign, step, state: dict) -> dict:
+def _all_previews(session, current, campaign, step, state: dict, now: datetime) -> dict:
     coupon = _coupon_for_preview(state)
     found = {"template": _render_preview(session, current, campaign, step,
                                          template=state["template"].strip() or None,
-                                         coupon=coupon)}
+                                         coupon=coupon, now=now)}
     for i, variant in enumerate(state["variants"]):
         if variant["template"].strip():
             found[f"variant_{i}"] = _render_preview(session, current, campaign, step,
                                                     template=variant["template"].strip(),
-                                                    coupon=coupon)
+                                                    coupon=coupon, now=now)
     return found
 
 
 @router.post("/{campaign_id}/steps/{step_id}")
 def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep,
-              session: SessionDep, form: FormDep) -> Response:
+              session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign, step = _step(session, current, campaign_id, step_id)
     checks = Form(form)
     state = step_form.state_of_form(checks)
     if form.get("action") == "preview":  # the editor without JavaScript
-        return _editor(request, current, session, campaign, step, state=state,
-                       previews=_all_previews(session, current, campaign, step, state))
+        return _editor(request, current, session, campaign, step, state=state, now=now,
+                       previews=_all_previews(session, current, campaign, step, state, now))
     fields = step_form.fields_of(checks, state)
     if checks.ok:
         try:
@@ -257,9 +258,9 @@ def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep
     if not checks.ok:
         session.rollback()
         session.refresh(step)
-        return _editor(request, current, session, campaign, step, state=state,
+        return _editor(request, current, session, campaign, step, state=state, now=now,
                        problems=checks.problems, status_code=FORM_REFUSED,
-                       previews=_all_previews(session, current, campaign, step, state))
+                       previews=_all_previews(session, current, campaign, step, state, now))
     return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}?ok=saved")
 
 
@@ -274,14 +275,14 @@ def _field_of(exc: DomainError) -> str:
 
 @router.post("/{campaign_id}/steps/{step_id}/preview")
 def preview_fragment(campaign_id: str, step_id: str, request: Request, current: PostDep,
-                     session: SessionDep, form: FormDep) -> Response:
+                     session: SessionDep, form: FormDep, now: NowDep) -> Response:
     """The live preview: the text as it would go out for the sample customer, with its
     characters, parts and cost (an HTML fragment the editor's script puts in place)."""
     campaign, step = _step(session, current, campaign_id, step_id)
     state = step_form.state_of_form(Form(form))
     template = (form.get("preview_template") or "").strip()
     result = _render_preview(session, current, campaign, step, template=template or None,
-                             coupon=_coupon_for_preview(state)) if template else {}
+                             coupon=_coupon_for_preview(state), now=now) if template else {}
     response = page(request, "_preview.html", panel=current, result=result)
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     return response
@@ -289,10 +290,10 @@ def preview_fragment(campaign_id: str, step_id: str, request: Request, current: 
 
 @router.post("/{campaign_id}/steps/{step_id}/test-send")
 def test_send(campaign_id: str, step_id: str, request: Request, current: PostDep,
-              session: SessionDep, form: FormDep, gateways: GatewaysDep) -> Response:
+              session: SessionDep, form: FormDep, gateways: GatewaysDep, now: NowDep) -> Response:
     """The saved step's SMS (or one variant's) to the merchant's own phone, through the store's
     gateway."""
-    now = utcnow()
+
     campaign, step = _step(session, current, campaign_id, step_id)
     checks = Form(form)
     phone_text = checks.raw("phone")
@@ -326,5 +327,5 @@ def test_send(campaign_id: str, step_id: str, request: Request, current: PostDep
                         "#test-send")
     session.rollback()
     return _editor(request, current, session, campaign, step,
-                   state=step_form.state_of_step(step), problems=checks.problems, test=test,
-                   status_code=FORM_REFUSED)
+                   state=step_form.state_of_step(step), now=now, problems=checks.problems,
+                   test=test, status_code=FORM_REFUSED)

@@ -8,8 +8,7 @@ from app.admin.pagination import InvalidCursor
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form
 from app.dashboard.views import FORM_REFUSED, page, redirect
-from app.db import utcnow
-from app.deps import SessionDep
+from app.deps import NowDep, SessionDep
 from app.errors import NotFound
 
 router = APIRouter(prefix="/panel/contacts", include_in_schema=False)
@@ -52,7 +51,7 @@ def contacts_page(request: Request, current: PanelDep, session: SessionDep) -> R
 
 @router.post("/opt-out")
 def opt_out_phone(request: Request, current: PostDep, session: SessionDep,
-                  form: FormDep) -> Response:
+                  form: FormDep, now: NowDep) -> Response:
     """Opt a phone out, known or not (an unknown one is never texted from then on)."""
     checks = Form(form)
     phone = checks.phone("opt_out_phone")
@@ -61,7 +60,7 @@ def opt_out_phone(request: Request, current: PostDep, session: SessionDep,
                     phone="", contacts=[], next_cursor=None, searched=False, opted_out="",
                     ok=None, e164=None, problems=checks.problems,
                     opt_out_phone=checks.raw("opt_out_phone"))
-    contact = contacts.opt_out_phone(session, store=current.store, phone=phone, now=utcnow())
+    contact = contacts.opt_out_phone(session, store=current.store, phone=phone, now=now)
     return redirect(f"/panel/contacts/{contact.id}?ok=opted_out")
 
 
@@ -75,16 +74,16 @@ def contact_page(contact_id: str, request: Request, current: PanelDep,
 
 
 @router.post("/{contact_id}/opt-out")
-def opt_out(contact_id: str, current: PostDep, session: SessionDep) -> Response:
+def opt_out(contact_id: str, current: PostDep, session: SessionDep, now: NowDep) -> Response:
     contact = _contact(session, current, contact_id)
     contacts.set_contact_consent(session, store=current.store, contact_id=contact.id,
-                                 opted_in=False, now=utcnow())
+                                 opted_in=False, now=now)
     return redirect(f"/panel/contacts/{contact.id}?ok=opted_out")
 
 
 @router.post("/{contact_id}/opt-in")
-def opt_in(contact_id: str, current: PostDep, session: SessionDep) -> Response:
+def opt_in(contact_id: str, current: PostDep, session: SessionDep, now: NowDep) -> Response:
     contact = _contact(session, current, contact_id)
     contacts.set_contact_consent(session, store=current.store, contact_id=contact.id,
-                                 opted_in=True, now=utcnow())
+                                 opted_in=True, now=now)
     return redirect(f"/panel/contacts/{contact.id}?ok=opted_in")

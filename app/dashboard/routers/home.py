@@ -10,8 +10,7 @@ from app.dashboard.auth import PanelDep
 from app.dashboard.chart import bar_chart
 from app.dashboard.forms import Problem
 from app.dashboard.views import page
-from app.db import utcnow
-from app.deps import SessionDep
+from app.deps import NowDep, SessionDep
 from app.reports import service as reports
 from app.reports.period import InvalidPeriod, period_for, store_today
 
@@ -38,12 +37,12 @@ def _reports(request: Request, session, store, period) -> tuple[dict, dict]:
 
 
 @router.get("")
-def home(request: Request, current: PanelDep, session: SessionDep) -> Response:
+def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) -> Response:
     store = current.store
     first = request.query_params.get("from") or None
     last = request.query_params.get("to") or None
     days = request.query_params.get("days")
-    today = store_today(store.timezone, utcnow())
+    today = store_today(store.timezone, now)
     problems = []
     if days and days.isdigit() and int(days) in PRESETS and not (first or last):
         first = (today - timedelta(days=int(days) - 1)).isoformat()

@@ -11,8 +11,7 @@ from app.dashboard import auth
 from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PostDep
 from app.dashboard.forms import Form, Problem, from_service, latin_digits
 from app.dashboard.views import FORM_REFUSED, page, redirect
-from app.db import utcnow
-from app.deps import GatewaysDep, SessionDep, SettingsDep
+from app.deps import GatewaysDep, NowDep, SessionDep, SettingsDep
 from app.errors import DomainError
 from app.messaging.gateway import GatewayError
 from app.stores.service import webhook_url
@@ -129,7 +128,7 @@ _FIELD = {"sending": "send_until", "gateway": "sms_api_key", "woocommerce": "wc_
 
 @router.post("/{section}")
 def save(section: str, request: Request, current: PostDep, session: SessionDep,
-         settings: SettingsDep, form: FormDep) -> Response:
+         settings: SettingsDep, form: FormDep, now: NowDep) -> Response:
     if section not in SECTIONS:
         raise auth.PanelNotFound()
     store = current.store
@@ -145,7 +144,7 @@ def save(section: str, request: Request, current: PostDep, session: SessionDep,
     if checks.ok:
         try:
             patch = StoreSettingsPatch(**changes)
-            service.update_settings(session, store=store, patch=patch, now=utcnow())
+            service.update_settings(session, store=store, patch=patch, now=now)
         except ValidationError as exc:
             for err in exc.errors()[:3]:
                 name = str(err["loc"][0]) if err.get("loc") else _FIELD[section]
