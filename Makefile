@@ -1,17 +1,26 @@
 # Two commands: `make serve` runs bazgasht on its embedded default, `make test` runs every test.
 VENV ?= .venv
 PYTHON ?= python3
+PORT ?= 8000
 
 .PHONY: serve test bench
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
+
+# Everything, test tools included (pytest, Playwright, Schemathesis): `make test`, `make bench`.
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
-serve: $(VENV)/.installed
-	$(VENV)/bin/bazgasht serve
+# What serving needs, nothing more.
+$(VENV)/.installed-serve: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e .
+	touch $@
+
+serve: $(VENV)/.installed-serve
+	$(VENV)/bin/bazgasht serve --port $(PORT)
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest

@@ -33,13 +33,33 @@ def _factory(settings: Settings):
     return make_sessionmaker(make_engine(settings.database_url))
 
 
+def _ensure_database(settings: Settings) -> None:
+    """A missing PostgreSQL database is created (or one clear line says why it cannot be)."""
+    from app.migrate import describe_database, ensure_database
+
+    if ensure_database(settings.database_url):
+        typer.echo(f"created the database: {describe_database(settings.database_url)}")
+
+
 @cli.command()
 def migrate() -> None:
-    """Bring the database schema up to date (alembic upgrade head)."""
+    """Bring the database schema up to date (alembic upgrade head), creating a missing
+    PostgreSQL database first."""
     from app.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    settings = get_settings()
+    _ensure_database(settings)
+    upgrade(settings.database_url)
     typer.echo("database is up to date")
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _hide_uvicorn_address(record) -> bool:
+    # uvicorn prints the bare address, which answers 404; the banner prints pages that answer.
+    return not str(record.msg).startswith("Uvicorn running on")
 
 
 @cli.command()
@@ -49,39 +69,69 @@ def serve(
     no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Skip migrations.")] = False,
 ) -> None:
     """Run the API (and, without REDIS_URL, the background work) in this process."""
+    import logging
+    import os
+
     import uvicorn
 
     from app.db import unit_of_work
     from app.main import create_app
-    from app.migrate import upgrade
-    from app.onboarding import open_store
+    from app.migrate import describe_database, upgrade
+    from app.onboarding import open_demo_store
     from app.ops.logs import configure as configure_logging
     from app.stores import service as stores
-    from app.stores.schemas import StoreCreate
 
+    listening = _address(host, port)
     settings = get_settings()
-    if "bazgasht_public_url" not in settings.model_fields_set:
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        settings = settings.model_copy(update={"bazgasht_public_url": f"http://{shown_host}:{port}"})
+    derived = "bazgasht_public_url" not in settings.model_fields_set
+    if derived:
+        # One public URL for the whole process: what the embedded tick mints (short links,
+        # survey links) reads get_settings(), not a copy made here.
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["BAZGASHT_PUBLIC_URL"] = f"http://{_address(reachable, port)}"
+        get_settings.cache_clear()
+        settings = get_settings()
     if not no_migrate:
+        _ensure_database(settings)
         upgrade(settings.database_url)
     base = settings.public_url
-    lines = [f"bazgasht listening on {base}", f"API docs: {base}/docs",
-             f"mode: {'embedded (SQLite/threads, no Redis)' if settings.embedded else 'production'}"]
+    mode = ("embedded: background work runs in this process (no Redis)" if settings.embedded
+            else "production: run `bazgasht worker` and `bazgasht beat` for background work")
+    lines = ["", "bazgasht is running:",
+             f"  merchant panel: {base}/panel/login  (sign in with a store's API key)",
+             f"  API docs:       {base}/docs",
+             f"  health check:   {base}/healthz",
+             f"  listening on:   {listening}"
+             + ("" if derived else "  (links and webhook URLs use BAZGASHT_PUBLIC_URL, as above)"),
+             f"  database:       {describe_database(settings.database_url)}",
+             f"  mode:           {mode}"]
+    if derived and port != 8000:
+        lines.append(f"  other commands (store create, tick) build URLs from BAZGASHT_PUBLIC_URL:"
+                     f" export BAZGASHT_PUBLIC_URL={base}")
     with unit_of_work(_factory(settings)) as session:
-        if not stores.has_stores(session):
-            store, api_key = open_store(
-                session, StoreCreate(name="Demo store", url="https://shop.example"))
-            lines += ["", "Demo store created (connect a WooCommerce store with these):",
+        demo = open_demo_store(session)
+        if demo:
+            store, api_key = demo
+            lines += ["", f"Demo store «{store.name}» created (connect a WooCommerce store with "
+                          "these, or create your own with `bazgasht store create`):",
                       f"  store id:       {store.id}",
                       f"  webhook URL:    {stores.webhook_url(base, store.id)}",
                       f"  webhook secret: {store.webhook_secret}",
                       f"  API key:        {api_key}  (shown once)"]
-    typer.echo("\n".join(lines))
+    lines += ["", "Press CTRL+C to stop."]
+    banner = "\n".join(lines)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:  # listening: every URL above answers from now on
+                typer.echo(banner)
+
     app = create_app(settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="info")  # sets up its loggers
     configure_logging(settings.log_format, settings.log_level)  # then LOG_FORMAT, redaction
-    uvicorn.Server(config).run()
+    logging.getLogger("uvicorn.error").addFilter(_hide_uvicorn_address)
+    Server(config).run()
 
 
 @store_cli.command("create")
@@ -111,6 +161,34 @@ def store_create(
         _echo_json({"id": store.id, "name": store.name, "url": store.url,
                     "api_key": api_key, "webhook_secret": store.webhook_secret,
                     "webhook_url": stores.webhook_url(settings.public_url, store.id)})
+
+
+@store_cli.command("list")
+def store_list() -> None:
+    """List the stores as JSON: id, name, url, enabled, webhook URL (no secrets)."""
+    from app.db import unit_of_work
+    from app.stores import service as stores
+
+    settings = get_settings()
+    with unit_of_work(_factory(settings)) as session:
+        _echo_json([{"id": s.id, "name": s.name, "url": s.url, "enabled": s.enabled,
+                     "webhook_url": stores.webhook_url(settings.public_url, s.id)}
+                    for s in stores.list_stores(session)])
+
+
+@store_cli.command("rotate-key")
+def store_rotate_key(
+    store: Annotated[int, typer.Option(help="Store id.")],
+) -> None:
+    """Issue a new API key for a store and print it once, as JSON; the old key stops working."""
+    from app.admin.service import rotate_api_key
+    from app.db import unit_of_work
+    from app.stores import service as stores
+
+    with unit_of_work(_factory(get_settings())) as session:
+        row = stores.get_store(session, store)
+        api_key = rotate_api_key(session, store=row)
+        _echo_json({"id": row.id, "api_key": api_key, "api_key_prefix": row.api_key_prefix})
 
 
 @store_cli.command("set-gateway")
@@ -229,8 +307,10 @@ def tick(
     from app.messaging.gateway import make_gateways
 
     at = _parse_now(now)
-    factory = _factory(get_settings())
-    _echo_json({"now": at.isoformat()} | asdict(run_tick(factory, make_gateways(factory), at)))
+    settings = get_settings()  # short links are minted on settings.public_url
+    factory = _factory(settings)
+    _echo_json({"now": at.isoformat()}
+               | asdict(run_tick(factory, make_gateways(factory, settings), at)))
 
 
 @cli.command("fake-kavenegar")
@@ -248,17 +328,20 @@ def fake_kavenegar(
 
 
 def _celery(*args: str) -> None:
+    import importlib.util
     import os
-    import shutil
+    import sys
 
-    celery = shutil.which("celery")
-    if celery is None:
-        typer.echo("error: celery is not installed in this environment", err=True)
+    # The celery of this interpreter's environment, not whichever one PATH finds (or none:
+    # `.venv/bin/bazgasht worker` from a shell whose PATH lacks the venv).
+    if importlib.util.find_spec("celery") is None:
+        typer.echo(f"error: celery is not installed for {sys.executable}", err=True)
         raise typer.Exit(1)
     if not get_settings().redis_url:
         typer.echo("error: set REDIS_URL: workers and beat need Redis", err=True)
         raise typer.Exit(1)
-    os.execv(celery, [celery, "-A", "workers.celery_app:celery_app", *args])
+    os.execv(sys.executable, [sys.executable, "-m", "celery",
+                              "-A", "workers.celery_app:celery_app", *args])
 
 
 @cli.command()
@@ -274,10 +357,22 @@ def beat() -> None:
 
 
 def main() -> None:
+    from sqlalchemy.exc import OperationalError
+
     from app.errors import DomainError
+    from app.migrate import DatabaseUnavailable, describe_database
 
     try:
         cli()
     except DomainError as exc:  # a clear message, as the API would give, not a traceback
         typer.echo(f"error: {exc.message}", err=True)
         raise SystemExit(2) from None
+    except DatabaseUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except OperationalError as exc:  # the database went away or cannot be opened
+        reason = next((line.strip() for line in str(exc.orig).splitlines() if line.strip()),
+                      type(exc.orig).__name__)
+        where = describe_database(get_settings().database_url)
+        typer.echo(f"error: cannot use {where}: {reason}", err=True)
+        raise SystemExit(1) from None

@@ -10,18 +10,18 @@ from app.admin.routers import routers as admin_routers
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
+from app.campaigns import service as campaigns
 from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
 from app.dashboard import install as install_dashboard
-from app.campaigns import service as campaigns
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
 from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
 from app.links.clicks import ClickRecorder
-from app.links.router import plugin_router
 from app.links.router import install as install_links
+from app.links.router import plugin_router
 from app.messaging.gateway import make_gateways
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router

@@ -8,6 +8,7 @@ benchmark builds its own data and its own report; this module knows nothing abou
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -303,10 +304,23 @@ def cpu_usage(before: dict | None, after: dict | None, requests: int) -> dict | 
                                         * 100, 1)}
 
 
-def py_spy(procs: Processes, pid: int, seconds: int, out: Path) -> subprocess.Popen:
-    """py-spy (from the venv, else PATH) sampling the thread holding the GIL, raw format."""
+def py_spy_path() -> str | None:
+    """py-spy from the venv, else PATH; None (with a one-line note) when it is not installed:
+    profiles are optional, the measurements do without them."""
     exe = Path(sys.executable).parent / "py-spy"
+    found = str(exe) if exe.exists() else shutil.which("py-spy")
+    if found is None:
+        print("note: py-spy is not installed (pip install py-spy): skipping the profile",
+              flush=True)
+    return found
+
+
+def py_spy(procs: Processes, pid: int, seconds: int, out: Path) -> subprocess.Popen | None:
+    """py-spy sampling the thread holding the GIL, raw format; None without py-spy."""
+    exe = py_spy_path()
+    if exe is None:
+        return None
     return procs.start(
-        [str(exe) if exe.exists() else "py-spy", "record", "--pid", str(pid), "--rate", "250",
+        [exe, "record", "--pid", str(pid), "--rate", "250",
          "--format", "raw", "--gil", "--duration", str(seconds), "--nonblocking", "-o", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

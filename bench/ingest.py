@@ -40,10 +40,24 @@ from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 from app.stores.service import create_store  # noqa: E402
-from bench.harness import (BENCH, RESULTS, UVICORN_OPTS, Processes, Timeout,  # noqa: E402
-                           cpu_snapshot, cpu_usage, fixed_detail, fixed_passes, py_spy,
-                           run_fixed, run_wrk, settle, start_server, throwaway_database,
-                           time_limit)
+from bench.harness import (  # noqa: E402
+    BENCH,
+    RESULTS,
+    UVICORN_OPTS,
+    Processes,
+    Timeout,
+    cpu_snapshot,
+    cpu_usage,
+    fixed_detail,
+    fixed_passes,
+    py_spy,
+    run_fixed,
+    run_wrk,
+    settle,
+    start_server,
+    throwaway_database,
+    time_limit,
+)
 
 FIXTURE = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "woocommerce" / "real"
            / "014_order.updated.json")

@@ -50,10 +50,24 @@ from app.messaging.gateway import ConsoleGateway  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
-from bench.harness import (BENCH, RESULTS, UVICORN_OPTS, Processes, Timeout,  # noqa: E402
-                           cpu_snapshot, cpu_usage, fixed_detail, fixed_passes, py_spy,
-                           run_fixed, run_wrk, settle, start_server, throwaway_database,
-                           time_limit)
+from bench.harness import (  # noqa: E402
+    BENCH,
+    RESULTS,
+    UVICORN_OPTS,
+    Processes,
+    Timeout,
+    cpu_snapshot,
+    cpu_usage,
+    fixed_detail,
+    fixed_passes,
+    py_spy,
+    run_fixed,
+    run_wrk,
+    settle,
+    start_server,
+    throwaway_database,
+    time_limit,
+)
 
 RATIO_TARGET = 0.7
 P99_TARGET_MS = 20.0

@@ -52,8 +52,16 @@ from app.reports import service  # noqa: E402
 from app.reports.period import period_for, store_today  # noqa: E402
 from app.stores.models import Store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
-from bench.harness import (RESULTS, UVICORN_OPTS, Processes, Timeout, free_port,  # noqa: E402
-                           throwaway_database, time_limit, wait_listening)
+from bench.harness import (  # noqa: E402
+    RESULTS,
+    UVICORN_OPTS,
+    Processes,
+    Timeout,
+    free_port,
+    throwaway_database,
+    time_limit,
+    wait_listening,
+)
 
 P95_TARGET_MS = 300.0
 MESSAGES, CONTACTS, CLICKS, ORDERS = 1_000_000, 200_000, 200_000, 50_000

@@ -72,7 +72,14 @@ from app.messaging.gateway import ConsoleGateway, SendResult  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
-from bench.harness import ADMIN_URL, Processes, Timeout, proc_stat, time_limit  # noqa: E402
+from bench.harness import (  # noqa: E402
+    ADMIN_URL,
+    Processes,
+    Timeout,
+    proc_stat,
+    py_spy_path,
+    time_limit,
+)
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Wednesday noon in Tehran: inside the default sending window (09:00-21:00, every weekday).
@@ -136,7 +143,7 @@ def cpu_snapshot(roots: list[int], db_name: str = "") -> dict:
         return total + sum(tree(c) for c in children[pid])
 
     pg = {}
-    for pid, (comm, ppid, own, reaped) in stats.items():
+    for pid, (comm, _ppid, own, _reaped) in stats.items():
         if not comm.startswith("postgres"):
             continue
         cmd = _cmdline(pid)
@@ -525,7 +532,6 @@ def measure_tick(label_: str, engine, factory, data: Data, *, due: int, reps: in
     with Recorder(engine, keep=1) as rec:
         tick(factory, gateway, NOW)
     stmts = [{"statement": lbl, "count": c, "ms": round(t * 1e3, 1)} for lbl, c, t in rec.top(10)]
-    claim = next(k for k in rec.kept if label(k[1]) == "UPDATE messages (claim)")
     trigger = max((k for k in rec.kept if "FROM carts" in k[1] and "enrollments" in k[1]),
                   key=lambda k: k[0])
     # EXPLAIN the claim (with limit=due, as claim_due(limit=due) runs it) on armed rows.
@@ -747,14 +753,14 @@ def summarize_cprofile(prof: cProfile.Profile, n: int) -> dict:
     rows = {}
     for key, (file, func) in ((k, (f, fn)) for k, f, fn in CPROFILE_KEYS):
         ct = calls = 0
-        for (fname, _line, fn), (cc, nc, tt, cum, _callers) in st.stats.items():
+        for (fname, _line, fn), (_cc, nc, _tt, cum, _callers) in st.stats.items():
             if fn == func and fname.replace("\\", "/").endswith(file):
                 ct += cum
                 calls += nc
         rows[key] = {"cum_ms_per_msg": round(ct / n * 1e3, 3), "calls_per_msg": round(calls / n, 2)}
     # Own (self) time by package.
     by_pkg = Counter()
-    for (fname, _line, fn), (cc, nc, tt, cum, _callers) in st.stats.items():
+    for (fname, _line, fn), (_cc, _nc, tt, _cum, _callers) in st.stats.items():
         by_pkg[_package(fname, fn)] += tt
     return {"total_ms_per_msg": round(total / n * 1e3, 3), "functions": rows,
             "self_time_by_package_pct": {k: round(v / total * 100, 1)
@@ -834,7 +840,7 @@ def run_celery(procs: Processes, engine, data: Data, url: str, n: int, config: s
         vacuum(engine, "messages", "console_sms")
         if profile_to:
             profiler = procs.start(
-                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                [py_spy_path() or "py-spy", "record", "--pid",
                  str(workers[0].pid), "--subprocesses", "--idle", "--rate", "200",
                  "--nonblocking",
                  "--format", "speedscope", "-o", str(profile_to)],
@@ -928,7 +934,7 @@ def summarize_speedscope(path: Path) -> dict | None:
     # waits in its event loop, which says nothing about the cost of a message.
     children = [p for p in data["profiles"] if any(in_send_batch(st) for st in p["samples"])]
     for prof in children:
-        for stack, w in zip(prof["samples"], prof["weights"]):
+        for stack, w in zip(prof["samples"], prof["weights"], strict=True):
             total += w
             names = [(frames[i].get("file") or "", frames[i]["name"]) for i in stack]
             seen = set()
@@ -1189,17 +1195,18 @@ def main(argv=None) -> int:
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = url, REDIS_URL
         from app.config import get_settings
         get_settings.cache_clear()
-        from workers.celery_app import celery_app  # noqa: E402 (reads the settings above)
-        from workers import tasks  # noqa: E402
         import redis  # noqa: E402
+
+        from workers import tasks  # noqa: E402
+        from workers.celery_app import celery_app  # noqa: E402 (reads the settings above)
         redis_client = redis.Redis.from_url(REDIS_URL)
         timeout = max(60.0, args.n / 50)
         configs = [c for c in args.configs.split(",") if c]
-        for i, config in enumerate(configs):
+        for config in configs:
             res["throughput"]["celery"].append(run_celery(
                 procs, engine, data, url, args.n, config, tmp, celery_app=celery_app,
                 tasks=tasks, redis_client=redis_client, timeout=timeout))
-        if not args.no_profile and configs:
+        if not args.no_profile and configs and py_spy_path():  # else a one-line note
             config = "prefork:2:info"
             pr = run_celery(procs, engine, data, url, min(args.n, 5000), config, tmp,
                             celery_app=celery_app, tasks=tasks, redis_client=redis_client,

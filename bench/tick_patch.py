@@ -36,7 +36,6 @@ def _hold_rows() -> None:
     if batch_cls is None:
         raise SystemExit("what-if hold-rows: app.campaigns.dispatch has no _Batch at this commit")
     original_init = batch_cls.__init__
-    original_guard = dispatch._guard
 
     def __init__(self, session, messages, now):
         held = []

@@ -8,7 +8,8 @@ from billiard.exceptions import Terminated, WorkerLostError
 from celery import shared_task
 from celery.worker.request import Request
 
-from app.campaigns import dispatch, service as campaigns
+from app.campaigns import dispatch
+from app.campaigns import service as campaigns
 from app.clock import SYSTEM
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending

@@ -5,8 +5,15 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import available_timezones
 
 from fastapi import Path
-from pydantic import (AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator,
-                      model_validator)
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from app.commerce.money import CURRENCY_RIAL_FACTOR
 

@@ -11,15 +11,31 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.admin.preview import checked_lookup, sample_render_check, template_problem
-from app.admin.schemas import (MAX_STEPS, CampaignCreate, CampaignPatch, StepCreate,
-                               StoreSettingsPatch, Variant)
+from app.admin.schemas import (
+    MAX_STEPS,
+    CampaignCreate,
+    CampaignPatch,
+    StepCreate,
+    StoreSettingsPatch,
+    Variant,
+)
 from app.campaigns import coupons
 from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
-from app.campaigns.models import (ABANDONED_CART, HELD, SCHEDULED, SKIPPED, WIN_BACK, Campaign,
-                                  CampaignStep, Enrollment, Message)
+from app.campaigns.models import (
+    ABANDONED_CART,
+    HELD,
+    SCHEDULED,
+    SKIPPED,
+    WIN_BACK,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+    Message,
+)
 from app.campaigns.service import set_campaign_active
 from app.commerce.woocommerce_api import check_store_url
 from app.contacts.phones import InvalidPhone, normalize_phone
+from app.db import rowcount
 from app.errors import Conflict, DomainError, NotFound
 from app.stores.models import Store
 from app.stores.service import hash_api_key, new_api_key
@@ -249,16 +265,16 @@ def delete_campaign(session: Session, *, store: Store, campaign_id: int,
     campaign = get_campaign(session, store=store, campaign_id=campaign_id)
     campaign.active, campaign.deleted_at = False, now
     session.flush()
-    exited = session.execute(
+    exited = rowcount(session.execute(
         update(Enrollment).where(Enrollment.campaign_id == campaign.id,
                                  Enrollment.status == "active")
         .values(status="exited", exit_reason="campaign deleted", exited_at=now)
-        .execution_options(synchronize_session=False)).rowcount
-    skipped = session.execute(
+        .execution_options(synchronize_session=False)))
+    skipped = rowcount(session.execute(
         update(Message).where(Message.campaign_id == campaign.id,
                               Message.status.in_([SCHEDULED, HELD]))
         .values(status=SKIPPED, reason="campaign deleted")
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     return skipped, exited
 
 
@@ -373,7 +389,7 @@ def delete_step(session: Session, *, store: Store, campaign_id: int, step_id: in
                        code="last_step_of_active_campaign")
     step.deleted_at = now
     session.flush()
-    return session.execute(
+    return rowcount(session.execute(
         update(Message).where(Message.step_id == step.id, Message.status.in_([SCHEDULED, HELD]))
         .values(status=SKIPPED, reason="step deleted")
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))

@@ -7,8 +7,14 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from app.campaigns.coupons import template_fields as coupon_fields
-from app.campaigns.models import (CROSS_SELL, POST_PURCHASE_SURVEY, Campaign, CampaignStep,
-                                  Enrollment, Message)
+from app.campaigns.models import (
+    CROSS_SELL,
+    POST_PURCHASE_SURVEY,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+    Message,
+)
 from app.campaigns.recommend import recommend
 from app.commerce.models import Cart, Order
 from app.config import get_settings
@@ -94,7 +100,7 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
 def message_text(session: Session, *, message: Message, campaign: Campaign, store: Store,
                  contact: Contact, enrollment: Enrollment, now: datetime) -> str | None:
     """The rendered text, or None when there is nothing worth sending."""
-    step = session.get(CampaignStep, message.step_id)
+    step = session.get_one(CampaignStep, message.step_id)
     message.variant, template = pick_variant(step, message.id)  # before the link: its UTM
     context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
                              enrollment=enrollment, now=now, message=message)

@@ -25,28 +25,47 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.models import (COUPON_CREATED, COUPON_FAILED, COUPON_PENDING, HELD, SCHEDULED,
-                                  Campaign, CampaignStep, Coupon, Enrollment, Message)
+from app.campaigns.models import (
+    COUPON_CREATED,
+    COUPON_FAILED,
+    COUPON_PENDING,
+    HELD,
+    SCHEDULED,
+    Campaign,
+    CampaignStep,
+    Coupon,
+    Enrollment,
+    Message,
+)
 from app.commerce.models import Cart, Order
 from app.commerce.woocommerce_api import Kind, WcCoupon, WooCommerceClient, WooCommerceError
 from app.contacts.models import Contact
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.errors import DomainError
 from app.messaging.persian import jalali_date
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-FIXED, PERSONAL = "fixed", "personal"
+FIXED: Final = "fixed"
+PERSONAL: Final = "personal"
 # Coupons are made this long before their message is due: ready when it is, and few made for
 # messages that end up skipped (the cart bought meanwhile).
 LEAD = timedelta(minutes=15)
@@ -186,7 +205,7 @@ def read_coupon(value: object) -> CouponSettings | None:
         raise InvalidCouponSettings([_problem(err, mode) for err in exc.errors()]) from None
 
 
-def _problem(err: dict, mode: str) -> str:
+def _problem(err: ErrorDetails, mode: str) -> str:
     loc = err["loc"][1:] if err["loc"][:1] == (mode,) else err["loc"]  # the union's tag first
     where = ".".join(str(p) for p in loc)
     message = str(err["msg"]).removeprefix("Value error, ")
@@ -233,9 +252,10 @@ def code_for_message(session: Session, message_id: int) -> str | None:
     message = session.get(Message, message_id)
     if message is None:
         return None
-    step = session.get(CampaignStep, message.step_id)
-    enrollment = session.get(Enrollment, message.enrollment_id)
-    store = session.get(Store, message.store_id)
+    # A message's step, enrollment and store: foreign keys (cascading deletes), never missing.
+    step = session.get_one(CampaignStep, message.step_id)
+    enrollment = session.get_one(Enrollment, message.enrollment_id)
+    store = session.get_one(Store, message.store_id)
     return template_fields(session, step=step, enrollment=enrollment,
                            store=store)["coupon_code"] or None
 
@@ -427,11 +447,11 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
 
 def _customer_email(session: Session, message: Message) -> str:
     """The email the customer checks out with, if known: the coupon is restricted to it."""
-    enrollment = session.get(Enrollment, message.enrollment_id)
+    enrollment = session.get_one(Enrollment, message.enrollment_id)
     subject = session.get(Cart if enrollment.subject_type == "cart" else Order,
                           enrollment.subject_id)
     email = (subject.email if subject is not None else "") or \
-        (session.get(Contact, message.contact_id).email or "")
+        (session.get_one(Contact, message.contact_id).email or "")
     email = email.strip().lower()
     return email if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) else ""
 
@@ -461,6 +481,7 @@ def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list
                 # The store just failed to answer: the rest of its coupons wait with it.
                 _finish(factory, job, now, down, store_id=store.id, tried=False)
                 continue
+            outcome: WcCoupon | _Taken | WooCommerceError
             try:
                 outcome = _attempt(client, job, store)
             except WooCommerceError as exc:
@@ -502,12 +523,12 @@ def _claim(factory: sessionmaker[Session], coupon_id: int, now: datetime) -> _Jo
             # The merchant changed the step meanwhile: nothing to make (gate decides the rest).
             coupon.status, coupon.last_error = COUPON_FAILED, "the step no longer asks for it"
             return None
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             update(Coupon).where(Coupon.id == coupon.id, Coupon.status == COUPON_PENDING,
                                  Coupon.retry_at == coupon.retry_at)
             .values(retry_at=now + LEASE, attempts=Coupon.attempts + 1, maybe_created=True,
                     first_attempt_at=coupon.first_attempt_at or now)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if not claimed:
             return None
         return _Job(id=coupon.id, message_id=coupon.message_id, code=coupon.code,

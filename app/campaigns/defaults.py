@@ -2,8 +2,14 @@
 
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import (ABANDONED_CART, CROSS_SELL, POST_PURCHASE_SURVEY, WIN_BACK,
-                                  Campaign, CampaignStep)
+from app.campaigns.models import (
+    ABANDONED_CART,
+    CROSS_SELL,
+    POST_PURCHASE_SURVEY,
+    WIN_BACK,
+    Campaign,
+    CampaignStep,
+)
 from app.messaging.render import default_template
 
 HOUR = 60

@@ -8,25 +8,48 @@ the guard's transaction commits first, then the gateway is called with localid =
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.billing import service as billing
 from app.campaigns.content import message_text
 from app.campaigns.coupons import gate as coupon_gate
-from app.campaigns.lookup import (LOOKUP_MODE, NotSendable, lookup_for, record_lookup_parts,
-                                  settle_lookup_error)
-from app.campaigns.models import (FAILED, HELD, SCHEDULED, SENDING, SENT, SKIPPED, WIN_BACK,
-                                  Campaign, CampaignStep, Enrollment, Message)
+from app.campaigns.lookup import (
+    LOOKUP_MODE,
+    NotSendable,
+    lookup_for,
+    record_lookup_parts,
+    settle_lookup_error,
+)
+from app.campaigns.models import (
+    FAILED,
+    HELD,
+    SCHEDULED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    WIN_BACK,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+    Message,
+)
 from app.campaigns.rules import cap_allows_at, next_allowed_minute
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
-from app.billing import service as billing
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.links.service import preload as preload_links
-from app.messaging.gateway import (LOOKUP_TEXT_PREFIX, ErrorKind, Gateway, GatewayError,
-                                   Lookup, SendResult)
+from app.messaging.gateway import (
+    LOOKUP_TEXT_PREFIX,
+    ErrorKind,
+    Gateway,
+    GatewayError,
+    Lookup,
+    SendResult,
+)
 from app.messaging.segments import count_segments
 from app.ops import metrics
 from app.stores.models import Store
@@ -192,9 +215,10 @@ def _subject_exit_reason(session: Session, batch: _Batch, campaign: Campaign,
 def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
            gateways) -> Send | None:
     """Decide, right before sending, what happens to a claimed message."""
-    enrollment = session.get(Enrollment, message.enrollment_id)
-    campaign = session.get(Campaign, message.campaign_id)
-    store = session.get(Store, message.store_id)
+    # The batch preloaded these rows (foreign keys of a locked message): no SQL, never missing.
+    enrollment = session.get_one(Enrollment, message.enrollment_id)
+    campaign = session.get_one(Campaign, message.campaign_id)
+    store = session.get_one(Store, message.store_id)
     contact = batch.contacts[message.contact_id]
     if enrollment.status != "active":
         _move(message, SKIPPED, f"enrollment {enrollment.status}: {enrollment.exit_reason}")
@@ -202,7 +226,7 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
     if contact.opted_out_at is not None:
         _move(message, SKIPPED, "opted out")
         return None
-    step = session.get(CampaignStep, message.step_id)
+    step = session.get_one(CampaignStep, message.step_id)
     if campaign.deleted_at is not None or step.deleted_at is not None:
         _move(message, SKIPPED, "campaign deleted" if campaign.deleted_at else "step deleted")
         return None
@@ -225,8 +249,7 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
         return None
 
     # ---- personal coupons (app/campaigns/coupons.py): not made yet → wait; given up → hold ----
-    coupon = coupon_gate(session, step=session.get(CampaignStep, message.step_id),
-                         message=message, now=now)
+    coupon = coupon_gate(session, step=step, message=message, now=now)
     if coupon is not None:
         if coupon.status == SCHEDULED:
             message.attempts -= 1  # waiting on the store is no send attempt
@@ -239,8 +262,8 @@ def _guard(session: Session, batch: _Batch, message: Message, now: datetime,
         _move(message, SKIPPED, "nothing to recommend")
         return None
 
-    window = dict(tz=store.timezone, start_minute=store.send_from_minute,
-                  end_minute=store.send_until_minute, weekdays=store.send_weekdays)
+    window: dict[str, Any] = dict(tz=store.timezone, start_minute=store.send_from_minute,
+                                  end_minute=store.send_until_minute, weekdays=store.send_weekdays)
     at = next_allowed_minute(now, **window)
     why = "quiet hours" if at > now else None
     if message.promotional:
@@ -297,7 +320,9 @@ def _guard_batch(factory: sessionmaker[Session], gateways, ids: list[int],
         for message in messages:
             if message not in ready:
                 outcome[message.status] = outcome.get(message.status, 0) + 1
-        batch = _Batch(session, ready, now) if ready else None
+        if not ready:
+            return outcome, sends
+        batch = _Batch(session, ready, now)
         # No autoflush: the guards only read what the batch preloaded; their changes are
         # written once, at commit, instead of one UPDATE per message.
         with session.no_autoflush:
@@ -342,7 +367,7 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
         texts = [(mid, d) for mid, d in group if d.lookup is None]
         lookups = [(mid, d) for mid, d in group if d.lookup is not None]
         # Batched by the gateway (Kavenegar: sendarray of up to 200); one result per message.
-        results = []
+        results: list[tuple[tuple[int, Send], SendResult | GatewayError]] = []
         if texts:
             results += zip(texts, gateway.send_many([(mid, d.receptor, d.text)
                                                      for mid, d in texts]), strict=True)
@@ -376,7 +401,7 @@ def send_one(factory: sessionmaker[Session], gateways, message_id: int, now: dat
     return status
 
 
-_SENT = Message.__table__.update().where(
+_SENT = cast(Table, Message.__table__).update().where(
     Message.__table__.c.id == bindparam("message_id"),
     Message.__table__.c.status == SENDING,
 ).values(status=SENT, gateway_id=bindparam("gateway_id"), cost=bindparam("cost"),
@@ -417,12 +442,12 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
             _record_sent(factory, [(message_id, found)], now, "confirmed after a lost answer")
             return SENT
     with unit_of_work(factory) as session:
-        message = session.get(Message, message_id)
+        message = session.get_one(Message, message_id)  # claimed by this worker: it exists
         if message.status != SENDING:
             return message.status
         message.sent_at = None
         if exc.kind == ErrorKind.STORE:
-            store = session.get(Store, message.store_id)
+            store = session.get_one(Store, message.store_id)
             if store.sending_paused_at is None:
                 store.sending_paused_at, store.sending_paused_reason = now, str(exc)[:300]
                 log.error("store %s: sending paused: %s", store.id, exc)
@@ -473,6 +498,7 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             # Only if nobody resolved it meanwhile (same claim still in place).
             still = (Message.id == row.id, Message.status == SENDING,
                      Message.claimed_at == row.claimed_at)
+            values: dict[str, object]
             if row.id in accepted:
                 found = accepted[row.id]
                 values = dict(status=SENT, reason="confirmed by the gateway after a stall",
@@ -485,8 +511,8 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             else:
                 values = dict(status=SCHEDULED, reason="returned after a stalled send",
                               due_at=now, sent_at=None, claimed_at=None)
-            done = session.execute(update(Message).where(*still).values(**values)
-                                   .execution_options(synchronize_session=False)).rowcount
+            done = rowcount(session.execute(update(Message).where(*still).values(**values)
+                                            .execution_options(synchronize_session=False)))
             if done and row.id in accepted:
                 _charge(session, {row.id: accepted[row.id].parts}, now)
             resolved += done

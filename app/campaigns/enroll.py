@@ -11,8 +11,16 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import (ABANDONED_CART, CROSS_SELL, POST_PURCHASE_SURVEY, WIN_BACK,
-                                  Campaign, CampaignStep, Enrollment, Message)
+from app.campaigns.models import (
+    ABANDONED_CART,
+    CROSS_SELL,
+    POST_PURCHASE_SURVEY,
+    WIN_BACK,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+    Message,
+)
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 

@@ -13,15 +13,16 @@ data (an empty `token`, an over-long link) fail that message with the reason.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from jinja2 import TemplateError
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.content import render_context
 from app.campaigns.models import FAILED, HELD, SENDING, Campaign, CampaignStep, Enrollment, Message
 from app.contacts.models import Contact
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.errors import DomainError
 from app.messaging.gateway import GatewayError, Lookup, SendResult
 from app.messaging.kavenegar import LOOKUP_TOKENS, TokenProblem, fit_token
@@ -92,7 +93,7 @@ class NotSendable:
 def lookup_for(session: Session, *, message: Message, campaign: Campaign, store: Store,
                contact: Contact, enrollment: Enrollment, now: datetime) -> Lookup | NotSendable:
     """The template and rendered tokens of a message of a lookup-mode store."""
-    step = session.get(CampaignStep, message.step_id)
+    step = session.get_one(CampaignStep, message.step_id)
     if not step.lookup:
         # Never fall back to a plain SMS: the store chose lookup because plain SMS from its line
         # do not reach everyone, and it pays for what is sent.
@@ -139,6 +140,7 @@ def settle_lookup_error(factory: sessionmaker[Session], message_id: int,
     counts against the frequency cap). A template Kavenegar refuses (424, 432) is the step's
     problem, not the message's: held, so it goes out once the merchant fixes the step.
     """
+    values: dict[str, Any]
     if exc.ambiguous:
         values = {"status": FAILED,
                   "reason": f"lookup outcome unknown: the answer was lost ({exc}); it may have "
@@ -152,11 +154,11 @@ def settle_lookup_error(factory: sessionmaker[Session], message_id: int,
         return None
     values["reason"] = values["reason"][:300]
     with unit_of_work(factory) as session:
-        changed = session.execute(
+        changed = rowcount(session.execute(
             update(Message).where(Message.id == message_id, Message.status == SENDING)
-            .values(**values).execution_options(synchronize_session=False)).rowcount
+            .values(**values).execution_options(synchronize_session=False)))
         if not changed:  # resolved meanwhile by someone else: report what it is now
-            return session.get(Message, message_id).status
+            return session.get_one(Message, message_id).status
     return values["status"]
 
 
@@ -168,5 +170,6 @@ def record_lookup_parts(factory: sessionmaker[Session],
         return
     with unit_of_work(factory) as session:
         session.connection().execute(
-            Message.__table__.update().where(Message.__table__.c.id == bindparam("message_id"))
+            cast(Table, Message.__table__).update()
+            .where(Message.__table__.c.id == bindparam("message_id"))
             .values(parts=bindparam("new_parts")), rows)

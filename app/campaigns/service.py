@@ -12,7 +12,15 @@ from app.campaigns.coupons import prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import claim_due, exit_enrollment, reap, send_batch
 from app.campaigns.enroll import run_triggers
-from app.campaigns.models import ABANDONED_CART, HELD, SCHEDULED, WIN_BACK, Campaign, Enrollment, Message
+from app.campaigns.models import (
+    ABANDONED_CART,
+    HELD,
+    SCHEDULED,
+    WIN_BACK,
+    Campaign,
+    Enrollment,
+    Message,
+)
 from app.commerce.models import Cart, Order
 from app.db import unit_of_work
 from app.errors import NotFound

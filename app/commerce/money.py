@@ -5,7 +5,7 @@ Iranian stores price in rial (IRR), toman (IRT = 10 rial), or the plugin-added t
 the original currency beside it; any other currency is stored in its minor unit (cents).
 """
 
-from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CURRENCY_RIAL_FACTOR = {"IRR": 1, "IRT": 10, "IRHR": 1_000, "IRHT": 10_000}
 _MINOR_UNIT_FACTOR = 100

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, Phone, normalize_phone
-
+from app.db import rowcount
 
 _LENGTHS = {name: Contact.__table__.c[name].type.length
             for name in ("first_name", "last_name", "email")}
@@ -81,7 +81,7 @@ def opt_out_phones(session: Session, *, store_id: int, phones: list[Phone], sour
     """Opt many phones out at once (a merchant's blacklist); unknown ones get a contact, as in
     set_consent. Returns how many were not opted out before. Idempotent."""
     by_e164 = {phone.e164: phone for phone in phones}
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     changed = 0
     numbers = sorted(by_e164)
     for start in range(0, len(numbers), 500):
@@ -95,10 +95,10 @@ def opt_out_phones(session: Session, *, store_id: int, phones: list[Phone], sour
                 created_at=now, updated_at=now) for e164 in chunk])
             .on_conflict_do_nothing(index_elements=["store_id", "phone"])
             .returning(Contact.id)).all())
-        changed += session.execute(
+        changed += rowcount(session.execute(
             update(Contact).where(Contact.store_id == store_id, Contact.phone.in_(chunk),
                                   Contact.opted_out_at.is_(None))
             .values(opted_out_at=now, opt_out_source=source, updated_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
     session.flush()
     return changed

@@ -47,7 +47,7 @@ def bar_chart(days: list[dict], key: str) -> Chart:
     slot = WIDTH / n
     gap = min(slot * 0.25, 6)
     bars = []
-    for i, (day, value) in enumerate(zip(days, values)):
+    for i, (day, value) in enumerate(zip(days, values, strict=True)):
         height = HEIGHT * value / top
         x = WIDTH - (i + 1) * slot + gap / 2  # the first day at the right
         bars.append(Bar(x=round(x, 2), y=round(HEIGHT - height, 2), width=round(slot - gap, 2),

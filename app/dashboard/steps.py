@@ -68,8 +68,9 @@ def state_of_form(form: Form) -> dict:
               "individual_use": form.checked("individual_use")}
     names, templates, weights = (form.many("variant_name"), form.many("variant_template"),
                                  form.many("variant_weight"))
+    # A tampered form may send ragged columns: the rows stop at the shortest one.
     variants = [{"name": n, "template": t, "weight": w}
-                for n, t, w in zip(names, templates, weights)][:MAX_VARIANTS]
+                for n, t, w in zip(names, templates, weights, strict=False)][:MAX_VARIANTS]
     return {"delay_value": form.raw("delay_value").strip(),
             "delay_unit": form.raw("delay_unit") if form.raw("delay_unit") in UNITS else "hours",
             "template": form.raw("template"), "coupon": coupon,

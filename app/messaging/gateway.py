@@ -117,7 +117,7 @@ class ConsoleGateway:
             log.info("console SMS to …%s (localid %s): %s", receptor[-4:], localid, text)
             return SendResult(gateway_id=f"console-{row.id}", status=1)
 
-    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult]:
+    def send_many(self, items: list[tuple[int, str, str]]) -> list["SendResult | GatewayError"]:
         """The whole batch in one transaction: the console has no per-message round trip."""
         with unit_of_work(self._factory) as session:
             rows = [ConsoleSms(localid=str(localid), receptor=receptor, text=text)
@@ -127,7 +127,8 @@ class ConsoleGateway:
             log.info("console: %d SMS recorded", len(rows))
             return [SendResult(gateway_id=f"console-{row.id}", status=1) for row in rows]
 
-    def lookup_many(self, items: list[tuple[int, str, Lookup]]) -> list[SendResult]:
+    def lookup_many(self, items: list[tuple[int, str, Lookup]]
+                    ) -> list["SendResult | GatewayError"]:
         """Recorded like any SMS, as the readable template and tokens."""
         return self.send_many([(localid, receptor, lookup.readable())
                                for localid, receptor, lookup in items])
@@ -275,7 +276,9 @@ class KavenegarGateway:
         found = {}
         for start in range(0, len(localids), 500):
             chunk = localids[start:start + 500]
-            for localid, entry in zip(chunk, self._call(self._client.status_by_localid, chunk)):
+            # One entry per local id, in order; a short answer leaves the rest unaccepted.
+            for localid, entry in zip(chunk, self._call(self._client.status_by_localid, chunk),
+                                     strict=False):
                 # Unknown local ids come back with status 100 and no message id.
                 if entry.messageid and entry.status != 100:
                     found[localid] = SendResult(gateway_id=str(entry.messageid), cost=entry.cost,

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.contacts.service import set_consent
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.messaging.gateway import GatewayError, Inbound
 from app.messaging.models import InboundSms
 from app.stores.models import Store
@@ -41,10 +41,10 @@ def keep(session: Session, store_id: int, messages: list[Inbound]) -> int:
         return 0
     rows = [dict(store_id=store_id, gateway_id=m.gateway_id, sender=m.sender[:32],
                  line=m.line[:32], text=m.text, received_at=m.received_at) for m in messages]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(InboundSms).values(rows).on_conflict_do_nothing(
         index_elements=["store_id", "gateway_id"])
-    return session.execute(stmt).rowcount
+    return rowcount(session.execute(stmt))
 
 
 def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:

@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 
-from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Histogram,
-                               generate_latest)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 

@@ -18,8 +18,17 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import (DELIVERED, FAILED, HELD, SCHEDULED, SENDING, SKIPPED, Campaign,
-                                  CampaignStep, Message)
+from app.campaigns.models import (
+    DELIVERED,
+    FAILED,
+    HELD,
+    SCHEDULED,
+    SENDING,
+    SKIPPED,
+    Campaign,
+    CampaignStep,
+    Message,
+)
 from app.errors import NotFound
 from app.messaging.persian import persian_digits
 from app.reports import repository as repo

@@ -5,8 +5,14 @@ from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreId
 from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
-from app.stores.schemas import (SmsGatewaySettings, StoreCreate, StoreCreated, StoreOut,
-                                WooCommerceApiKeys, platform_errors)
+from app.stores.schemas import (
+    SmsGatewaySettings,
+    StoreCreate,
+    StoreCreated,
+    StoreOut,
+    WooCommerceApiKeys,
+    platform_errors,
+)
 
 router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep],
                    responses=platform_errors())

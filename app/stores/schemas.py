@@ -1,10 +1,16 @@
 from datetime import datetime
+from typing import Any, Literal
 from zoneinfo import available_timezones
 
-from typing import Any, Literal
-
-from pydantic import (AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator,
-                      model_validator)
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from app.admin.schemas import ErrorResponse
 from app.commerce.money import CURRENCY_RIAL_FACTOR

@@ -77,6 +77,10 @@ def has_stores(session: Session) -> bool:
     return session.scalar(select(Store.id).limit(1)) is not None
 
 
+def list_stores(session: Session) -> list[Store]:
+    return list(session.scalars(select(Store).order_by(Store.id)))
+
+
 def set_enabled(session: Session, store_id: int, enabled: bool) -> Store:
     store = get_store(session, store_id)
     store.enabled = enabled

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from app.deps import NowDep, SessionDep
+from app.pages import not_found_page, page
 from app.surveys import service
 from app.surveys.models import SurveyAnswer
-from app.pages import not_found_page, page
 from app.surveys.service import AlreadyAnswered, InvalidAnswer, Survey, SurveyNotFound
 
 # A rating and a 500-character Persian comment, percent-encoded, stay far below this.

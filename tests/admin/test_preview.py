@@ -18,9 +18,9 @@ from app.messaging.models import ConsoleSms
 from app.stores.models import Store
 from tests.admin.conftest import error_of
 from tests.campaigns.shop import Shop, tehran
+from tests.helpers import live_kavenegar
 
 SAMPLE_LINK = f"{get_settings().public_url}/AbCd123"
-from tests.helpers import live_kavenegar
 
 
 def campaign_of(api, kind: str) -> dict:

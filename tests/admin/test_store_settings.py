@@ -1,6 +1,7 @@
 """A merchant reads and changes their store's settings and rotates the API key."""
 
 import pytest
+
 from app.stores.models import Store
 from app.stores.service import hash_api_key
 from tests.admin.conftest import bearer, error_of

@@ -15,6 +15,7 @@ from app.db import unit_of_work
 from app.stores.models import Store
 from tests.campaigns.shop import PHONE, tehran
 
+
 def test_new_store_starts_with_the_default_campaigns(shop):
     with shop.factory() as session:
         campaigns = {c.kind: c for c in session.scalars(select(Campaign))}

@@ -5,36 +5,18 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.campaigns.models import Message
 from app.contacts.models import Contact
-from app.db import unit_of_work
-from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
-from app.messaging.gateway import Gateways
+from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import InboundSms
 from app.stores.models import Store
 from tests.campaigns.shop import tehran
 
-KEY = "kavenegar-test-key-0123"
+# The Kavenegar shop (`kshop`) and the fake (`kavenegar`) are in tests/campaigns/conftest.py.
 AT = tehran("2026-11-24T10:00")  # carts abandoned; first step due an hour later
 DUE = tehran("2026-11-24T11:00")
-
-
-@pytest.fixture
-def kavenegar():
-    with FakeKavenegar(api_key=KEY) as fake:
-        yield fake
-
-
-@pytest.fixture
-def kshop(shop, kavenegar):
-    """The shop, switched to Kavenegar, with short timeouts so a slow answer is a timeout."""
-    with unit_of_work(shop.factory) as session:
-        session.execute(update(Store).values(sms_provider="kavenegar", sms_api_key=KEY,
-                                             sms_sender=DEFAULT_LINE))
-    shop.gateway = Gateways(shop.factory, kavenegar_base_url=kavenegar.base_url, read_timeout=0.5)
-    return shop
 
 
 def test_messages_go_out_through_kavenegar_with_localid_cost_and_line(kshop, kavenegar):

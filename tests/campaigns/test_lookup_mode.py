@@ -13,8 +13,7 @@ from app.db import unit_of_work
 from app.errors import DomainError
 from app.messaging.kavenegar import ZWNJ
 from app.stores.models import Store
-# The Kavenegar shop's fixtures, shared with the sending tests.
-from tests.campaigns.test_kavenegar_sending import AT, DUE, kavenegar, kshop  # noqa: F401
+from tests.campaigns.test_kavenegar_sending import AT, DUE
 
 TEMPLATE = "cart-reminder"
 APPROVED = "%token عزیز، سبد خریدت منتظرته: %token2 (%token10)"

@@ -1,67 +1,88 @@
 """A newcomer runs `bazgasht serve` with no configuration and connects a store to it."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.cli.conftest import clean_env, serving
 from tests.helpers import StoreCreds, deliver
 
-STARTUP_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+URL = re.compile(r"https?://[^\s)»]+")
 
 
 @pytest.fixture
 def served(tmp_path):
     """`bazgasht serve` in an empty folder, with no configuration at all."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DATABASE_URL", "REDIS_URL", "BAZGASHT_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines = []
-    deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Uvicorn running" in line or "Application startup complete" in line:
-                break
-        output = "".join(lines)
-        assert "Application startup complete" in output or "Uvicorn running" in output, output
+    with serving(tmp_path, clean_env()) as (port, output):
         yield port, output, tmp_path
-    finally:
-        proc.terminate()
-        proc.wait(20)
+
+
+def printed_links(output: str) -> list[str]:
+    """The URLs the output offers to open: not the value of an `export VAR=…` it suggests."""
+    return [m.group() for m in URL.finditer(output) if output[m.start() - 1] != "="]
 
 
 def test_serve_prints_where_to_look_and_a_demo_store(served):
     port, output, folder = served
     base = f"http://127.0.0.1:{port}"
-    assert f"bazgasht listening on {base}" in output
-    assert f"API docs: {base}/docs" in output
+    assert f"merchant panel: {base}/panel/login" in output
+    assert f"API docs:       {base}/docs" in output
+    assert f"health check:   {base}/healthz" in output
+    assert "database:       SQLite ./bazgasht.db" in output
+    assert "Demo store «فروشگاه نمونه» created" in output
+    assert "store id:       1\n" in output
     assert f"webhook URL:    {base}/webhooks/woocommerce/1" in output
     assert re.search(r"webhook secret: [A-Za-z0-9]{40}\n", output)
     assert re.search(r"API key:        bz_[A-Za-z0-9]+", output)
+    # Another port than the default: the other commands need to be told.
+    assert f"export BAZGASHT_PUBLIC_URL={base}\n" in output
     assert (folder / "bazgasht.db").exists()
-    assert httpx.get(f"{base}/docs").status_code == 200
 
 
-def test_deliveries_to_the_embedded_server_are_applied_in_the_background(served, fixtures_dir):
+def test_every_url_serve_prints_answers(served):
+    port, output, _ = served
+    links = printed_links(output)
+    assert {f"http://127.0.0.1:{port}{path}" for path in ("/panel/login", "/docs", "/healthz")} \
+        <= set(links)
+    # Not the bare address (uvicorn's own "running on" line included): nothing answers at "/".
+    assert "Uvicorn running on" not in output
+    assert all(httpx.URL(link).path not in ("", "/") for link in links), links
+    for link in links:
+        if "/webhooks/" in link:  # WooCommerce POSTs there; a GET is refused by design
+            continue
+        assert httpx.get(link, timeout=10).status_code == 200, link
+
+
+def test_links_made_by_the_served_process_use_its_address(served):
+    """The demo store's reminder, as its campaign would send it: a Persian store name and a
+    short link on the server's own port (not the default 8000)."""
+    port, output, _ = served
+    api_key = re.search(r"API key:        (bz_\w+)", output).group(1)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                      headers={"Authorization": f"Bearer {api_key}"}) as api:
+        campaigns = api.get("/api/v1/campaigns").json()["items"]
+        [cart] = [c for c in campaigns if c["kind"] == "abandoned_cart"]
+        step = cart["steps"][0]["id"]
+        preview = api.post(f"/api/v1/campaigns/{cart['id']}/steps/{step}/preview")
+    assert preview.status_code == 200, preview.text
+    text = preview.json()["text"]
+    assert "در فروشگاه نمونه منتظرته" in text and "Demo store" not in text
+    assert f"http://127.0.0.1:{port}/AbCd123" in text
+
+
+def test_the_public_url_when_set_is_what_serve_prints(tmp_path):
+    env = clean_env(BAZGASHT_PUBLIC_URL="https://bz.example/")
+    with serving(tmp_path, env) as (port, output):
+        assert "merchant panel: https://bz.example/panel/login" in output
+        assert "webhook URL:    https://bz.example/webhooks/woocommerce/1" in output
+        assert f"listening on:   127.0.0.1:{port}" in output
+        assert "export BAZGASHT_PUBLIC_URL" not in output
+
+
+def test_deliveries_to_the_embedded_server_are_applied_in_the_background(served):
     port, output, folder = served
     secret = re.search(r"webhook secret: (\w+)", output).group(1)
     store = StoreCreds(1, "", secret)

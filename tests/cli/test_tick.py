@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,8 +12,8 @@ from app.messaging.models import ConsoleSms
 from tests.campaigns.shop import tehran
 
 
-def run_cli(database_url, *args):
-    env = os.environ | {"DATABASE_URL": database_url}
+def run_cli(database_url, *args, **env_extra):
+    env = os.environ | {"DATABASE_URL": database_url} | env_extra
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
@@ -31,3 +32,14 @@ def test_tick_at_a_given_time_sends_what_is_due(shop, database_url):
 def test_tick_rejects_a_time_without_a_zone(database_url, factory):
     result = run_cli(database_url, "tick", "--now", "2026-11-24T11:00:00")
     assert result.returncode == 2 and "needs a zone" in result.stderr
+
+
+def test_links_the_tick_mints_start_with_the_public_url(shop, database_url):
+    shop.cart("cli-cart-00002", tehran("2026-11-24T10:00"))
+    result = run_cli(database_url, "tick", "--now", "2026-11-24T11:00:00+03:30",
+                     BAZGASHT_PUBLIC_URL="https://bz.example:8443/")
+    assert result.returncode == 0, result.stderr
+    with shop.factory() as session:
+        [sms] = session.scalars(select(ConsoleSms)).all()
+    assert re.search(r"https://bz\.example:8443/\w+", sms.text), sms.text
+    assert "127.0.0.1" not in sms.text

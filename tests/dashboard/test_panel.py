@@ -15,8 +15,8 @@ from app.dashboard.auth import COOKIE
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
-from tests.helpers import live_kavenegar
 from tests.dashboard.seed import OPTED_OUT_PHONE
+from tests.helpers import live_kavenegar
 
 
 def location(response: httpx.Response) -> str:

@@ -55,7 +55,7 @@ def test_chaos_breaks_about_the_share_of_calls_asked_for(fake):
     control(fake, op="chaos", rate=0.3, timeout=2.0, seed=3)
     client = httpx.Client(timeout=0.5)
     outcomes = []
-    for i in range(200):
+    for _ in range(200):
         try:
             outcomes.append(client.get(f"{fake.base_url}/v1/{KEY}/account/info.json").status_code)
         except httpx.HTTPError:

@@ -18,8 +18,14 @@ import pytest
 
 from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
 from app.messaging.kavenegar import (
-    SENDARRAY_LOCALID_FIELD, AccountInfo, Entry, InboundMessage, KavenegarClient,
-    KavenegarError, Kind, classify,
+    SENDARRAY_LOCALID_FIELD,
+    AccountInfo,
+    Entry,
+    InboundMessage,
+    KavenegarClient,
+    KavenegarError,
+    Kind,
+    classify,
 )
 
 SECRET = "4D4C324E43416D726C65446D72585A6B"  # looks like a real key: it must never show up

@@ -7,8 +7,14 @@ import json
 import pytest
 
 from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
-from app.messaging.gateway import (CONFIRMED_AFTER_LOST_ANSWER, ErrorKind, GatewayError,
-                                   KavenegarGateway, Lookup, SendResult)
+from app.messaging.gateway import (
+    CONFIRMED_AFTER_LOST_ANSWER,
+    ErrorKind,
+    GatewayError,
+    KavenegarGateway,
+    Lookup,
+    SendResult,
+)
 from app.messaging.kavenegar import KavenegarClient
 
 KEY = "gateway-test-key-0123"

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families

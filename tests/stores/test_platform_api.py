@@ -1,12 +1,11 @@
 """An operator creates stores through the platform API (or the CLI) and watches deliveries."""
-import pytest
-
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.stores.models import Store

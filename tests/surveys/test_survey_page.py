@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from app.commerce.models import Product
 from app.clock import SYSTEM
+from app.commerce.models import Product
 from app.db import unit_of_work
 from app.stores.models import Store
 from app.surveys import service

@@ -7,8 +7,16 @@ from fastapi import APIRouter, Query
 
 from app.admin import activity
 from app.admin.pagination import Cursor, Limit
-from app.admin.schemas import (MAX_ID, MAX_SMALL_ID, MESSAGE_STATUS, CartOut, MessageOut,
-                               OrderOut, Page, errors)
+from app.admin.schemas import (
+    MAX_ID,
+    MAX_SMALL_ID,
+    MESSAGE_STATUS,
+    CartOut,
+    MessageOut,
+    OrderOut,
+    Page,
+    errors,
+)
 from app.deps import SessionDep, StoreDep
 
 router = APIRouter(prefix="/api/v1", tags=["admin: activity"], responses=errors(404))

@@ -3,8 +3,18 @@
 from fastapi import APIRouter
 
 from app.admin import service
-from app.admin.schemas import (CampaignCreate, CampaignList, CampaignOut, CampaignPatch, Deleted,
-                               SmallPathId, StepCreate, StepOut, StepPatch, errors)
+from app.admin.schemas import (
+    CampaignCreate,
+    CampaignList,
+    CampaignOut,
+    CampaignPatch,
+    Deleted,
+    SmallPathId,
+    StepCreate,
+    StepOut,
+    StepPatch,
+    errors,
+)
 from app.campaigns.models import Campaign, CampaignStep
 from app.deps import NowDep, SessionDep, StoreDep
 

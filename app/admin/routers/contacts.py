@@ -6,8 +6,15 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from app.admin import contacts
 from app.admin.pagination import Cursor, Limit
-from app.admin.schemas import (BlacklistReport, ContactDetail, ContactOut, Page, PathId, PhoneIn,
-                               errors)
+from app.admin.schemas import (
+    BlacklistReport,
+    ContactDetail,
+    ContactOut,
+    Page,
+    PathId,
+    PhoneIn,
+    errors,
+)
 from app.contacts.models import Contact
 from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import DomainError

@@ -5,8 +5,15 @@ from fastapi.responses import JSONResponse
 
 from app.admin import preview, service
 from app.admin.preview import Rendered
-from app.admin.schemas import (DraftPreviewRequest, PreviewOut, PreviewRequest, SmallPathId,
-                               TestSendOut, TestSendRequest, errors)
+from app.admin.schemas import (
+    DraftPreviewRequest,
+    PreviewOut,
+    PreviewRequest,
+    SmallPathId,
+    TestSendOut,
+    TestSendRequest,
+    errors,
+)
 from app.deps import GatewaysDep, NowDep, SessionDep, StoreDep
 from app.errors import error_body
 from app.messaging.gateway import GatewayError
