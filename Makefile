@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 PORT ?= 8000
+# Test processes (pytest-xdist); each has its own databases and Redis db. `auto`: one per core.
+JOBS ?= auto
 
 .PHONY: serve test bench
 
@@ -23,7 +25,7 @@ serve: $(VENV)/.installed-serve
 	$(VENV)/bin/bazgasht serve --port $(PORT)
 
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(JOBS)
 
 # Needs PostgreSQL, Redis and wrk (apt-get install wrk); several minutes. Each script exits 1
 # when its target is missed, so run them all and report.

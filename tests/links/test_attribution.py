@@ -1,10 +1,10 @@
-"""Which message gets the credit for an order: over real HTTP, on real time.
+"""Which message gets the credit for an order: over real HTTP.
 
-Clicks are stamped with the wall clock, so each story is laid out around now, in a store that
-sends around the clock (quiet hours are tested elsewhere).
+Clicks are stamped with the app's clock, which each story moves along its own time, in a store
+that sends around the clock (quiet hours are tested elsewhere).
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -13,6 +13,7 @@ from app.campaigns.models import Campaign
 from app.db import unit_of_work
 from app.links.models import Attribution, Link
 from app.stores.models import Store
+from tests.campaigns.shop import tehran
 
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile"
 BOT_UA = "TelegramBot (like TwitterBot)"
@@ -22,7 +23,7 @@ BOT_UA = "TelegramBot (like TwitterBot)"
 def now(shop, factory):
     with unit_of_work(factory) as session:
         session.execute(update(Store).values(send_from_minute=0, send_until_minute=24 * 60))
-    return datetime.now(timezone.utc)
+    return tehran("2026-11-24T21:00")
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def reminded(shop, now, token="attr-cart-0001") -> Link:
     """A cart left three hours ago; its first reminder went out."""
     shop.cart(token, now - timedelta(hours=3))
     shop.tick(now - timedelta(minutes=90))
+    shop.clock.set(now)  # the customer reads it now
     [sms] = shop.sms()
     return shop.link(sms.text)
 

@@ -2,7 +2,7 @@
 customer's tap → the plugin restores the cart → the order comes back with the cart token →
 the cart is recovered and its revenue credited to that message."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select, update
@@ -12,17 +12,19 @@ from app.db import unit_of_work
 from app.links.models import Attribution, Link
 from app.links.restore import RESTORE_PARAM
 from app.stores.models import Store
+from tests.campaigns.shop import tehran
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 13; SM-A135F) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/120.0.0.0 Mobile Safari/537.36")
 
 
 def test_abandoned_cart_to_recovered_revenue(shop, client, live_server, factory):
-    now = datetime.now(timezone.utc)
-    with unit_of_work(factory) as session:  # around the clock: the story runs on real time
+    now = tehran("2026-11-24T23:30")
+    with unit_of_work(factory) as session:  # around the clock: quiet hours are tested elsewhere
         session.execute(update(Store).values(send_from_minute=0, send_until_minute=24 * 60))
     shop.cart("story-cart-0001", now - timedelta(hours=3), total="550000")
     shop.tick(now - timedelta(minutes=90))
+    shop.clock.set(now)  # the customer reads it now
     [sms] = shop.sms()
     link = shop.link(sms.text)
 
