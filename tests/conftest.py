@@ -20,6 +20,7 @@ import uvicorn
 from app.clock import SettableClock
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
+from app.http import tls
 from app.main import create_app
 from app.migrate import upgrade
 from app.models import Base
@@ -187,7 +188,7 @@ def _clock_back_to_the_machine(request):
 
 @pytest.fixture
 def client(live_server, factory, clock):
-    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10) as client:
         yield client
     # Clicks are written in batches: write this test's before the next one empties the tables.
     live_server.app.state.click_recorder.flush()
@@ -196,7 +197,7 @@ def client(live_server, factory, clock):
 @pytest.fixture
 def admin_client(live_server, factory):
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with httpx.Client(base_url=live_server.url, timeout=10, headers=headers) as client:
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10, headers=headers) as client:
         yield client
 
 

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.http import tls
+
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/wp-json/wc/v3"
@@ -136,7 +138,7 @@ class WooCommerceClient:
                                 write=read_timeout, pool=connect_timeout)
         # Redirects are not followed: a POST cannot be replayed safely, and a redirect means the
         # store URL we hold is not where the store lives (fix it once, rather than every call).
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False,
+        self._http = httpx.Client(timeout=timeout, follow_redirects=False, verify=tls(),
                                   auth=httpx.BasicAuth(consumer_key, consumer_secret),
                                   headers={"Accept": "application/json",
                                            "User-Agent": "bazgasht (WooCommerce REST client)"})

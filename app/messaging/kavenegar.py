@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from app.http import tls
 from app.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ class KavenegarClient:
         # The official SDK has no timeout at all (a call can hang a worker forever).
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
                                 write=read_timeout, pool=connect_timeout)
-        self._http = httpx.Client(timeout=timeout, headers={
+        self._http = httpx.Client(timeout=timeout, verify=tls(), headers={
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
         })

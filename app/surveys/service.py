@@ -42,6 +42,7 @@ from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, NotFound
+from app.http import tls
 from app.messaging.gateway import ErrorKind, GatewayError
 from app.messaging.persian import persian_digits
 from app.stores.models import Store
@@ -458,7 +459,7 @@ def deliver_alerts(factory: sessionmaker[Session], gateways, now: datetime, *,
         # One immediate retry of a failed connection (nothing was sent); the rest waits for
         # the next round.
         http = httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False,
-                            transport=httpx.HTTPTransport(retries=1))
+                            transport=httpx.HTTPTransport(retries=1, verify=tls()))
 
     def deliver(job: _Job) -> None:
         try:

@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from app.db import unit_of_work
+from app.http import tls
 from tests.helpers import StoreCreds, create_store
 
 
@@ -14,7 +15,7 @@ def bearer(creds: StoreCreds) -> dict:
 @pytest.fixture
 def api(live_server, store) -> httpx.Client:
     """Store A's API client."""
-    with httpx.Client(base_url=live_server.url, timeout=10, headers=bearer(store)) as client:
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10, headers=bearer(store)) as client:
         yield client
 
 
@@ -27,7 +28,7 @@ def other_store(factory) -> StoreCreds:
 @pytest.fixture
 def other_api(live_server, other_store) -> httpx.Client:
     """Store B's API client: it must see nothing of store A."""
-    with httpx.Client(base_url=live_server.url, timeout=10,
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10,
                       headers=bearer(other_store)) as client:
         yield client
 

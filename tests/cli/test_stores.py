@@ -5,6 +5,7 @@ import json
 import httpx
 
 from app.db import unit_of_work
+from app.http import tls
 from app.stores import service as stores
 from tests.cli.conftest import bazgasht, clean_env
 from tests.helpers import create_store
@@ -38,7 +39,7 @@ def test_rotate_key_prints_a_new_key_once_and_the_old_one_stops_working(
     new_key = rotated["api_key"]
     assert rotated == {"id": store.id, "api_key": new_key, "api_key_prefix": new_key[:8]}
     assert new_key.startswith("bz_") and new_key != store.api_key
-    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10) as client:
         def settings_with(key):
             return client.get("/api/v1/store", headers={"Authorization": f"Bearer {key}"})
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.db import unit_of_work
+from app.http import tls
 from tests.conftest import IN_CI
 from tests.dashboard.seed import Seeded, seed_store
 from tests.helpers import StoreCreds, create_store
@@ -63,7 +64,7 @@ class Panel:
 
 @pytest.fixture
 def anonymous(live_server, factory) -> Panel:
-    with httpx.Client(base_url=live_server.url, timeout=10, follow_redirects=False) as client:
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10, follow_redirects=False) as client:
         yield Panel(client)
 
 

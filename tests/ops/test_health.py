@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.http import tls
 from tests.conftest import ADMIN_TOKEN, LiveServer, _free_port
 from tests.ops.conftest import KEY, use_kavenegar
 
@@ -61,7 +62,7 @@ def operator(database_url, kavenegar):
                         kavenegar_base_url=kavenegar.base_url)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with LiveServer(settings) as server, \
-            httpx.Client(base_url=server.url, timeout=30, headers=headers) as client:
+            httpx.Client(verify=tls(), base_url=server.url, timeout=30, headers=headers) as client:
         yield client
 
 
@@ -109,7 +110,7 @@ def test_an_unreachable_gateway_is_a_retry_error(database_url, store, factory):
     use_kavenegar(factory, store.id)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with LiveServer(settings) as server, \
-            httpx.Client(base_url=server.url, timeout=30, headers=headers) as client:
+            httpx.Client(verify=tls(), base_url=server.url, timeout=30, headers=headers) as client:
         body = check(client, store.id)
     assert body["ok"] is False and body["error"]["kind"] == "retry"
     assert body["error"]["code"] is None and "ConnectError" in body["error"]["message"]

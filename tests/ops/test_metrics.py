@@ -16,6 +16,7 @@ from app.campaigns.models import Message
 from app.config import Settings
 from app.contacts.models import Contact
 from app.db import unit_of_work
+from app.http import tls
 from app.messaging.gateway import Gateways
 from app.migrate import upgrade
 from tests.campaigns.shop import tehran
@@ -138,7 +139,7 @@ def test_queue_lag_is_the_age_of_the_oldest_due_message(shop, client):
 
 def test_a_metrics_token_closes_the_endpoint(database_url):
     settings = Settings(database_url=database_url, metrics_token="scrape-me")
-    with LiveServer(settings) as server, httpx.Client(base_url=server.url) as client:
+    with LiveServer(settings) as server, httpx.Client(verify=tls(), base_url=server.url) as client:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
         assert "bazgasht_ticks_total" in client.get(
@@ -177,7 +178,7 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path):
 
         wait_until(up, timeout=60, what="uvicorn to start")
         for _ in range(6):  # a fresh connection each: either worker may answer
-            with httpx.Client(base_url=base) as client:
+            with httpx.Client(verify=tls(), base_url=base) as client:
                 assert client.get("/abcdefg").status_code == 404
         scraped = samples(httpx.get(f"{base}/metrics", timeout=10).text)
     finally:

@@ -1,13 +1,22 @@
 """A real Celery worker (prefork, its own process) stopped while a send batch waits at the
-gateway: nothing is sent twice and nothing waits for the 10-minute reaper."""
+gateway: nothing is sent twice and nothing waits for the 10-minute reaper.
 
+Nothing here is timed: the gateway holds its answer until the test has seen what it waits for
+(the worker saying it stops), and every wait is for an event, with a deadline only as a guard.
+(The one bound left is the worker's own: its gateway client gives up on a held answer after
+15 s, far more than the few event-driven steps a hold spans.)
+"""
+
+import json
 import os
+import re
 import signal
-import subprocess
 import sys
-import time
+import threading
 import uuid
 from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -17,44 +26,163 @@ from app.campaigns.dispatch import claim_due
 from app.campaigns.enroll import run_triggers
 from app.campaigns.models import Message
 from app.db import unit_of_work
+from app.messaging.fake_kavenegar import FakeKavenegar
 from tests.campaigns.shop import tehran
-from tests.ops.conftest import use_kavenegar, wait_until
+from tests.ops.conftest import KEY, end_group, exit_status, spawn, use_kavenegar, wait_until
 from workers.celery_app import make_celery
 
 AT = tehran("2026-11-24T10:00")
 DUE = tehran("2026-11-24T11:00")
+SENDARRAY = "sms/sendarray"
+# Guards only: how long something already under way may take on a loaded machine.
+DEADLINE = 120.0
+
+
+class HeldKavenegar(FakeKavenegar):
+    """The fake Kavenegar, able to hold its answers to a method: the call's work is done (the
+    messages are taken) and the answer waits until the test releases it (or the fake stops)."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._holds: dict[str, threading.Event] = {}
+
+    def hold(self, method: str) -> None:
+        with self._lock:
+            self._holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        with self._lock:
+            gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    def handle(self, http_method, raw_path, body, headers):
+        answer = super().handle(http_method, raw_path, body, headers)
+        method = re.search(r"/([a-z]+/[a-z]+)\.json/?$", urlsplit(raw_path).path)
+        with self._lock:
+            gate = self._holds.get(method[1]) if method else None
+        if gate is not None:
+            gate.wait()
+        return answer
+
+    def stop(self) -> None:
+        with self._lock:
+            gates, self._holds = list(self._holds.values()), {}
+        for gate in gates:
+            gate.set()
+        super().stop()
+
+    def took(self, ids) -> bool:
+        """All these messages were taken (sent, as far as the gateway goes), answered or not."""
+        return set(ids) <= {m.localid for m in self.messages}
+
+
+@pytest.fixture
+def kavenegar():
+    with HeldKavenegar(api_key=KEY) as fake:
+        yield fake
 
 
 @pytest.fixture
 def queue(redis_url):
-    """A queue of this test's own: other runs sharing the Redis database never see its tasks."""
-    name = f"bazgasht-test-{uuid.uuid4().hex[:8]}"
+    """A queue of this test's own (in the Redis database of this xdist worker): nothing else
+    sees its tasks. Its keys go with it."""
+    name = f"bazgasht-test-{uuid.uuid4().hex[:12]}"
     yield name
-    redis.Redis.from_url(redis_url).delete(name)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
+        for tag, entry in client.hscan_iter("unacked"):  # left by a worker killed mid-task
+            if name in json.loads(entry)[1:]:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def broker(database_url, redis_url):
+    """This test's side of Celery: it hands tasks over and asks workers what they run."""
+    celery = make_celery(redis_url=redis_url, database_url=database_url)
+    yield celery
+    celery.close()
 
 
 class Worker:
-    """`celery worker` as production runs it (prefork), on this test's queue."""
+    """`celery worker` as production runs it (prefork), on this test's queue; its output in a
+    file the test reads as it goes."""
 
-    def __init__(self, database_url, redis_url, queue, kavenegar, **env):
-        self.process = subprocess.Popen(
+    def __init__(self, name: str, workdir: Path, env: dict[str, str], queue: str):
+        self.name = name
+        self.node = f"{name}-{queue}@test"
+        self.log_path = workdir / f"{name}.log"
+        self.process = spawn(
             [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker",
-             "--pool=prefork", "--concurrency=1", "-Q", queue, "-n", f"{queue}@%h",
+             "--pool=prefork", "--concurrency=1", "-Q", queue, "-n", self.node,
              "--loglevel=info", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            env=os.environ | {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                              "KAVENEGAR_BASE_URL": kavenegar.base_url} | env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.output = ""
+            what=f"celery worker {name!r}", log=self.log_path, env=env, cwd=workdir)
 
-    def stop(self, sig, timeout=90) -> int:
-        self.process.send_signal(sig)
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def running(self) -> bool:
+        return exit_status(self.process) is None
+
+    def wait_for(self, condition, what: str):
+        """Wait until `condition()`; failing at once, with the log, if the worker died."""
+        def seen():
+            if value := condition():
+                return value
+            if not self.running():
+                raise AssertionError(f"worker {self.name} exited (status "
+                                     f"{exit_status(self.process)}) before {what}:\n{self.log()}")
+            return None
         try:
-            self.output, _ = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.output, _ = self.process.communicate()
-            raise AssertionError(f"the worker did not stop:\n{self.output}")
-        return self.process.returncode
+            return wait_until(seen, timeout=DEADLINE, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nworker {self.name}'s log:\n{self.log()}") from None
+
+    def runs(self, broker, task_id: str) -> bool:
+        """Its main process has the task as started in its pool child (a stop cancels only
+        those: one it has not yet heard the child accept, it leaves to run to its end)."""
+        replies = broker.control.inspect(destination=[self.node], timeout=2.0).active() or {}
+        return any(r["id"] == task_id and r["time_start"] for r in replies.get(self.node, []))
+
+    def signal(self, sig: signal.Signals) -> None:
+        """To its main process only, as `docker stop` does to a container's first process."""
+        os.kill(self.process.pid, sig)
+
+    def exited(self) -> int:
+        """Its exit status, once it has exited by itself."""
+        try:
+            wait_until(lambda: not self.running(), timeout=DEADLINE,
+                       what=f"worker {self.name} to stop")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nworker {self.name}'s log:\n{self.log()}") from None
+        return exit_status(self.process)
+
+
+@pytest.fixture
+def workers(tmp_path, database_url, redis_url, queue, kavenegar):
+    """Starts workers on this test's queue, database and fake gateway; every one of them, with
+    its pool's processes, is ended with the test, however the test ends."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("METRICS_PORT", "PROMETHEUS_MULTIPROC_DIR")}  # no shared port or dir
+    env |= {"DATABASE_URL": database_url, "REDIS_URL": redis_url,
+            "KAVENEGAR_BASE_URL": kavenegar.base_url, "PYTHONUNBUFFERED": "1"}
+    started: list[Worker] = []
+
+    def start(name: str, **extra_env: str) -> Worker:
+        worker = Worker(name, tmp_path, env | extra_env, queue)
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        left = {w.name: (w.log(), end_group(w.process)) for w in started}
+        assert not any(alive for _, alive in left.values()), \
+            f"worker processes survived SIGKILL: {left}"
 
 
 def claimed_batches(shop, carts: int, size: int) -> list[list[int]]:
@@ -69,11 +197,11 @@ def claimed_batches(shop, carts: int, size: int) -> list[list[int]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def hand_over(database_url, redis_url, queue, batches):
-    celery = make_celery(redis_url=redis_url, database_url=database_url)
-    for batch in batches:
-        celery.send_task("bazgasht.campaigns.send_batch", args=[batch, DUE.isoformat()],
-                         queue=queue)
+def hand_over(broker, queue, batches) -> list[str]:
+    """The batches' send tasks on the queue, as a tick hands them over; their task ids."""
+    return [broker.send_task("bazgasht.campaigns.send_batch", args=[batch, DUE.isoformat()],
+                             queue=queue).id
+            for batch in batches]
 
 
 def rows(factory) -> dict[int, tuple[str, str | None]]:
@@ -82,41 +210,50 @@ def rows(factory) -> dict[int, tuple[str, str | None]]:
 
 
 def test_a_warm_stop_finishes_the_batch_in_flight_and_leaves_the_next_to_another_worker(
-        shop, kavenegar, database_url, redis_url, queue):
+        shop, kavenegar, workers, broker, redis_url, queue):
     first, second = claimed_batches(shop, 4, 2)
-    kavenegar.delay("sms/sendarray", 3.0)  # the answer comes 3 s after the gateway took it
-    worker = Worker(database_url, redis_url, queue, kavenegar)
-    hand_over(database_url, redis_url, queue, [first, second])
-    wait_until(lambda: kavenegar.calls("sendarray"), what="the first batch at the gateway")
-    assert worker.stop(signal.SIGTERM) == 0, worker.output
-    assert "Warm shutdown" in worker.output
+    kavenegar.hold(SENDARRAY)  # the gateway takes the first batch; its answer waits for us
+    worker = workers("first")
+    task, _ = hand_over(broker, queue, [first, second])
+    worker.wait_for(lambda: worker.runs(broker, task), "the first batch to start")
+    worker.wait_for(lambda: kavenegar.took(first), "the gateway to take the first batch")
+    worker.signal(signal.SIGTERM)
+    # Only once the worker is stopping does the gateway answer: the batch finishes after the
+    # signal, however slow the machine (before, an answer given meanwhile let it take the next).
+    worker.wait_for(lambda: "Warm shutdown" in worker.log(), "the worker to begin stopping")
+    kavenegar.release(SENDARRAY)
+    assert worker.exited() == 0, worker.log()
     state = rows(shop.factory)
     assert {state[i] for i in first} == {("sent", None)}  # finished, after the signal
-    # The next batch was never started: its claim stays, its task went back to the queue.
+    # The next batch was never started: its claim stays, its task is still in the queue.
     assert {state[i][0] for i in second} == {"sending"}
-    assert redis.Redis.from_url(redis_url).llen(queue) == 1
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.llen(queue) == 1
 
-    kavenegar.delay("sms/sendarray", 0)
-    successor = Worker(database_url, redis_url, queue, kavenegar)
-    try:
-        wait_until(lambda: all(rows(shop.factory)[i][0] == "sent" for i in second),
-                   what="the next worker to send the returned batch")
-    finally:
-        successor.stop(signal.SIGTERM)
+    successor = workers("successor")
+    successor.wait_for(lambda: all(rows(shop.factory)[i][0] == "sent" for i in second),
+                       "the next worker to send the returned batch")
+    successor.signal(signal.SIGTERM)
+    assert successor.exited() == 0, successor.log()
     assert Counter(m.localid for m in kavenegar.messages) == Counter({i: 1 for i in first + second})
 
 
-def test_a_cold_stop_resolves_the_cancelled_batch_at_once(shop, kavenegar, database_url,
-                                                         redis_url, queue):
+def test_a_cold_stop_resolves_the_cancelled_batch_at_once(shop, kavenegar, workers, broker,
+                                                         queue):
     [batch] = claimed_batches(shop, 3, 3)
-    kavenegar.delay("sms/sendarray", 60.0)  # taken by the gateway; the answer never comes in time
-    worker = Worker(database_url, redis_url, queue, kavenegar, WORKER_SOFT_SHUTDOWN_SECONDS="0")
-    hand_over(database_url, redis_url, queue, [batch])
-    wait_until(lambda: kavenegar.calls("sendarray"), what="the batch at the gateway")
-    started = time.monotonic()
-    worker.stop(signal.SIGQUIT)
-    assert time.monotonic() - started < 45, "the worker waited for the held answer"
-    assert "resolved at once" in worker.output, worker.output
+    kavenegar.hold(SENDARRAY)  # taken by the gateway; the answer never comes while it runs
+    worker = workers("cold", WORKER_SOFT_SHUTDOWN_SECONDS="0")
+    [task] = hand_over(broker, queue, [batch])
+    # Celery cancels only a task its main process knows started: stopped before it has heard
+    # the child accept it (a race the test used to leave open), it waits for the batch to end.
+    worker.wait_for(lambda: worker.runs(broker, task), "the batch to start")
+    worker.wait_for(lambda: kavenegar.took(batch), "the gateway to take the batch")
+    worker.signal(signal.SIGQUIT)
+    # It stops with the answer still held: it did not wait for it (waiting, its child would have
+    # given up after the client's read timeout and settled the batch itself, "after a lost
+    # answer"; the main process resolves it at once, "after a stall").
+    worker.exited()
+    assert "resolved at once" in worker.log(), worker.log()
     # Asked by localid, the gateway says it took them: sent, not left "sending" for the reaper,
     # and not sent again.
     state = rows(shop.factory)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from app.clock import SYSTEM
 from app.commerce.models import Product
 from app.db import unit_of_work
+from app.http import tls
 from app.stores.models import Store
 from app.surveys import service
 from app.surveys.models import SurveyAlert, SurveyAnswer
@@ -147,7 +148,7 @@ def test_simultaneous_submits_store_one_answer(live_server, survey, factory):
     statuses = []
 
     def submit(rating: int) -> None:
-        with httpx.Client(base_url=live_server.url, timeout=30) as c:
+        with httpx.Client(verify=tls(), base_url=live_server.url, timeout=30) as c:
             barrier.wait()
             statuses.append(c.post(survey.path, data={"rating": str(rating)}).status_code)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.commerce.models import Order
 from app.config import Settings
+from app.http import tls
 from app.ingest.models import WebhookDelivery
 from tests.conftest import LiveServer
 from tests.helpers import deliver
@@ -21,7 +22,7 @@ def test_a_delivery_is_applied_by_a_real_worker(database_url, redis_url, factory
     settings = Settings(database_url=database_url, redis_url=redis_url)
     with LiveServer(settings, background=True) as server, \
             start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        with httpx.Client(base_url=server.url, timeout=10) as client:
+        with httpx.Client(verify=tls(), base_url=server.url, timeout=10) as client:
             assert deliver(client, store, "order.deleted", {"id": 31}).status_code == 200
         deadline = time.monotonic() + 30  # a bound, not a wait: the worker is nudged at once
         while time.monotonic() < deadline:
