@@ -81,7 +81,7 @@ from bench.harness import (  # noqa: E402
     time_limit,
 )
 
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 # Wednesday noon in Tehran: inside the default sending window (09:00-21:00, every weekday).
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Asia/Tehran")).astimezone(timezone.utc)
 RATIO_TARGET = 1.3

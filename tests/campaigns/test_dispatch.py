@@ -5,10 +5,10 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
-import redis
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import func, select
 
@@ -127,11 +127,11 @@ def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, red
     from app.campaigns.service import tick
     from workers.celery_app import make_celery
 
-    redis.Redis.from_url(redis_url).flushdb()
     due = abandon_carts(shop, 10)
     celery = make_celery(redis_url=redis_url, database_url=database_url)
-    # A queue of its own: a worker from another test cannot take this test's tasks.
-    celery.conf.task_default_queue = "campaigns-test"
+    # A queue of its own: a worker from another test (or another test run sharing this Redis
+    # database) cannot take this test's tasks, nor this test empty theirs.
+    celery.conf.task_default_queue = f"campaigns-test-{uuid.uuid4().hex[:12]}"
 
     def to_workers(ids, now):
         celery.send_task("bazgasht.campaigns.send_batch", (ids, now.isoformat()))

@@ -3,7 +3,6 @@
 import time
 
 import httpx
-import redis
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import select
 
@@ -17,7 +16,6 @@ from workers.celery_app import make_celery
 
 
 def test_a_delivery_is_applied_by_a_real_worker(database_url, redis_url, factory, store):
-    redis.Redis.from_url(redis_url).flushdb()
     celery = make_celery(redis_url=redis_url, database_url=database_url)
     settings = Settings(database_url=database_url, redis_url=redis_url)
     with LiveServer(settings, background=True) as server, \
