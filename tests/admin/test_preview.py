@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.admin.models import TestSend
 from app.admin.preview import SAMPLE_COUPON, TEST_SEND_LOCALID_BASE, TEST_SENDS_PER_HOUR
@@ -18,6 +18,7 @@ from app.messaging.models import ConsoleSms
 from app.stores.models import Store
 from tests.admin.conftest import error_of
 from tests.campaigns.shop import Shop, tehran
+from tests.factories import store_settings
 from tests.helpers import live_kavenegar
 
 SAMPLE_LINK = f"{get_settings().public_url}/AbCd123"
@@ -52,8 +53,7 @@ def test_the_sample_preview_is_a_persian_sms_with_the_opt_out_line(api):
 
 
 def test_the_figures_follow_the_text_and_the_stores_price(api, factory, store):
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).values(sms_price_per_part=1500))
+    store_settings(factory, store.id, sms_price_per_part=1500)
     cart = campaign_of(api, "abandoned_cart")["id"]
 
     def draft(template: str, campaign: int = cart) -> dict:

@@ -1,11 +1,10 @@
 """Pay as you go end to end: a store on the platform's account sends while its balance lasts,
 is held at zero with nothing lost, resumes on a top-up, and gets refunds Kavenegar gives."""
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.billing.models import LedgerEntry
 from app.billing.service import NO_BALANCE
-from app.db import unit_of_work
 from app.stores.models import Store
 from tests.campaigns.shop import tehran
 
@@ -14,11 +13,7 @@ PRICE = 1_500  # Rial per part
 
 def on_platform(shop, admin_client, balance: int):
     """The platform's account at PRICE per part; the first cart reminder fits in one part."""
-    from app.campaigns.models import CampaignStep
-
-    with unit_of_work(shop.factory) as session:
-        session.execute(update(CampaignStep).where(CampaignStep.position == 1)
-                        .values(template="سبدت منتظرته: {{ link }}"))
+    shop.set_step("abandoned_cart", 1, template="سبدت منتظرته: {{ link }}")
     answer = admin_client.put(f"/platform/v1/stores/{shop.store.id}/sms-gateway",
                               json={"provider": "platform", "price_per_part": PRICE})
     assert answer.status_code == 200, answer.text
@@ -62,11 +57,7 @@ def test_sends_while_the_balance_lasts_then_holds_then_resumes_on_top_up(shop, a
 
 def test_a_message_is_charged_once_per_part(shop, admin_client, factory):
     on_platform(shop, admin_client, balance=100_000)
-    from app.campaigns.models import CampaignStep
-
-    with unit_of_work(factory) as session:  # a long text: three parts
-        session.execute(update(CampaignStep).where(CampaignStep.position == 1)
-                        .values(template="سبد " * 40 + "{{ link }}"))
+    shop.set_step("abandoned_cart", 1, template="سبد " * 40 + "{{ link }}")  # three parts
     shop.cart("payg-long-001", tehran("2026-11-24T10:00"))
     shop.tick(tehran("2026-11-24T11:05"))
     [message] = [m for m in shop.messages() if m.sent_at is not None]

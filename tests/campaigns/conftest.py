@@ -2,12 +2,10 @@
 sending tests and the lookup-mode tests."""
 
 import pytest
-from sqlalchemy import update
 
-from app.db import unit_of_work
-from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
+from app.messaging.fake_kavenegar import FakeKavenegar
 from app.messaging.gateway import Gateways
-from app.stores.models import Store
+from tests.factories import use_kavenegar
 
 KEY = "kavenegar-test-key-0123"
 
@@ -21,8 +19,6 @@ def kavenegar():
 @pytest.fixture
 def kshop(shop, kavenegar):
     """The shop, switched to Kavenegar, with short timeouts so a slow answer is a timeout."""
-    with unit_of_work(shop.factory) as session:
-        session.execute(update(Store).values(sms_provider="kavenegar", sms_api_key=KEY,
-                                             sms_sender=DEFAULT_LINE))
+    use_kavenegar(shop.factory, shop.store.id, KEY)
     shop.gateway = Gateways(shop.factory, kavenegar_base_url=kavenegar.base_url, read_timeout=0.5)
     return shop

@@ -4,15 +4,15 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from app.campaigns.models import Campaign, CampaignStep, Message
+from app.campaigns.models import Campaign, Message
 from app.campaigns.service import tick
-from app.db import unit_of_work
 from app.ingest.service import process_pending
 from app.links.models import Link
 from app.messaging.gateway import ConsoleGateway
 from app.messaging.models import ConsoleSms
+from tests.factories import set_step
 from tests.helpers import deliver
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -103,9 +103,6 @@ class Shop:
             return session.scalar(select(Campaign).where(Campaign.store_id == self.store.id,
                                                          Campaign.kind == kind))
 
-    def set_step_delay(self, kind: str, position: int, minutes: int):
-        with unit_of_work(self.factory) as session:
-            campaign = session.scalar(select(Campaign).where(Campaign.kind == kind))
-            session.execute(update(CampaignStep).where(
-                CampaignStep.campaign_id == campaign.id, CampaignStep.position == position)
-                .values(delay_minutes=minutes))
+    def set_step(self, kind: str, position: int, **values):
+        """Set the columns of a step of this store's campaign of `kind`."""
+        set_step(self.factory, self.store.id, kind, position, **values)

@@ -7,7 +7,7 @@ import socket
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.campaigns.coupons import coupon_problems, prepare_coupons, read_coupon
 from app.campaigns.defaults import DEFAULT_CART_COUPON
@@ -16,7 +16,9 @@ from app.campaigns.service import set_campaign_active
 from app.commerce.fake_woocommerce import FakeWooCommerce
 from app.db import unit_of_work
 from app.stores.models import Store
+from tests import factories
 from tests.campaigns.shop import PHONE, gmt, tehran
+from tests.factories import store_settings
 from tests.helpers import deliver
 
 KEY = "ck_" + "5f1e" * 10
@@ -43,18 +45,13 @@ def closed_port() -> int:
 
 def connect(shop, url: str) -> None:
     """The store lives at `url` and gave bazgasht its REST keys."""
-    with unit_of_work(shop.factory) as session:
-        session.execute(update(Store).values(url=url, wc_consumer_key=KEY,
-                                             wc_consumer_secret=SECRET))
+    store_settings(shop.factory, shop.store.id, url=url, wc_consumer_key=KEY,
+                   wc_consumer_secret=SECRET)
 
 
 def set_step(shop, position: int, coupon: dict | None, template: str | None = None) -> None:
-    with unit_of_work(shop.factory) as session:
-        campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
-        values = {"coupon": coupon} | ({"template": template} if template else {})
-        session.execute(update(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
-                                                   CampaignStep.position == position)
-                        .values(**values))
+    values = {"coupon": coupon} | ({"template": template} if template else {})
+    shop.set_step("abandoned_cart", position, **values)
 
 
 def cart(shop, token: str, *, email: str = "") -> None:
@@ -145,7 +142,7 @@ def test_a_second_tick_makes_no_second_coupon(shop, woo):
 def test_a_lost_answer_is_looked_up_by_code_not_created_again(shop, woo):
     connect(shop, woo.base_url)
     set_step(shop, 1, PERSONAL, TEMPLATE)
-    shop.set_step_delay("abandoned_cart", 1, 90)  # due at 11:30
+    shop.set_step("abandoned_cart", 1, delay_minutes=90)  # due at 11:30
     cart(shop, "coupon-cart-004")
     shop.tick(FIRST)  # enrolled; the coupon is not due for making yet
     assert coupons(shop) == []
@@ -196,9 +193,8 @@ def test_several_stores_are_served_in_one_tick_each_by_its_own_keys(shop, woo):
             store = session.get(Store, other.store.id)
             store.url, store.wc_consumer_key, store.wc_consumer_secret = (
                 two.base_url, two.consumer_key, two.consumer_secret)
-            session.execute(update(CampaignStep).where(CampaignStep.campaign_id.in_(
-                select(Campaign.id).where(Campaign.store_id == store.id)),
-                CampaignStep.position == 1).values(coupon=PERSONAL, template=TEMPLATE))
+            factories.set_step(session, store.id, "abandoned_cart", 1, coupon=PERSONAL,
+                               template=TEMPLATE)
         cart(shop, "coupon-cart-016")
         cart(other, "coupon-cart-017")
         assert shop.tick(FIRST).coupons == 2
@@ -281,8 +277,7 @@ def test_keys_the_store_refuses_give_up_at_once(shop, woo):
 
 def test_a_store_without_keys_sends_the_fallback_at_once(shop, woo):
     connect(shop, woo.base_url)
-    with unit_of_work(shop.factory) as session:
-        session.execute(update(Store).values(wc_consumer_key=None, wc_consumer_secret=None))
+    store_settings(shop.factory, shop.store.id, wc_consumer_key=None, wc_consumer_secret=None)
     set_step(shop, 1, PERSONAL, TEMPLATE)
     cart(shop, "coupon-cart-010")
     shop.tick(FIRST)
@@ -296,7 +291,7 @@ def test_a_store_without_keys_sends_the_fallback_at_once(shop, woo):
 def test_a_coupon_that_expired_while_the_message_was_held_is_made_anew(shop, woo):
     connect(shop, woo.base_url)
     set_step(shop, 1, PERSONAL | {"expires_days": 1}, TEMPLATE)
-    shop.set_step_delay("abandoned_cart", 1, 90)
+    shop.set_step("abandoned_cart", 1, delay_minutes=90)
     cart(shop, "coupon-cart-011")
     shop.tick(FIRST)  # enrolled; step 1 due at 11:30
     shop.tick(FIRST + timedelta(minutes=20))  # its coupon is made ahead …
@@ -310,8 +305,8 @@ def test_a_coupon_that_expired_while_the_message_was_held_is_made_anew(shop, woo
     with unit_of_work(shop.factory) as session:
         set_campaign_active(session, store_id=shop.store.id, campaign_id=campaign.id,
                             active=True, now=resumed)
-    with unit_of_work(shop.factory) as session:  # the later steps, due too, may go out with it
-        session.execute(update(Store).values(cap_per_day=5, cap_per_week=5))
+    # The later steps, due too, may go out with it.
+    store_settings(shop.factory, shop.store.id, cap_per_day=5, cap_per_week=5)
     shop.tick(resumed)
     assert message(shop, 1).reason == "coupon: the earlier one expired; making a new one"
     shop.tick(resumed + timedelta(minutes=2))
@@ -376,7 +371,7 @@ def test_coupon_settings_are_validated_with_clear_errors():
 def test_no_coupon_is_made_for_a_paused_campaign(shop, woo):
     connect(shop, woo.base_url)
     set_step(shop, 1, PERSONAL, TEMPLATE)
-    shop.set_step_delay("abandoned_cart", 1, 90)
+    shop.set_step("abandoned_cart", 1, delay_minutes=90)
     cart(shop, "coupon-cart-015")
     shop.tick(FIRST)
     with unit_of_work(shop.factory) as session:

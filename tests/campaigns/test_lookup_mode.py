@@ -7,13 +7,14 @@ import pytest
 from sqlalchemy import select, update
 
 from app.campaigns.lookup import LookupConfigError, validate_lookup
-from app.campaigns.models import ABANDONED_CART, Campaign, CampaignStep
+from app.campaigns.models import ABANDONED_CART, Campaign
 from app.campaigns.service import set_campaign_active
 from app.db import unit_of_work
 from app.errors import DomainError
 from app.messaging.kavenegar import ZWNJ
 from app.stores.models import Store
 from tests.campaigns.test_kavenegar_sending import AT, DUE
+from tests.factories import store_settings
 
 TEMPLATE = "cart-reminder"
 APPROVED = "%token عزیز، سبد خریدت منتظرته: %token2 (%token10)"
@@ -22,18 +23,13 @@ CONFIG = {"template": TEMPLATE, "tokens": {"token": "{{ first_name or 'مشتر�
 
 
 def set_lookup(shop, config, *, position: int = 1) -> None:
-    with unit_of_work(shop.factory) as session:
-        campaign_id = session.scalar(select(Campaign.id).where(Campaign.kind == ABANDONED_CART))
-        session.execute(update(CampaignStep).where(CampaignStep.campaign_id == campaign_id,
-                                                   CampaignStep.position == position)
-                        .values(lookup=config))
+    shop.set_step(ABANDONED_CART, position, lookup=config)
 
 
 @pytest.fixture
 def lshop(kshop, kavenegar):
     """The Kavenegar shop in lookup mode, its first cart step set up, the template approved."""
-    with unit_of_work(kshop.factory) as session:
-        session.execute(update(Store).values(sms_template_mode="lookup"))
+    store_settings(kshop.factory, kshop.store.id, sms_template_mode="lookup")
     set_lookup(kshop, CONFIG)
     kavenegar.templates[TEMPLATE] = APPROVED
     return kshop
@@ -176,8 +172,7 @@ def test_an_invalid_config_is_refused_naming_the_field(config, field, words):
 
 
 def test_the_console_gateway_records_a_lookup_as_its_readable_text(shop):
-    with unit_of_work(shop.factory) as session:
-        session.execute(update(Store).values(sms_template_mode="lookup"))
+    store_settings(shop.factory, shop.store.id, sms_template_mode="lookup")
     set_lookup(shop, CONFIG)
     shop.cart("lk-cart-000008", AT)
     shop.tick(DUE)

@@ -3,9 +3,10 @@
 from sqlalchemy import update
 
 from app.campaigns import recommend as picks
-from app.commerce.models import Order, Product
+from app.commerce.models import Order
 from app.db import unit_of_work
 from tests.campaigns.shop import tehran
+from tests.factories import set_product
 
 
 def pick(factory, wc_id: int):
@@ -22,9 +23,7 @@ def test_cross_sells_come_first_then_upsells(shop, factory):
     shop.product(13)
     shop.order(800, tehran("2026-11-20T10:00"))
     assert pick(factory, 800) == 12
-    with unit_of_work(factory) as session:
-        session.execute(update(Product).where(Product.wc_id == 11)
-                        .values(cross_sell_ids=[], upsell_ids=[13]))
+    set_product(factory, shop.store.id, 11, cross_sell_ids=[], upsell_ids=[13])
     assert pick(factory, 800) == 13
 
 

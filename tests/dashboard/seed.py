@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.contacts.models import Contact
-from app.stores.models import Store
+from tests.factories import store_settings
 from tests.helpers import StoreCreds, create_store
 from tests.reports.history import History
 
@@ -52,7 +51,7 @@ def day(days_ago: int, at: str) -> str:
 def seed_store(session: Session) -> Seeded:
     store = create_store(session)
     other = create_store(session, name="قهوه‌خانه", url="https://coffee.example")
-    session.execute(update(Store).where(Store.id == store.id).values(sms_price_per_part=1200))
+    store_settings(session, store.id, sms_price_per_part=1200)
     h = History(session, store.id)
     customer = Contact(store_id=store.id, phone=CUSTOMER_PHONE, first_name="سارا",
                        last_name="محمدی")

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.commerce.models import Cart, Order, Product
 from app.contacts.models import Contact
@@ -28,6 +28,7 @@ from app.db import unit_of_work
 from app.ingest.models import PENDING, WebhookDelivery
 from app.ingest.service import process_pending
 from app.stores.models import Store
+from tests.factories import store_settings
 from tests.helpers import capture, create_store, sign, wc_body
 
 SEED = 20261123
@@ -838,8 +839,8 @@ def stores(factory) -> dict[str, int]:
                          ("off", "https://off.example")):
             ids[key] = create_store(session, url=url).id
         for key, store_id in ids.items():
-            session.execute(update(Store).where(Store.id == store_id).values(
-                webhook_secret=SECRETS[key], currency="IRT", enabled=key != "off"))
+            store_settings(session, store_id, webhook_secret=SECRETS[key], currency="IRT",
+                           enabled=key != "off")
     return ids
 
 

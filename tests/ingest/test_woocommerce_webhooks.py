@@ -7,14 +7,15 @@ worker (or the embedded thread of `serve`) does.
 import copy
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.commerce.models import Cart, Order, Product
 from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.ingest.models import WebhookDelivery
 from app.ingest.service import process_pending
-from app.stores.models import Store
+from app.stores.service import set_enabled
+from tests.factories import store_settings
 from tests.helpers import capture, deliver, docs_payload, sign, wc_body
 
 REAL_SECRET = "testsecret123"  # the secret the real captures were signed with
@@ -33,9 +34,7 @@ def count(factory, model) -> int:
 @pytest.fixture
 def real_store(factory, store):
     """The store the captures came from: same secret, so their original signatures verify."""
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).where(Store.id == store.id)
-                        .values(webhook_secret=REAL_SECRET, currency="IRT"))
+    store_settings(factory, store.id, webhook_secret=REAL_SECRET, currency="IRT")
     store.webhook_secret = REAL_SECRET
     return store
 
@@ -146,8 +145,7 @@ def test_missing_signature_is_401(client, store, factory):
 
 def test_secret_with_special_characters_verifies_over_raw_bytes(client, store, factory, fixtures_dir, clock):
     secret = "a&b<c>;d\"e'f/g\\h"
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).where(Store.id == store.id).values(webhook_secret=secret))
+    store_settings(factory, store.id, webhook_secret=secret)
     store.webhook_secret = secret
     response = deliver(client, store, "order.created", order_payload(fixtures_dir))
     assert response.status_code == 200
@@ -280,7 +278,7 @@ def test_unknown_store_is_404(client, store, factory, path):
 
 def test_disabled_store_is_403(client, store, factory, fixtures_dir):
     with unit_of_work(factory) as session:
-        session.execute(update(Store).where(Store.id == store.id).values(enabled=False))
+        set_enabled(session, store.id, False)
     response = deliver(client, store, "order.created", order_payload(fixtures_dir))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "store_disabled"

@@ -7,13 +7,12 @@ that sends around the clock (quiet hours are tested elsewhere).
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.campaigns.models import Campaign
-from app.db import unit_of_work
 from app.links.models import Attribution, Link
-from app.stores.models import Store
 from tests.campaigns.shop import tehran
+from tests.factories import set_campaign, store_settings
 
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile"
 BOT_UA = "TelegramBot (like TwitterBot)"
@@ -21,8 +20,7 @@ BOT_UA = "TelegramBot (like TwitterBot)"
 
 @pytest.fixture
 def now(shop, factory):
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).values(send_from_minute=0, send_until_minute=24 * 60))
+    store_settings(factory, shop.store.id, send_from_minute=0, send_until_minute=24 * 60)
     return tehran("2026-11-24T21:00")
 
 
@@ -81,8 +79,7 @@ def test_no_click_no_token_no_credit(shop, factory, now):
 def test_a_click_outside_the_window_does_not_count(shop, client, recorder, factory, now):
     link = reminded(shop, now)
     tap(client, recorder, link)
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).values(attribution_window_days=1))
+    store_settings(factory, shop.store.id, attribution_window_days=1)
     shop.order(704, now + timedelta(days=1, minutes=5))
     assert credits(factory) == []
 
@@ -116,10 +113,8 @@ def test_a_refund_removes_the_credit(shop, client, recorder, factory, now):
 def test_the_recommended_product_bought_credits_the_cross_sell(shop, factory, now):
     shop.product(11, cross_sells=[12], name="چای سبز")
     shop.product(12, name="قوری")
-    with unit_of_work(factory) as session:
-        session.execute(update(Campaign).where(Campaign.kind == "post_purchase_survey")
-                        .values(active=False))
-    shop.set_step_delay("cross_sell", 1, 60)
+    set_campaign(factory, shop.store.id, "post_purchase_survey", active=False)
+    shop.set_step("cross_sell", 1, delay_minutes=60)
     shop.order(710, now - timedelta(hours=3), status="completed")
     shop.tick(now - timedelta(hours=2, minutes=55))
     shop.tick(now - timedelta(hours=1))
@@ -141,20 +136,16 @@ def test_a_replayed_order_never_credits_twice(shop, client, recorder, factory, n
 
 
 def test_a_personal_coupon_used_in_the_order_credits_its_message(shop, factory, now):
-    from app.campaigns.models import CampaignStep, Coupon
+    from app.campaigns.models import Coupon
     from app.commerce.fake_woocommerce import FakeWooCommerce
 
     key, secret = "ck_" + "a1" * 20, "cs_" + "b2" * 20
     with FakeWooCommerce(consumer_key=key, consumer_secret=secret) as woo:
-        with unit_of_work(factory) as session:
-            session.execute(update(Store).values(url=woo.base_url, wc_consumer_key=key,
-                                                 wc_consumer_secret=secret))
-            campaign = session.scalar(select(Campaign).where(Campaign.kind == "abandoned_cart"))
-            session.execute(update(CampaignStep).where(
-                CampaignStep.campaign_id == campaign.id, CampaignStep.position == 1)
-                .values(coupon={"mode": "personal", "discount_type": "percent", "amount": "10",
-                                "expires_days": 3, "on_failure": "hold"},
-                        template="کد تخفیف شما: {{ coupon_code }} {{ link }}"))
+        store_settings(factory, shop.store.id, url=woo.base_url, wc_consumer_key=key,
+                       wc_consumer_secret=secret)
+        shop.set_step("abandoned_cart", 1, coupon={
+            "mode": "personal", "discount_type": "percent", "amount": "10", "expires_days": 3,
+            "on_failure": "hold"}, template="کد تخفیف شما: {{ coupon_code }} {{ link }}")
         shop.cart("coupon-cart-01", now - timedelta(hours=3))
         shop.tick(now - timedelta(minutes=90))
         shop.tick(now - timedelta(minutes=89))

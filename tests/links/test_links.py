@@ -11,6 +11,7 @@ from app.links.models import Click, Link
 from app.links.restore import RESTORE_PARAM
 from app.links.service import CODE_LENGTH
 from tests.campaigns.shop import tehran
+from tests.factories import set_product
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 13; SM-A135F) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/120.0.0.0 Mobile Safari/537.36")
@@ -87,7 +88,7 @@ def test_unknown_codes_get_a_persian_404_page(client, factory, code):
 
 def test_an_expired_link_is_not_followed(shop, client, factory):
     link = shop.link(first_cart_sms(shop).text)
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory) as session:  # the expiry under test: a second ago
         session.execute(update(Link).where(Link.id == link.id)
                         .values(expires_at=shop.clock.now() - timedelta(seconds=1)))
     assert client.get(path(link)).status_code == 404
@@ -104,11 +105,9 @@ def test_no_open_redirect_even_for_a_link_pointing_off_site(shop, client, factor
 def test_a_product_page_on_another_site_is_never_a_target(shop, factory):
     shop.product(11, cross_sells=[12])
     shop.product(12, name="قوری")
-    with unit_of_work(factory) as session:  # the mirror holds whatever the store sent
-        from app.commerce.models import Product
-        session.execute(update(Product).where(Product.wc_id == 12)
-                        .values(permalink="https://evil.example/p/12"))
-    shop.set_step_delay("cross_sell", 1, 60)
+    # The mirror holds whatever the store sent.
+    set_product(factory, shop.store.id, 12, permalink="https://evil.example/p/12")
+    shop.set_step("cross_sell", 1, delay_minutes=60)
     shop.order(901, tehran("2026-11-20T10:00"), status="completed")
     shop.tick(tehran("2026-11-20T10:05"))
     shop.tick(tehran("2026-11-20T11:05"))

@@ -5,14 +5,13 @@ the cart is recovered and its revenue credited to that message."""
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.commerce.models import Cart
-from app.db import unit_of_work
 from app.links.models import Attribution, Link
 from app.links.restore import RESTORE_PARAM
-from app.stores.models import Store
 from tests.campaigns.shop import tehran
+from tests.factories import store_settings
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 13; SM-A135F) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/120.0.0.0 Mobile Safari/537.36")
@@ -20,8 +19,8 @@ PHONE_UA = ("Mozilla/5.0 (Linux; Android 13; SM-A135F) AppleWebKit/537.36 (KHTML
 
 def test_abandoned_cart_to_recovered_revenue(shop, client, live_server, factory):
     now = tehran("2026-11-24T23:30")
-    with unit_of_work(factory) as session:  # around the clock: quiet hours are tested elsewhere
-        session.execute(update(Store).values(send_from_minute=0, send_until_minute=24 * 60))
+    # Around the clock: quiet hours are tested elsewhere.
+    store_settings(factory, shop.store.id, send_from_minute=0, send_until_minute=24 * 60)
     shop.cart("story-cart-0001", now - timedelta(hours=3), total="550000")
     shop.tick(now - timedelta(minutes=90))
     shop.clock.set(now)  # the customer reads it now

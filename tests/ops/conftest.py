@@ -9,11 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 
-from app.db import unit_of_work
-from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
-from app.stores.models import Store
+from app.messaging.fake_kavenegar import FakeKavenegar
+from tests import factories
 from tests.conftest import _free_port
 
 KEY = "kavenegar-ops-key-0123"
@@ -45,10 +43,7 @@ def kavenegar():
 
 
 def use_kavenegar(factory, store_id: int) -> None:
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).where(Store.id == store_id)
-                        .values(sms_provider="kavenegar", sms_api_key=KEY,
-                                sms_sender=DEFAULT_LINE))
+    factories.use_kavenegar(factory, store_id, KEY)
 
 
 # ---- processes a test starts: each leads a process group of its own, ended with its children ----

@@ -14,13 +14,13 @@ from sqlalchemy import update
 from app.campaigns.enroll import run_triggers
 from app.campaigns.models import Message
 from app.config import Settings
-from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.http import tls
 from app.messaging.gateway import Gateways
 from app.migrate import upgrade
 from tests.campaigns.shop import tehran
 from tests.conftest import LiveServer, _free_port
+from tests.factories import set_contact
 from tests.helpers import deliver
 from tests.ops.conftest import use_kavenegar, wait_until
 
@@ -67,8 +67,7 @@ def test_a_tick_counts_messages_gateway_calls_and_its_own_duration(shop, client,
     shop.cart("metrics-opted-out", AT, phone="09121119999")
     with unit_of_work(shop.factory) as session:  # enrolled, then the customer opts out
         assert run_triggers(session, DUE.astimezone(timezone.utc)) == 3
-        session.execute(update(Contact).where(Contact.phone == "+989121119999")
-                        .values(opted_out_at=shop.clock.now()))
+        set_contact(session, shop.store.id, "+989121119999", opted_out_at=shop.clock.now())
     use_kavenegar(shop.factory, shop.store.id)
     shop.gateway = Gateways(shop.factory, kavenegar_base_url=kavenegar.base_url)
     before = scrape(client)

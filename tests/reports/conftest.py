@@ -7,12 +7,10 @@ The hand count of this history is written out in test_summary.py.
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import update
 
-from app.campaigns.models import CampaignStep
 from app.contacts.models import Contact
 from app.db import unit_of_work
-from app.stores.models import Store
+from tests.factories import set_step, store_settings
 from tests.helpers import StoreCreds, create_store
 from tests.reports.history import History
 
@@ -36,9 +34,8 @@ def headers(store: StoreCreds) -> dict:
 
 def seed_november(session, store_id: int) -> dict:
     h = History(session, store_id)
-    session.execute(update(Store).where(Store.id == store_id).values(sms_price_per_part=1500))
-    session.execute(update(CampaignStep).where(CampaignStep.id == h.steps[("abandoned_cart", 1)].id)
-                    .values(variants=VARIANTS))
+    store_settings(session, store_id, sms_price_per_part=1500)
+    set_step(session, store_id, "abandoned_cart", 1, variants=VARIANTS)
     ac, survey, cross = "abandoned_cart", "post_purchase_survey", "cross_sell"
     m = {}
     # Went out in November.

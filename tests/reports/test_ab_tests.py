@@ -3,11 +3,10 @@
 import math
 
 import pytest
-from sqlalchemy import update
 
-from app.campaigns.models import CampaignStep
 from app.db import unit_of_work
 from app.reports import stats
+from tests.factories import set_step
 from tests.reports.conftest import NOVEMBER, headers
 from tests.reports.history import History
 
@@ -19,10 +18,8 @@ def tested(factory, store):
     with unit_of_work(factory) as session:
         h = History(session, store.id)
         for position, names in ((1, ("A", "B")), (2, ("X", "Y"))):
-            session.execute(update(CampaignStep)
-                            .where(CampaignStep.id == h.steps[("abandoned_cart", position)].id)
-                            .values(variants=[{"name": n, "template": "t", "weight": 50}
-                                              for n in names]))
+            set_step(session, store.id, "abandoned_cart", position,
+                     variants=[{"name": n, "template": "t", "weight": 50} for n in names])
         h.many("abandoned_cart", 1, variant="A", sent="2026-11-05 10:00", count=1000, clicks=100,
                orders=10)
         h.many("abandoned_cart", 1, variant="B", sent="2026-11-06 10:00", count=1000, clicks=150,

@@ -29,11 +29,8 @@ message).
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
 
-from app.campaigns.models import Campaign
-from app.db import unit_of_work
-from app.stores.models import Store
+from tests.factories import set_campaign, store_settings
 from tests.reports.conftest import NOVEMBER, headers
 
 ZERO = dict(messages=0, scheduled=0, sending=0, held=0, skipped=0, sent=0, delivered=0, failed=0,
@@ -166,8 +163,7 @@ def test_the_period_is_whole_days_in_the_store_timezone(client, seeded):
 def test_a_real_story_through_the_engine(shop, client, live_server, factory):
     """A cart left, reminded by the tick, the link tapped by a person, the order placed with the
     cart token: one sent, one click, one recovered cart, cost estimated from the parts."""
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).values(send_from_minute=0, send_until_minute=24 * 60))
+    store_settings(factory, shop.store.id, send_from_minute=0, send_until_minute=24 * 60)
     now = datetime.now(timezone.utc)
     shop.cart("report-cart-1", now - timedelta(hours=3))
     shop.tick(now - timedelta(minutes=90))
@@ -193,10 +189,8 @@ def test_a_real_story_through_the_engine(shop, client, live_server, factory):
 
 
 def test_a_deleted_campaign_keeps_its_history(client, seeded, factory):
-    with unit_of_work(factory) as session:
-        session.execute(update(Campaign).where(Campaign.id == seeded.campaign_ids["cross_sell"])
-                        .values(deleted_at=datetime(2026, 12, 2, tzinfo=timezone.utc),
-                                active=False))
+    set_campaign(factory, seeded.store.id, "cross_sell",
+                 deleted_at=datetime(2026, 12, 2, tzinfo=timezone.utc), active=False)
     body = client.get("/api/v1/reports/summary", params=NOVEMBER,
                       headers=headers(seeded.store)).json()
     cross = campaign(body, "cross_sell")

@@ -1,10 +1,9 @@
 """The daily chart: one row per store-local day, each message counted on the day it went out with
 everything it brought (the hand count is in test_summary.py)."""
 
-from sqlalchemy import update
 
 from app.db import unit_of_work
-from app.stores.models import Store
+from tests.factories import store_settings
 from tests.helpers import create_store
 from tests.reports.conftest import NOVEMBER, headers
 from tests.reports.history import History
@@ -64,7 +63,7 @@ def test_days_follow_the_store_clock_across_a_daylight_saving_change(client, fac
     berlin = ZoneInfo("Europe/Berlin")
     with unit_of_work(factory) as session:
         store = create_store(session, timezone="Europe/Berlin")
-        session.execute(update(Store).where(Store.id == store.id).values(sms_price_per_part=1000))
+        store_settings(session, store.id, sms_price_per_part=1000)
         h = History(session, store.id, zone=berlin)
         for at in ("2026-10-24 23:30",  # 21:30 UTC
                    "2026-10-25 00:30",  # 22:30 UTC the day before

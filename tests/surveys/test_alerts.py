@@ -5,13 +5,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
 from app.clock import SYSTEM
-from app.db import unit_of_work
-from app.messaging.fake_kavenegar import DEFAULT_LINE, FakeKavenegar
+from app.messaging.fake_kavenegar import FakeKavenegar
 from app.messaging.gateway import ConsoleGateway, Gateways
-from app.stores.models import Store
 from app.surveys.models import SurveyAlert
 from app.surveys.service import (
     ALERT_LOCALID_BASE,
@@ -19,13 +16,13 @@ from app.surveys.service import (
     deliver_alerts,
     sign_webhook,
 )
+from tests.factories import store_settings, use_kavenegar
 from tests.helpers import StoreCreds
 from tests.surveys.story import alerts, console_sms, count, open_survey_link
 
 
-def set_alerts(factory, *, phone=None, webhook_url=None) -> None:
-    with unit_of_work(factory) as session:
-        session.execute(update(Store).values(alert_phone=phone, alert_webhook_url=webhook_url))
+def set_alerts(factory, store_id: int, *, phone=None, webhook_url=None) -> None:
+    store_settings(factory, store_id, alert_phone=phone, alert_webhook_url=webhook_url)
 
 
 def complain(client, factory, survey, rating="1", comment="دیر رسید و قوری شکسته بود"):
@@ -40,7 +37,7 @@ def complain(client, factory, survey, rating="1", comment="دیر رسید و ق
 @pytest.fixture
 def merchant(factory, receiver, store: StoreCreds):
     """A merchant who set an alert phone (typed in Persian digits) and a webhook URL."""
-    set_alerts(factory, phone="۰۹۱۲ ۰۰۰ ۱۱۱۱", webhook_url=f"{receiver.url}/hooks/bazgasht?t=1")
+    set_alerts(factory, store.id, phone="۰۹۱۲ ۰۰۰ ۱۱۱۱", webhook_url=f"{receiver.url}/hooks/bazgasht?t=1")
     return store
 
 
@@ -113,7 +110,7 @@ def test_an_unreachable_webhook_is_given_up_after_the_last_round_with_the_reason
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    set_alerts(factory, webhook_url=f"http://127.0.0.1:{closed}/hook")
+    set_alerts(factory, merchant.id, webhook_url=f"http://127.0.0.1:{closed}/hook")
     complain(client, factory, survey)
     at = SYSTEM.now()
     for round_ in range(1, ALERT_MAX_ROUNDS + 1):
@@ -169,9 +166,8 @@ def test_through_kavenegar_the_alert_has_a_localid_no_campaign_message_can_have(
     """Kavenegar answers a known localid with the earlier message instead of sending: an alert
     reusing a message's id would vanish. Alerts use their own range, and a retry asks first."""
     with FakeKavenegar(api_key=KEY) as kavenegar:
-        with unit_of_work(factory) as session:
-            session.execute(update(Store).values(sms_provider="kavenegar", sms_api_key=KEY,
-                                                 sms_sender=DEFAULT_LINE, alert_webhook_url=None))
+        use_kavenegar(factory, shop.store.id, KEY)
+        store_settings(factory, shop.store.id, alert_webhook_url=None)
         gateways = Gateways(factory, kavenegar_base_url=kavenegar.base_url, read_timeout=5)
         shop.gateway = gateways
         survey = open_survey_link(shop, client.base_url)

@@ -7,15 +7,15 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.clock import SYSTEM
-from app.commerce.models import Product
 from app.db import unit_of_work
 from app.http import tls
 from app.stores.models import Store
 from app.surveys import service
 from app.surveys.models import SurveyAlert, SurveyAnswer
+from tests.factories import set_product
 from tests.surveys.story import alerts, answers, count, open_survey_link
 
 
@@ -192,8 +192,7 @@ def test_without_a_known_product_the_review_link_is_the_store(shop, client, fact
 
 def test_a_product_page_off_the_store_site_is_never_linked(shop, client, factory):
     shop.product(11, name="چای سبز")
-    with unit_of_work(factory) as session:
-        session.execute(update(Product).values(permalink="https://evil.example/p/11/"))
+    set_product(factory, shop.store.id, 11, permalink="https://evil.example/p/11/")
     survey = open_survey_link(shop, client.base_url)
     response = client.post(survey.path, data={"rating": "5"})
     assert "evil.example" not in response.text
