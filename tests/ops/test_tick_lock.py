@@ -20,18 +20,19 @@ from tests.ops.conftest import use_kavenegar, wait_until
 
 AT = tehran("2026-11-24T10:00")
 DUE = tehran("2026-11-24T11:00")  # the carts' first reminders are due
+SENDARRAY = "sms/sendarray"
 
 
 @pytest.fixture
 def busy_shop(shop, kavenegar):
     """Three abandoned carts; the store sends through the fake Kavenegar, which holds its answer
-    to a send (after taking it) long enough for a second tick to come by."""
+    to a send (after taking it) until the test has let a second tick come by."""
     for i in range(3):
         shop.cart(f"lock-cart-{i:04d}", AT, phone=f"0912000{i:04d}")
     use_kavenegar(shop.factory, shop.store.id)
     shop.gateway = Gateways(shop.factory, kavenegar_base_url=kavenegar.base_url,
                             read_timeout=20)
-    kavenegar.delay("sms/sendarray", 2.0)
+    kavenegar.hold(SENDARRAY)
     return shop
 
 
@@ -58,7 +59,9 @@ def test_a_second_tick_while_one_runs_does_nothing_and_each_message_goes_once(bu
                                                                              kavenegar):
     thread, first = first_tick_in_flight(busy_shop, kavenegar)
     second = busy_shop.tick(DUE)  # a second beat's tick, while the first waits at the gateway
-    thread.join(30)
+    kavenegar.release(SENDARRAY)
+    thread.join(60)
+    assert not thread.is_alive()
     assert "error" not in first
     assert second.skipped and (second.enrolled, second.claimed) == (0, 0)
     assert not first["report"].skipped and first["report"].claimed == 3
@@ -82,7 +85,11 @@ def test_a_tick_in_another_process_keeps_this_one_out(busy_shop, kavenegar, data
                    what="the other process's tick at the gateway")
         mine = busy_shop.tick(DUE)  # while the other process's batch waits for its answer
     finally:
-        out, err = other.communicate(timeout=120)
+        kavenegar.release(SENDARRAY)
+        try:
+            out, err = other.communicate(timeout=120)
+        finally:
+            other.kill()
     assert other.returncode == 0, err
     assert mine.skipped and mine.claimed == 0
     report = json.loads(out)

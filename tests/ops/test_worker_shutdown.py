@@ -9,14 +9,11 @@ Nothing here is timed: the gateway holds its answer until the test has seen what
 
 import json
 import os
-import re
 import signal
 import sys
-import threading
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -39,38 +36,8 @@ DEADLINE = 120.0
 
 
 class HeldKavenegar(FakeKavenegar):
-    """The fake Kavenegar, able to hold its answers to a method: the call's work is done (the
-    messages are taken) and the answer waits until the test releases it (or the fake stops)."""
-
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._holds: dict[str, threading.Event] = {}
-
-    def hold(self, method: str) -> None:
-        with self._lock:
-            self._holds[method] = threading.Event()
-
-    def release(self, method: str) -> None:
-        with self._lock:
-            gate = self._holds.pop(method, None)
-        if gate is not None:
-            gate.set()
-
-    def handle(self, http_method, raw_path, body, headers):
-        answer = super().handle(http_method, raw_path, body, headers)
-        method = re.search(r"/([a-z]+/[a-z]+)\.json/?$", urlsplit(raw_path).path)
-        with self._lock:
-            gate = self._holds.get(method[1]) if method else None
-        if gate is not None:
-            gate.wait()
-        return answer
-
-    def stop(self) -> None:
-        with self._lock:
-            gates, self._holds = list(self._holds.values()), {}
-        for gate in gates:
-            gate.set()
-        super().stop()
+    """The fake Kavenegar; `hold(method)` keeps a call's answer (its work done, the messages
+    taken) until the test releases it, or the fake stops."""
 
     def took(self, ids) -> bool:
         """All these messages were taken (sent, as far as the gateway goes), answered or not."""
