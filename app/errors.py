@@ -5,9 +5,24 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable")
+    message: str = Field(description="what went wrong and, where it helps, what to do")
+
+
+class ErrorResponse(BaseModel):
+    """Every error of every endpoint, including malformed requests (422)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"error": {"code": "campaign_not_found", "message": "no campaign with id 7"}}]})
+
+    error: ErrorDetail
 
 
 class DomainError(Exception):

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from app.commerce.money import CURRENCY_RIAL_FACTOR
+from app.errors import ErrorResponse
 
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"]
 MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", "skipped", "held"]
@@ -36,21 +37,7 @@ SmallPathId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-# -- errors -----------------------------------------------------------------------------------
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="stable, machine-readable")
-    message: str = Field(description="what went wrong and, where it helps, what to do")
-
-
-class ErrorResponse(BaseModel):
-    """Every error of every endpoint, including malformed requests (422)."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"error": {"code": "campaign_not_found", "message": "no campaign with id 7"}}]})
-
-    error: ErrorDetail
-
+# -- errors (the envelope itself: app/errors.py) ------------------------------------------------
 
 _ERROR_TEXT = {400: "Bad request (e.g. a body that is not UTF-8 JSON)",
                401: "Missing or invalid API key", 403: "Store disabled",

@@ -12,8 +12,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.admin.schemas import ErrorResponse
 from app.commerce.money import CURRENCY_RIAL_FACTOR
+from app.errors import ErrorResponse
 
 _PLATFORM_ERROR_TEXT = {
     400: "Bad request (a body that is not UTF-8 JSON; WooCommerce keys for a store not on "

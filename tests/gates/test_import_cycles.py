@@ -1,0 +1,88 @@
+"""No import cycle between app/'s packages may appear, and the one left may only shrink.
+
+A package imports another when any of its modules imports from it, at the top or inside a
+function. Packages that import each other, directly or around a loop, cannot be read, tested or
+changed one at a time.
+"""
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "app"
+# Packages still caught in a cycle. Take a package out when it leaves the cycle; never add one.
+STILL_IN_A_CYCLE = {"billing", "campaigns", "links", "messaging", "ops", "stores", "surveys"}
+
+
+def package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "app" and (APP / parts[1]).is_dir() else None
+
+
+def imports() -> dict[str, dict[str, list[str]]]:
+    """package → the packages it imports → where (file:line)."""
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for path in sorted(APP.rglob("*.py")):
+        mine = package_of(".".join(path.relative_to(APP.parent).with_suffix("").parts))
+        if mine is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            else:
+                continue
+            for other in {package_of(m) for m in modules} - {None, mine}:
+                found[mine][other].append(f"{path.relative_to(APP.parent)}:{node.lineno}")
+    return found
+
+
+def cycles(graph: dict[str, dict[str, list[str]]]) -> list[set[str]]:
+    """The groups of packages that reach each other (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, {}):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in list(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_no_new_import_cycle_and_the_old_one_only_shrinks():
+    graph = imports()
+    caught = set().union(*cycles(graph))
+    new = caught - STILL_IN_A_CYCLE
+    where = "\n".join(f"  {a} -> {b}: {', '.join(graph[a][b][:3])}"
+                      for a in sorted(caught) for b in sorted(graph[a]) if b in caught)
+    assert not new, (f"{sorted(new)} joined an import cycle; the imports between the packages "
+                     f"of the cycle:\n{where}")
+    left = STILL_IN_A_CYCLE - caught
+    assert not left, (f"{sorted(left)} left the import cycle: take them out of "
+                      f"STILL_IN_A_CYCLE in {Path(__file__).name}")
+
+
+def test_the_cycle_finder_finds_a_loop():
+    graph = {"a": {"b": []}, "b": {"c": []}, "c": {"a": []}, "d": {"a": []}}
+    assert cycles(graph) == [{"a", "b", "c"}]
