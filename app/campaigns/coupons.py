@@ -58,6 +58,7 @@ from app.commerce.models import Cart, Order
 from app.commerce.woocommerce_api import Kind, WcCoupon, WooCommerceClient, WooCommerceError
 from app.contacts.models import Contact
 from app.db import rowcount, unit_of_work
+from app.digits import latin_digits
 from app.errors import DomainError
 from app.messaging.persian import jalali_date
 from app.stores.models import Store
@@ -89,14 +90,13 @@ META_KEY = "bazgasht_message_id"
 
 # -- settings ----------------------------------------------------------------------------------
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 def _amount(value: object) -> str:
     """A plain decimal string, as WooCommerce wants amounts; Persian digits accepted."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError("must be a number such as \"10\" or \"50000\"")
-    text = str(value).translate(_DIGITS).strip().replace("٫", ".").replace(",", "")
+    text = latin_digits(str(value)).strip().replace("٫", ".").replace(",", "")
     try:
         number = Decimal(text)
     except InvalidOperation:

@@ -19,6 +19,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
+from app.digits import latin_digits
+
 __all__ = ["InvalidPhone", "Phone", "normalize_phone"]
 
 
@@ -36,8 +38,6 @@ class InvalidPhone(ValueError):
         self.reason = reason
 
 
-_PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
-_ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 # Direction marks and joiners ride along when numbers are copied from RTL text;
 # the rest are separators people use to group digits.
 _DROPPED = (
@@ -46,11 +46,7 @@ _DROPPED = (
     "\u00a0\u2007\u2009\u202f \t\r\n"
     "-.()/\u2010\u2011\u2012\u2013\u2014\u2212"
 )
-_TRANSLATION = str.maketrans(
-    _PERSIAN_DIGITS + _ARABIC_INDIC_DIGITS,
-    "0123456789" * 2,
-    _DROPPED,
-)
+_DROP = str.maketrans("", "", _DROPPED)
 _SHAPE = re.compile(r"\+?[0-9]+")
 # Longer raw input is not a typed phone number; the bound also keeps cache keys small.
 _MAX_RAW_LENGTH = 64
@@ -88,7 +84,7 @@ def normalize_phone(raw: str | None, *, region: str = "IR") -> Phone:
         raise InvalidPhone("not a phone number")
     if len(raw) > _MAX_RAW_LENGTH:
         raise InvalidPhone("too long")
-    cleaned = raw.translate(_TRANSLATION)
+    cleaned = latin_digits(raw).translate(_DROP)
     if not cleaned:
         raise InvalidPhone("empty")
     if not _SHAPE.fullmatch(cleaned):

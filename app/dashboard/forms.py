@@ -10,14 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.contacts.phones import InvalidPhone, normalize_phone
+from app.digits import latin_digits
 from app.errors import DomainError
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789", "٬,\u200c\u200f\u200e ")
+# Thousands separators, spaces and the direction marks copying from RTL text brings along.
+_SEPARATORS = dict.fromkeys(map(ord, "٬,\u200c\u200f\u200e "))
 _TIME = re.compile(r"(\d{1,2})(?::(\d{2}))?")
 
 
-def latin_digits(text: str) -> str:
-    return text.translate(_DIGITS)
+def plain_number(text: str) -> str:
+    """A number as typed in a form: Latin digits, without separators."""
+    return latin_digits(text).translate(_SEPARATORS)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Form:
         return value
 
     def integer(self, name: str, *, low: int, high: int, required: bool = True) -> int | None:
-        text = latin_digits(self.raw(name)).strip()
+        text = plain_number(self.raw(name)).strip()
         if not text:
             if required:
                 self.add(name, "required")
@@ -75,7 +78,7 @@ class Form:
 
     def time(self, name: str, *, allow_end_of_day: bool = False) -> int | None:
         """«۰۹:۳۰», «9», «21:00» → minutes after midnight (24:00 only as an end)."""
-        text = latin_digits(self.raw(name)).strip().replace("٫", ":").replace(".", ":")
+        text = plain_number(self.raw(name)).strip().replace("٫", ":").replace(".", ":")
         if not text:
             self.add(name, "required")
             return None

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from app.admin.schemas import MAX_DELAY_MINUTES, MAX_TEMPLATE, MAX_VARIANTS
 from app.campaigns.models import CampaignStep
-from app.dashboard.forms import Form, latin_digits
+from app.dashboard.forms import Form, plain_number
 
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
 COUPON_MODES = ("none", "fixed", "personal")
@@ -79,7 +79,7 @@ def state_of_form(form: Form) -> dict:
 
 
 def _amount(form: Form, name: str, value: str, *, required: bool) -> str | None:
-    text = latin_digits(value).replace("٫", ".")
+    text = plain_number(value).replace("٫", ".")
     if not text:
         if required:
             form.add(name, "required")

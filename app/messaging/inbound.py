@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from app.contacts.service import set_consent
 from app.db import rowcount, unit_of_work
+from app.digits import latin_digits
 from app.messaging.gateway import GatewayError, Inbound
 from app.messaging.models import InboundSms
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _NOISE = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff.,!؟?،:;\-_*#()\[\]\"']+")
 _ARABIC_FORMS = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی"})
 
@@ -27,7 +27,7 @@ OPT_IN_WORDS = frozenset({"12", "start", "شروع"})
 
 def classify(text: str) -> str:
     """'opt_out', 'opt_in' or 'none' for a customer's reply, in any digits or spelling."""
-    word = _NOISE.sub("", text.translate(_DIGITS).translate(_ARABIC_FORMS)).lower()
+    word = _NOISE.sub("", latin_digits(text).translate(_ARABIC_FORMS)).lower()
     if word in OPT_OUT_WORDS:
         return "opt_out"
     if word in OPT_IN_WORDS:

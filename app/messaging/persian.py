@@ -5,14 +5,11 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-_TO_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+from app.digits import persian_digits
+
 # Display unit per store currency: amounts are kept in rial (see app.commerce.money).
 _UNIT = {"IRR": ("ریال", 1), "IRT": ("تومان", 10), "IRHR": ("هزار ریال", 1_000),
          "IRHT": ("هزار تومان", 10_000)}
-
-
-def persian_digits(value) -> str:
-    return str(value).translate(_TO_PERSIAN)
 
 
 def jalali_date(at: datetime, tz: str = "Asia/Tehran") -> str:

@@ -14,6 +14,7 @@ import jdatetime
 from sqlalchemy import Date, case, cast, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.digits import latin_digits
 from app.errors import DomainError
 from app.messaging.persian import persian_digits
 
@@ -22,7 +23,6 @@ MAX_DAYS = 366
 # Years below this are Jalali (1405 is 2026): a merchant may type the dates they think in.
 _JALALI_BEFORE_YEAR = 1700
 _YEARS = (1970, 2999)
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]+")
 
@@ -75,7 +75,7 @@ def jalali_label(day: date) -> str:
 
 def parse_day(value: str, name: str) -> date:
     """An ISO date (2026-11-23) or a Jalali one (1405/09/02, 1405-09-02), in any digits."""
-    text = value.strip().translate(_DIGITS)
+    text = latin_digits(value.strip())
     match = _DATE.fullmatch(text)
     problem = f"{name}: {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-11-23) or a Jalali " \
               f"date (e.g. 1405/09/02)"

@@ -41,6 +41,7 @@ from app.commerce.models import Order, Product
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.db import unit_of_work
+from app.digits import latin_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.http import tls
 from app.messaging.gateway import ErrorKind, GatewayError
@@ -189,13 +190,12 @@ def open_survey(session: Session, *, token: str) -> Survey:
     return Survey(token=token, store=store, order=order, message_id=message_id, answer=answer)
 
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "0123456789" * 2)
 # Controls other than tab and newline: NUL is refused by PostgreSQL, the rest are noise.
 _CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {127: None}
 
 
 def _rating(raw: str | None) -> int | None:
-    value = (raw or "").strip().translate(_DIGITS)
+    value = latin_digits((raw or "").strip())
     return int(value) if value in {"1", "2", "3", "4", "5"} else None
 
 

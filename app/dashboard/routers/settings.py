@@ -9,7 +9,7 @@ from app.admin import service
 from app.admin.schemas import StoreSettingsPatch
 from app.dashboard import auth
 from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PostDep
-from app.dashboard.forms import Form, Problem, from_service, latin_digits
+from app.dashboard.forms import Form, Problem, from_service, plain_number
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import GatewaysDep, NowDep, SessionDep, SettingsDep
 from app.errors import DomainError
@@ -89,7 +89,7 @@ def _gateway(checks: Form, form, store) -> dict:
         checks.add("sms_api_key", "required")
     sender = checks.text("sms_sender", max_length=20)
     if sender is not None:
-        sender = latin_digits(sender)
+        sender = plain_number(sender)
         if not sender.lstrip("+").isdigit() or not 4 <= len(sender.lstrip("+")) <= 19:
             checks.add("sms_sender", "sender_invalid")
     changes["sms_sender"] = sender

@@ -1,0 +1,15 @@
+"""Digits as people type and read them: Persian (۰–۹) and Arabic-Indic (٠–٩) digits are read
+as Latin everywhere input arrives, and shown as Persian wherever a person reads a number."""
+
+_LATIN = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "0123456789" * 2)
+_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def latin_digits(text: str) -> str:
+    """«۰۹۱۲» or «٠٩١٢» → "0912"; everything else is left as it is."""
+    return text.translate(_LATIN)
+
+
+def persian_digits(value) -> str:
+    """12 → «۱۲» (any value, as its str)."""
+    return str(value).translate(_PERSIAN)
