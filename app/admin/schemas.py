@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
-from zoneinfo import available_timezones
 
 from fastapi import Path
 from pydantic import (
@@ -15,8 +14,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.commerce.money import CURRENCY_RIAL_FACTOR
 from app.errors import ErrorResponse
+from app.stores.schemas import Currency, NonBlank, Timezone
 
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"]
 MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", "skipped", "held"]
@@ -82,19 +81,6 @@ class Page(BaseModel, Generic[T]):
 
 # -- store settings ---------------------------------------------------------------------------
 
-def _check_timezone(v: str) -> str:
-    if v not in available_timezones():
-        raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Asia/Tehran)")
-    return v
-
-
-def _check_currency(v: str) -> str:
-    v = v.strip().upper()
-    if v not in CURRENCY_RIAL_FACTOR and not (len(v) == 3 and v.isascii() and v.isalpha()):
-        raise ValueError("currency must be a currency code such as IRT, IRR or USD")
-    return v
-
-
 class StoreSettings(BaseModel):
     """The store's settings. Secrets are never returned: only whether they are set."""
 
@@ -154,10 +140,10 @@ class StoreSettingsPatch(BaseModel):
         {"wc_consumer_key": "ck_<40 hex>", "wc_consumer_secret": "cs_<40 hex>",
          "alert_phone": "۰۹۱۲ ۱۲۳ ۴۵۶۷", "alert_webhook_url": "https://hooks.example/bazgasht"}]})
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: NonBlank | None = Field(None, min_length=1, max_length=200)
     url: AnyHttpUrl | None = None
-    timezone: str | None = None
-    currency: str | None = None
+    timezone: Timezone | None = None
+    currency: Currency | None = None
     send_from_minute: int | None = Field(None, ge=0, le=1439)
     send_until_minute: int | None = Field(None, ge=1, le=1440)
     send_weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(
@@ -165,7 +151,7 @@ class StoreSettingsPatch(BaseModel):
     cap_per_day: int | None = Field(None, ge=1, le=10)
     cap_per_week: int | None = Field(None, ge=1, le=50)
     attribution_window_days: int | None = Field(None, ge=1, le=90)
-    opt_out_text: str | None = Field(None, min_length=1, max_length=40)
+    opt_out_text: NonBlank | None = Field(None, min_length=1, max_length=40)
     sms_provider: Literal["console", "kavenegar"] | None = None
     sms_api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
     sms_sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,19}$")  # the column holds 20
@@ -181,25 +167,6 @@ class StoreSettingsPatch(BaseModel):
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null (leave it out to keep it)")
         return self
-
-    @field_validator("name", "opt_out_text")
-    @classmethod
-    def _not_blank(cls, v: str | None, info) -> str | None:
-        if v is not None:
-            v = v.strip()
-            if not v:
-                raise ValueError(f"{info.field_name} must not be blank")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, v: str | None) -> str | None:
-        return None if v is None else _check_timezone(v)
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, v: str | None) -> str | None:
-        return None if v is None else _check_currency(v)
 
     @field_validator("send_weekdays")
     @classmethod
@@ -245,17 +212,9 @@ class Variant(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=40, examples=["A"])
+    name: NonBlank = Field(min_length=1, max_length=40, examples=["A"])
     template: str = Field(min_length=1, max_length=MAX_TEMPLATE)
     weight: int = Field(ge=0, le=1000, examples=[50])
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = v.strip()
-        if not v:
-            raise ValueError("a variant's name must not be blank")
-        return v
 
 
 _STEP_EXAMPLE = {
@@ -320,7 +279,7 @@ class CampaignCreate(BaseModel):
          "active": False, "steps": [_STEP_EXAMPLE]}]})
 
     kind: KIND
-    name: str = Field(min_length=1, max_length=200)
+    name: NonBlank = Field(min_length=1, max_length=200)
     trigger_minutes: int | None = Field(
         None, ge=0, le=10**6,
         description="abandoned_cart: minutes of inactivity (10–10080); win_back: minutes since "
@@ -329,28 +288,13 @@ class CampaignCreate(BaseModel):
     active: bool = False
     steps: list[StepCreate] = Field(default_factory=list, max_length=MAX_STEPS)
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = v.strip()
-        if not v:
-            raise ValueError("name must not be blank")
-        return v
-
 
 class CampaignPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"name": "سبد رهاشده", "trigger_minutes": 90}]})
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: NonBlank | None = Field(None, min_length=1, max_length=200)
     trigger_minutes: int | None = Field(None, ge=0, le=10**6)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str | None) -> str | None:
-        if v is not None and not v.strip():
-            raise ValueError("name must not be blank")
-        return None if v is None else v.strip()
 
 
 class CampaignOut(BaseModel):

@@ -1,13 +1,15 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -32,37 +34,42 @@ def platform_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in sorted({400, 401, 403, 422, *codes})}
 
 
+
+# -- fields every schema of a store or a campaign checks the same way ---------------------------
+
+def _not_blank(value: str, info: ValidationInfo) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{info.field_name} must not be blank")
+    return value
+
+
+def _known_timezone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Tehran)")
+    return value
+
+
+def _currency_code(value: str) -> str:
+    value = value.strip().upper()
+    if value not in CURRENCY_RIAL_FACTOR and not (len(value) == 3 and value.isascii()
+                                                  and value.isalpha()):
+        raise ValueError("currency must be a currency code such as IRT, IRR or USD")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_not_blank)]  # stripped, and not empty after it
+Timezone = Annotated[str, AfterValidator(_known_timezone)]  # an IANA name
+Currency = Annotated[str, AfterValidator(_currency_code)]  # IRT, IRR, IRHT, IRHR or ISO 4217
+
 class StoreCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"name": "چای‌خانه", "url": "https://shop.example", "currency": "IRT"}]})
 
-    name: str = Field(min_length=1, max_length=200)
+    name: NonBlank = Field(min_length=1, max_length=200)
     url: AnyHttpUrl
-    timezone: str = "Asia/Tehran"
-    currency: str = "IRT"
-
-    @field_validator("name")
-    @classmethod
-    def _strip_name(cls, v: str) -> str:
-        v = v.strip()
-        if not v:
-            raise ValueError("name must not be blank")
-        return v
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, v: str) -> str:
-        if v not in available_timezones():
-            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Asia/Tehran)")
-        return v
-
-    @field_validator("currency")
-    @classmethod
-    def _upper_currency(cls, v: str) -> str:
-        v = v.strip().upper()
-        if len(v) != 3 and v not in CURRENCY_RIAL_FACTOR:
-            raise ValueError("currency must be a currency code such as IRT, IRR or USD")
-        return v
+    timezone: Timezone = "Asia/Tehran"
+    currency: Currency = "IRT"
 
 
 class SmsGatewaySettings(BaseModel):

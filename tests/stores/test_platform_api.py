@@ -47,6 +47,9 @@ def test_invalid_store_is_rejected_with_a_clear_message(admin_client, factory):
                            ({"name": "  ", "url": "https://x.example"}, "name"),
                            ({"name": "x", "url": "https://x.example", "timezone": "Mars/Base"},
                             "timezone"),
+                           # what the store's settings refuse, its creation refuses too
+                           ({"name": "x", "url": "https://x.example", "currency": "1$!"},
+                            "currency"),
                            ({"name": "x", "url": "https://x.example", "api_key": "mine"}, "api_key")]:
         response = admin_client.post("/platform/v1/stores", json=payload)
         assert response.status_code == 422
