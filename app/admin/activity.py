@@ -10,7 +10,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app.admin.pagination import page
-from app.campaigns.models import Campaign, Enrollment, Message
+from app.campaigns.models import Enrollment, Message
+from app.campaigns.service import campaign_of_store
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 from app.errors import DomainError, NotFound
@@ -46,9 +47,9 @@ def _range(query, column, filters: Filters, store: Store):
 
 def _campaign(session: Session, store: Store, campaign_id: int | None) -> None:
     """A campaign filter must name a campaign of this store (deleted ones keep their history)."""
-    if campaign_id is not None and session.scalar(select(Campaign.id).where(
-            Campaign.id == campaign_id, Campaign.store_id == store.id)) is None:
-        raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
+    if campaign_id is not None:
+        campaign_of_store(session, store_id=store.id, campaign_id=campaign_id,
+                          include_deleted=True)
 
 
 def _contact(session: Session, store: Store, contact_id: int | None) -> None:

@@ -32,7 +32,7 @@ from app.campaigns.models import (
     Enrollment,
     Message,
 )
-from app.campaigns.service import set_campaign_active
+from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.commerce.woocommerce_api import check_store_url
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.db import rowcount
@@ -153,12 +153,7 @@ def list_campaigns(session: Session, *, store: Store) -> list[Campaign]:
 
 
 def get_campaign(session: Session, *, store: Store, campaign_id: int) -> Campaign:
-    campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id,
-                                                     Campaign.store_id == store.id,
-                                                     Campaign.deleted_at.is_(None)))
-    if campaign is None:
-        raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
-    return campaign
+    return campaign_of_store(session, store_id=store.id, campaign_id=campaign_id)
 
 
 def live_steps(session: Session, campaign_ids: list[int]) -> dict[int, list[CampaignStep]]:

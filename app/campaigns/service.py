@@ -151,12 +151,23 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
     return ended
 
 
-def set_campaign_active(session: Session, *, store_id: int, campaign_id: int, active: bool,
-                        now: datetime) -> Campaign:
-    campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id,
-                                                     Campaign.store_id == store_id))
+def campaign_of_store(session: Session, *, store_id: int, campaign_id: int,
+                      include_deleted: bool = False) -> Campaign:
+    """The store's campaign, or NotFound: another store's is as unknown as a missing one. A
+    deleted campaign is found only where its history is asked for (`include_deleted`)."""
+    query = select(Campaign).where(Campaign.id == campaign_id, Campaign.store_id == store_id)
+    if not include_deleted:
+        query = query.where(Campaign.deleted_at.is_(None))
+    campaign = session.scalar(query)
     if campaign is None:
         raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
+    return campaign
+
+
+def set_campaign_active(session: Session, *, store_id: int, campaign_id: int, active: bool,
+                        now: datetime) -> Campaign:
+    campaign = campaign_of_store(session, store_id=store_id, campaign_id=campaign_id,
+                                 include_deleted=True)
     campaign.active = active
     if active:  # held messages go out at the next tick, subject to every rule again
         session.execute(update(Message)

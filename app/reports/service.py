@@ -29,7 +29,7 @@ from app.campaigns.models import (
     CampaignStep,
     Message,
 )
-from app.errors import NotFound
+from app.campaigns.service import campaign_of_store
 from app.messaging.persian import persian_digits
 from app.reports import repository as repo
 from app.reports import stats
@@ -221,11 +221,9 @@ def summary(session: Session, *, store: Store, period: Period) -> dict:
 
 
 def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campaign:
-    """The store's campaign; another store's is as unknown as a missing one."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.store_id != store.id:
-        raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
-    return campaign
+    """The store's campaign, deleted ones too (their history stays in the reports)."""
+    return campaign_of_store(session, store_id=store.id, campaign_id=campaign_id,
+                             include_deleted=True)
 
 
 def campaign_report(session: Session, *, store: Store, period: Period, campaign_id: int) -> dict:
