@@ -10,7 +10,7 @@ from functools import lru_cache
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from app.messaging.persian import persian_digits
+from app.digits import persian_digits
 from app.messaging.render import TEMPLATES
 
 PAGE_HEADERS = {

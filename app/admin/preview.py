@@ -33,10 +33,11 @@ from app.commerce.models import Cart, Order
 from app.config import get_settings
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
+from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, Lookup, SendResult
 from app.messaging.kavenegar import TokenProblem, fit_token
-from app.messaging.persian import jalali_date, money, persian_digits
+from app.messaging.persian import jalali_date, money
 from app.messaging.render import TEMPLATES, VARIABLES, TemplateProblem, render, validate
 from app.messaging.segments import Segments, count_segments
 from app.stores.models import Store

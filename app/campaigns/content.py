@@ -19,9 +19,10 @@ from app.campaigns.recommend import recommend
 from app.commerce.models import Cart, Order
 from app.config import get_settings
 from app.contacts.models import Contact
+from app.digits import persian_digits
 from app.links.service import mint
 from app.links.targets import cart_target, on_site, with_utm
-from app.messaging.persian import jalali_date, money, persian_digits
+from app.messaging.persian import jalali_date, money
 from app.messaging.render import render
 from app.stores.models import Store
 from app.surveys.service import survey_url

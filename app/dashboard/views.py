@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from app.dashboard.auth import COOKIE, COOKIE_PATH, LoginRequired
-from app.messaging.persian import money, persian_digits
+from app.digits import persian_digits
+from app.messaging.persian import money
 from app.messaging.render import TEMPLATES
 
 STATIC = Path(__file__).resolve().parent / "static"

@@ -10,7 +10,8 @@ from pathlib import Path
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from app.messaging.persian import jalali_date, money, persian_digits
+from app.digits import persian_digits
+from app.messaging.persian import jalali_date, money
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

@@ -14,9 +14,8 @@ import jdatetime
 from sqlalchemy import Date, case, cast, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.digits import latin_digits
+from app.digits import latin_digits, persian_digits
 from app.errors import DomainError
-from app.messaging.persian import persian_digits
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -30,7 +30,7 @@ from app.campaigns.models import (
     Message,
 )
 from app.campaigns.service import campaign_of_store
-from app.messaging.persian import persian_digits
+from app.digits import persian_digits
 from app.reports import repository as repo
 from app.reports import stats
 from app.reports.costs import WENT_OUT, Cost, cost_source, sms_costs

@@ -41,11 +41,10 @@ from app.commerce.models import Order, Product
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.db import unit_of_work
-from app.digits import latin_digits
+from app.digits import latin_digits, persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.http import tls
 from app.messaging.gateway import ErrorKind, GatewayError
-from app.messaging.persian import persian_digits
 from app.stores.models import Store
 from app.surveys.models import (
     FAILED,

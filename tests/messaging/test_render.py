@@ -7,7 +7,8 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from app.campaigns.defaults import DEFAULT_CAMPAIGNS
-from app.messaging.persian import jalali_date, money, persian_digits
+from app.digits import persian_digits
+from app.messaging.persian import jalali_date, money
 from app.messaging.render import TemplateProblem, default_template, render, validate
 from app.messaging.segments import count_segments
 
