@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.admin.preview import checked_lookup, sample_render_check, template_problem
+from app.admin.preview import sample_render_check, template_problem
 from app.admin.schemas import (
     MAX_STEPS,
     CampaignCreate,
@@ -19,19 +19,18 @@ from app.admin.schemas import (
     StoreSettingsPatch,
     Variant,
 )
-from app.campaigns import coupons
+from app.campaigns import coupons, lifecycle
+from app.campaigns.compose import checked_lookup
 from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
 from app.campaigns.models import (
     ABANDONED_CART,
-    HELD,
-    SCHEDULED,
-    SKIPPED,
     WIN_BACK,
     Campaign,
     CampaignStep,
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.commerce.woocommerce_api import check_store_url
 from app.contacts.phones import InvalidPhone, normalize_phone
@@ -263,13 +262,10 @@ def delete_campaign(session: Session, *, store: Store, campaign_id: int,
     exited = rowcount(session.execute(
         update(Enrollment).where(Enrollment.campaign_id == campaign.id,
                                  Enrollment.status == "active")
-        .values(status="exited", exit_reason="campaign deleted", exited_at=now)
+        .values(status="exited", exit_reason=Reason.CAMPAIGN_DELETED.value, exited_at=now)
         .execution_options(synchronize_session=False)))
-    skipped = rowcount(session.execute(
-        update(Message).where(Message.campaign_id == campaign.id,
-                              Message.status.in_([SCHEDULED, HELD]))
-        .values(status=SKIPPED, reason="campaign deleted")
-        .execution_options(synchronize_session=False)))
+    skipped = lifecycle.skip_pending(session, Message.campaign_id == campaign.id,
+                                     reason=Reason.CAMPAIGN_DELETED)
     return skipped, exited
 
 
@@ -384,7 +380,5 @@ def delete_step(session: Session, *, store: Store, campaign_id: int, step_id: in
                        code="last_step_of_active_campaign")
     step.deleted_at = now
     session.flush()
-    return rowcount(session.execute(
-        update(Message).where(Message.step_id == step.id, Message.status.in_([SCHEDULED, HELD]))
-        .values(status=SKIPPED, reason="step deleted")
-        .execution_options(synchronize_session=False)))
+    return lifecycle.skip_pending(session, Message.step_id == step.id,
+                                  reason=Reason.STEP_DELETED)

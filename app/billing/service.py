@@ -9,11 +9,10 @@ and message) at the store's price per part when it is sent; Kavenegar refunds st
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing.models import CHARGE, REFUND, TOPUP, LedgerEntry
-from app.campaigns.models import HELD, SCHEDULED, Message
 from app.errors import DomainError, NotFound
 from app.stores.models import Store
 
@@ -21,8 +20,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "platform"
 REFUNDED_STATUSES = frozenset({13, 14})
-# The reason a message waits for money; a top-up releases exactly these.
-NO_BALANCE = "prepaid balance used up: top up to resume"
 
 
 def metered(store: Store) -> bool:
@@ -55,7 +52,8 @@ def _append(session: Session, store: Store, kind: str, amount: int, now: datetim
 
 def top_up(session: Session, store_id: int, amount: int, *, note: str,
            now: datetime) -> LedgerEntry:
-    """Credit the store; messages held for want of balance go out at the next tick."""
+    """Credit the store; messages held for want of balance go out at the next tick (the
+    campaign engine releases them once the balance pays for a part: app/campaigns/delivery.py)."""
     if amount <= 0:
         raise DomainError("amount must be a positive number of Rial", code="invalid_amount",
                           status_code=422)
@@ -63,11 +61,6 @@ def top_up(session: Session, store_id: int, amount: int, *, note: str,
     entry = _append(session, store, TOPUP, amount, now, note=note)
     if store.balance > 0:
         store.low_balance_alerted_at = None
-        session.execute(update(Message)
-                        .where(Message.store_id == store_id, Message.status == HELD,
-                               Message.reason == NO_BALANCE)
-                        .values(status=SCHEDULED, reason="balance topped up", due_at=now)
-                        .execution_options(synchronize_session=False))
     session.flush()
     return entry
 

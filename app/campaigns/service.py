@@ -5,22 +5,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.coupons import prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
-from app.campaigns.dispatch import claim_due, exit_enrollment, reap, send_batch
+from app.campaigns.dispatch import claim_due, reap, send_batch
 from app.campaigns.enroll import run_triggers
+from app.campaigns.lifecycle import exit_enrollment, release_held
 from app.campaigns.models import (
     ABANDONED_CART,
-    HELD,
     SCHEDULED,
     WIN_BACK,
     Campaign,
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason
 from app.commerce.models import Cart, Order
 from app.db import unit_of_work
 from app.errors import NotFound
@@ -139,13 +140,13 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
         for enrollment in session.scalars(active.where(
                 Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
                 Enrollment.subject_id.in_(cart_ids))):
-            exit_enrollment(session, enrollment, "purchased", now)
+            exit_enrollment(session, enrollment, Reason.PURCHASED, now)
             ended += 1
     if order.contact_id:
         for enrollment in session.scalars(active.where(
                 Campaign.kind == WIN_BACK, Enrollment.contact_id == order.contact_id,
                 Enrollment.subject_id != order.id)):
-            exit_enrollment(session, enrollment, "purchased again", now)
+            exit_enrollment(session, enrollment, Reason.PURCHASED_AGAIN, now)
             ended += 1
     session.flush()
     return ended
@@ -170,9 +171,6 @@ def set_campaign_active(session: Session, *, store_id: int, campaign_id: int, ac
                                  include_deleted=True)
     campaign.active = active
     if active:  # held messages go out at the next tick, subject to every rule again
-        session.execute(update(Message)
-                        .where(Message.campaign_id == campaign.id, Message.status == HELD)
-                        .values(status=SCHEDULED, reason="campaign resumed")
-                        .execution_options(synchronize_session=False))
+        release_held(session, Message.campaign_id == campaign.id, reason=Reason.CAMPAIGN_RESUMED)
     session.flush()
     return campaign
