@@ -28,7 +28,7 @@ SECOND_ROUND = DUE + timedelta(minutes=10)  # reports are due again; the second 
 SENDARRAY = "sms/sendarray"
 # How long a round waits for a store's gateway here: long enough for a fake on loopback to
 # answer, short enough for the test; the store that hangs is held by the test, not by a clock.
-SHORT = 2.0
+SHORT = 3.0
 
 
 def ticks(job: str, result: str) -> float:
