@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 
 from app.messaging.kavenegar import redact as redact_kavenegar_key
 
-CONTEXT_FIELDS = ("request_id", "task_id", "store_id", "message_id")
+CONTEXT_FIELDS = ("request_id", "task_id", "job", "store_id", "message_id")
 
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("bazgasht_log_context",
                                                                        default=None)
