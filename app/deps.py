@@ -16,6 +16,7 @@ from app.errors import Forbidden, Unauthorized
 from app.messaging.gateway import Gateways
 from app.stores.models import Store
 from app.stores.service import store_for_api_key
+from app.types import MAX_ID, MAX_SMALL_ID
 
 
 def get_settings(request: Request) -> Settings:
@@ -88,8 +89,10 @@ def require_store(
 StoreDep = Annotated[Store, Depends(require_store)]
 
 
-# Path ids are INTEGER columns: anything larger is no row (404 or 422), never a database error.
-StoreId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# Path ids: anything larger than the column holds is malformed (422), never a database error.
+SmallPathId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StoreId = SmallPathId
 
 
 def get_gateways(request: Request) -> Gateways:

@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import Path
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -14,8 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.errors import ErrorResponse
 from app.stores.schemas import Currency, NonBlank, Timezone
+from app.types import MAX_ID
 
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"]
 MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", "skipped", "held"]
@@ -28,29 +27,6 @@ MAX_DELAY_MINUTES = 90 * 24 * 60
 MAX_TEMPLATE = 1000
 MAX_STEPS = 10
 MAX_VARIANTS = 10
-# What the id columns hold: campaigns and steps are INTEGER, the rest BIGINT. A larger number is
-# refused as malformed (422), not sent to the database.
-MAX_SMALL_ID = 2**31 - 1
-MAX_ID = 2**63 - 1
-SmallPathId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-# -- errors (the envelope itself: app/errors.py) ------------------------------------------------
-
-_ERROR_TEXT = {400: "Bad request (e.g. a body that is not UTF-8 JSON)",
-               401: "Missing or invalid API key", 403: "Store disabled",
-               404: "Not found (or another store's)", 409: "Conflicts with the current state",
-               413: "Too large", 415: "Unsupported media type",
-               422: "Invalid request (the message names the field and the reason)",
-               429: "Rate limited", 502: "The SMS gateway refused or did not answer"}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses (400, 401, 403 and 422 come with every
-    route)."""
-    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]}
-            for code in sorted({400, 401, 403, 422, *codes})}
 
 
 # -- pages ------------------------------------------------------------------------------------

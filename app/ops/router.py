@@ -11,9 +11,8 @@ from fastapi.responses import JSONResponse
 
 from app.campaigns.service import oldest_due
 from app.deps import AdminDep, GatewaysDep, NowDep, StoreId
-from app.errors import Unauthorized
+from app.errors import Unauthorized, platform_errors
 from app.ops import health, metrics
-from app.stores.schemas import platform_errors
 from app.stores.service import get_store
 
 router = APIRouter(tags=["ops"])

@@ -2,6 +2,7 @@ from fastapi import APIRouter
 
 from app.campaigns import coupons
 from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreId
+from app.errors import platform_errors
 from app.onboarding import open_store
 from app.stores import service
 from app.stores.models import Store
@@ -11,7 +12,6 @@ from app.stores.schemas import (
     StoreCreated,
     StoreOut,
     WooCommerceApiKeys,
-    platform_errors,
 )
 
 router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep],

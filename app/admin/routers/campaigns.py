@@ -9,16 +9,15 @@ from app.admin.schemas import (
     CampaignOut,
     CampaignPatch,
     Deleted,
-    SmallPathId,
     StepCreate,
     StepOut,
     StepPatch,
-    errors,
 )
 from app.campaigns.models import Campaign, CampaignStep
-from app.deps import NowDep, SessionDep, StoreDep
+from app.deps import NowDep, SessionDep, SmallPathId, StoreDep
+from app.errors import api_errors
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], responses=errors())
+router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], responses=api_errors())
 
 
 def step_out(step: CampaignStep) -> dict:
@@ -44,18 +43,18 @@ def list_campaigns(store: StoreDep, session: SessionDep) -> dict:
     return dict(items=[campaign_out(c, steps[c.id]) for c in campaigns])
 
 
-@router.post("", status_code=201, response_model=CampaignOut, responses=errors(409),
+@router.post("", status_code=201, response_model=CampaignOut, responses=api_errors(409),
              summary="Create a campaign (paused unless active: true)")
 def create_campaign(data: CampaignCreate, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return _one(session, service.create_campaign(session, store=store, data=data, now=now))
 
 
-@router.get("/{campaign_id}", response_model=CampaignOut, responses=errors(404))
+@router.get("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404))
 def get_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
     return _one(session, service.get_campaign(session, store=store, campaign_id=campaign_id))
 
 
-@router.patch("/{campaign_id}", response_model=CampaignOut, responses=errors(404),
+@router.patch("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404),
               summary="Rename it, or change its trigger")
 def update_campaign(campaign_id: SmallPathId, patch: CampaignPatch, store: StoreDep,
                     session: SessionDep) -> dict:
@@ -63,21 +62,21 @@ def update_campaign(campaign_id: SmallPathId, patch: CampaignPatch, store: Store
                                                  patch=patch))
 
 
-@router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=errors(404),
+@router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=api_errors(404),
              summary="Pause: messages due meanwhile are held, not lost")
 def pause_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
                                             active=False, now=now))
 
 
-@router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=errors(404, 409),
+@router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=api_errors(404, 409),
              summary="Resume: held messages go out at the next tick, under every rule again")
 def resume_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
                                             active=True, now=now))
 
 
-@router.delete("/{campaign_id}", response_model=Deleted, responses=errors(404),
+@router.delete("/{campaign_id}", response_model=Deleted, responses=api_errors(404),
                summary="Delete: its messages not sent yet are skipped (never sent); history stays")
 def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     skipped, exited = service.delete_campaign(session, store=store, campaign_id=campaign_id,
@@ -86,20 +85,20 @@ def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionD
 
 
 @router.post("/{campaign_id}/steps", status_code=201, response_model=StepOut,
-             responses=errors(404, 409), summary="Add a last step (for enrollments from now on)")
+             responses=api_errors(404, 409), summary="Add a last step (for enrollments from now on)")
 def add_step(campaign_id: SmallPathId, data: StepCreate, store: StoreDep,
              session: SessionDep) -> dict:
     return step_out(service.add_step(session, store=store, campaign_id=campaign_id, data=data))
 
 
-@router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=errors(404))
+@router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404))
 def get_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
              session: SessionDep) -> dict:
     _, step = service.get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
     return step_out(step)
 
 
-@router.patch("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=errors(404),
+@router.patch("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404),
               summary="Change a step (a new text applies to every message not sent yet)")
 def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch, store: StoreDep,
                 session: SessionDep) -> dict:
@@ -109,7 +108,7 @@ def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch
 
 
 @router.delete("/{campaign_id}/steps/{step_id}", response_model=Deleted,
-               responses=errors(404, 409),
+               responses=api_errors(404, 409),
                summary="Delete a step: its messages not sent yet are skipped (never sent)")
 def delete_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
                 session: SessionDep, now: NowDep) -> dict:

@@ -11,15 +11,13 @@ from app.admin.schemas import (
     ContactDetail,
     ContactOut,
     Page,
-    PathId,
     PhoneIn,
-    errors,
 )
 from app.contacts.models import Contact
-from app.deps import NowDep, SessionDep, StoreDep
-from app.errors import DomainError
+from app.deps import NowDep, PathId, SessionDep, StoreDep
+from app.errors import DomainError, api_errors
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["admin: contacts"], responses=errors())
+router = APIRouter(prefix="/api/v1/contacts", tags=["admin: contacts"], responses=api_errors())
 
 _CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream",
               "application/vnd.ms-excel", "text/comma-separated-values")
@@ -74,7 +72,7 @@ def opt_out_phone(body: PhoneIn, store: StoreDep, session: SessionDep, now: NowD
                                               now=now))
 
 
-@router.post("/blacklist", response_model=BlacklistReport, responses=errors(400, 413, 415),
+@router.post("/blacklist", response_model=BlacklistReport, responses=api_errors(400, 413, 415),
              summary="Import a blacklist: a CSV (or one phone per line) sent as the body; every "
                      "phone is opted out",
              openapi_extra={"requestBody": {"required": True, "content": {
@@ -88,7 +86,7 @@ def import_blacklist(store: StoreDep, session: SessionDep,
     return report.__dict__
 
 
-@router.get("/{contact_id}", response_model=ContactDetail, responses=errors(404),
+@router.get("/{contact_id}", response_model=ContactDetail, responses=api_errors(404),
             summary="A contact with its messages (clicks included), orders and consent events")
 def get_contact(contact_id: PathId, store: StoreDep, session: SessionDep) -> dict:
     contact = contacts.get_contact(session, store=store, contact_id=contact_id)
@@ -97,14 +95,14 @@ def get_contact(contact_id: PathId, store: StoreDep, session: SessionDep) -> dic
                                        consent_events=found.consent_events)
 
 
-@router.post("/{contact_id}/opt-out", response_model=ContactOut, responses=errors(404),
+@router.post("/{contact_id}/opt-out", response_model=ContactOut, responses=api_errors(404),
              summary="Opt the contact out by hand")
 def opt_out(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return contact_out(contacts.set_contact_consent(session, store=store, contact_id=contact_id,
                                                     opted_in=False, now=now))
 
 
-@router.post("/{contact_id}/opt-in", response_model=ContactOut, responses=errors(404),
+@router.post("/{contact_id}/opt-in", response_model=ContactOut, responses=api_errors(404),
              summary="Opt the contact back in by hand (only with the customer's consent)")
 def opt_in(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
     return contact_out(contacts.set_contact_consent(session, store=store, contact_id=contact_id,

@@ -9,16 +9,14 @@ from app.admin.schemas import (
     DraftPreviewRequest,
     PreviewOut,
     PreviewRequest,
-    SmallPathId,
     TestSendOut,
     TestSendRequest,
-    errors,
 )
-from app.deps import GatewaysDep, NowDep, SessionDep, StoreDep
-from app.errors import error_body
+from app.deps import GatewaysDep, NowDep, SessionDep, SmallPathId, StoreDep
+from app.errors import api_errors, error_body
 from app.messaging.gateway import GatewayError
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: preview"], responses=errors(404))
+router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: preview"], responses=api_errors(404))
 
 
 def preview_out(rendered: Rendered) -> dict:
@@ -58,7 +56,7 @@ def preview_draft(campaign_id: SmallPathId, body: DraftPreviewRequest, store: St
 
 
 @router.post("/{campaign_id}/steps/{step_id}/test-send", response_model=TestSendOut,
-             responses=errors(409, 429, 502),  # 422 also: the gateway refused
+             responses=api_errors(409, 429, 502),  # 422 also: the gateway refused
              summary="Send the step's preview to a phone through the store's gateway "
                      f"(at most {preview.TEST_SENDS_PER_HOUR} per hour)")
 def test_send(campaign_id: SmallPathId, step_id: SmallPathId, body: TestSendRequest,
