@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.admin import preview, service
+from app.admin import preview
 from app.admin.preview import Rendered
 from app.admin.schemas import (
     DraftPreviewRequest,
@@ -12,6 +12,7 @@ from app.admin.schemas import (
     TestSendOut,
     TestSendRequest,
 )
+from app.campaigns import editing
 from app.deps import GatewaysDep, NowDep, SessionDep, SmallPathId, StoreDep
 from app.errors import api_errors, error_body
 from app.messaging.gateway import GatewayError
@@ -35,7 +36,7 @@ def preview_out(rendered: Rendered) -> dict:
 def preview_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
                  session: SessionDep, now: NowDep, body: PreviewRequest | None = None) -> dict:
     body = body or PreviewRequest()
-    campaign, step = service.get_step(session, store=store, campaign_id=campaign_id,
+    campaign, step = editing.get_step(session, store=store, campaign_id=campaign_id,
                                       step_id=step_id)
     return preview_out(preview.preview(session, store=store, campaign=campaign, step=step,
                                        template=body.template, variant=body.variant,
@@ -47,7 +48,7 @@ def preview_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep
              summary="Preview a step that is not saved yet (its template, coupon and lookup)")
 def preview_draft(campaign_id: SmallPathId, body: DraftPreviewRequest, store: StoreDep,
                   session: SessionDep, now: NowDep) -> dict:
-    campaign, draft = service.draft_step(
+    campaign, draft = editing.draft_step(
         session, store=store, campaign_id=campaign_id,
         data=body.model_dump(include={"template", "coupon", "lookup"}))
     return preview_out(preview.preview(session, store=store, campaign=campaign, step=draft,
@@ -62,7 +63,7 @@ def preview_draft(campaign_id: SmallPathId, body: DraftPreviewRequest, store: St
 def test_send(campaign_id: SmallPathId, step_id: SmallPathId, body: TestSendRequest,
               store: StoreDep, session: SessionDep, gateways: GatewaysDep, now: NowDep):
 
-    campaign, step = service.get_step(session, store=store, campaign_id=campaign_id,
+    campaign, step = editing.get_step(session, store=store, campaign_id=campaign_id,
                                       step_id=step_id)
     rendered = preview.preview(session, store=store, campaign=campaign, step=step,
                                template=body.template, variant=body.variant,

@@ -1,9 +1,11 @@
-"""Campaigns and their steps."""
+"""The admin API's campaigns and their steps (`/api/v1/campaigns`): the edge of
+app/campaigns/editing.py, which the merchant panel calls too."""
 
 from fastapi import APIRouter
 
-from app.admin import service
-from app.admin.schemas import (
+from app.campaigns import editing
+from app.campaigns.models import Campaign, CampaignStep
+from app.campaigns.schemas import (
     CampaignCreate,
     CampaignList,
     CampaignOut,
@@ -13,7 +15,6 @@ from app.admin.schemas import (
     StepOut,
     StepPatch,
 )
-from app.campaigns.models import Campaign, CampaignStep
 from app.deps import NowDep, SessionDep, SmallPathId, StoreDep
 from app.errors import api_errors
 
@@ -33,53 +34,53 @@ def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
 
 
 def _one(session, campaign: Campaign) -> dict:
-    return campaign_out(campaign, service.live_steps(session, [campaign.id])[campaign.id])
+    return campaign_out(campaign, editing.live_steps(session, [campaign.id])[campaign.id])
 
 
 @router.get("", response_model=CampaignList, summary="The store's campaigns with their steps")
 def list_campaigns(store: StoreDep, session: SessionDep) -> dict:
-    campaigns = service.list_campaigns(session, store=store)
-    steps = service.live_steps(session, [c.id for c in campaigns])
+    campaigns = editing.list_campaigns(session, store=store)
+    steps = editing.live_steps(session, [c.id for c in campaigns])
     return dict(items=[campaign_out(c, steps[c.id]) for c in campaigns])
 
 
 @router.post("", status_code=201, response_model=CampaignOut, responses=api_errors(409),
              summary="Create a campaign (paused unless active: true)")
 def create_campaign(data: CampaignCreate, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return _one(session, service.create_campaign(session, store=store, data=data, now=now))
+    return _one(session, editing.create_campaign(session, store=store, data=data, now=now))
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404))
 def get_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
-    return _one(session, service.get_campaign(session, store=store, campaign_id=campaign_id))
+    return _one(session, editing.get_campaign(session, store=store, campaign_id=campaign_id))
 
 
 @router.patch("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404),
               summary="Rename it, or change its trigger")
 def update_campaign(campaign_id: SmallPathId, patch: CampaignPatch, store: StoreDep,
                     session: SessionDep) -> dict:
-    return _one(session, service.update_campaign(session, store=store, campaign_id=campaign_id,
+    return _one(session, editing.update_campaign(session, store=store, campaign_id=campaign_id,
                                                  patch=patch))
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=api_errors(404),
              summary="Pause: messages due meanwhile are held, not lost")
 def pause_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
+    return _one(session, editing.set_active(session, store=store, campaign_id=campaign_id,
                                             active=False, now=now))
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=api_errors(404, 409),
              summary="Resume: held messages go out at the next tick, under every rule again")
 def resume_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return _one(session, service.set_active(session, store=store, campaign_id=campaign_id,
+    return _one(session, editing.set_active(session, store=store, campaign_id=campaign_id,
                                             active=True, now=now))
 
 
 @router.delete("/{campaign_id}", response_model=Deleted, responses=api_errors(404),
                summary="Delete: its messages not sent yet are skipped (never sent); history stays")
 def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    skipped, exited = service.delete_campaign(session, store=store, campaign_id=campaign_id,
+    skipped, exited = editing.delete_campaign(session, store=store, campaign_id=campaign_id,
                                               now=now)
     return dict(deleted=True, skipped_messages=skipped, exited_enrollments=exited)
 
@@ -88,13 +89,13 @@ def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionD
              responses=api_errors(404, 409), summary="Add a last step (for enrollments from now on)")
 def add_step(campaign_id: SmallPathId, data: StepCreate, store: StoreDep,
              session: SessionDep) -> dict:
-    return step_out(service.add_step(session, store=store, campaign_id=campaign_id, data=data))
+    return step_out(editing.add_step(session, store=store, campaign_id=campaign_id, data=data))
 
 
 @router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404))
 def get_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
              session: SessionDep) -> dict:
-    _, step = service.get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
+    _, step = editing.get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
     return step_out(step)
 
 
@@ -103,7 +104,7 @@ def get_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
 def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch, store: StoreDep,
                 session: SessionDep) -> dict:
     data = patch.model_dump(exclude_unset=True)
-    return step_out(service.update_step(session, store=store, campaign_id=campaign_id,
+    return step_out(editing.update_step(session, store=store, campaign_id=campaign_id,
                                         step_id=step_id, data=data))
 
 
@@ -112,6 +113,6 @@ def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch
                summary="Delete a step: its messages not sent yet are skipped (never sent)")
 def delete_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
                 session: SessionDep, now: NowDep) -> dict:
-    skipped = service.delete_step(session, store=store, campaign_id=campaign_id, step_id=step_id,
+    skipped = editing.delete_step(session, store=store, campaign_id=campaign_id, step_id=step_id,
                                   now=now)
     return dict(deleted=True, skipped_messages=skipped)
