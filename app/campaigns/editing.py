@@ -2,8 +2,9 @@
 the panel apply before they write (one active campaign per kind, triggers within bounds, steps
 whose templates, coupons, lookups and variants can be sent).
 
-Every function takes the request's store and finds rows only within it: an id of another store
-is "not found", never "forbidden", so ids do not leak between stores.
+Functions take the store's campaign as its edge found it (`campaign_of_store`, or the API's
+CampaignDep): an id of another store is "not found", never "forbidden", so ids do not leak
+between stores, and a step is looked up only within its campaign.
 """
 
 from datetime import datetime
@@ -52,10 +53,19 @@ _KIND_DEFAULTS = {kind: (promotional, trigger) for kind, _, _, promotional, trig
 TRIGGER_BOUNDS = {ABANDONED_CART: (10, 7 * DAY), WIN_BACK: (DAY, 365 * DAY)}
 
 
-def _lock_store(session: Session, store: Store) -> None:
+def _lock_store(session: Session, store_id: int) -> None:
     """Serialize the store's campaign changes where a rule spans rows (one active campaign per
     kind, step positions, a last step)."""
-    session.execute(select(Store.id).where(Store.id == store.id).with_for_update())
+    session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
+
+
+def _locked(session: Session, campaign: Campaign) -> Campaign:
+    """The campaign under the store's lock, read again: the request found it before it waited,
+    and whoever held the lock may have paused, resumed or deleted it meanwhile."""
+    store_id, campaign_id = campaign.store_id, campaign.id
+    _lock_store(session, store_id)
+    session.expire(campaign)
+    return campaign_of_store(session, store_id=store_id, campaign_id=campaign_id)
 
 
 def list_campaigns(session: Session, *, store: Store) -> list[Campaign]:
@@ -64,11 +74,7 @@ def list_campaigns(session: Session, *, store: Store) -> list[Campaign]:
                                 .order_by(Campaign.id)))
 
 
-def get_campaign(session: Session, *, store: Store, campaign_id: int) -> Campaign:
-    return campaign_of_store(session, store_id=store.id, campaign_id=campaign_id)
-
-
-def live_steps(session: Session, campaign_ids: list[int]) -> dict[int, list[CampaignStep]]:
+def live_steps(session: Session, *, campaign_ids: list[int]) -> dict[int, list[CampaignStep]]:
     """The steps (not deleted) of these campaigns, in order."""
     steps: dict[int, list[CampaignStep]] = {cid: [] for cid in campaign_ids}
     if campaign_ids:
@@ -108,7 +114,7 @@ def _ensure_only_active_of_kind(session: Session, campaign: Campaign) -> None:
 
 def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
                     now: datetime) -> Campaign:
-    _lock_store(session, store)
+    _lock_store(session, store.id)
     steps = [checked_step_fields(step.model_dump(), where=f"steps[{i}].")
              for i, step in enumerate(data.steps)]
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
@@ -125,9 +131,7 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
     return campaign
 
 
-def update_campaign(session: Session, *, store: Store, campaign_id: int,
-                    patch: CampaignPatch) -> Campaign:
-    campaign = get_campaign(session, store=store, campaign_id=campaign_id)
+def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatch) -> Campaign:
     changes = patch.model_dump(exclude_unset=True)
     if changes.get("name") is not None:
         campaign.name = changes["name"]
@@ -138,7 +142,7 @@ def update_campaign(session: Session, *, store: Store, campaign_id: int,
 
 
 def _activate(session: Session, campaign: Campaign, now: datetime) -> None:
-    if not live_steps(session, [campaign.id])[campaign.id]:
+    if not live_steps(session, campaign_ids=[campaign.id])[campaign.id]:
         # Enrolling into a campaign without steps schedules nothing and, since a subject is
         # enrolled once, would keep those customers from ever getting its messages.
         raise Conflict(f"campaign {campaign.id} has no steps: add one before resuming it",
@@ -148,28 +152,24 @@ def _activate(session: Session, campaign: Campaign, now: datetime) -> None:
                         now=now)
 
 
-def set_active(session: Session, *, store: Store, campaign_id: int, active: bool,
-               now: datetime) -> Campaign:
+def set_active(session: Session, *, campaign: Campaign, active: bool, now: datetime) -> Campaign:
     """Pause (messages due meanwhile are held, not lost) or resume (held ones go out)."""
-    _lock_store(session, store)
-    campaign = get_campaign(session, store=store, campaign_id=campaign_id)
+    campaign = _locked(session, campaign)
     if active:
         _activate(session, campaign, now)
     else:
-        set_campaign_active(session, store_id=store.id, campaign_id=campaign.id, active=False,
-                            now=now)
+        set_campaign_active(session, store_id=campaign.store_id, campaign_id=campaign.id,
+                            active=False, now=now)
     return campaign
 
 
-def delete_campaign(session: Session, *, store: Store, campaign_id: int,
-                    now: datetime) -> tuple[int, int]:
+def delete_campaign(session: Session, *, campaign: Campaign, now: datetime) -> tuple[int, int]:
     """Delete a campaign: it stops, its enrollments end and every message not sent yet is
     skipped with the reason (the row is kept: its history stays in the reports).
 
     A message a worker holds at this moment (status "sending") meets the inactive campaign in
     its guard and is held, not sent. Returns (skipped messages, ended enrollments).
     """
-    campaign = get_campaign(session, store=store, campaign_id=campaign_id)
     campaign.active, campaign.deleted_at = False, now
     session.flush()
     exited = rowcount(session.execute(
@@ -239,33 +239,28 @@ def checked_step_fields(data: dict[str, Any], *, where: str = "") -> dict[str, A
     return checked
 
 
-def get_step(session: Session, *, store: Store, campaign_id: int,
-             step_id: int) -> tuple[Campaign, CampaignStep]:
-    campaign = get_campaign(session, store=store, campaign_id=campaign_id)
+def step_of(session: Session, *, campaign: Campaign, step_id: int) -> CampaignStep:
+    """The campaign's step (not deleted), or NotFound: another campaign's is as unknown."""
     step = session.scalar(select(CampaignStep).where(CampaignStep.id == step_id,
                                                      CampaignStep.campaign_id == campaign.id,
                                                      CampaignStep.deleted_at.is_(None)))
     if step is None:
-        raise NotFound(f"campaign {campaign_id} has no step with id {step_id}",
+        raise NotFound(f"campaign {campaign.id} has no step with id {step_id}",
                        code="step_not_found")
-    return campaign, step
+    return step
 
 
-def draft_step(session: Session, *, store: Store, campaign_id: int,
-               data: dict[str, Any]) -> tuple[Campaign, CampaignStep]:
+def draft_step(*, campaign: Campaign, data: dict[str, Any]) -> CampaignStep:
     """A step as the editor holds it, checked like a saved one but never added to the session
     (previews of it write nothing)."""
-    campaign = get_campaign(session, store=store, campaign_id=campaign_id)
-    return campaign, CampaignStep(campaign_id=campaign.id, position=0, delay_minutes=0,
-                                  variants=[], **checked_step_fields(data))
+    return CampaignStep(campaign_id=campaign.id, position=0, delay_minutes=0, variants=[],
+                        **checked_step_fields(data))
 
 
-def add_step(session: Session, *, store: Store, campaign_id: int,
-             data: StepCreate) -> CampaignStep:
+def add_step(session: Session, *, campaign: Campaign, data: StepCreate) -> CampaignStep:
     """A new last step. It applies to enrollments from now on (those already running keep the
     messages they were given when they started)."""
-    _lock_store(session, store)  # two new steps at once must not take the same position
-    campaign = get_campaign(session, store=store, campaign_id=campaign_id)
+    campaign = _locked(session, campaign)  # two new steps at once must not take one position
     fields = checked_step_fields(data.model_dump())
     count = session.scalar(select(func.count()).select_from(CampaignStep).where(
         CampaignStep.campaign_id == campaign.id, CampaignStep.deleted_at.is_(None))) or 0
@@ -280,9 +275,7 @@ def add_step(session: Session, *, store: Store, campaign_id: int,
     return step
 
 
-def update_step(session: Session, *, store: Store, campaign_id: int, step_id: int,
-                data: dict[str, Any]) -> CampaignStep:
-    _, step = get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
+def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any]) -> CampaignStep:
     for name in ("delay_minutes", "template", "variants"):
         if name in data and data[name] is None:
             raise InvalidStep(f"{name}: cannot be null (leave it out to keep it)")
@@ -292,13 +285,13 @@ def update_step(session: Session, *, store: Store, campaign_id: int, step_id: in
     return step
 
 
-def delete_step(session: Session, *, store: Store, campaign_id: int, step_id: int,
+def delete_step(session: Session, *, campaign: Campaign, step: CampaignStep,
                 now: datetime) -> int:
     """Delete a step: its messages not sent yet are skipped with the reason, and no new
     enrollment gets it. The row stays for its messages' history. Returns how many were skipped."""
-    _lock_store(session, store)
-    campaign, step = get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
-    if campaign.active and len(live_steps(session, [campaign.id])[campaign.id]) == 1:
+    campaign = _locked(session, campaign)
+    step = step_of(session, campaign=campaign, step_id=step.id)  # not deleted meanwhile
+    if campaign.active and len(live_steps(session, campaign_ids=[campaign.id])[campaign.id]) == 1:
         raise Conflict(f"step {step.id} is the last step of active campaign {campaign.id}: "
                        "pause the campaign first (or delete the campaign)",
                        code="last_step_of_active_campaign")

@@ -4,6 +4,7 @@ app/campaigns/editing.py, which the merchant panel calls too."""
 from fastapi import APIRouter
 
 from app.campaigns import editing
+from app.campaigns.deps import CampaignDep, StepDep
 from app.campaigns.models import Campaign, CampaignStep
 from app.campaigns.schemas import (
     CampaignCreate,
@@ -15,7 +16,7 @@ from app.campaigns.schemas import (
     StepOut,
     StepPatch,
 )
-from app.deps import NowDep, SessionDep, SmallPathId, StoreDep
+from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import api_errors
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], responses=api_errors())
@@ -34,13 +35,14 @@ def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
 
 
 def _one(session, campaign: Campaign) -> dict:
-    return campaign_out(campaign, editing.live_steps(session, [campaign.id])[campaign.id])
+    steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
+    return campaign_out(campaign, steps)
 
 
 @router.get("", response_model=CampaignList, summary="The store's campaigns with their steps")
 def list_campaigns(store: StoreDep, session: SessionDep) -> dict:
     campaigns = editing.list_campaigns(session, store=store)
-    steps = editing.live_steps(session, [c.id for c in campaigns])
+    steps = editing.live_steps(session, campaign_ids=[c.id for c in campaigns])
     return dict(items=[campaign_out(c, steps[c.id]) for c in campaigns])
 
 
@@ -51,68 +53,59 @@ def create_campaign(data: CampaignCreate, store: StoreDep, session: SessionDep, 
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404))
-def get_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep) -> dict:
-    return _one(session, editing.get_campaign(session, store=store, campaign_id=campaign_id))
+def get_campaign(campaign: CampaignDep, session: SessionDep) -> dict:
+    return _one(session, campaign)
 
 
 @router.patch("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404),
               summary="Rename it, or change its trigger")
-def update_campaign(campaign_id: SmallPathId, patch: CampaignPatch, store: StoreDep,
-                    session: SessionDep) -> dict:
-    return _one(session, editing.update_campaign(session, store=store, campaign_id=campaign_id,
-                                                 patch=patch))
+def update_campaign(campaign: CampaignDep, patch: CampaignPatch, session: SessionDep) -> dict:
+    return _one(session, editing.update_campaign(session, campaign=campaign, patch=patch))
 
 
 @router.post("/{campaign_id}/pause", response_model=CampaignOut, responses=api_errors(404),
              summary="Pause: messages due meanwhile are held, not lost")
-def pause_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return _one(session, editing.set_active(session, store=store, campaign_id=campaign_id,
-                                            active=False, now=now))
+def pause_campaign(campaign: CampaignDep, session: SessionDep, now: NowDep) -> dict:
+    return _one(session, editing.set_active(session, campaign=campaign, active=False, now=now))
 
 
 @router.post("/{campaign_id}/resume", response_model=CampaignOut, responses=api_errors(404, 409),
              summary="Resume: held messages go out at the next tick, under every rule again")
-def resume_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return _one(session, editing.set_active(session, store=store, campaign_id=campaign_id,
-                                            active=True, now=now))
+def resume_campaign(campaign: CampaignDep, session: SessionDep, now: NowDep) -> dict:
+    return _one(session, editing.set_active(session, campaign=campaign, active=True, now=now))
 
 
 @router.delete("/{campaign_id}", response_model=Deleted, responses=api_errors(404),
                summary="Delete: its messages not sent yet are skipped (never sent); history stays")
-def delete_campaign(campaign_id: SmallPathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    skipped, exited = editing.delete_campaign(session, store=store, campaign_id=campaign_id,
-                                              now=now)
+def delete_campaign(campaign: CampaignDep, session: SessionDep, now: NowDep) -> dict:
+    skipped, exited = editing.delete_campaign(session, campaign=campaign, now=now)
     return dict(deleted=True, skipped_messages=skipped, exited_enrollments=exited)
 
 
 @router.post("/{campaign_id}/steps", status_code=201, response_model=StepOut,
              responses=api_errors(404, 409), summary="Add a last step (for enrollments from now on)")
-def add_step(campaign_id: SmallPathId, data: StepCreate, store: StoreDep,
-             session: SessionDep) -> dict:
-    return step_out(editing.add_step(session, store=store, campaign_id=campaign_id, data=data))
+def add_step(campaign: CampaignDep, data: StepCreate, session: SessionDep) -> dict:
+    return step_out(editing.add_step(session, campaign=campaign, data=data))
 
 
 @router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404))
-def get_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
-             session: SessionDep) -> dict:
-    _, step = editing.get_step(session, store=store, campaign_id=campaign_id, step_id=step_id)
+def get_step(found: StepDep) -> dict:
+    _, step = found
     return step_out(step)
 
 
 @router.patch("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404),
               summary="Change a step (a new text applies to every message not sent yet)")
-def update_step(campaign_id: SmallPathId, step_id: SmallPathId, patch: StepPatch, store: StoreDep,
-                session: SessionDep) -> dict:
-    data = patch.model_dump(exclude_unset=True)
-    return step_out(editing.update_step(session, store=store, campaign_id=campaign_id,
-                                        step_id=step_id, data=data))
+def update_step(found: StepDep, patch: StepPatch, session: SessionDep) -> dict:
+    _, step = found
+    return step_out(editing.update_step(session, step=step,
+                                        data=patch.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{campaign_id}/steps/{step_id}", response_model=Deleted,
                responses=api_errors(404, 409),
                summary="Delete a step: its messages not sent yet are skipped (never sent)")
-def delete_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
-                session: SessionDep, now: NowDep) -> dict:
-    skipped = editing.delete_step(session, store=store, campaign_id=campaign_id, step_id=step_id,
-                                  now=now)
+def delete_step(found: StepDep, session: SessionDep, now: NowDep) -> dict:
+    campaign, step = found
+    skipped = editing.delete_step(session, campaign=campaign, step=step, now=now)
     return dict(deleted=True, skipped_messages=skipped)

@@ -10,6 +10,7 @@ from app.admin import preview
 from app.campaigns import coupons, editing
 from app.campaigns.models import ABANDONED_CART, WIN_BACK, Campaign, CampaignStep
 from app.campaigns.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
+from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service
@@ -32,15 +33,15 @@ def _id(value: str) -> int:
 
 def _campaign(session, current, campaign_id: str) -> Campaign:
     try:
-        return editing.get_campaign(session, store=current.store, campaign_id=_id(campaign_id))
+        return campaign_of_store(session, store_id=current.store.id, campaign_id=_id(campaign_id))
     except NotFound:
         raise PanelNotFound() from None
 
 
 def _step(session, current, campaign_id: str, step_id: str) -> tuple[Campaign, CampaignStep]:
+    campaign = _campaign(session, current, campaign_id)
     try:
-        return editing.get_step(session, store=current.store, campaign_id=_id(campaign_id),
-                                step_id=_id(step_id))
+        return campaign, editing.step_of(session, campaign=campaign, step_id=_id(step_id))
     except NotFound:
         raise PanelNotFound() from None
 
@@ -48,7 +49,7 @@ def _step(session, current, campaign_id: str, step_id: str) -> tuple[Campaign, C
 @router.get("")
 def campaigns(request: Request, current: PanelDep, session: SessionDep) -> Response:
     found = editing.list_campaigns(session, store=current.store)
-    steps = editing.live_steps(session, [c.id for c in found])
+    steps = editing.live_steps(session, campaign_ids=[c.id for c in found])
     return page(request, "campaigns.html", panel=current, nav="campaigns",
                 campaigns=[(c, steps[c.id]) for c in found],
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"),
@@ -63,8 +64,7 @@ def _back(form, campaign: Campaign) -> str:
 @router.post("/{campaign_id}/pause")
 def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
-    editing.set_active(session, store=current.store, campaign_id=campaign.id, active=False,
-                       now=now)
+    editing.set_active(session, campaign=campaign, active=False, now=now)
     return redirect(f"{_back(form, campaign)}?ok=paused&campaign={campaign.id}")
 
 
@@ -72,8 +72,7 @@ def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep
 def resume(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
     try:
-        editing.set_active(session, store=current.store, campaign_id=campaign.id, active=True,
-                           now=now)
+        editing.set_active(session, campaign=campaign, active=True, now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"{_back(form, campaign)}?error={from_service(exc).code}"
@@ -94,7 +93,7 @@ def _trigger_state(campaign: Campaign) -> dict:
 def _campaign_page(request, current, session, campaign: Campaign, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
                    status_code: int = 200) -> Response:
-    steps = editing.live_steps(session, [campaign.id])[campaign.id]
+    steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     return page(request, "campaign.html", status_code=status_code, panel=current,
                 nav="campaigns", campaign=campaign, steps=steps, problems=list(problems),
                 name=campaign.name if name is None else name,
@@ -132,8 +131,7 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
                 changes["trigger_minutes"] = minutes
     if checks.ok:
         try:
-            editing.update_campaign(session, store=current.store, campaign_id=campaign.id,
-                                    patch=CampaignPatch(**changes))
+            editing.update_campaign(session, campaign=campaign, patch=CampaignPatch(**changes))
         except DomainError as exc:
             checks.problems.append(from_service(exc, "trigger_value"))
     if not checks.ok:
@@ -147,13 +145,13 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
 def add_step(campaign_id: str, current: PostDep, session: SessionDep) -> Response:
     """A new last step, a day after the current last one, starting from its text."""
     campaign = _campaign(session, current, campaign_id)
-    steps = editing.live_steps(session, [campaign.id])[campaign.id]
+    steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     last = steps[-1] if steps else None
     data = StepCreate(delay_minutes=min((last.delay_minutes if last else 0) + 24 * 60,
                                         MAX_DELAY_MINUTES),
                       template=last.template if last else "{{ store_name }}: {{ link }}")
     try:
-        step = editing.add_step(session, store=current.store, campaign_id=campaign.id, data=data)
+        step = editing.add_step(session, campaign=campaign, data=data)
     except DomainError as exc:
         session.rollback()
         return redirect(f"/panel/campaigns/{campaign.id}?error={from_service(exc).code}")
@@ -165,8 +163,7 @@ def delete_step(campaign_id: str, step_id: str, current: PostDep,
                 session: SessionDep, now: NowDep) -> Response:
     campaign, step = _step(session, current, campaign_id, step_id)
     try:
-        editing.delete_step(session, store=current.store, campaign_id=campaign.id,
-                            step_id=step.id, now=now)
+        editing.delete_step(session, campaign=campaign, step=step, now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}"
@@ -251,8 +248,7 @@ def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep
     fields = step_form.fields_of(checks, state)
     if checks.ok:
         try:
-            editing.update_step(session, store=current.store, campaign_id=campaign.id,
-                                step_id=step.id, data=fields)
+            editing.update_step(session, step=step, data=fields)
         except DomainError as exc:
             checks.problems.append(from_service(exc, _field_of(exc)))
     if not checks.ok:
