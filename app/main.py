@@ -25,6 +25,7 @@ from app.links.clicks import ClickRecorder
 from app.links.router import install as install_links
 from app.links.router import plugin_router
 from app.messaging.gateway import make_gateways
+from app.messaging.router import router as gateway_check_router
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         app.state.notify_ingest = lambda: None
     app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
     app.state.click_recorder = ClickRecorder(factory)
+    # What the edges of lower packages ask of the campaign engine, handed over here: app/ops is
+    # imported by the engine, so it never imports it (dependencies point one way).
+    app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
@@ -117,7 +121,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     def healthz() -> dict:
         return {"ok": True}
 
-    app.include_router(ops_router)  # /readyz, /metrics, gateway-check (app/ops)
+    app.include_router(ops_router)  # /readyz, /metrics (app/ops)
+    app.include_router(gateway_check_router)  # a store's gateway check (app/messaging)
     app.add_middleware(RequestIdMiddleware)  # X-Request-ID in, out, and in the logs
 
     install_dashboard(app)  # the merchant panel, /panel
