@@ -11,6 +11,7 @@ from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
+from app.campaigns import coupons
 from app.campaigns import service as campaigns
 from app.campaigns.router import router as campaigns_router
 from app.clock import SYSTEM, Clock
@@ -26,6 +27,7 @@ from app.links.router import install as install_links
 from app.links.router import plugin_router
 from app.messaging.gateway import make_gateways
 from app.messaging.router import router as gateway_check_router
+from app.onboarding import open_store
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
@@ -101,9 +103,11 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         app.state.notify_ingest = lambda: None
     app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
     app.state.click_recorder = ClickRecorder(factory)
-    # What the edges of lower packages ask of the campaign engine, handed over here: app/ops is
-    # imported by the engine, so it never imports it (dependencies point one way).
+    # What the edges of lower packages ask of the campaign engine, handed over here: those
+    # packages are imported by the engine, so they never import it (dependencies point one way).
     app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag
+    app.state.open_store = open_store  # a new store's default campaigns (app/stores)
+    app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
