@@ -7,13 +7,13 @@ and message) at the store's price per part when it is sent; Kavenegar refunds st
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing.models import CHARGE, REFUND, TOPUP, LedgerEntry
-from app.campaigns.models import HELD, SCHEDULED, Message
 from app.errors import DomainError, NotFound
 from app.stores.models import Store
 
@@ -23,6 +23,10 @@ PLATFORM = "platform"
 REFUNDED_STATUSES = frozenset({13, 14})
 # The reason a message waits for money; a top-up releases exactly these.
 NO_BALANCE = "prepaid balance used up: top up to resume"
+# Schedules again the store's messages held for NO_BALANCE: the campaign engine's
+# (app.campaigns.service.release_unfunded), handed over by the caller, because the engine
+# imports billing and dependencies point one way.
+ReleaseUnfunded = Callable[..., int]
 
 
 def metered(store: Store) -> bool:
@@ -53,8 +57,8 @@ def _append(session: Session, store: Store, kind: str, amount: int, now: datetim
     return entry
 
 
-def top_up(session: Session, store_id: int, amount: int, *, note: str,
-           now: datetime) -> LedgerEntry:
+def top_up(session: Session, store_id: int, amount: int, *, note: str, now: datetime,
+           release_unfunded: ReleaseUnfunded) -> LedgerEntry:
     """Credit the store; messages held for want of balance go out at the next tick."""
     if amount <= 0:
         raise DomainError("amount must be a positive number of Rial", code="invalid_amount",
@@ -63,11 +67,7 @@ def top_up(session: Session, store_id: int, amount: int, *, note: str,
     entry = _append(session, store, TOPUP, amount, now, note=note)
     if store.balance > 0:
         store.low_balance_alerted_at = None
-        session.execute(update(Message)
-                        .where(Message.store_id == store_id, Message.status == HELD,
-                               Message.reason == NO_BALANCE)
-                        .values(status=SCHEDULED, reason="balance topped up", due_at=now)
-                        .execution_options(synchronize_session=False))
+        release_unfunded(session, store_id=store_id, now=now)
     session.flush()
     return entry
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.billing import service as billing
 from app.campaigns.coupons import prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import claim_due, exit_enrollment, reap, send_batch
@@ -22,7 +23,7 @@ from app.campaigns.models import (
     Message,
 )
 from app.commerce.models import Cart, Order
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.errors import NotFound
 from app.messaging.inbound import read_replies
 from app.ops import metrics
@@ -162,6 +163,16 @@ def campaign_of_store(session: Session, *, store_id: int, campaign_id: int,
     if campaign is None:
         raise NotFound(f"no campaign with id {campaign_id}", code="campaign_not_found")
     return campaign
+
+
+def release_unfunded(session: Session, *, store_id: int, now: datetime) -> int:
+    """After a top-up: the store's messages held for want of balance go out at the next tick,
+    subject to every rule again. Returns how many."""
+    return rowcount(session.execute(
+        update(Message).where(Message.store_id == store_id, Message.status == HELD,
+                              Message.reason == billing.NO_BALANCE)
+        .values(status=SCHEDULED, reason="balance topped up", due_at=now)
+        .execution_options(synchronize_session=False)))
 
 
 def set_campaign_active(session: Session, *, store_id: int, campaign_id: int, active: bool,
