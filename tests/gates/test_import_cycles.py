@@ -11,7 +11,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 # Packages still caught in a cycle. Take a package out when it leaves the cycle; never add one.
-STILL_IN_A_CYCLE = {"campaigns", "links", "surveys"}
+STILL_IN_A_CYCLE = {"campaigns", "surveys"}
 
 
 def package_of(module: str) -> str | None:
