@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
     app.state.release_unfunded = campaigns.release_unfunded  # a top-up (app/billing)
     app.state.coupon_code_of_message = coupons.code_for_message  # cart restore (app/links)
+    app.state.message_subject = campaigns.message_subject  # a survey's order (app/surveys)
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
