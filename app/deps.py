@@ -13,7 +13,6 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
-from app.messaging.gateway import Gateways
 from app.stores.models import Store
 from app.stores.service import store_for_api_key
 from app.types import MAX_ID, MAX_SMALL_ID
@@ -93,11 +92,3 @@ StoreDep = Annotated[Store, Depends(require_store)]
 SmallPathId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 StoreId = SmallPathId
-
-
-def get_gateways(request: Request) -> Gateways:
-    """The app's per-store SMS gateways (made once in create_app: they keep HTTP clients)."""
-    return request.app.state.gateways
-
-
-GatewaysDep = Annotated[Gateways, Depends(get_gateways)]

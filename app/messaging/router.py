@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, Request
 
-from app.deps import AdminDep, GatewaysDep, StoreId
+from app.deps import AdminDep, StoreId
 from app.errors import platform_errors
+from app.messaging.deps import GatewaysDep
 from app.messaging.gateway_check import gateway_check as check_gateway
 from app.stores.service import get_store
 

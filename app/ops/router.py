@@ -10,7 +10,6 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.deps import NowDep
 from app.errors import Unauthorized
 from app.ops import health, metrics
 
@@ -37,8 +36,9 @@ def _redis(request: Request):
 
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)",
             response_class=Response)
-def prometheus_metrics(request: Request, now: NowDep) -> Response:
+def prometheus_metrics(request: Request) -> Response:
     state = request.app.state
+    now = state.clock.now()
     token = state.settings.metrics_token
     if token is not None and token.get_secret_value():
         given = request.headers.get("authorization", "")

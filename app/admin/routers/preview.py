@@ -14,8 +14,9 @@ from app.admin.schemas import (
 )
 from app.campaigns import editing
 from app.campaigns.deps import CampaignDep, StepDep
-from app.deps import GatewaysDep, NowDep, SessionDep, StoreDep
+from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import api_errors, error_body
+from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: preview"], responses=api_errors(404))

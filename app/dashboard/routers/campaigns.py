@@ -15,8 +15,9 @@ from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service
 from app.dashboard.views import FORM_REFUSED, page, redirect
-from app.deps import GatewaysDep, NowDep, SessionDep
+from app.deps import NowDep, SessionDep
 from app.errors import DomainError, NotFound
+from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 
 router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
