@@ -108,7 +108,6 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag
     app.state.open_store = open_store  # a new store's default campaigns (app/stores)
     app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
-    app.state.release_unfunded = campaigns.release_unfunded  # a top-up (app/billing)
     app.state.coupon_code_of_message = coupons.code_for_message  # cart restore (app/links)
     app.state.message_subject = campaigns.message_subject  # a survey's order (app/surveys)
     install_error_handlers(app)

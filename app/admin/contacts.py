@@ -100,6 +100,7 @@ def history(session: Session, *, contact: Contact) -> History:
             id=message.id, campaign_id=message.campaign_id, campaign_kind=kind,
             campaign_name=name, step_id=message.step_id, step_position=position,
             variant=message.variant, status=message.status, reason=message.reason,
+            reason_detail=message.reason_detail,
             text=message.text, due_at=message.due_at, sent_at=message.sent_at,
             delivered_at=message.delivered_at, human_clicks=clicks or 0,
             first_clicked_at=first_clicked))

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from jinja2 import TemplateError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.admin.models import TEST_FAILED, TEST_SENDING, TEST_SENT, TestSend
 from app.billing.service import metered
 from app.campaigns import coupons
+from app.campaigns.compose import RENDER_ERRORS, Uncomposable, choose_variant, compose
 from app.campaigns.content import SAMPLE_CODE, render_context
-from app.campaigns.lookup import LOOKUP_MODE, LookupConfigError, validate_lookup
+from app.campaigns.lookup import LOOKUP_MODE
 from app.campaigns.models import ABANDONED_CART, CROSS_SELL, Campaign, CampaignStep, Enrollment
 from app.commerce.models import Cart, Order
 from app.config import get_settings
@@ -36,10 +36,9 @@ from app.contacts.phones import InvalidPhone, normalize_phone
 from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, Lookup, SendResult
-from app.messaging.kavenegar import TokenProblem, fit_token
 from app.messaging.persian import jalali_date, money
 from app.messaging.render import TEMPLATES, VARIABLES, TemplateProblem, render, validate
-from app.messaging.segments import Segments, count_segments
+from app.messaging.segments import Segments
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -48,12 +47,6 @@ TEST_SEND_LOCALID_BASE = 2 * 10**12
 TEST_SENDS_PER_HOUR = 10
 # A personal coupon is made only for a real message: previews show a code of the same shape.
 SAMPLE_COUPON = "K7PMX2QA"
-
-
-# What rendering a merchant's template can raise (every variable is text; the sandbox refuses
-# unsafe access with a TemplateError).
-RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-                 RecursionError)
 
 
 class PreviewError(DomainError):
@@ -199,75 +192,40 @@ def _subject_context(session: Session, *, store: Store, campaign: Campaign, step
 
 
 def _template_of(step: CampaignStep, template: str | None,
-                 variant: str | None) -> tuple[str, str | None]:
+                 variant: str | None) -> tuple[str | None, str]:
+    """(variant name, template) to preview: a draft template, a named variant, or what the step
+    says by default (app/campaigns/compose.py choose_variant)."""
     if template is not None:
         problem = template_problem(template)
         if problem:
             raise PreviewError(f"template: {problem}", code="invalid_template")
-        return template, None
-    variants = step.variants or []
-    if variant is not None:
-        for v in variants:
-            if v.get("name") == variant:
-                return v["template"], variant
-        names = ", ".join(repr(v.get("name")) for v in variants) or "none"
-        raise PreviewError(f"variant: step {step.id} has no variant {variant!r} (its variants: "
-                           f"{names})", code="unknown_variant")
-    weighted = [v for v in variants if v.get("weight", 0) > 0]
-    if weighted:  # with variants, messages never use the step's own template
-        return weighted[0]["template"], weighted[0].get("name")
-    return step.template, None
-
-
-def checked_lookup(config: object) -> dict:
-    """validate_lookup, with a template nested too deeply to parse reported like any problem."""
+        return None, template
     try:
-        return validate_lookup(config)
-    except RecursionError:
-        raise LookupConfigError("tokens", "a token is nested too deeply to read") from None
-
-
-def _lookup(config: dict, context: dict) -> Lookup:
-    config = checked_lookup(config)
-    tokens = {}
-    for name, source in config["tokens"].items():
-        try:
-            value = fit_token(name, render(source, context))
-        except TokenProblem as exc:
-            raise PreviewError(f"lookup.tokens.{name}: {exc}", code="invalid_lookup") from None
-        except RENDER_ERRORS as exc:
-            raise PreviewError(f"lookup.tokens.{name}: cannot be rendered: {exc}",
-                               code="invalid_lookup") from None
-        if value:
-            tokens[name] = value
-    if "token" not in tokens:
-        raise PreviewError("lookup.tokens.token renders empty for this subject (Kavenegar "
-                           "requires it)", code="invalid_lookup")
-    return Lookup(template=config["template"], tokens=tokens)
+        return choose_variant(step, name=variant)
+    except KeyError:
+        names = ", ".join(repr(v.get("name")) for v in step.variants or []) or "none"
+        raise PreviewError(f"variant: step {step.id} has no variant {variant!r} (its variants: "
+                           f"{names})", code="unknown_variant") from None
 
 
 def preview(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
             template: str | None = None, variant: str | None = None,
             cart_id: int | None = None, order_id: int | None = None,
             now: datetime) -> Rendered:
-    """The step's SMS for the sample subject or a real one, as it would go out now. `step` may
-    be a saved step or an unsaved one (never added to the session)."""
-    source, variant_name = _template_of(step, template, variant)
+    """The step's SMS for the sample subject or a real one, as it would go out now: composed by
+    the same code as the send. `step` may be a saved step or an unsaved one (never added to the
+    session)."""
+    variant_name, source = _template_of(step, template, variant)
     context, subject = _subject_context(session, store=store, campaign=campaign, step=step,
                                         cart_id=cart_id, order_id=order_id, now=now)
     try:
-        text = render(source, context)
-    except RENDER_ERRORS as exc:
-        raise PreviewError(f"template: cannot be rendered: {type(exc).__name__}: {exc}",
-                           code="invalid_template") from None
-    opt_out = bool(campaign.promotional and store.opt_out_text)
-    if opt_out:
-        text = f"{text}\n{store.opt_out_text}"
-    lookup = None
-    if store.sms_template_mode == LOOKUP_MODE and step.lookup:
-        lookup = _lookup(step.lookup, context)
-    return Rendered(text=text, segments=count_segments(text), subject=subject,
-                    variant=variant_name, opt_out_line=opt_out, lookup=lookup,
+        sms = compose(store=store, campaign=campaign, step=step, source=source,
+                      variant=variant_name, context=context)
+    except Uncomposable as exc:
+        code = "invalid_lookup" if exc.where.startswith("lookup") else "invalid_template"
+        raise PreviewError(str(exc), code=code) from None
+    return Rendered(text=sms.text, segments=sms.segments, subject=subject, variant=sms.variant,
+                    opt_out_line=sms.opt_out_line, lookup=sms.lookup,
                     price_per_part=store.sms_price_per_part)
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.campaigns.reasons import Reason
 from app.campaigns.schemas import MAX_TEMPLATE
 from app.stores.schemas import Currency, NonBlank, Timezone
 from app.types import MAX_ID
@@ -312,7 +313,9 @@ class ContactMessage(BaseModel):
     step_position: int
     variant: str | None
     status: StatusOut
-    reason: str | None
+    reason: Reason | None = Field(description="why it is where it is: a stable code")
+    reason_detail: str | None = Field(description="the particulars (a gateway's words, an "
+                                                  "order's new status), when there are any")
     text: str | None
     due_at: datetime
     sent_at: datetime | None
@@ -351,6 +354,7 @@ class ContactDetail(ContactOut):
         "messages": [{"id": 301, "campaign_id": 3, "campaign_kind": "abandoned_cart",
                       "campaign_name": "سبد رهاشده", "step_id": 12, "step_position": 1,
                       "variant": None, "status": "delivered", "reason": None,
+                      "reason_detail": None,
                       "text": "سارا عزیز، …", "due_at": "2026-11-21T09:00:00Z",
                       "sent_at": "2026-11-21T09:00:05Z", "delivered_at": "2026-11-21T09:01:00Z",
                       "human_clicks": 1, "first_clicked_at": "2026-11-21T09:30:00Z"}],
@@ -455,7 +459,7 @@ class OrderOut(BaseModel):
 class MessageOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 301, "campaign_id": 3, "step_id": 12, "enrollment_id": 88, "contact_id": 9,
-        "status": "skipped", "reason": "opted out", "variant": None, "text": None,
+        "status": "skipped", "reason": "opted_out", "reason_detail": None, "variant": None, "text": None,
         "due_at": "2026-11-21T09:00:00Z", "sent_at": None, "delivered_at": None, "parts": None,
         "cost": None, "human_clicks": 0, "created_at": "2026-11-21T08:00:05Z"}]})
 
@@ -465,7 +469,9 @@ class MessageOut(BaseModel):
     enrollment_id: int
     contact_id: int
     status: StatusOut
-    reason: str | None
+    reason: Reason | None = Field(description="why it is where it is: a stable code")
+    reason_detail: str | None = Field(description="the particulars (a gateway's words, an "
+                                                  "order's new status), when there are any")
     variant: str | None
     text: str | None
     due_at: datetime

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.billing import service
@@ -55,10 +55,8 @@ def _ledger(session, store_id: int, limit: int, before_id: int | None) -> dict:
 
 @platform_router.post("/{store_id}/credit", response_model=Ledger, status_code=201,
                       summary="Top up a store's prepaid SMS balance (Rial)")
-def credit(store_id: StoreId, data: TopUp, request: Request, session: SessionDep,
-           now: NowDep) -> dict:
-    service.top_up(session, store_id, data.amount, note=data.note, now=now,
-                   release_unfunded=request.app.state.release_unfunded)
+def credit(store_id: StoreId, data: TopUp, session: SessionDep, now: NowDep) -> dict:
+    service.top_up(session, store_id, data.amount, note=data.note, now=now)
     return _ledger(session, store_id, 20, None)
 
 

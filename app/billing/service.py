@@ -7,7 +7,6 @@ and message) at the store's price per part when it is sent; Kavenegar refunds st
 """
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -21,12 +20,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "platform"
 REFUNDED_STATUSES = frozenset({13, 14})
-# The reason a message waits for money; a top-up releases exactly these.
-NO_BALANCE = "prepaid balance used up: top up to resume"
-# Schedules again the store's messages held for NO_BALANCE: the campaign engine's
-# (app.campaigns.service.release_unfunded), handed over by the caller, because the engine
-# imports billing and dependencies point one way.
-ReleaseUnfunded = Callable[..., int]
 
 
 def metered(store: Store) -> bool:
@@ -57,9 +50,10 @@ def _append(session: Session, store: Store, kind: str, amount: int, now: datetim
     return entry
 
 
-def top_up(session: Session, store_id: int, amount: int, *, note: str, now: datetime,
-           release_unfunded: ReleaseUnfunded) -> LedgerEntry:
-    """Credit the store; messages held for want of balance go out at the next tick."""
+def top_up(session: Session, store_id: int, amount: int, *, note: str,
+           now: datetime) -> LedgerEntry:
+    """Credit the store; messages held for want of balance go out at the next tick (the
+    campaign engine releases them once the balance pays for a part: app/campaigns/delivery.py)."""
     if amount <= 0:
         raise DomainError("amount must be a positive number of Rial", code="invalid_amount",
                           status_code=422)
@@ -67,7 +61,6 @@ def top_up(session: Session, store_id: int, amount: int, *, note: str, now: date
     entry = _append(session, store, TOPUP, amount, now, note=note)
     if store.balance > 0:
         store.low_balance_alerted_at = None
-        release_unfunded(session, store_id=store_id, now=now)
     session.flush()
     return entry
 

@@ -1,6 +1,6 @@
-"""What a message says: the step's template (or its A/B variant) with the subject's details."""
+"""The template variables of a message: the subject's details and its short link (the SMS itself
+is composed from them in app/campaigns/compose.py)."""
 
-import random
 from datetime import datetime
 from functools import partial
 
@@ -23,19 +23,8 @@ from app.digits import persian_digits
 from app.links.service import mint
 from app.links.targets import cart_target, on_site, with_utm
 from app.messaging.persian import jalali_date, money
-from app.messaging.render import render
 from app.stores.models import Store
 from app.surveys.service import survey_url
-
-
-def pick_variant(step: CampaignStep, message_id: int) -> tuple[str | None, str]:
-    """A weighted choice, seeded by the message id so a retried send says the same thing."""
-    variants = [v for v in step.variants or [] if v.get("weight", 0) > 0]
-    if not variants:
-        return None, step.template
-    chosen = random.Random(message_id).choices(variants, weights=[v["weight"] for v in variants])[0]
-    return chosen.get("name"), chosen["template"]
-
 
 # What a link costs in characters before its message exists (previews, estimates).
 SAMPLE_CODE = "AbCd123"
@@ -96,15 +85,3 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
     else:
         context["link"] = link(kind="store", target=store.url)
     return context
-
-
-def message_text(session: Session, *, message: Message, campaign: Campaign, store: Store,
-                 contact: Contact, enrollment: Enrollment, now: datetime) -> str | None:
-    """The rendered text, or None when there is nothing worth sending."""
-    step = session.get_one(CampaignStep, message.step_id)
-    message.variant, template = pick_variant(step, message.id)  # before the link: its UTM
-    context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
-                             enrollment=enrollment, now=now, message=message)
-    if context is None:
-        return None
-    return render(template, context)

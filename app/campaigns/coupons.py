@@ -42,6 +42,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.campaigns import lifecycle
+from app.campaigns.lifecycle import Move
 from app.campaigns.models import (
     COUPON_CREATED,
     COUPON_FAILED,
@@ -54,6 +56,7 @@ from app.campaigns.models import (
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason, detail
 from app.commerce.models import Cart, Order
 from app.commerce.woocommerce_api import Kind, WcCoupon, WooCommerceClient, WooCommerceError
 from app.contacts.models import Contact
@@ -267,40 +270,33 @@ def message_for_codes(session: Session, store_id: int, codes: list[str]) -> int 
         Coupon.status == COUPON_CREATED).limit(1))
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the guard does with a message whose coupon is not ready: wait, or hold."""
-
-    status: str  # SCHEDULED (wait until due_at) or HELD
-    reason: str
-    due_at: datetime | None = None
-
-
 def gate(session: Session, *, step: CampaignStep, message: Message,
-         now: datetime) -> Decision | None:
-    """None when the message may go out as far as its coupon goes."""
+         now: datetime) -> Move | None:
+    """None when the message may go out as far as its coupon goes; else wait (scheduled a few
+    minutes later) or hold."""
     if not _personal(step.coupon):
         return None
     try:
         settings = read_coupon(step.coupon)
     except InvalidCouponSettings as exc:
-        return Decision(HELD, exc.message[:300])
+        return Move(HELD, Reason.COUPON_INVALID, detail(exc.message.removeprefix("coupon: ")))
     coupon = session.scalar(select(Coupon).where(Coupon.message_id == message.id))
     if coupon is not None and coupon.status == COUPON_CREATED:
         if coupon.expires_at > now + FRESH_FOR:
             return None
         # Held or paused past its coupon's life: a fresh coupon, never an expired code.
         _reopen(coupon, now, expires_at=_expiry(now, settings.expires_days, ZoneInfo(
-            session.get(Store, message.store_id).timezone)))
-        return Decision(SCHEDULED, "coupon: the earlier one expired; making a new one", now + WAIT)
+            session.get_one(Store, message.store_id).timezone)))
+        return Move(SCHEDULED, Reason.COUPON_RENEWED, due_at=now + WAIT)
     if coupon is not None and coupon.status == COUPON_FAILED:
         if settings.on_failure == "fallback":
             return None
-        return Decision(HELD, f"coupon: {coupon.last_error or 'the store could not make it'}"[:300])
+        return Move(HELD, Reason.COUPON_FAILED,
+                    detail(coupon.last_error or "the store could not make it"))
     why = (coupon.last_error if coupon is not None and coupon.last_error
            else "being made in the store")
     later = max(now + WAIT, coupon.retry_at if coupon is not None else now)
-    return Decision(SCHEDULED, f"coupon not ready: {why}"[:300], later)
+    return Move(SCHEDULED, Reason.COUPON_NOT_READY, detail(why), due_at=later)
 
 
 def _reopen(coupon: Coupon, now: datetime, *, expires_at: datetime | None = None) -> None:
@@ -327,16 +323,14 @@ def release_held(session: Session, *, store_id: int, now: datetime) -> int:
     """Messages held because the store could not make their coupon get another chance (say,
     after the merchant fixed the REST keys). Returns how many."""
     held = session.scalars(select(Coupon).join(Message, Message.id == Coupon.message_id).where(
-        Coupon.store_id == store_id, Coupon.status == COUPON_FAILED, Message.status == HELD,
-        Message.reason.like("coupon:%"))).all()
+        Coupon.store_id == store_id, Coupon.status == COUPON_FAILED,
+        lifecycle.held_for(Reason.COUPON_FAILED))).all()
     for coupon in held:
         coupon.status, coupon.attempts, coupon.first_attempt_at = COUPON_PENDING, 0, None
         coupon.retry_at, coupon.last_error = now, None
     if held:
-        session.execute(update(Message).where(Message.id.in_([c.message_id for c in held]),
-                                              Message.status == HELD)
-                        .values(status=SCHEDULED, reason="coupon: trying the store again")
-                        .execution_options(synchronize_session=False))
+        lifecycle.release_held(session, Message.id.in_([c.message_id for c in held]),
+                               reason=Reason.COUPON_RETRY)
     session.flush()
     return len(held)
 

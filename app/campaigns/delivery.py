@@ -7,7 +7,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.billing import service as billing
-from app.campaigns.models import DELIVERED, FAILED, HELD, SCHEDULED, SENT, Campaign, Message
+from app.campaigns import lifecycle
+from app.campaigns.models import SENT, Campaign, Message
+from app.campaigns.reasons import Reason
 from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.messaging.gateway import BLOCKED_BY_RECEIVER, FINAL_STATUSES, GatewayError
@@ -47,16 +49,10 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime) -> 
     changed = 0
     with unit_of_work(factory) as session:
         for message_id, code in codes.items():
-            values: dict = {"status_checked_at": now}
-            if code is not None:
-                values["delivery_status"] = code
-            if code == DELIVERED_CODE:
-                values |= {"status": DELIVERED, "delivered_at": now}
-            elif code in FINAL_STATUSES:
-                values |= {"status": FAILED, "reason": f"not delivered (gateway status {code})"}
+            lifecycle.record_delivery(session, message_id, code=code,
+                                      delivered=code == DELIVERED_CODE,
+                                      final=code in FINAL_STATUSES, now=now)
             changed += code in FINAL_STATUSES
-            session.execute(update(Message).where(Message.id == message_id, Message.status == SENT)
-                            .values(**values).execution_options(synchronize_session=False))
             if code in billing.REFUNDED_STATUSES:  # Kavenegar gives these back: so do we
                 billing.refund(session, message_id, code, now)
             if code == BLOCKED_BY_RECEIVER:
@@ -67,8 +63,20 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime) -> 
     return changed
 
 
+def release_funded(session: Session, now: datetime) -> int:
+    """Messages held for want of prepaid balance go out again once their store's balance pays
+    for a part (a top-up); the guard holds again whatever it still cannot pay for."""
+    return lifecycle.release_held(
+        session, lifecycle.held_for(Reason.NO_BALANCE),
+        Message.store_id.in_(select(Store.id).where(Store.balance >= Store.sms_price_per_part)),
+        reason=Reason.BALANCE_TOPPED_UP, due_at=now)
+
+
 def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetime) -> int:
-    """Resume stores whose gateway accepts them again (credit topped up, key fixed)."""
+    """Resume stores whose gateway accepts them again (credit topped up, key fixed), and
+    messages held for a prepaid balance that was topped up since."""
+    with unit_of_work(factory) as session:
+        release_funded(session, now)
     with factory() as session:
         paused = session.scalars(select(Store).where(
             Store.sending_paused_at.is_not(None),
@@ -89,11 +97,9 @@ def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetim
                 continue
             row.sending_paused_at = row.sending_paused_reason = None
             # What was held for the store goes out again, through every rule once more.
-            session.execute(update(Message)
-                            .where(Message.store_id == store.id, Message.status == HELD,
+            lifecycle.release_held(session, Message.store_id == store.id,
                                    Message.campaign_id.in_(select(Campaign.id).where(
-                                       Campaign.store_id == store.id, Campaign.active.is_(True))))
-                            .values(status=SCHEDULED, reason="store sending resumed", due_at=now)
-                            .execution_options(synchronize_session=False))
+                                       Campaign.store_id == store.id, Campaign.active.is_(True))),
+                                   reason=Reason.STORE_RESUMED, due_at=now)
             resumed += 1
     return resumed

@@ -13,25 +13,23 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.campaigns import coupons
+from app.campaigns import coupons, lifecycle
+from app.campaigns.compose import RENDER_ERRORS, checked_lookup
 from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
-from app.campaigns.lookup import LookupConfigError, validate_lookup
 from app.campaigns.models import (
     ABANDONED_CART,
-    HELD,
-    SCHEDULED,
-    SKIPPED,
     WIN_BACK,
     Campaign,
     CampaignStep,
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason
 from app.campaigns.schemas import MAX_STEPS, CampaignCreate, CampaignPatch, StepCreate, Variant
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
 from app.errors import Conflict, DomainError, NotFound
-from app.messaging.render import sample_render_check, template_problem
+from app.messaging.render import VARIABLES, TemplateProblem, render, validate
 from app.stores.models import Store
 
 
@@ -175,25 +173,30 @@ def delete_campaign(session: Session, *, campaign: Campaign, now: datetime) -> t
     exited = rowcount(session.execute(
         update(Enrollment).where(Enrollment.campaign_id == campaign.id,
                                  Enrollment.status == "active")
-        .values(status="exited", exit_reason="campaign deleted", exited_at=now)
+        .values(status="exited", exit_reason=Reason.CAMPAIGN_DELETED.value, exited_at=now)
         .execution_options(synchronize_session=False)))
-    skipped = rowcount(session.execute(
-        update(Message).where(Message.campaign_id == campaign.id,
-                              Message.status.in_([SCHEDULED, HELD]))
-        .values(status=SKIPPED, reason="campaign deleted")
-        .execution_options(synchronize_session=False)))
+    skipped = lifecycle.skip_pending(session, Message.campaign_id == campaign.id,
+                                     reason=Reason.CAMPAIGN_DELETED)
     return skipped, exited
 
 
 # -- steps ------------------------------------------------------------------------------------
 
 def _template_problem(where: str, source: str) -> None:
-    problem = template_problem(source)
-    if problem:
-        raise InvalidStep(f"{where}: {problem}", code="invalid_template")
-    problem = sample_render_check(source)
-    if problem:
-        raise InvalidStep(f"{where}: cannot be rendered: {problem}", code="invalid_template")
+    """InvalidStep for a template that cannot be sent: its syntax or variables, or what it does
+    with them (e.g. `{{ cart_total + 1 }}`)."""
+    try:
+        validate(source)
+    except TemplateProblem as exc:
+        raise InvalidStep(f"{where}: {exc}", code="invalid_template") from None
+    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
+        raise InvalidStep(f"{where}: nested too deeply to read", code="invalid_template") from None
+    try:
+        # Every variable is text in a real context too (render_context formats numbers, dates).
+        render(source, {name: "x" for name in VARIABLES})
+    except RENDER_ERRORS as exc:
+        raise InvalidStep(f"{where}: cannot be rendered: {type(exc).__name__}: {exc}",
+                          code="invalid_template") from None
 
 
 def _checked_variants(variants: list[dict], where: str) -> list[dict]:
@@ -208,14 +211,6 @@ def _checked_variants(variants: list[dict], where: str) -> list[dict]:
         raise InvalidStep(f"{where}variants: the weights add up to 0; give at least one a "
                           "weight above 0 (or send no variants)", code="invalid_variants")
     return [Variant(**v).model_dump() for v in variants]
-
-
-def checked_lookup(config: object) -> dict:
-    """validate_lookup, with a template nested too deeply to parse reported like any problem."""
-    try:
-        return validate_lookup(config)
-    except RecursionError:
-        raise LookupConfigError("tokens", "a token is nested too deeply to read") from None
 
 
 def checked_step_fields(data: dict[str, Any], *, where: str = "") -> dict[str, Any]:
@@ -297,7 +292,5 @@ def delete_step(session: Session, *, campaign: Campaign, step: CampaignStep,
                        code="last_step_of_active_campaign")
     step.deleted_at = now
     session.flush()
-    return rowcount(session.execute(
-        update(Message).where(Message.step_id == step.id, Message.status.in_([SCHEDULED, HELD]))
-        .values(status=SKIPPED, reason="step deleted")
-        .execution_options(synchronize_session=False)))
+    return lifecycle.skip_pending(session, Message.step_id == step.id,
+                                  reason=Reason.STEP_DELETED)

@@ -11,23 +11,17 @@ the message until the merchant fixes the step and resumes the campaign; problems
 data (an empty `token`, an over-long link) fail that message with the reason.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
-
-from jinja2 import TemplateError
-from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.content import render_context
-from app.campaigns.models import FAILED, HELD, SENDING, Campaign, CampaignStep, Enrollment, Message
-from app.contacts.models import Contact
-from app.db import rowcount, unit_of_work
+from app.campaigns import lifecycle
+from app.campaigns.lifecycle import Move
+from app.campaigns.models import FAILED, HELD, Message
+from app.campaigns.reasons import Reason, detail
+from app.db import unit_of_work
 from app.errors import DomainError
-from app.messaging.gateway import GatewayError, Lookup, SendResult
-from app.messaging.kavenegar import LOOKUP_TOKENS, TokenProblem, fit_token
-from app.messaging.render import TemplateProblem, render, validate
-from app.stores.models import Store
+from app.messaging.gateway import GatewayError
+from app.messaging.kavenegar import LOOKUP_TOKENS
+from app.messaging.render import TemplateProblem, validate
 
 LOOKUP_MODE = "lookup"
 MAX_TEMPLATE_NAME = 100
@@ -82,51 +76,6 @@ def validate_lookup(config: object) -> dict:
             "tokens": {name: tokens[name] for name in LOOKUP_TOKENS if name in tokens}}
 
 
-@dataclass(frozen=True)
-class NotSendable:
-    """Why a message cannot go out in lookup mode, and what becomes of it."""
-
-    status: str  # HELD (the step's config) or FAILED (this message's data)
-    reason: str
-
-
-def lookup_for(session: Session, *, message: Message, campaign: Campaign, store: Store,
-               contact: Contact, enrollment: Enrollment, now: datetime) -> Lookup | NotSendable:
-    """The template and rendered tokens of a message of a lookup-mode store."""
-    step = session.get_one(CampaignStep, message.step_id)
-    if not step.lookup:
-        # Never fall back to a plain SMS: the store chose lookup because plain SMS from its line
-        # do not reach everyone, and it pays for what is sent.
-        return NotSendable(HELD, f"lookup mode: step {step.position} has no lookup template; set "
-                                 f"the step's lookup config, then resume the campaign")
-    try:
-        config = validate_lookup(step.lookup)
-    except LookupConfigError as exc:
-        return NotSendable(HELD, f"lookup mode: step {step.position}: {exc.message}"[:300])
-    # With the message, as for its text, so the tokens carry the same short link (mint()
-    # remembers the session's links: the second render reuses the first one's).
-    context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
-                             enrollment=enrollment, now=now, message=message)
-    if context is None:
-        return NotSendable(FAILED, "nothing to send")  # the guard skipped such messages already
-    tokens = {}
-    for name, source in config["tokens"].items():
-        try:
-            value = fit_token(name, render(source, context))
-        except (TemplateError, TypeError, ValueError) as exc:  # TokenProblem is a ValueError
-            status = FAILED if isinstance(exc, TokenProblem) else HELD
-            return NotSendable(status, f"lookup {name}: {exc}"[:300])
-        if value:  # an empty optional token is left out, not sent empty
-            tokens[name] = value
-    if "token" not in tokens:
-        return NotSendable(FAILED, "lookup token renders empty for this message (Kavenegar "
-                                   "requires it): give it a fallback, e.g. "
-                                   "{{ first_name or '…' }}")
-    return Lookup(template=config["template"], tokens=tokens)
-
-
-
-
 def settle_lookup_error(factory: sessionmaker[Session], message_id: int,
                         exc: GatewayError) -> str | None:
     """The status a failed verify/lookup leaves its message in, where it differs from a failed
@@ -140,36 +89,16 @@ def settle_lookup_error(factory: sessionmaker[Session], message_id: int,
     counts against the frequency cap). A template Kavenegar refuses (424, 432) is the step's
     problem, not the message's: held, so it goes out once the merchant fixes the step.
     """
-    values: dict[str, Any]
     if exc.ambiguous:
-        values = {"status": FAILED,
-                  "reason": f"lookup outcome unknown: the answer was lost ({exc}); it may have "
-                            f"been sent, and verify/lookup has no localid to ask, so it is not "
-                            f"sent again"}
+        to = Move(FAILED, Reason.LOOKUP_UNKNOWN, detail(f"the answer was lost ({exc}); it may "
+                                                        f"have been sent, and verify/lookup has "
+                                                        f"no localid to ask"))
     elif exc.code in _TEMPLATE_REFUSED:
-        # Not sent: sent_at goes, as for any held message (a send needs it empty).
-        values = {"status": HELD, "reason": f"lookup template refused by the gateway: {exc}",
-                  "sent_at": None, "claimed_at": None}
+        to = Move(HELD, Reason.LOOKUP_REFUSED, detail(exc))
     else:
         return None
-    values["reason"] = values["reason"][:300]
     with unit_of_work(factory) as session:
-        changed = rowcount(session.execute(
-            update(Message).where(Message.id == message_id, Message.status == SENDING)
-            .values(**values).execution_options(synchronize_session=False)))
-        if not changed:  # resolved meanwhile by someone else: report what it is now
+        if not lifecycle.settle_sending(session, message_id, to, keep_sent_at=exc.ambiguous):
+            # resolved meanwhile by someone else: report what it is now
             return session.get_one(Message, message_id).status
-    return values["status"]
-
-
-def record_lookup_parts(factory: sessionmaker[Session],
-                        sent: list[tuple[int, SendResult]]) -> None:
-    """Parts as the gateway's answer shows them (it fills the template; we never see the text)."""
-    rows = [dict(message_id=mid, new_parts=r.parts) for mid, r in sent if r.parts is not None]
-    if not rows:
-        return
-    with unit_of_work(factory) as session:
-        session.connection().execute(
-            cast(Table, Message.__table__).update()
-            .where(Message.__table__.c.id == bindparam("message_id"))
-            .values(parts=bindparam("new_parts")), rows)
+    return to.status

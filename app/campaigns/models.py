@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.campaigns.reasons import Reason, SendMode
 from app.clock import utcnow
 from app.db import Base
 from app.types import BigId, UTCDateTime
@@ -40,6 +42,14 @@ DELIVERED = "delivered"
 FAILED = "failed"
 SKIPPED = "skipped"
 HELD = "held"
+
+
+def _code_column(enum: type[Reason] | type[SendMode], length: int) -> Enum:
+    # Stored as its value in a plain VARCHAR (no database enum type, no CHECK): a new code needs
+    # no migration; Python refuses a value outside the enum on the way in and out.
+    return Enum(enum, native_enum=False, create_constraint=False, length=length,
+                validate_strings=True,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class Campaign(Base):
@@ -134,7 +144,11 @@ class Message(Base):
     promotional: Mapped[bool] = mapped_column(Boolean, default=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=SCHEDULED)
-    reason: Mapped[str | None] = mapped_column(String(300))
+    # Why it is where it is (app/campaigns/reasons.py), with the particulars beside it.
+    reason: Mapped[Reason | None] = mapped_column(_code_column(Reason, 40))
+    reason_detail: Mapped[str | None] = mapped_column(String(300))
+    # Set when the message is approved for the gateway.
+    send_mode: Mapped[SendMode | None] = mapped_column(_code_column(SendMode, 10))
     variant: Mapped[str | None] = mapped_column(String(40))
     text: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

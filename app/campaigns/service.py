@@ -5,25 +5,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.billing import service as billing
 from app.campaigns.coupons import prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
-from app.campaigns.dispatch import claim_due, exit_enrollment, reap, send_batch
+from app.campaigns.dispatch import claim_due, reap, send_batch
 from app.campaigns.enroll import run_triggers
+from app.campaigns.lifecycle import exit_enrollment, release_held
 from app.campaigns.models import (
     ABANDONED_CART,
-    HELD,
     SCHEDULED,
     WIN_BACK,
     Campaign,
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason
 from app.commerce.models import Cart, Order
-from app.db import rowcount, unit_of_work
+from app.db import unit_of_work
 from app.errors import NotFound
 from app.messaging.inbound import read_replies
 from app.ops import metrics
@@ -140,13 +140,13 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
         for enrollment in session.scalars(active.where(
                 Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
                 Enrollment.subject_id.in_(cart_ids))):
-            exit_enrollment(session, enrollment, "purchased", now)
+            exit_enrollment(session, enrollment, Reason.PURCHASED, now)
             ended += 1
     if order.contact_id:
         for enrollment in session.scalars(active.where(
                 Campaign.kind == WIN_BACK, Enrollment.contact_id == order.contact_id,
                 Enrollment.subject_id != order.id)):
-            exit_enrollment(session, enrollment, "purchased again", now)
+            exit_enrollment(session, enrollment, Reason.PURCHASED_AGAIN, now)
             ended += 1
     session.flush()
     return ended
@@ -175,25 +175,12 @@ def campaign_of_store(session: Session, *, store_id: int, campaign_id: int,
     return campaign
 
 
-def release_unfunded(session: Session, *, store_id: int, now: datetime) -> int:
-    """After a top-up: the store's messages held for want of balance go out at the next tick,
-    subject to every rule again. Returns how many."""
-    return rowcount(session.execute(
-        update(Message).where(Message.store_id == store_id, Message.status == HELD,
-                              Message.reason == billing.NO_BALANCE)
-        .values(status=SCHEDULED, reason="balance topped up", due_at=now)
-        .execution_options(synchronize_session=False)))
-
-
 def set_campaign_active(session: Session, *, store_id: int, campaign_id: int, active: bool,
                         now: datetime) -> Campaign:
     campaign = campaign_of_store(session, store_id=store_id, campaign_id=campaign_id,
                                  include_deleted=True)
     campaign.active = active
     if active:  # held messages go out at the next tick, subject to every rule again
-        session.execute(update(Message)
-                        .where(Message.campaign_id == campaign.id, Message.status == HELD)
-                        .values(status=SCHEDULED, reason="campaign resumed")
-                        .execution_options(synchronize_session=False))
+        release_held(session, Message.campaign_id == campaign.id, reason=Reason.CAMPAIGN_RESUMED)
     session.flush()
     return campaign

@@ -102,39 +102,12 @@ def _fill(message: str, params: dict | None) -> str:
                                for k, v in params.items()})
 
 
-# Why a message waits or was skipped, as the engine writes it (English, for logs and the API)
-# → a code the templates say in Persian. Reasons with a tail (a gateway's words) keep it.
-_REASONS = (("opted out", "opted_out"), ("campaign paused", "campaign_paused"),
-            ("store sending paused", "store_paused"), ("store sending resumed", "resumed"),
-            ("the receiver blocks advertising", "blocked"), ("nothing to recommend", "nothing"),
-            ("quiet hours", "quiet_hours"), ("frequency cap", "frequency_cap"),
-            ("coupon", "coupon"), ("prepaid balance used up", "no_balance"),
-            ("balance topped up", "resumed"), ("lookup", "lookup"), ("gateway:", "gateway"),
-            ("retrying after gateway error", "retrying"), ("campaign deleted", "campaign_deleted"),
-            ("step deleted", "step_deleted"), ("campaign resumed", "resumed"),
-            ("cart changed", "cart_changed"), ("enrollment", "enrollment_ended"),
-            ("purchased", "purchased"), ("cart emptied", "cart_emptied"),
-            ("order deleted", "order_deleted"), ("order is", "order_changed"),
-            ("not delivered", "not_delivered"), ("confirmed by the gateway", "confirmed"),
-            ("returned after a stalled send", "retrying"))
-
-
-def reason_code(reason: str | None) -> str:
-    if not reason:
-        return ""
-    for prefix, code in _REASONS:
-        if reason.startswith(prefix):
-            return code
-    return "other"
-
-
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES / "dashboard"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(fa=persian_digits, num=_number, pct=_percent, jdate=_jdate,
-                       jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money, fill=_fill,
-                       reason_code=reason_code)
+                       jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money, fill=_fill)
     env.globals.update(asset=asset_url, query=_query)
     return env
 

@@ -22,8 +22,6 @@ DELIVERED = 10
 # Kavenegar's final delivery codes; anything else is still on its way.
 FINAL_STATUSES = frozenset({6, 10, 11, 13, 14, 100})
 BLOCKED_BY_RECEIVER = 14
-# How a lookup message's row text begins (see Lookup.readable).
-LOOKUP_TEXT_PREFIX = "[lookup "
 
 
 class ErrorKind(StrEnum):
@@ -62,7 +60,7 @@ class Lookup:
 
     def readable(self) -> str:
         """What the message row keeps as its text: the template and what filled it."""
-        return f"{LOOKUP_TEXT_PREFIX}{self.template}] " + " | ".join(f"{k}={v}" for k, v in self.tokens.items())
+        return f"[lookup {self.template}] " + " | ".join(f"{k}={v}" for k, v in self.tokens.items())
 
 
 @dataclass(frozen=True)

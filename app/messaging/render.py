@@ -7,7 +7,7 @@ for Persian readers: `fa` (Persian digits), `money` (rial → the store's unit),
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.digits import persian_digits
@@ -20,11 +20,6 @@ VARIABLES = frozenset({
     "cart_items", "cart_total", "order_number", "order_total", "product_name", "product_names",
     "today",
 })
-
-# What rendering a merchant's template can raise (every variable is text; the sandbox refuses
-# unsafe access with a TemplateError).
-RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-                 RecursionError)
 
 _env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 _env.filters.update(fa=persian_digits, money=money, jalali=jalali_date)
@@ -62,25 +57,3 @@ def _compiled(source: str):
 def render(source: str, context: dict) -> str:
     """The SMS text: whitespace folded to single spaces, as one line."""
     return " ".join(_compiled(source).render({k: context.get(k, "") for k in VARIABLES}).split())
-
-
-def template_problem(source: str) -> str | None:
-    """What is wrong with a template's syntax or variables ("line 2: …"), or None."""
-    try:
-        validate(source)
-    except TemplateProblem as exc:
-        return str(exc)
-    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
-        return "nested too deeply to read"
-    return None
-
-
-def sample_render_check(source: str) -> str | None:
-    """Why a template that parses still cannot be rendered (e.g. `{{ cart_total + 1 }}`)."""
-    # Every variable is text in a real context too (render_context formats numbers and dates).
-    context = {name: "x" for name in VARIABLES}
-    try:
-        render(source, context)
-    except RENDER_ERRORS as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None

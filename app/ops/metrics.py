@@ -29,8 +29,8 @@ WEBHOOK_PROCESSED = Counter(
     "bazgasht_webhook_processed", "Stored webhook deliveries applied, by topic and outcome "
     "(applied, duplicate, stale, ignored, dead_letter)", ["topic", "outcome"])
 MESSAGES = Counter(
-    "bazgasht_messages", "Messages leaving a send attempt, by the status they ended in and the "
-    "class of its reason", ["status", "reason"])
+    "bazgasht_messages", "Messages leaving a send attempt, by the status they ended in and its "
+    "reason code", ["status", "reason"])
 GATEWAY_CALLS = Counter(
     "bazgasht_gateway_calls", "SMS gateway API calls, by provider, method and answer code "
     "(the gateway's status, or no_answer)", ["provider", "method", "code"])
@@ -61,46 +61,11 @@ def topic_label(topic: str | None) -> str:
     return topic if topic in _TOPICS else "other"
 
 
-# Reasons are free text with details (an error message, a count); their beginnings are stable.
-# First match wins; the class names are the label values.
-_REASON_CLASSES = (
-    ("opted out", "opted_out"),
-    ("quiet hours", "quiet_hours"),
-    ("frequency cap", "frequency_cap"),
-    ("campaign paused", "campaign_paused"),
-    ("campaign deleted", "campaign_deleted"),
-    ("step deleted", "step_deleted"),
-    ("store sending paused", "store_paused"),
-    ("purchased", "purchased"),
-    ("cart emptied", "cart_emptied"),
-    ("cart changed", "postponed"),
-    ("order ", "order_changed"),
-    ("enrollment ", "enrollment_ended"),
-    ("the receiver blocks", "receiver_blocks_ads"),
-    ("nothing to recommend", "nothing_to_recommend"),
-    ("coupon", "coupon"),
-    ("prepaid balance", "no_balance"),
-    ("retrying after gateway error", "gateway_retry"),
-    ("gateway:", "gateway_refused"),
-    ("confirmed", "confirmed_after_loss"),
-    ("lookup", "lookup"),
-)
-
-
-def reason_class(reason: str | None) -> str:
-    if not reason:
-        return "none"
-    for prefix, name in _REASON_CLASSES:
-        if reason.startswith(prefix):
-            return name
-    return "other"
-
-
-def count_message(status: str, reason: str | None, n: int = 1, *,
-                  kind: str | None = None) -> None:
-    """`n` messages ended a send attempt in `status` for `reason` (or a class given as `kind`)."""
+def count_message(status: str, reason: str | None, n: int = 1) -> None:
+    """`n` messages ended a send attempt in `status` for `reason` (a code of
+    app/campaigns/reasons.py, a bounded set: it is the label as it is)."""
     if n:
-        MESSAGES.labels(status, kind or reason_class(reason)).inc(n)
+        MESSAGES.labels(status, reason or "none").inc(n)
 
 
 def count_clicks(hits: Iterable) -> None:

@@ -35,8 +35,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 MESSAGE_COLUMNS = [
     "message_id", "campaign_id", "campaign", "campaign_name", "step", "variant", "status",
-    "reason", "phone", "first_name", "last_name", "date", "date_jalali", "due_at", "sent_at",
-    "delivered_at", "delivery_status", "parts", "cost_rial", "cost_estimated", "first_click_at",
+    "reason", "reason_detail", "phone", "first_name", "last_name", "date", "date_jalali",
+    "due_at", "sent_at", "delivered_at", "delivery_status", "parts", "cost_rial", "cost_estimated", "first_click_at",
     "human_clicks", "orders", "order_numbers", "revenue_rial", "text"]
 ORDER_COLUMNS = [
     "order_number", "order_id", "order_date", "order_date_jalali", "order_status",
@@ -140,7 +140,8 @@ def messages_csv(factory: sessionmaker[Session], *, store: StoreView, period: Pe
          human_clicks) = row
         out.row([
             message.id, message.campaign_id, kind, name, position, message.variant,
-            message.status, message.reason, phone if phones == FULL else mask_phone(phone),
+            message.status, message.reason, message.reason_detail,
+            phone if phones == FULL else mask_phone(phone),
             first_name, last_name, at.astimezone(period.zone).date().isoformat(),
             jalali_label(at.astimezone(period.zone).date()), _local(message.due_at, period),
             _local(message.sent_at, period), _local(message.delivered_at, period),
@@ -148,7 +149,7 @@ def messages_csv(factory: sessionmaker[Session], *, store: StoreView, period: Pe
             (cost.estimated > 0) if cost else None, _local(clicked_at, period), human_clicks,
             len(credits), " ".join(str(number) for number, _ in credits),
             sum(revenue for _, revenue in credits) if credits else None, message.text,
-        ], phone_at=8)
+        ], phone_at=MESSAGE_COLUMNS.index("phone"))
         if n % 200 == 0:
             yield out.take()
     yield out.take()
@@ -177,6 +178,6 @@ def orders_csv(factory: sessionmaker[Session], *, store: StoreView, period: Peri
                 position, variant, credit.basis, kind == ABANDONED_CART,
                 credit.cross_sell_purchase, credit.message_id, _local(sent_at, period),
                 _local(clicked_at, period), _local(credit.attributed_at, period),
-            ], phone_at=9)
+            ], phone_at=ORDER_COLUMNS.index("phone"))
         yield out.take()
         after_id = rows[-1][0].id

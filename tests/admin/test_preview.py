@@ -277,3 +277,28 @@ def test_a_test_send_through_kavenegar_and_its_failure(api, kavenegar, factory):
     assert looked.status_code == 200, looked.text
     assert looked.json()["text"] == f"[lookup cart] token=سارا | token10={SAMPLE_LINK}"
     assert kavenegar.messages[-1].message == f"سارا عزیز، سبدت منتظرته: {SAMPLE_LINK}"
+
+
+def test_the_preview_of_a_cart_says_what_its_message_then_sent(api, shop, factory):
+    """Preview and send are composed by the same code: for the same cart and variant, the
+    preview's text, parts and opt-out line are the sent SMS's (only the short link's code is a
+    sample of the same length)."""
+    url = step_url(api, "abandoned_cart")
+    api.patch(url, json={"variants": [
+        {"name": "A", "template": "{{ first_name }} جان، سبدت منتظر است: {{ link }}", "weight": 1},
+        {"name": "B", "template": "سلام {{ first_name }}، {{ cart_items }} را فراموش نکن "
+                                  "{{ link }}", "weight": 1}]})
+    shop.cart("preview-sent-01", tehran("2026-11-24T10:00"), name="علی")
+    shop.tick(tehran("2026-11-24T11:05"))
+    [sms] = shop.sms()
+    [sent] = [m for m in shop.messages() if m.sent_at is not None]
+    with factory() as session:
+        cart_id = session.scalar(select(Cart.id))
+        code = session.scalar(select(Link.code).where(Link.message_id == sent.id))
+    response = api.post(f"{url}/preview", json={"cart_id": cart_id, "variant": sent.variant})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["text"].replace(SAMPLE_LINK, "LINK") == sms.text.replace(
+        f"{get_settings().public_url}/{code}", "LINK")
+    assert body["variant"] == sent.variant and body["parts"] == sent.parts
+    assert body["opt_out_line"] is True and sms.text.endswith("لغو۱۱")

@@ -4,7 +4,6 @@ is held at zero with nothing lost, resumes on a top-up, and gets refunds Kaveneg
 from sqlalchemy import select
 
 from app.billing.models import LedgerEntry
-from app.billing.service import NO_BALANCE
 from app.stores.models import Store
 from tests.campaigns.shop import tehran
 
@@ -45,7 +44,7 @@ def test_sends_while_the_balance_lasts_then_holds_then_resumes_on_top_up(shop, a
     assert len(shop.sms()) == 2
     firsts = [m for m in shop.messages() if m.due_at <= tehran("2026-11-24T11:05")]
     assert sorted(m.status for m in firsts) == ["delivered", "delivered", "held"]
-    assert [m.reason for m in firsts if m.status == "held"] == [NO_BALANCE]
+    assert [m.reason for m in firsts if m.status == "held"] == ["no_balance"]
     assert ledger(factory) == [("topup", 2 * PRICE + 100), ("charge", -PRICE), ("charge", -PRICE)]
     assert balance(factory) == 100
 

@@ -212,7 +212,8 @@ def test_an_unreachable_store_is_retried_then_the_fallback_code_is_sent(shop):
     shop.tick(FIRST)
     first = message(shop, 1)
     assert (first.status, first.due_at) == ("scheduled", FIRST + timedelta(minutes=2))
-    assert first.reason.startswith("coupon not ready: WooCommerce no answer: ConnectError")
+    assert first.reason == "coupon_not_ready"
+    assert first.reason_detail.startswith("WooCommerce no answer: ConnectError")
     ticks(shop, FIRST + timedelta(minutes=1), 58)
     assert shop.sms() == []  # still trying, for an hour
     ticks(shop, FIRST + timedelta(minutes=59), 5)
@@ -245,7 +246,8 @@ def test_an_unreachable_store_with_hold_holds_the_message_until_new_keys(shop, a
     cart(shop, "coupon-cart-008")
     ticks(shop, FIRST, 70, every=5)
     first = message(shop, 1)
-    assert first.status == "held" and first.reason.startswith("coupon: store unreachable for")
+    assert first.status == "held" and first.reason == "coupon_failed"
+    assert first.reason_detail.startswith("store unreachable for")
     assert shop.sms() == []
     # The store is back; the operator saves its keys again: the held message gets its chance.
     with FakeWooCommerce(consumer_key=KEY, consumer_secret=SECRET, port=port) as woo:
@@ -271,7 +273,8 @@ def test_keys_the_store_refuses_give_up_at_once(shop, woo):
     assert len(woo.calls("POST /coupons")) == 1 and woo.coupons == []
     first = message(shop, 1)
     assert first.status == "held"
-    assert "401" in first.reason and "write permissions" in first.reason
+    assert first.reason == "coupon_failed"
+    assert "401" in first.reason_detail and "write permissions" in first.reason_detail
     assert shop.sms() == []
 
 
@@ -308,7 +311,7 @@ def test_a_coupon_that_expired_while_the_message_was_held_is_made_anew(shop, woo
     # The later steps, due too, may go out with it.
     store_settings(shop.factory, shop.store.id, cap_per_day=5, cap_per_week=5)
     shop.tick(resumed)
-    assert message(shop, 1).reason == "coupon: the earlier one expired; making a new one"
+    assert message(shop, 1).reason == "coupon_renewed"
     shop.tick(resumed + timedelta(minutes=2))
     old, new = woo.coupons
     [sms] = [s for s in shop.sms() if s.localid == str(message(shop, 1).id)]
@@ -327,7 +330,7 @@ def test_the_secret_never_appears_in_reasons_errors_or_logs(shop, woo, caplog):
     woo.consumer_secret = "cs_rotated"
     shop.tick(FIRST + timedelta(minutes=1))
     with shop.factory() as session:
-        texts = [m.reason or "" for m in session.scalars(select(Message))]
+        texts = [m.reason_detail or "" for m in session.scalars(select(Message))]
         texts += [c.last_error or "" for c in session.scalars(select(Coupon))]
         store = session.get(Store, shop.store.id)
     assert any("500" in t for t in texts) and any("Consumer secret is invalid" in t for t in texts)
@@ -396,7 +399,8 @@ def test_personal_settings_that_went_bad_hold_the_message(shop, woo):
     assert woo.requests == []
     first = message(shop, 1)
     assert first.status == "held"
-    assert first.reason == "coupon: amount: a percent discount must be at most 100"
+    assert (first.reason, first.reason_detail) == ("coupon_invalid",
+                                             "amount: a percent discount must be at most 100")
 
 
 # -- the operator gives bazgasht the store's keys ------------------------------------------------

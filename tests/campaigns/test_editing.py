@@ -109,7 +109,7 @@ def test_pausing_holds_due_messages_and_resuming_sends_them(api, shop):
     shop.tick(tehran("2026-11-25T10:30"))
     assert len(shop.sms()) == 1
     held = [m for m in shop.messages() if m.status == "held"]
-    assert [m.reason for m in held] == ["campaign paused"]
+    assert [m.reason for m in held] == ["campaign_paused"]
     assert api.post(f"/api/v1/campaigns/{cart['id']}/resume").json()["active"] is True
     shop.tick(tehran("2026-11-25T11:30"))  # a day after the first: the cap allows it
     assert len(shop.sms()) == 2
@@ -127,7 +127,7 @@ def test_deleting_a_campaign_skips_what_it_had_not_sent(api, shop):
         shop.tick(tehran(day))
     assert len(shop.sms()) == 1  # nothing more, ever
     statuses = [(m.status, m.reason) for m in shop.messages()]
-    assert statuses[1:] == [("skipped", "campaign deleted")] * 2
+    assert statuses[1:] == [("skipped", "campaign_deleted")] * 2
     assert statuses[0][0] in ("sent", "delivered")  # its history stays
     assert api.get(f"/api/v1/campaigns/{cart['id']}").status_code == 404
     assert cart["id"] not in [c["id"] for c in api.get("/api/v1/campaigns").json()["items"]]
@@ -169,7 +169,7 @@ def test_steps_are_added_changed_and_deleted(api, shop):
     response = api.delete(f"{base}/{third['id']}")
     assert response.status_code == 200 and response.json()["skipped_messages"] == 1
     assert [(m.status, m.reason) for m in shop.messages() if m.step_id == third["id"]] == [
-        ("skipped", "step deleted")]
+        ("skipped", "step_deleted")]
     assert api.get(f"{base}/{third['id']}").status_code == 404
     positions = [s["position"] for s in api.get(f"/api/v1/campaigns/{cart['id']}").json()["steps"]]
     assert positions == [1, 2, 4]

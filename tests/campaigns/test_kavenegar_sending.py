@@ -68,7 +68,8 @@ def test_a_transient_error_retries_later_without_losing_the_message(kshop, kaven
     kavenegar.fail_next("sms/send", 409)
     kshop.tick(DUE)
     first = kshop.messages()[0]
-    assert first.status == "scheduled" and "409" in first.reason
+    assert first.status == "scheduled" and first.reason == "gateway_retry"
+    assert "409" in first.reason_detail
     assert first.due_at == DUE + timedelta(minutes=2)  # backoff after the first attempt
     kshop.tick(DUE + timedelta(minutes=2))
     assert kshop.messages()[0].status == "sent"
@@ -81,7 +82,8 @@ def test_an_invalid_number_fails_that_message_only(kshop, kavenegar):
     kavenegar.invalid_receptors.add(bad)  # the whole sendarray is refused because of it
     kshop.tick(DUE)
     firsts = firsts_by_phone(kshop)
-    assert firsts[bad].status == "failed" and "411" in firsts[bad].reason
+    assert firsts[bad].status == "failed" and firsts[bad].reason == "gateway_refused"
+    assert "411" in firsts[bad].reason_detail
     assert {firsts[p].status for p in phones if p != bad} == {"sent"}
     assert len(kavenegar.calls("sendarray")) == 1  # refused as a whole ...
     assert sorted(c.form["receptor"][0] for c in kavenegar.calls("send")) == sorted(phones)
@@ -123,7 +125,7 @@ def test_a_send_that_timed_out_but_went_through_is_not_sent_again(kshop, kaveneg
     kshop.tick(DUE)
     kavenegar.delay("sms/send", 0)
     first = kshop.messages()[0]
-    assert first.status == "sent" and first.reason == "confirmed after a lost answer"
+    assert first.status == "sent" and first.reason == "confirmed_after_loss"
     kshop.tick(DUE + timedelta(minutes=30))
     assert kavenegar.sends_with_localid(first.id) == 1 and len(kavenegar.messages) == 1
 
@@ -134,7 +136,7 @@ def test_a_sendarray_that_timed_out_is_not_duplicated_and_all_end_sent(kshop, ka
     kshop.tick(DUE)
     kavenegar.delay("sms/sendarray", 0)
     firsts = firsts_by_phone(kshop).values()
-    assert {(m.status, m.reason) for m in firsts} == {("sent", "confirmed after a lost answer")}
+    assert {(m.status, m.reason) for m in firsts} == {("sent", "confirmed_after_loss")}
     assert len(kavenegar.calls("sendarray")) == 1 and kavenegar.calls("send") == []
     asked = [c.form["localid"][0].split(",") for c in kavenegar.calls("statuslocalmessageid")]
     assert [sorted(map(int, ids)) for ids in asked] == [sorted(m.id for m in firsts)]
@@ -174,7 +176,7 @@ def test_delivery_reports_update_messages_and_blocked_receivers_get_no_more_ads(
     kshop.tick(tehran("2026-11-25T11:00"))  # step 2 (promotional) for both
     second = [m for m in kshop.messages()
               if m.contact_id == contacts["+989351234567"].id and m.due_at > DUE][0]
-    assert (second.status, second.reason) == ("skipped", "the receiver blocks advertising SMS")
+    assert (second.status, second.reason) == ("skipped", "receiver_blocks_ads")
 
 
 @pytest.mark.parametrize("reply", ["۱۱", "11", "لغو", "STOP", " لغو ۱۱ "])
@@ -189,7 +191,7 @@ def test_a_reply_of_eleven_opts_out_and_the_next_message_is_skipped(kshop, kaven
     assert contact.opted_out_at is not None and contact.opt_out_source == "sms reply"
     assert (inbound.action, inbound.text) == ("opt_out", reply)
     second = kshop.messages()[1]
-    assert (second.status, second.reason) == ("skipped", "opted out")
+    assert (second.status, second.reason) == ("skipped", "opted_out")
     assert len(kavenegar.messages) == 1
 
 

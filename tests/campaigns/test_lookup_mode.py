@@ -79,7 +79,8 @@ def test_a_step_without_a_lookup_template_is_held_not_sent_as_plain_sms(lshop, k
     lshop.cart("lk-cart-000003", AT)
     lshop.tick(DUE)
     held = first(lshop)
-    assert held.status == "held" and "step 1 has no lookup template" in held.reason
+    assert held.status == "held" and held.reason == "lookup_config"
+    assert "step 1 has no lookup template" in held.reason_detail
     assert kavenegar.calls("send") == kavenegar.calls("sendarray") == []
     assert kavenegar.calls("lookup") == []
 
@@ -95,8 +96,8 @@ def test_a_lookup_whose_answer_was_lost_is_failed_and_never_sent_again(lshop, ka
     lshop.tick(DUE)
     kavenegar.delay("verify/lookup", 0)
     lost = first(lshop)
-    assert lost.status == "failed" and lost.reason.startswith("lookup outcome unknown")
-    assert "not sent again" in lost.reason and lost.sent_at is not None  # counts for the cap
+    assert lost.status == "failed" and lost.reason == "lookup_unknown"
+    assert "no localid to ask" in lost.reason_detail and lost.sent_at is not None  # counts for the cap
     lshop.tick(DUE + timedelta(minutes=30))  # later ticks and the reaper leave it alone
     assert len(kavenegar.calls("lookup")) == 1 and len(kavenegar.messages) == 1
     assert kavenegar.calls("statuslocalmessageid") == []  # nothing to ask by: no localid
@@ -108,7 +109,8 @@ def test_a_template_kavenegar_does_not_know_holds_the_message(lshop, kavenegar):
     lshop.cart("lk-cart-000005", AT)
     lshop.tick(DUE)
     held = first(lshop)
-    assert held.status == "held" and "424" in held.reason and held.sent_at is None
+    assert held.status == "held" and held.reason == "lookup_refused"
+    assert "424" in held.reason_detail and held.sent_at is None
     with lshop.factory() as session:
         assert session.scalar(select(Store.sending_paused_at)) is None  # other steps still go
 
@@ -123,7 +125,8 @@ def test_an_empty_required_token_fails_that_message(lshop, kavenegar):
     lshop.cart("lk-cart-000006", AT, name="")
     lshop.tick(DUE)
     failed = first(lshop)
-    assert failed.status == "failed" and "token renders empty" in failed.reason
+    assert failed.status == "failed" and failed.reason == "lookup_data"
+    assert "lookup.tokens.token: renders empty" in failed.reason_detail
     assert kavenegar.messages == []
 
 
@@ -190,8 +193,10 @@ def test_a_lookup_stalled_mid_send_is_never_sent_again_by_the_reaper(lshop, kave
     [_, second, _] = lshop.messages()
     with unit_of_work(lshop.factory) as session:  # its worker died between approval and answer
         session.execute(update(Message).where(Message.id == second.id).values(
-            status="sending", claimed_at=DUE, sent_at=DUE, text=f"[lookup {TEMPLATE}] token=علی"))
+            status="sending", claimed_at=DUE, sent_at=DUE, send_mode="lookup",
+            text=f"[lookup {TEMPLATE}] token=علی"))
     lshop.tick(DUE + timedelta(minutes=20))
     stalled = next(m for m in lshop.messages() if m.id == second.id)
-    assert stalled.status == "failed" and "not sent again" in stalled.reason
+    assert stalled.status == "failed" and stalled.reason == "lookup_unknown"
+    assert "not sent again" in stalled.reason_detail
     assert len(kavenegar.calls("lookup")) == 1  # only the first step's

@@ -70,8 +70,9 @@ def seed_store(session: Session) -> Seeded:
                            cost=2400, delivery_status=10, clicked=day(1, "19:00"))
     m["upcoming"] = h.message(ac, 1, status="scheduled", due=day(-1, "11:00"))
     m["held"] = h.message(ac, 2, status="held", due=day(1, "09:00"),
-                          reason="coupon: the store did not answer")
-    m["skipped"] = h.message(ac, 1, status="skipped", due=day(1, "09:30"), reason="opted out")
+                          reason="coupon_failed",
+                          reason_detail="the store did not answer")
+    m["skipped"] = h.message(ac, 1, status="skipped", due=day(1, "09:30"), reason="opted_out")
     h.order(m["cart_1"], revenue=5_000_000, at=day(2, "11:00"), basis="cart_token",
             number="1401")
     h.order(m["cross"], revenue=3_000_000, at=day(1, "20:00"), basis="cross_sell",

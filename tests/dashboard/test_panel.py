@@ -306,7 +306,8 @@ def test_the_message_log_shows_who_status_click_and_order(panel):
 
 def test_upcoming_held_and_skipped_with_their_reasons(panel):
     page = text_of(panel.get("/panel/activity", tab="upcoming"))
-    assert "در نوبت" in page and "در انتظار ساخت کد تخفیف در فروشگاه" in page
+    assert "در نوبت" in page and "فروشگاه نتوانست کد تخفیف را بسازد" in page
+    assert "the store did not answer" in page  # the particulars beside the code's label
     assert "مخاطب لغو عضویت کرده است" in page
 
 

@@ -1,5 +1,7 @@
 """`alembic upgrade head` from an empty database gives exactly the models' schema."""
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -41,3 +43,60 @@ def test_stores_that_existed_before_campaigns_get_the_default_ones(tmp_path):
                                      "win_back"]
     assert [bool(a) for _, a in kinds] == [True, True, True, False]
     assert steps == 6 and tuple(rules) == (540, 1)
+
+
+def _insert(conn, table: str, **values) -> None:
+    """A row of an old schema: the given values, every other required column a plain dummy."""
+    dummies = {sa.Integer: 1, sa.String: "x", sa.Text: "x", sa.Boolean: True,
+               sa.DateTime: datetime(2026, 11, 1), sa.JSON: {}}
+    columns = sa.Table(table, sa.MetaData(), autoload_with=conn).columns
+    for column in columns:
+        if column.name not in values and not column.nullable and column.server_default is None:
+            values[column.name] = next(v for t, v in dummies.items()
+                                       if isinstance(column.type, t))
+        if column.name.endswith("_id") and column.name not in values:
+            values[column.name] = 1
+    conn.execute(sa.insert(sa.Table(table, sa.MetaData(), autoload_with=conn)), values)
+
+
+def test_free_text_reasons_become_codes_with_their_particulars(tmp_path):
+    """Revision 0012: the engine's old reason texts map to codes; what they said beyond the
+    code stays as the detail, and a lookup send is known by its mode, not its text."""
+    from app.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'reasons.db'}"
+    upgrade(url, "0011")
+    engine = sa.create_engine(url)
+    old = [("skipped", "opted out", None), ("scheduled", "quiet hours", None),
+           ("held", "store sending paused: 403 key invalid", None),
+           ("skipped", "order is refunded now", None),
+           ("held", "coupon: store unreachable for 60 minutes", None),
+           ("held", "lookup mode: step 1 has no lookup template", None),
+           ("failed", "lookup token renders empty for this message", None),
+           ("failed", "gateway: 411 invalid receptor", "hello"),
+           ("sent", "confirmed after a lost answer", "hello"),
+           ("failed", "lookup outcome unknown: the answer was lost", "[lookup cart] token=x"),
+           ("scheduled", None, None)]
+    with engine.begin() as conn:
+        for table in ("stores", "campaigns", "campaign_steps", "contacts"):
+            _insert(conn, table, id=1)
+        for n, (status, reason, text) in enumerate(old, start=1):
+            _insert(conn, "enrollments", id=n, subject_id=n)
+            _insert(conn, "messages", id=n, enrollment_id=n, status=status, reason=reason,
+                    text=text, sent_at=datetime(2026, 11, 1) if text else None)
+    upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT reason, reason_detail, send_mode FROM messages ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("opted_out", None, None), ("quiet_hours", None, None),
+        ("store_paused", "store sending paused: 403 key invalid", None),
+        ("order_changed", "order is refunded now", None),
+        ("coupon_failed", "coupon: store unreachable for 60 minutes", None),
+        ("lookup_config", "lookup mode: step 1 has no lookup template", None),
+        ("lookup_data", "lookup token renders empty for this message", None),
+        ("gateway_refused", "gateway: 411 invalid receptor", "text"),
+        ("confirmed_after_loss", None, "text"),
+        ("lookup_unknown", "lookup outcome unknown: the answer was lost", "lookup"),
+        (None, None, None)]

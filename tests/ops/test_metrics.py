@@ -99,7 +99,7 @@ def test_a_refused_gateway_call_is_counted_by_its_code(shop, client, kavenegar):
     labels = dict(provider="kavenegar", method="sms/send", code="418")
     assert (value(after, "bazgasht_gateway_calls_total", **labels)
             - value(before, "bazgasht_gateway_calls_total", **labels)) == 1
-    held = dict(status="held", reason="gateway_store")
+    held = dict(status="held", reason="store_paused")
     assert (value(after, "bazgasht_messages_total", **held)
             - value(before, "bazgasht_messages_total", **held)) == 1
 

@@ -224,5 +224,5 @@ def test_a_cold_stop_resolves_the_cancelled_batch_at_once(shop, kavenegar, worke
     # Asked by localid, the gateway says it took them: sent, not left "sending" for the reaper,
     # and not sent again.
     state = rows(shop.factory)
-    assert {state[i] for i in batch} == {("sent", "confirmed by the gateway after a stall")}
+    assert {state[i] for i in batch} == {("sent", "confirmed_after_stall")}
     assert Counter(m.localid for m in kavenegar.messages) == Counter({i: 1 for i in batch})

@@ -46,7 +46,7 @@ def seed_november(session, store_id: int) -> dict:
     m[2] = h.message(ac, 1, variant="B", status="delivered", sent="2026-11-02 10:00", parts=2,
                      delivery_status=10, clicked="2026-11-02 10:05", human_clicks=3)
     m[3] = h.message(ac, 1, variant="A", status="failed", sent="2026-11-03 10:00", parts=1,
-                     cost=1300, delivery_status=14, reason="not delivered (gateway status 14)")
+                     cost=1300, delivery_status=14, reason="not_delivered", reason_detail="gateway status 14")
     m[4] = h.message(ac, 1, variant="B", status="sent", sent="2026-11-03 11:00", parts=1,
                      cost=1250, delivery_status=1, clicked="2026-11-03 12:00")
     m[5] = h.message(ac, 2, status="delivered", sent="2026-11-15 12:00", parts=3, cost=3600,
@@ -62,11 +62,11 @@ def seed_november(session, store_id: int) -> dict:
                       cost=1200, delivery_status=10, bot_hits=3)
     # Due in November, not gone out.
     m[9] = h.message(ac, 1, variant="A", status="failed", due="2026-11-05 10:00", parts=1,
-                     reason="gateway: invalid receptor")
+                     reason="gateway_refused", reason_detail="invalid receptor")
     m[10] = h.message(ac, 1, variant="A", status="skipped", due="2026-11-06 10:00",
-                      reason="opted out")
+                      reason="opted_out")
     m[11] = h.message(ac, 3, status="scheduled", due="2026-11-30 23:50")
-    m[12] = h.message(ac, 2, status="held", due="2026-11-12 10:00", reason="coupon: pending")
+    m[12] = h.message(ac, 2, status="held", due="2026-11-12 10:00", reason="coupon_not_ready")
     # Just outside November.
     m[15] = h.message(ac, 1, variant="A", status="delivered", sent="2026-10-31 23:59", parts=1,
                       cost=1200, delivery_status=10, clicked="2026-11-01 08:00")

@@ -47,7 +47,8 @@ class History:
     def message(self, kind: str, position: int, *, status: str, variant=None, sent=None,
                 due=None, parts=None, cost=None, delivery_status=None, delivered=None,
                 contact: Contact | None = None, clicked=None, human_clicks=None, bot_hits=0,
-                reason=None, text="سبد خریدتان منتظر شماست") -> Message:
+                reason=None, reason_detail=None,
+                text="سبد خریدتان منتظر شماست") -> Message:
         contact = contact or self.contact()
         campaign, step = self.campaigns[kind], self.steps[(kind, position)]
         sent_at = self.at(sent)
@@ -61,7 +62,7 @@ class History:
                           due_at=self.at(due or sent), status=status, variant=variant,
                           sent_at=sent_at, parts=parts, cost=cost,
                           delivery_status=delivery_status, delivered_at=self.at(delivered),
-                          reason=reason, text=text)
+                          reason=reason, reason_detail=reason_detail, text=text)
         self.session.add(message)
         self.session.flush()
         if sent_at is not None:

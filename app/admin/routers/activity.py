@@ -78,7 +78,8 @@ def list_messages(store: StoreDep, session: SessionDep, status: MESSAGE_STATUS |
         filters=activity.Filters(status, campaign_id, since, until))
     return dict(items=[dict(
         id=m.id, campaign_id=m.campaign_id, step_id=m.step_id, enrollment_id=m.enrollment_id,
-        contact_id=m.contact_id, status=m.status, reason=m.reason, variant=m.variant,
+        contact_id=m.contact_id, status=m.status, reason=m.reason, reason_detail=m.reason_detail,
+        variant=m.variant,
         text=m.text, due_at=m.due_at, sent_at=m.sent_at, delivered_at=m.delivered_at,
         parts=m.parts, cost=m.cost, human_clicks=clicks or 0, created_at=m.created_at)
         for m, clicks in rows], next_cursor=next_cursor)

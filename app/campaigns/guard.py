@@ -1,0 +1,296 @@
+"""Right before a claimed message goes out, everything is checked once more.
+
+The policy is `CHECKS`: small named checks, in order, each answering "proceed" (None) or where
+the message goes instead (a `Move`: skipped, held, or scheduled later, with its reason). A
+message that passes them all is composed (app/campaigns/compose.py) and, if the store can pay
+for it, approved for the gateway.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.billing import service as billing
+from app.campaigns import lifecycle
+from app.campaigns.compose import Uncomposable, choose_variant, compose
+from app.campaigns.content import render_context
+from app.campaigns.coupons import gate as coupon_gate
+from app.campaigns.lifecycle import Move
+from app.campaigns.lookup import LOOKUP_MODE
+from app.campaigns.models import (
+    CROSS_SELL,
+    FAILED,
+    HELD,
+    SCHEDULED,
+    SKIPPED,
+    WIN_BACK,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+    Message,
+)
+from app.campaigns.reasons import Reason, SendMode, detail
+from app.campaigns.recommend import recommend
+from app.campaigns.rules import cap_allows_at, next_allowed_minute
+from app.commerce.models import Cart, Order
+from app.contacts.models import Contact
+from app.links.service import preload as preload_links
+from app.messaging.gateway import Lookup
+from app.stores.models import Store
+
+
+class Batch:
+    """What the checks of one batch read, loaded with a handful of queries for all of it.
+
+    Rows land in the session's identity map, so the checks' session.get() calls cost no SQL;
+    purchases and recent sends per contact are kept here (and recent sends grow as the batch
+    approves messages, so two messages to one contact in one batch still respect the cap).
+    """
+
+    def __init__(self, session: Session, messages: list[Message], now: datetime):
+        def load(model, ids):
+            ids = set(ids)
+            return list(session.scalars(select(model).where(model.id.in_(ids)))) if ids else []
+
+        enrollments = load(Enrollment, (m.enrollment_id for m in messages))
+        # Held here on purpose: the identity map keeps unchanged objects only weakly, and a
+        # row it dropped would be loaded again, one query per message.
+        self.rows = [*enrollments,
+                     *load(Campaign, (m.campaign_id for m in messages)),
+                     *load(Store, (m.store_id for m in messages)),
+                     *load(CampaignStep, (m.step_id for m in messages)),
+                     *load(Cart, (e.subject_id for e in enrollments if e.subject_type == "cart")),
+                     *load(Order, (e.subject_id for e in enrollments if e.subject_type == "order"))]
+        preload_links(session, [m.id for m in messages])
+        contact_ids = sorted({m.contact_id for m in messages})
+        # Locking the contacts serializes every decision about them: the cap counts correctly
+        # with several dispatchers, and an opt-out cannot slip between check and send. Always
+        # in id order, so two dispatchers cannot deadlock on them.
+        self.contacts = {c.id: c for c in session.scalars(
+            select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.id)
+            .with_for_update())}
+        self.purchases: dict[int, list[datetime]] = {}
+        for contact_id, created in session.execute(
+                select(Order.contact_id, Order.created_gmt).where(
+                    Order.contact_id.in_(contact_ids), Order.purchased.is_(True))):
+            self.purchases.setdefault(contact_id, []).append(created)
+        self.spent: dict[int, int] = {}  # Rial approved per metered store in this batch
+        self.sent: dict[int, list[datetime]] = {}
+        batch_ids = [m.id for m in messages]
+        for contact_id, sent_at in session.execute(
+                select(Message.contact_id, Message.sent_at).where(
+                    Message.contact_id.in_(contact_ids), Message.sent_at > now - timedelta(days=7),
+                    Message.id.not_in(batch_ids))):
+            self.sent.setdefault(contact_id, []).append(sent_at)
+
+    def afford(self, store: Store, parts: int) -> bool:
+        """Pay as you go: the store's balance covers this message after the batch's others."""
+        if not billing.metered(store):
+            return True
+        spent = self.spent.get(store.id, 0) + billing.price(store, parts)
+        if store.balance < spent:
+            return False
+        self.spent[store.id] = spent
+        return True
+
+    def purchased_since(self, contact_id: int, since: datetime) -> bool:
+        return any(t is not None and t >= since for t in self.purchases.get(contact_id, ()))
+
+
+@dataclass
+class Case:
+    """One claimed message and the rows the checks read about it (preloaded by the batch)."""
+
+    session: Session
+    batch: Batch
+    message: Message
+    now: datetime
+
+    def __post_init__(self) -> None:
+        get = self.session.get_one  # foreign keys of a locked message: never missing
+        self.enrollment = get(Enrollment, self.message.enrollment_id)
+        self.campaign = get(Campaign, self.message.campaign_id)
+        self.store = get(Store, self.message.store_id)
+        self.step = get(CampaignStep, self.message.step_id)
+        self.contact = self.batch.contacts[self.message.contact_id]
+
+
+Check = Callable[[Case], Move | None]
+
+
+def enrollment_is_active(case: Case) -> Move | None:
+    enrollment = case.enrollment
+    if enrollment.status != "active":
+        return Move(SKIPPED, Reason.ENROLLMENT_ENDED,
+                    detail(f"{enrollment.status}: {enrollment.exit_reason}"))
+    return None
+
+
+def contact_is_subscribed(case: Case) -> Move | None:
+    return Move(SKIPPED, Reason.OPTED_OUT) if case.contact.opted_out_at is not None else None
+
+
+def campaign_and_step_exist(case: Case) -> Move | None:
+    if case.campaign.deleted_at is not None:
+        return Move(SKIPPED, Reason.CAMPAIGN_DELETED)
+    if case.step.deleted_at is not None:
+        return Move(SKIPPED, Reason.STEP_DELETED)
+    return None
+
+
+def campaign_is_active(case: Case) -> Move | None:
+    return None if case.campaign.active else Move(HELD, Reason.CAMPAIGN_PAUSED)
+
+
+def store_is_sending(case: Case) -> Move | None:
+    if case.store.sending_paused_at is not None:
+        return Move(HELD, Reason.STORE_PAUSED, case.store.sending_paused_reason)
+    return None
+
+
+def receiver_takes_ads(case: Case) -> Move | None:
+    if case.message.promotional and case.contact.promo_blocked_at is not None:
+        return Move(SKIPPED, Reason.RECEIVER_BLOCKS_ADS)
+    return None
+
+
+def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
+    """Why the cart or order no longer wants this message, or None."""
+    session, batch, enrollment = case.session, case.batch, case.enrollment
+    if enrollment.subject_type == "cart":
+        cart = session.get(Cart, enrollment.subject_id)
+        # A linked order that is not paid (say, a failed bank payment) is no purchase: the
+        # reminders are exactly what such a shopper needs. Purchases set converted_at.
+        if cart is None or cart.converted_at:
+            return Reason.PURCHASED, None
+        if batch.purchased_since(enrollment.contact_id, enrollment.anchor_at):
+            return Reason.PURCHASED, None
+        return (Reason.CART_EMPTIED, None) if not cart.total else None
+    order = session.get(Order, enrollment.subject_id)
+    if case.campaign.kind == WIN_BACK:
+        if order is None or batch.purchased_since(enrollment.contact_id,
+                                                  order.created_gmt + timedelta(seconds=1)):
+            return Reason.PURCHASED_AGAIN, None
+        return None
+    if order is None or order.deleted_at is not None:
+        return Reason.ORDER_DELETED, None
+    if order.status != "completed":
+        return Reason.ORDER_CHANGED, order.status
+    return None
+
+
+def subject_still_wants_it(case: Case) -> Move | None:
+    """A bought cart, an emptied one, a refunded order end the enrollment; a cart changed since
+    the sequence began starts it over from the change."""
+    ended = _subject_ended(case)
+    if ended is not None:
+        reason, why = ended
+        lifecycle.exit_enrollment(case.session, case.enrollment, reason, case.now, detail=why)
+        return Move(SKIPPED, reason, why)
+    enrollment = case.enrollment
+    if enrollment.subject_type == "cart":
+        cart = case.session.get_one(Cart, enrollment.subject_id)
+        if cart.modified_gmt and cart.modified_gmt > enrollment.anchor_at:
+            lifecycle.postpone(case.session, enrollment, cart.modified_gmt)
+            return Move(SCHEDULED, Reason.POSTPONED, due_at=case.message.due_at)
+    return None
+
+
+def something_to_recommend(case: Case) -> Move | None:
+    """A cross-sell whose order has no product worth offering is never sent."""
+    if case.campaign.kind != CROSS_SELL:
+        return None
+    order = case.session.get_one(Order, case.enrollment.subject_id)
+    return Move(SKIPPED, Reason.NOTHING_TO_RECOMMEND) if recommend(case.session, order) is None \
+        else None
+
+
+def coupon_is_ready(case: Case) -> Move | None:
+    """A personal coupon the store has not confirmed yet: wait; given up: fallback or hold."""
+    return coupon_gate(case.session, step=case.step, message=case.message, now=case.now)
+
+
+def within_sending_hours(case: Case) -> Move | None:
+    """The store's quiet hours and weekdays, then the contact's frequency cap (promotional)."""
+    store, now = case.store, case.now
+    window: dict[str, Any] = dict(tz=store.timezone, start_minute=store.send_from_minute,
+                                  end_minute=store.send_until_minute, weekdays=store.send_weekdays)
+    at = next_allowed_minute(now, **window)
+    why = Reason.QUIET_HOURS
+    if case.message.promotional:
+        sent = case.batch.sent.get(case.contact.id, [])
+        for _ in range(3):  # a cap moved into the night is moved again to the morning
+            capped = cap_allows_at(at, sent, per_day=store.cap_per_day, per_week=store.cap_per_week)
+            if capped == at:
+                break
+            why = Reason.FREQUENCY_CAP
+            at = next_allowed_minute(capped, **window)
+    return Move(SCHEDULED, why, due_at=at) if at > now else None
+
+
+CHECKS: tuple[Check, ...] = (
+    enrollment_is_active,
+    contact_is_subscribed,
+    campaign_and_step_exist,
+    campaign_is_active,
+    store_is_sending,
+    receiver_takes_ads,
+    subject_still_wants_it,
+    something_to_recommend,
+    coupon_is_ready,
+    within_sending_hours,
+)
+
+
+@dataclass(frozen=True)
+class Send:
+    """An approved message, ready for its store's gateway."""
+
+    store: Store
+    receptor: str
+    text: str
+    lookup: Lookup | None = None  # lookup mode: sent as this approved template, not as `text`
+
+
+def decide(case: Case) -> Move | Send:
+    """Where a claimed message goes: every check, then its SMS, then its cost."""
+    for check in CHECKS:
+        to = check(case)
+        if to is not None:
+            return to
+    message, store, step = case.message, case.store, case.step
+    message.variant, source = choose_variant(step, seed=message.id)  # before the link: its UTM
+    context = render_context(case.session, campaign=case.campaign, step=step, store=store,
+                             contact=case.contact, enrollment=case.enrollment, now=case.now,
+                             message=message)
+    if context is None:
+        return Move(SKIPPED, Reason.NOTHING_TO_RECOMMEND)
+    try:
+        sms = compose(store=store, campaign=case.campaign, step=step, source=source,
+                      variant=message.variant, context=context)
+    except Uncomposable as exc:  # the step's config waits for the merchant; bad data fails
+        return Move(FAILED if exc.reason == Reason.LOOKUP_DATA else HELD, exc.reason,
+                    detail(f"step {step.position}: {exc}"))
+    if store.sms_template_mode == LOOKUP_MODE:
+        if sms.lookup is None:
+            return Move(HELD, Reason.LOOKUP_CONFIG,
+                        f"step {step.position} has no lookup template; set the step's lookup "
+                        f"config, then resume the campaign")
+        # The parts are known only from the gateway's answer (it fills the template).
+        if not case.batch.afford(store, 1):
+            return Move(HELD, Reason.NO_BALANCE)
+        message.variant = None
+        lifecycle.approve(message, text=sms.lookup.readable(), parts=None, mode=SendMode.LOOKUP,
+                          now=case.now)
+    else:
+        if not case.batch.afford(store, sms.segments.parts):
+            return Move(HELD, Reason.NO_BALANCE)
+        lifecycle.approve(message, text=sms.text, parts=sms.segments.parts, mode=SendMode.TEXT,
+                          now=case.now)
+    case.batch.sent.setdefault(case.contact.id, []).append(case.now)
+    return Send(store=store, receptor=case.contact.phone, text=message.text or "",
+                lookup=sms.lookup if store.sms_template_mode == LOOKUP_MODE else None)
