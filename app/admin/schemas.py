@@ -277,7 +277,8 @@ class TestSendOut(BaseModel):
 # -- contacts ---------------------------------------------------------------------------------
 
 class ContactOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    # Read from the contact's row: ContactOut.model_validate(contact).
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
         "id": 9, "phone": "+989121234567", "first_name": "سارا", "last_name": "محمدی",
         "email": "", "opted_out": True, "opted_out_at": "2026-11-21T10:00:00Z",
         "opt_out_source": "merchant", "promo_blocked_at": None, "unverified_prefix": False,

@@ -22,16 +22,11 @@ from app.errors import api_errors
 router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], responses=api_errors())
 
 
-def step_out(step: CampaignStep) -> dict:
-    return dict(id=step.id, position=step.position, delay_minutes=step.delay_minutes,
-                template=step.template, coupon=step.coupon, lookup=step.lookup,
-                variants=step.variants or [])
-
-
 def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
+    # The steps are not an attribute of the campaign's row (no relationship): handed in.
     return dict(id=campaign.id, kind=campaign.kind, name=campaign.name, active=campaign.active,
                 promotional=campaign.promotional, trigger_minutes=campaign.trigger_minutes,
-                created_at=campaign.created_at, steps=[step_out(s) for s in steps])
+                created_at=campaign.created_at, steps=[StepOut.model_validate(s) for s in steps])
 
 
 def _one(session, campaign: Campaign) -> dict:
@@ -84,22 +79,22 @@ def delete_campaign(campaign: CampaignDep, session: SessionDep, now: NowDep) -> 
 
 @router.post("/{campaign_id}/steps", status_code=201, response_model=StepOut,
              responses=api_errors(404, 409), summary="Add a last step (for enrollments from now on)")
-def add_step(campaign: CampaignDep, data: StepCreate, session: SessionDep) -> dict:
-    return step_out(editing.add_step(session, campaign=campaign, data=data))
+def add_step(campaign: CampaignDep, data: StepCreate, session: SessionDep) -> StepOut:
+    return StepOut.model_validate(editing.add_step(session, campaign=campaign, data=data))
 
 
 @router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404))
-def get_step(found: StepDep) -> dict:
+def get_step(found: StepDep) -> StepOut:
     _, step = found
-    return step_out(step)
+    return StepOut.model_validate(step)
 
 
 @router.patch("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404),
               summary="Change a step (a new text applies to every message not sent yet)")
-def update_step(found: StepDep, patch: StepPatch, session: SessionDep) -> dict:
+def update_step(found: StepDep, patch: StepPatch, session: SessionDep) -> StepOut:
     _, step = found
-    return step_out(editing.update_step(session, step=step,
-                                        data=patch.model_dump(exclude_unset=True)))
+    return StepOut.model_validate(editing.update_step(
+        session, step=step, data=patch.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{campaign_id}/steps/{step_id}", response_model=Deleted,

@@ -68,8 +68,10 @@ class StepPatch(BaseModel):
 
 
 class StepOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 12, "position": 2,
-                                                               **_STEP_EXAMPLE, "lookup": None}]})
+    # Read from the step's row: StepOut.model_validate(step). (No docstring: it would become
+    # the schema's description in the OpenAPI document.)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [
+        {"id": 12, "position": 2, **_STEP_EXAMPLE, "lookup": None}]})
 
     id: int
     position: int
