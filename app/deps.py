@@ -13,9 +13,9 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
-from app.messaging.gateway import Gateways
 from app.stores.models import Store
 from app.stores.service import store_for_api_key
+from app.types import MAX_ID, MAX_SMALL_ID
 
 
 def get_settings(request: Request) -> Settings:
@@ -88,13 +88,7 @@ def require_store(
 StoreDep = Annotated[Store, Depends(require_store)]
 
 
-# Path ids are INTEGER columns: anything larger is no row (404 or 422), never a database error.
-StoreId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def get_gateways(request: Request) -> Gateways:
-    """The app's per-store SMS gateways (made once in create_app: they keep HTTP clients)."""
-    return request.app.state.gateways
-
-
-GatewaysDep = Annotated[Gateways, Depends(get_gateways)]
+# Path ids: anything larger than the column holds is malformed (422), never a database error.
+SmallPathId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+StoreId = SmallPathId

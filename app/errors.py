@@ -1,6 +1,7 @@
 """Typed domain errors and the one place that turns any error into `{"error": {code, message}}`."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +24,38 @@ class ErrorResponse(BaseModel):
         {"error": {"code": "campaign_not_found", "message": "no campaign with id 7"}}]})
 
     error: ErrorDetail
+
+
+# What each error status means to a caller, for the OpenAPI documents: the merchant API
+# (`/api/v1`, a store's API key) and the operator's platform API (`/platform/v1`, its token).
+_API_ERROR_TEXT = {400: "Bad request (e.g. a body that is not UTF-8 JSON)",
+                   401: "Missing or invalid API key", 403: "Store disabled",
+                   404: "Not found (or another store's)", 409: "Conflicts with the current state",
+                   413: "Too large", 415: "Unsupported media type",
+                   422: "Invalid request (the message names the field and the reason)",
+                   429: "Rate limited", 502: "The SMS gateway refused or did not answer"}
+_PLATFORM_ERROR_TEXT = {
+    400: "Bad request (a body that is not UTF-8 JSON; WooCommerce keys for a store not on "
+         "https)",
+    401: "Missing or invalid operator token",
+    403: "The platform API is disabled (BAZGASHT_ADMIN_TOKEN is not set)",
+    404: "No store with this id",
+    422: "Invalid request (the message names the field and the reason)",
+}
+
+
+def api_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of the merchant API for these error statuses (400, 401, 403 and 422
+    come with every route)."""
+    return {code: {"model": ErrorResponse, "description": _API_ERROR_TEXT[code]}
+            for code in sorted({400, 401, 403, 422, *codes})}
+
+
+def platform_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of the operator's API for these error statuses (400, 401, 403 and 422
+    come with every route)."""
+    return {code: {"model": ErrorResponse, "description": _PLATFORM_ERROR_TEXT[code]}
+            for code in sorted({400, 401, 403, 422, *codes})}
 
 
 class DomainError(Exception):

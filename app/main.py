@@ -6,10 +6,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.admin.routers import routers as admin_routers
+from app.admin.routers import activity, contacts, preview
+from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
+from app.campaigns import coupons
+from app.campaigns import service as campaigns
+from app.campaigns.router import router as campaigns_router
 from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
 from app.dashboard import install as install_dashboard
@@ -22,6 +26,8 @@ from app.links.clicks import ClickRecorder
 from app.links.router import install as install_links
 from app.links.router import plugin_router
 from app.messaging.gateway import make_gateways
+from app.messaging.router import router as gateway_check_router
+from app.onboarding import open_store
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
@@ -99,6 +105,13 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         app.state.notify_ingest = lambda: None
     app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
     app.state.click_recorder = ClickRecorder(factory)
+    # What the edges of lower packages ask of the campaign engine, handed over here: those
+    # packages are imported by the engine, so they never import it (dependencies point one way).
+    app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag
+    app.state.open_store = open_store  # a new store's default campaigns (app/stores)
+    app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
+    app.state.coupon_code_of_message = coupons.code_for_message  # cart restore (app/links)
+    app.state.message_subject = campaigns.message_subject  # a survey's order (app/surveys)
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
@@ -107,14 +120,17 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(billing_platform_router)
     app.include_router(billing_router)
     app.include_router(reports_router)
-    for router in admin_routers:  # the merchant admin API, /api/v1
+    # The merchant admin API, /api/v1.
+    for router in (store_settings.router, campaigns_router, preview.router, contacts.router,
+                   activity.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict:
         return {"ok": True}
 
-    app.include_router(ops_router)  # /readyz, /metrics, gateway-check (app/ops)
+    app.include_router(ops_router)  # /readyz, /metrics (app/ops)
+    app.include_router(gateway_check_router)  # a store's gateway check (app/messaging)
     app.add_middleware(RequestIdMiddleware)  # X-Request-ID in, out, and in the logs
 
     install_dashboard(app)  # the merchant panel, /panel

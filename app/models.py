@@ -2,12 +2,12 @@
 
 from app.admin.models import TestSend
 from app.billing.models import LedgerEntry
-from app.campaigns.models import Campaign, CampaignStep, Enrollment, Message
+from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Cart, Order, Product
 from app.contacts.models import Contact
 from app.db import Base
 from app.ingest.models import WebhookDelivery
-from app.links.models import Attribution, Click, Link
+from app.links.models import Click, Link
 from app.messaging.models import ConsoleSms, InboundSms
 from app.stores.models import Store
 from app.surveys.models import SurveyAlert, SurveyAnswer

@@ -7,6 +7,11 @@ from sqlalchemy.types import TypeDecorator
 
 # BIGINT on Postgres, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id each kind of id column holds: stores, campaigns and steps are INTEGER, the rest
+# BigId. Ids from outside are checked against these, so a larger one is malformed input (422),
+# never a database error.
+MAX_SMALL_ID = 2**31 - 1
+MAX_ID = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator):

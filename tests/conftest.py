@@ -24,7 +24,7 @@ from app.http import tls
 from app.main import create_app
 from app.migrate import upgrade
 from app.models import Base
-from tests.helpers import StoreCreds, create_store
+from tests.helpers import StoreCreds, bearer, create_store
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 def _worker_redis_url(url: str) -> str:
@@ -205,6 +205,28 @@ def admin_client(live_server, factory):
 def store(factory) -> StoreCreds:
     with unit_of_work(factory) as session:
         return create_store(session)
+
+
+# The merchant admin API over real HTTP: store A (the `store` fixture) and a second store B.
+@pytest.fixture
+def api(live_server, store) -> httpx.Client:
+    """Store A's API client."""
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10, headers=bearer(store)) as client:
+        yield client
+
+
+@pytest.fixture
+def other_store(factory) -> StoreCreds:
+    with unit_of_work(factory) as session:
+        return create_store(session, name="دکان دیگر", url="https://other.example")
+
+
+@pytest.fixture
+def other_api(live_server, other_store) -> httpx.Client:
+    """Store B's API client: it must see nothing of store A."""
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10,
+                      headers=bearer(other_store)) as client:
+        yield client
 
 
 # Real WooCommerce payloads (where each came from: tests/fixtures/woocommerce/README.md).

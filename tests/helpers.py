@@ -29,6 +29,18 @@ def create_store(session: Session, **overrides) -> StoreCreds:
     return StoreCreds(store.id, api_key, store.webhook_secret)
 
 
+def bearer(creds: StoreCreds) -> dict:
+    """The merchant API's Authorization header for this store."""
+    return {"Authorization": f"Bearer {creds.api_key}"}
+
+
+def error_of(response: httpx.Response) -> dict:
+    """The error body every failure has: {"error": {"code", "message"}}."""
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    return body["error"]
+
+
 def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 

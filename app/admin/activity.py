@@ -10,12 +10,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app.admin.pagination import page
-from app.campaigns.models import Enrollment, Message
+from app.campaigns.models import Attribution, Enrollment, Message
 from app.campaigns.service import campaign_of_store
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 from app.errors import DomainError, NotFound
-from app.links.models import Attribution, Link
+from app.links.models import Link
 from app.stores.models import Store
 
 

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.admin.pagination import page
-from app.campaigns.models import Campaign, CampaignStep, Message
+from app.campaigns.models import Attribution, Campaign, CampaignStep, Message
 from app.commerce.models import Order
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, Phone, normalize_phone
 from app.contacts.service import opt_out_phones, set_consent
 from app.errors import DomainError, NotFound
-from app.links.models import Attribution, Link
+from app.links.models import Link
 from app.messaging.models import InboundSms
 from app.stores.models import Store
 

@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import Path
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -15,43 +14,15 @@ from pydantic import (
 )
 
 from app.campaigns.reasons import Reason
-from app.errors import ErrorResponse
+from app.campaigns.schemas import MAX_TEMPLATE
 from app.stores.schemas import Currency, NonBlank, Timezone
+from app.types import MAX_ID
 
-KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"]
 MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", "skipped", "held"]
 # Answers say what the rows hold (a status or kind added later must not break a listing).
 StatusOut = Annotated[str, Field(description="scheduled → sending → sent → delivered | failed, "
                                              "or skipped / held with a reason",
                                  examples=["delivered"])]
-# A step's delay counts from the trigger; links live 90 days, so a later SMS makes no sense.
-MAX_DELAY_MINUTES = 90 * 24 * 60
-MAX_TEMPLATE = 1000
-MAX_STEPS = 10
-MAX_VARIANTS = 10
-# What the id columns hold: campaigns and steps are INTEGER, the rest BIGINT. A larger number is
-# refused as malformed (422), not sent to the database.
-MAX_SMALL_ID = 2**31 - 1
-MAX_ID = 2**63 - 1
-SmallPathId = Annotated[int, Path(ge=1, le=MAX_SMALL_ID)]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-# -- errors (the envelope itself: app/errors.py) ------------------------------------------------
-
-_ERROR_TEXT = {400: "Bad request (e.g. a body that is not UTF-8 JSON)",
-               401: "Missing or invalid API key", 403: "Store disabled",
-               404: "Not found (or another store's)", 409: "Conflicts with the current state",
-               413: "Too large", 415: "Unsupported media type",
-               422: "Invalid request (the message names the field and the reason)",
-               429: "Rate limited", 502: "The SMS gateway refused or did not answer"}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses (400, 401, 403 and 422 come with every
-    route)."""
-    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]}
-            for code in sorted({400, 401, 403, 422, *codes})}
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -205,133 +176,6 @@ class ApiKeyRotated(BaseModel):
     api_key_prefix: str
 
 
-# -- campaigns and steps ----------------------------------------------------------------------
-
-class Variant(BaseModel):
-    """An A/B variant: each message of the step picks one by weight (seeded by the message id,
-    so a retried send says the same thing)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: NonBlank = Field(min_length=1, max_length=40, examples=["A"])
-    template: str = Field(min_length=1, max_length=MAX_TEMPLATE)
-    weight: int = Field(ge=0, le=1000, examples=[50])
-
-
-_STEP_EXAMPLE = {
-    "delay_minutes": 1440,
-    "template": "{{ first_name }} عزیز، سبد خریدت در {{ store_name }} منتظرته. با کد "
-                "{{ coupon_code }} تخفیف بگیر: {{ link }}",
-    "coupon": {"mode": "fixed", "code": "off5"},
-    "variants": [],
-}
-
-
-class StepCreate(BaseModel):
-    """A step of a campaign. `coupon`: see README «Coupons»; `lookup`: the approved Kavenegar
-    template for stores in lookup mode; `variants`: A/B texts (with variants, each message uses
-    one variant's template instead of `template`)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_STEP_EXAMPLE]})
-
-    delay_minutes: int = Field(ge=0, le=MAX_DELAY_MINUTES,
-                               description="minutes after the trigger (not after the last step)")
-    template: str = Field(min_length=1, max_length=MAX_TEMPLATE)
-    coupon: dict[str, Any] | None = None
-    lookup: dict[str, Any] | None = None
-    variants: list[Variant] = Field(default_factory=list, max_length=MAX_VARIANTS)
-
-
-class StepPatch(BaseModel):
-    """Only the fields sent change (null clears `coupon` or `lookup`). A new delay applies to
-    enrollments from now on; a new text to every message not sent yet."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"template": "{{ first_name }}، سبدت هنوز اینجاست: {{ link }}"},
-        {"variants": [{"name": "A", "template": "سلام {{ first_name }}: {{ link }}", "weight": 50},
-                      {"name": "B", "template": "{{ store_name }}: {{ link }}", "weight": 50}]}]})
-
-    delay_minutes: int | None = Field(None, ge=0, le=MAX_DELAY_MINUTES)
-    template: str | None = Field(None, min_length=1, max_length=MAX_TEMPLATE)
-    coupon: dict[str, Any] | None = None
-    lookup: dict[str, Any] | None = None
-    variants: list[Variant] | None = Field(None, max_length=MAX_VARIANTS)
-
-
-class StepOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 12, "position": 2,
-                                                               **_STEP_EXAMPLE, "lookup": None}]})
-
-    id: int
-    position: int
-    delay_minutes: int
-    template: str
-    coupon: dict[str, Any] | None
-    lookup: dict[str, Any] | None
-    variants: list[Variant]
-
-
-class CampaignCreate(BaseModel):
-    """A new campaign. It starts paused unless `active` (which needs at most one active campaign
-    of its kind per store, and at least one step)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"kind": "abandoned_cart", "name": "سبد رهاشده (پاییز)", "trigger_minutes": 60,
-         "active": False, "steps": [_STEP_EXAMPLE]}]})
-
-    kind: KIND
-    name: NonBlank = Field(min_length=1, max_length=200)
-    trigger_minutes: int | None = Field(
-        None, ge=0, le=10**6,
-        description="abandoned_cart: minutes of inactivity (10–10080); win_back: minutes since "
-                    "the last purchase (1 day – 365 days); unused by the others. Default: the "
-                    "kind's.")
-    active: bool = False
-    steps: list[StepCreate] = Field(default_factory=list, max_length=MAX_STEPS)
-
-
-class CampaignPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"name": "سبد رهاشده", "trigger_minutes": 90}]})
-
-    name: NonBlank | None = Field(None, min_length=1, max_length=200)
-    trigger_minutes: int | None = Field(None, ge=0, le=10**6)
-
-
-class CampaignOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": 3, "kind": "abandoned_cart", "name": "سبد رهاشده", "active": True,
-        "promotional": True, "trigger_minutes": 60, "created_at": "2026-11-20T08:00:00Z",
-        "steps": [{"id": 12, "position": 1, **_STEP_EXAMPLE, "lookup": None}]}]})
-
-    id: int
-    kind: str = Field(examples=["abandoned_cart"])
-    name: str
-    active: bool
-    promotional: bool = Field(description="obeys the frequency cap and carries the opt-out line")
-    trigger_minutes: int
-    created_at: datetime
-    steps: list[StepOut]
-
-
-class CampaignList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"items": [_example_of(CampaignOut)]}]})
-
-    items: list[CampaignOut]
-
-
-class Deleted(BaseModel):
-    """What a deletion did: pending messages are skipped with the reason, never sent."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"deleted": True, "skipped_messages": 14, "exited_enrollments": 9}]})
-
-    deleted: bool = True
-    skipped_messages: int
-    exited_enrollments: int = 0
-
-
 # -- preview and test send --------------------------------------------------------------------
 
 class PreviewRequest(BaseModel):
@@ -433,7 +277,8 @@ class TestSendOut(BaseModel):
 # -- contacts ---------------------------------------------------------------------------------
 
 class ContactOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    # Read from the contact's row: ContactOut.model_validate(contact).
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
         "id": 9, "phone": "+989121234567", "first_name": "سارا", "last_name": "محمدی",
         "email": "", "opted_out": True, "opted_out_at": "2026-11-21T10:00:00Z",
         "opt_out_source": "merchant", "promo_blocked_at": None, "unverified_prefix": False,

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.billing import service
 from app.deps import AdminDep, NowDep, SessionDep, StoreDep, StoreId
-from app.stores.schemas import platform_errors
+from app.errors import platform_errors
 from app.stores.service import get_store
 
 platform_router = APIRouter(prefix="/platform/v1/stores", tags=["platform"],

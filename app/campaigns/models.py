@@ -1,4 +1,5 @@
-"""Campaigns, their steps, enrollments and the messages they schedule.
+"""Campaigns, their steps, enrollments, the messages they schedule and the orders credited to
+those messages.
 
 Postgres holds the schedule: a message row with its due_at is the only record that an SMS is
 owed; workers claim due rows, nothing waits for hours inside the broker.
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Enum,
     ForeignKey,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -202,3 +205,29 @@ class Coupon(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Attribution(Base):
+    """An order credited to one message: at most one per order, removed (kept, dated) when the
+    order stops being a purchase (cancelled, refunded, failed, deleted)."""
+
+    __tablename__ = "attributions"
+    __table_args__ = (Index("ix_attributions_store_id_attributed_at", "store_id", "attributed_at"),
+                      Index("ix_attributions_message_id", "message_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(ForeignKey("campaign_steps.id", ondelete="CASCADE"))
+    variant: Mapped[str | None] = mapped_column(String(40))
+    # cart_token | coupon | cross_sell | click: why this message got the credit
+    basis: Mapped[str] = mapped_column(String(20))
+    revenue: Mapped[int] = mapped_column(BigInteger)  # the order's total, Rial
+    # The message recommended a product (cross-sell) and this order bought it.
+    cross_sell_purchase: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
+    attributed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_reason: Mapped[str | None] = mapped_column(String(100))

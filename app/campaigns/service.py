@@ -99,6 +99,16 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
     return ended
 
 
+def message_subject(session: Session, *, message_id: int) -> tuple[int, str, int] | None:
+    """(store id, subject type, subject id) of a message, or None: the order a survey link is
+    about (app/surveys)."""
+    row = session.execute(
+        select(Message.store_id, Enrollment.subject_type, Enrollment.subject_id)
+        .join(Enrollment, Enrollment.id == Message.enrollment_id)
+        .where(Message.id == message_id)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
 def campaign_of_store(session: Session, *, store_id: int, campaign_id: int,
                       include_deleted: bool = False) -> Campaign:
     """The store's campaign, or NotFound: another store's is as unknown as a missing one. A

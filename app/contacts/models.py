@@ -34,3 +34,7 @@ class Contact(Base):
     promo_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None

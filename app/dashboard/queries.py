@@ -12,10 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.admin.pagination import page
-from app.campaigns.models import HELD, SCHEDULED, SKIPPED, Campaign, CampaignStep, Message
+from app.campaigns.models import (
+    HELD,
+    SCHEDULED,
+    SKIPPED,
+    Attribution,
+    Campaign,
+    CampaignStep,
+    Message,
+)
 from app.commerce.models import Order
 from app.contacts.models import Contact
-from app.links.models import Attribution, Link
+from app.links.models import Link
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer
 

@@ -2,13 +2,13 @@
 
 `state_of_step` fills the form from a saved step, `state_of_form` keeps what the merchant typed
 (so a refused form comes back as they left it), and `fields_of` checks it and turns it into the
-fields `app.admin.service.update_step` takes. That service checks everything again.
+fields `app.campaigns.editing.update_step` takes, which checks everything again.
 """
 
 from decimal import Decimal, InvalidOperation
 
-from app.admin.schemas import MAX_DELAY_MINUTES, MAX_TEMPLATE, MAX_VARIANTS
 from app.campaigns.models import CampaignStep
+from app.campaigns.schemas import MAX_DELAY_MINUTES, MAX_TEMPLATE, MAX_VARIANTS
 from app.dashboard.forms import Form, plain_number
 
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}

@@ -4,12 +4,11 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from app.deps import AdminDep, SessionDep, StoreId
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, NotFound, platform_errors
 from app.ingest import service
 from app.ingest.writer import PING_ANSWER, Incoming
 from app.ops import metrics
 from app.ops.logs import bind as bind_log_context
-from app.stores.schemas import platform_errors
 from app.stores.service import get_store
 
 router = APIRouter()

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.campaigns import attribution
 from app.campaigns import service as campaigns
 from app.commerce import service as commerce
 from app.commerce.money import InvalidAmount
@@ -28,7 +29,6 @@ from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
 from app.db import unit_of_work
 from app.errors import Unauthorized
 from app.ingest.models import APPLIED, DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
-from app.links import attribution
 from app.ops import metrics
 from app.stores.models import Store
 

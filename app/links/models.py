@@ -1,8 +1,8 @@
-"""Short links in the SMS, the clicks on them, and the orders credited to a message."""
+"""Short links in the SMS and the clicks on them."""
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -53,29 +53,3 @@ class Click(Base):
     clicked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     bot: Mapped[bool] = mapped_column(Boolean)
     user_agent: Mapped[str] = mapped_column(String(300), default="")
-
-
-class Attribution(Base):
-    """An order credited to one message: at most one per order, removed (kept, dated) when the
-    order stops being a purchase (cancelled, refunded, failed, deleted)."""
-
-    __tablename__ = "attributions"
-    __table_args__ = (Index("ix_attributions_store_id_attributed_at", "store_id", "attributed_at"),
-                      Index("ix_attributions_message_id", "message_id"))
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    step_id: Mapped[int] = mapped_column(ForeignKey("campaign_steps.id", ondelete="CASCADE"))
-    variant: Mapped[str | None] = mapped_column(String(40))
-    # cart_token | coupon | cross_sell | click: why this message got the credit
-    basis: Mapped[str] = mapped_column(String(20))
-    revenue: Mapped[int] = mapped_column(BigInteger)  # the order's total, Rial
-    # The message recommended a product (cross-sell) and this order bought it.
-    cross_sell_purchase: Mapped[bool] = mapped_column(Boolean, default=False,
-                                                      server_default=false())
-    attributed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    removed_reason: Mapped[str | None] = mapped_column(String(100))

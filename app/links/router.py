@@ -84,8 +84,10 @@ class RestoreAnswer(BaseModel):
 
 @plugin_router.post("/cart-restore", response_model=RestoreAnswer,
                     summary="Exchange a restore token from an SMS link for the cart's items")
-def cart_restore(data: RestoreRequest, store: StoreDep, session: SessionDep) -> dict:
-    return restore.exchange(session, store, data.token)
+def cart_restore(data: RestoreRequest, request: Request, store: StoreDep,
+                 session: SessionDep) -> dict:
+    return restore.exchange(session, store, data.token,
+                            coupon_code_of=request.app.state.coupon_code_of_message)
 
 
 async def _follow_first(request: Request) -> Response:

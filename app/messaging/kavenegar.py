@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import httpx
 
 from app.http import tls
 from app.ops import metrics
+from app.ops.logs import redact_kavenegar_key as redact
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,6 @@ MAX_STATUS_IDS = 500
 # `localmessageids`, php: `localmessageid`, go: `localid`); the dotnet/REST spelling is our guess.
 # We never rely on it alone: our database stays the real guard against duplicates.
 SENDARRAY_LOCALID_FIELD = "localmessageids"
-
-_KEY_IN_PATH = re.compile(r"/v1/[^/\s\"'?#]+/")
 
 # verify/lookup tokens. token, token2 and token3 may hold no space at all (else 431); token10
 # and token20 allow a few. Kavenegar's documentation (as the node SDK quotes it) says 5 for
@@ -69,14 +67,6 @@ def fit_token(name: str, value: str) -> str:
                                f"accepts {MAX_LOOKUP_TOKEN_CHARS}")
         value = value[:MAX_LOOKUP_TOKEN_CHARS - 1].rstrip(" " + ZWNJ) + "…"
     return value
-
-
-def redact(text: str, api_key: str | None = None) -> str:
-    """Hide the key segment of any Kavenegar URL in `text` (and the key itself, wherever it is)."""
-    text = _KEY_IN_PATH.sub("/v1/***/", text)
-    if api_key:
-        text = text.replace(api_key, "***")
-    return text
 
 
 class _RedactKeyFilter(logging.Filter):

@@ -1,4 +1,5 @@
-"""Readiness of what the API needs (database, Redis) and reachability of a store's SMS gateway.
+"""Readiness of what the API needs (database, Redis). A store's SMS gateway is checked by
+app/messaging/gateway_check.py.
 
 Liveness (/healthz) says the process answers; readiness (/readyz) says it can do its work now.
 Each dependency is checked on its own, with its latency, so an operator sees which one is down.
@@ -10,9 +11,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
-
-from app.messaging.gateway import ConsoleGateway, GatewayError
-from app.messaging.kavenegar import redact as redact_kavenegar_key
 
 log = logging.getLogger(__name__)
 
@@ -64,35 +62,3 @@ def redis_client(url: str):
 
     # Short timeouts: a readiness probe must answer quickly, down or not.
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-
-
-def gateway_check(gateways, store) -> dict:
-    """Ask the store's gateway for its credit: whether it answers, and how. Never the key."""
-    provider = store.sms_provider
-    gateway = gateways.for_store(store)
-    started = time.perf_counter()
-    answer = {"store_id": store.id, "provider": provider,
-              "gateway": "console" if isinstance(gateway, ConsoleGateway) else "kavenegar"}
-    try:
-        credit = gateway.credit()
-    except GatewayError as exc:
-        secret = store.sms_api_key if provider == "kavenegar" else None
-        return answer | {
-            "ok": False, "latency_ms": _ms(started),
-            "error": {"kind": str(exc.kind), "code": exc.code,
-                      "meaning": _MEANING[str(exc.kind)],
-                      "message": redact_kavenegar_key(str(exc), secret)}}
-    return answer | {"ok": True, "latency_ms": _ms(started), "credit": credit}
-
-
-_MEANING = {
-    "retry": "unreachable or failing for now (network, timeout, 5xx): sends are retried",
-    "store": "the account refuses (key, credit, line, IP): the store's sending is paused until "
-             "it answers again",
-    "recipient": "refused for a recipient",
-    "invalid": "an unexpected answer: a bug on our side or a change at the gateway",
-}
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)

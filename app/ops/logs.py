@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from app.messaging.kavenegar import redact as redact_kavenegar_key
-
 CONTEXT_FIELDS = ("request_id", "task_id", "job", "store_id", "message_id")
 
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("bazgasht_log_context",
@@ -42,6 +40,16 @@ _MOBILE = re.compile(
 _ANY_DIGIT = re.compile(_DIGIT)
 # Our store API keys, WooCommerce REST keys; Kavenegar keys sit in URL paths (redacted there).
 _KEYS = re.compile(r"\bbz_[A-Za-z0-9]{43}\b|\b(?:ck|cs)_[0-9a-f]{40}\b")
+# Kavenegar puts the API key in every URL's path: /v1/{key}/sms/send.json.
+_KAVENEGAR_KEY_IN_PATH = re.compile(r"/v1/[^/\s\"'?#]+/")
+
+
+def redact_kavenegar_key(text: str, api_key: str | None = None) -> str:
+    """Hide the key segment of any Kavenegar URL in `text` (and the key itself, wherever it is)."""
+    text = _KAVENEGAR_KEY_IN_PATH.sub("/v1/***/", text)
+    if api_key:
+        text = text.replace(api_key, "***")
+    return text
 
 
 def mask_phones(text: str) -> str:

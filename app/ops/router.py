@@ -1,4 +1,5 @@
-"""Operator endpoints: readiness, Prometheus metrics, a store's gateway check.
+"""Operator endpoints: readiness and Prometheus metrics. A store's gateway check is
+app/messaging/router.py's.
 
 Included before the short-link router: /readyz and /metrics are single path segments that a
 7-character short code (`metrics`) would otherwise claim.
@@ -9,12 +10,8 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.campaigns.service import oldest_due
-from app.deps import AdminDep, GatewaysDep, NowDep, StoreId
 from app.errors import Unauthorized
 from app.ops import health, metrics
-from app.stores.schemas import platform_errors
-from app.stores.service import get_store
 
 router = APIRouter(tags=["ops"])
 
@@ -39,8 +36,9 @@ def _redis(request: Request):
 
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)",
             response_class=Response)
-def prometheus_metrics(request: Request, now: NowDep) -> Response:
+def prometheus_metrics(request: Request) -> Response:
     state = request.app.state
+    now = state.clock.now()
     token = state.settings.metrics_token
     if token is not None and token.get_secret_value():
         given = request.headers.get("authorization", "")
@@ -50,21 +48,10 @@ def prometheus_metrics(request: Request, now: NowDep) -> Response:
 
     def lag() -> float | None:
         with state.sessionmaker() as session:
-            due = oldest_due(session, now)
+            # The campaign engine's query (app.campaigns.service.oldest_due), handed over by
+            # create_app: ops is imported by the engine and so never imports it.
+            due = state.oldest_due(session, now)
         return (now - due).total_seconds() if due else None
 
     return Response(metrics.exposition(metrics.QueueLag(lag)),
                     media_type=metrics.CONTENT_TYPE)
-
-
-@router.get("/platform/v1/stores/{store_id}/gateway-check", dependencies=[AdminDep],
-            tags=["platform"], responses=platform_errors(404),
-            summary="Ask the store's SMS gateway for its credit: reachable, refused, or down")
-def gateway_check(store_id: StoreId, request: Request, gateways: GatewaysDep) -> dict:
-    """`ok` with the `credit` (Rial; null for the console), or `ok: false` with the error
-    classified (`kind`: retry = unreachable or failing for now, store = the account refuses).
-    The gateway is asked with no database transaction open; the API key is never shown."""
-    state = request.app.state
-    with state.sessionmaker() as session:
-        store = get_store(session, store_id)
-    return health.gateway_check(gateways, store)

@@ -16,10 +16,10 @@ from datetime import timedelta
 from sqlalchemy import Row, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.campaigns.models import ABANDONED_CART, Campaign, CampaignStep, Message
+from app.campaigns.models import ABANDONED_CART, Attribution, Campaign, CampaignStep, Message
 from app.commerce.models import Order
 from app.contacts.models import Contact
-from app.links.models import Attribution, Link
+from app.links.models import Link
 from app.reports.period import Period
 from app.surveys.models import SurveyAnswer
 

@@ -2,9 +2,10 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from app.campaigns.deps import CampaignWithHistoryDep
 from app.deps import NowDep, SessionDep, StoreDep
 from app.reports import export, schemas, service
 from app.reports.period import Period, period_for, store_today
@@ -40,10 +41,10 @@ def summary(store: StoreDep, session: SessionDep, period: PeriodDep) -> dict:
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignReport,
             summary="One campaign: its steps and variants, opt-outs and survey answers")
-def campaign(campaign_id: Annotated[int, Path(ge=1, le=_MAX_ID)], store: StoreDep,
-             session: SessionDep, period: PeriodDep) -> dict:
-    return service.campaign_report(session, store=store, period=period,
-                                   campaign_id=campaign_id)
+def campaign(store: StoreDep, session: SessionDep, period: PeriodDep,
+             campaign: CampaignWithHistoryDep) -> dict:
+    # After the period: a malformed period is refused before the campaign is looked up.
+    return service.campaign_report(session, store=store, period=period, campaign=campaign)
 
 
 @router.get("/timeseries", response_model=schemas.TimeSeries,

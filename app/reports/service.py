@@ -226,10 +226,10 @@ def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campa
                              include_deleted=True)
 
 
-def campaign_report(session: Session, *, store: Store, period: Period, campaign_id: int) -> dict:
-    """One campaign: its totals, steps and variants; opt-outs and survey answers after its
-    messages."""
-    campaign = store_campaign(session, store=store, campaign_id=campaign_id)
+def campaign_report(session: Session, *, store: Store, period: Period,
+                    campaign: Campaign) -> dict:
+    """One campaign (the store's, found by its edge): its totals, steps and variants; opt-outs
+    and survey answers after its messages."""
     where = (Message.campaign_id == campaign.id,)
     figures = _collect(session, store, period, KEY, where, events=True)
     [row] = _campaign_rows(repo.campaigns_with_steps(session, store_id=store.id,

@@ -1,8 +1,15 @@
-from fastapi import APIRouter
+"""The operator's API for stores (`/platform/v1/stores`).
 
-from app.campaigns import coupons
+Opening a store and saving its WooCommerce keys also do what is the campaign engine's (the
+campaigns a store starts with, coupons held for want of keys): create_app hands those functions
+over (app.state.open_store, app.state.release_coupon_holds), because app/campaigns imports
+app/stores and dependencies point one way.
+"""
+
+from fastapi import APIRouter, Request
+
 from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreId
-from app.onboarding import open_store
+from app.errors import platform_errors
 from app.stores import service
 from app.stores.models import Store
 from app.stores.schemas import (
@@ -11,7 +18,6 @@ from app.stores.schemas import (
     StoreCreated,
     StoreOut,
     WooCommerceApiKeys,
-    platform_errors,
 )
 
 router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep],
@@ -30,8 +36,9 @@ def store_out(store: Store, public_url: str) -> dict:
 
 @router.post("", status_code=201, response_model=StoreCreated,
              summary="Create a store; the API key and webhook secret are shown in the answer")
-def create_store(data: StoreCreate, session: SessionDep, settings: SettingsDep) -> dict:
-    store, api_key = open_store(session, data)
+def create_store(data: StoreCreate, request: Request, session: SessionDep,
+                 settings: SettingsDep) -> dict:
+    store, api_key = request.app.state.open_store(session, data)  # app.onboarding's
     return store_out(store, settings.public_url) | {"api_key": api_key,
                                                     "webhook_secret": store.webhook_secret}
 
@@ -62,9 +69,10 @@ def set_sms_gateway(store_id: StoreId, data: SmsGatewaySettings, session: Sessio
 @router.put("/{store_id}/woocommerce-api", response_model=StoreOut,
             responses=platform_errors(404),
             summary="Set the store's WooCommerce REST keys for personal coupons (write-only)")
-def set_woocommerce_api(store_id: StoreId, data: WooCommerceApiKeys, session: SessionDep,
-                        settings: SettingsDep, now: NowDep) -> dict:
+def set_woocommerce_api(store_id: StoreId, data: WooCommerceApiKeys, request: Request,
+                        session: SessionDep, settings: SettingsDep, now: NowDep) -> dict:
     store = service.set_woocommerce_api(session, store_id, data)
-    # New keys deserve a new try: messages held for want of a coupon are tried again.
-    coupons.release_held(session, store_id=store.id, now=now)
+    # New keys deserve a new try: messages held for want of a coupon are tried again
+    # (app.campaigns.coupons.release_held).
+    request.app.state.release_coupon_holds(session, store_id=store.id, now=now)
     return store_out(store, settings.public_url)

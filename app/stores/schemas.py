@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -15,25 +15,6 @@ from pydantic import (
 )
 
 from app.commerce.money import CURRENCY_RIAL_FACTOR
-from app.errors import ErrorResponse
-
-_PLATFORM_ERROR_TEXT = {
-    400: "Bad request (a body that is not UTF-8 JSON; WooCommerce keys for a store not on "
-         "https)",
-    401: "Missing or invalid operator token",
-    403: "The platform API is disabled (BAZGASHT_ADMIN_TOKEN is not set)",
-    404: "No store with this id",
-    422: "Invalid request (the message names the field and the reason)",
-}
-
-
-def platform_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` of the operator's API for these error statuses (400, 401, 403 and 422
-    come with every route)."""
-    return {code: {"model": ErrorResponse, "description": _PLATFORM_ERROR_TEXT[code]}
-            for code in sorted({400, 401, 403, 422, *codes})}
-
-
 
 # -- fields every schema of a store or a campaign checks the same way ---------------------------
 

@@ -65,10 +65,16 @@ def _answered(session: Session, survey: Survey, answer: SurveyAnswer, *, templat
                 review_links=service.review_links(session, survey) if high else [])
 
 
+def _open(request: Request, session: Session, token: str) -> Survey:
+    # The campaign engine's message_subject, handed over by create_app (app.state).
+    return service.open_survey(session, token=token,
+                               message_subject=request.app.state.message_subject)
+
+
 @router.get("/survey/{token}", response_class=HTMLResponse)
-def show_survey(token: str, session: SessionDep) -> HTMLResponse:
+def show_survey(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     try:
-        survey = service.open_survey(session, token=token)
+        survey = _open(request, session, token)
     except SurveyNotFound:
         return not_found_page()
     if survey.answer is not None:
@@ -78,9 +84,10 @@ def show_survey(token: str, session: SessionDep) -> HTMLResponse:
 
 
 @router.post("/survey/{token}", response_class=HTMLResponse)
-def answer_survey(token: str, form: FormDep, session: SessionDep, now: NowDep) -> HTMLResponse:
+def answer_survey(token: str, request: Request, form: FormDep, session: SessionDep,
+                  now: NowDep) -> HTMLResponse:
     try:
-        survey = service.open_survey(session, token=token)
+        survey = _open(request, session, token)
     except SurveyNotFound:
         return not_found_page()
     if form is None:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.admin.conftest import error_of
 from tests.campaigns.shop import Shop, tehran
+from tests.helpers import error_of
 
 
 def walk(api, path: str, **params) -> list[list[dict]]:

@@ -10,8 +10,8 @@ from app.db import unit_of_work
 from app.messaging.gateway import ConsoleGateway
 from app.messaging.inbound import read_replies
 from app.messaging.models import InboundSms
-from tests.admin.conftest import error_of
 from tests.campaigns.shop import PHONE, Shop, tehran
+from tests.helpers import error_of
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 13; SM-A135F) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/120.0.0.0 Mobile Safari/537.36")

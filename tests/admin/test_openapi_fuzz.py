@@ -18,8 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.admin.conftest import bearer
-from tests.helpers import live_kavenegar
+from tests.helpers import bearer, live_kavenegar
 
 pytestmark = pytest.mark.fuzz
 

@@ -16,10 +16,9 @@ from app.links.models import Link
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
-from tests.admin.conftest import error_of
 from tests.campaigns.shop import Shop, tehran
 from tests.factories import store_settings
-from tests.helpers import live_kavenegar
+from tests.helpers import error_of, live_kavenegar
 
 SAMPLE_LINK = f"{get_settings().public_url}/AbCd123"
 

@@ -4,7 +4,7 @@ import pytest
 
 from app.stores.models import Store
 from app.stores.service import hash_api_key
-from tests.admin.conftest import bearer, error_of
+from tests.helpers import bearer, error_of
 
 KAVENEGAR_KEY = "4A6B-SECRET-kavenegar-7f00"
 CONSUMER_KEY = "ck_" + "a1" * 20

@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
+from app.campaigns.models import Attribution
 from app.commerce.models import Cart
-from app.links.models import Attribution, Link
+from app.links.models import Link
 from app.links.restore import RESTORE_PARAM
 from tests.campaigns.shop import tehran
 from tests.factories import store_settings

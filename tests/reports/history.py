@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign, CampaignStep, Enrollment, Message
+from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Order
 from app.contacts.models import Contact
-from app.links.models import Attribution, Link
+from app.links.models import Link
 from app.surveys.models import SurveyAnswer
 
 TEHRAN = ZoneInfo("Asia/Tehran")

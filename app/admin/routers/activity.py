@@ -8,18 +8,17 @@ from fastapi import APIRouter, Query
 from app.admin import activity
 from app.admin.pagination import Cursor, Limit
 from app.admin.schemas import (
-    MAX_ID,
-    MAX_SMALL_ID,
     MESSAGE_STATUS,
     CartOut,
     MessageOut,
     OrderOut,
     Page,
-    errors,
 )
 from app.deps import SessionDep, StoreDep
+from app.errors import api_errors
+from app.types import MAX_ID, MAX_SMALL_ID
 
-router = APIRouter(prefix="/api/v1", tags=["admin: activity"], responses=errors(404))
+router = APIRouter(prefix="/api/v1", tags=["admin: activity"], responses=api_errors(404))
 
 CampaignId = Annotated[int | None, Query(ge=1, le=MAX_SMALL_ID,
                                          description="a campaign of this store")]

@@ -11,26 +11,15 @@ from app.admin.schemas import (
     ContactDetail,
     ContactOut,
     Page,
-    PathId,
     PhoneIn,
-    errors,
 )
-from app.contacts.models import Contact
-from app.deps import NowDep, SessionDep, StoreDep
-from app.errors import DomainError
+from app.deps import NowDep, PathId, SessionDep, StoreDep
+from app.errors import DomainError, api_errors
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["admin: contacts"], responses=errors())
+router = APIRouter(prefix="/api/v1/contacts", tags=["admin: contacts"], responses=api_errors())
 
 _CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream",
               "application/vnd.ms-excel", "text/comma-separated-values")
-
-
-def contact_out(contact: Contact) -> dict:
-    return dict(id=contact.id, phone=contact.phone, first_name=contact.first_name,
-                last_name=contact.last_name, email=contact.email,
-                opted_out=contact.opted_out_at is not None, opted_out_at=contact.opted_out_at,
-                opt_out_source=contact.opt_out_source, promo_blocked_at=contact.promo_blocked_at,
-                unverified_prefix=contact.unverified_prefix, created_at=contact.created_at)
 
 
 async def csv_body(request: Request) -> bytes:
@@ -64,17 +53,17 @@ def search_contacts(store: StoreDep, session: SessionDep,
                     cursor: Cursor = None) -> dict:
     found, next_cursor = contacts.search(session, store=store, phone=phone, opted_out=opted_out,
                                          limit=limit, cursor=cursor)
-    return dict(items=[contact_out(c) for c in found], next_cursor=next_cursor)
+    return dict(items=[ContactOut.model_validate(c) for c in found], next_cursor=next_cursor)
 
 
 @router.post("/opt-out", response_model=ContactOut,
              summary="Opt a phone out by hand, known or not (no SMS will ever reach it)")
-def opt_out_phone(body: PhoneIn, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return contact_out(contacts.opt_out_phone(session, store=store, phone=body.phone,
-                                              now=now))
+def opt_out_phone(body: PhoneIn, store: StoreDep, session: SessionDep, now: NowDep) -> ContactOut:
+    contact = contacts.opt_out_phone(session, store=store, phone=body.phone, now=now)
+    return ContactOut.model_validate(contact)
 
 
-@router.post("/blacklist", response_model=BlacklistReport, responses=errors(400, 413, 415),
+@router.post("/blacklist", response_model=BlacklistReport, responses=api_errors(400, 413, 415),
              summary="Import a blacklist: a CSV (or one phone per line) sent as the body; every "
                      "phone is opted out",
              openapi_extra={"requestBody": {"required": True, "content": {
@@ -88,24 +77,26 @@ def import_blacklist(store: StoreDep, session: SessionDep,
     return report.__dict__
 
 
-@router.get("/{contact_id}", response_model=ContactDetail, responses=errors(404),
+@router.get("/{contact_id}", response_model=ContactDetail, responses=api_errors(404),
             summary="A contact with its messages (clicks included), orders and consent events")
 def get_contact(contact_id: PathId, store: StoreDep, session: SessionDep) -> dict:
     contact = contacts.get_contact(session, store=store, contact_id=contact_id)
     found = contacts.history(session, contact=contact)
-    return contact_out(contact) | dict(messages=found.messages, orders=found.orders,
-                                       consent_events=found.consent_events)
+    return ContactOut.model_validate(contact).model_dump() | dict(
+        messages=found.messages, orders=found.orders, consent_events=found.consent_events)
 
 
-@router.post("/{contact_id}/opt-out", response_model=ContactOut, responses=errors(404),
+@router.post("/{contact_id}/opt-out", response_model=ContactOut, responses=api_errors(404),
              summary="Opt the contact out by hand")
-def opt_out(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return contact_out(contacts.set_contact_consent(session, store=store, contact_id=contact_id,
-                                                    opted_in=False, now=now))
+def opt_out(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> ContactOut:
+    contact = contacts.set_contact_consent(session, store=store, contact_id=contact_id,
+                                           opted_in=False, now=now)
+    return ContactOut.model_validate(contact)
 
 
-@router.post("/{contact_id}/opt-in", response_model=ContactOut, responses=errors(404),
+@router.post("/{contact_id}/opt-in", response_model=ContactOut, responses=api_errors(404),
              summary="Opt the contact back in by hand (only with the customer's consent)")
-def opt_in(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> dict:
-    return contact_out(contacts.set_contact_consent(session, store=store, contact_id=contact_id,
-                                                    opted_in=True, now=now))
+def opt_in(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> ContactOut:
+    contact = contacts.set_contact_consent(session, store=store, contact_id=contact_id,
+                                           opted_in=True, now=now)
+    return ContactOut.model_validate(contact)

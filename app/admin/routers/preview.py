@@ -3,22 +3,23 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.admin import preview, service
+from app.admin import preview
 from app.admin.preview import Rendered
 from app.admin.schemas import (
     DraftPreviewRequest,
     PreviewOut,
     PreviewRequest,
-    SmallPathId,
     TestSendOut,
     TestSendRequest,
-    errors,
 )
-from app.deps import GatewaysDep, NowDep, SessionDep, StoreDep
-from app.errors import error_body
+from app.campaigns import editing
+from app.campaigns.deps import CampaignDep, StepDep
+from app.deps import NowDep, SessionDep, StoreDep
+from app.errors import api_errors, error_body
+from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: preview"], responses=errors(404))
+router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: preview"], responses=api_errors(404))
 
 
 def preview_out(rendered: Rendered) -> dict:
@@ -34,11 +35,10 @@ def preview_out(rendered: Rendered) -> dict:
 @router.post("/{campaign_id}/steps/{step_id}/preview", response_model=PreviewOut,
              summary="A step's SMS for the sample subject or a real cart or order: text, parts, "
                      "cost (nothing is written, no link is made)")
-def preview_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep,
-                 session: SessionDep, now: NowDep, body: PreviewRequest | None = None) -> dict:
+def preview_step(found: StepDep, store: StoreDep, session: SessionDep, now: NowDep,
+                 body: PreviewRequest | None = None) -> dict:
     body = body or PreviewRequest()
-    campaign, step = service.get_step(session, store=store, campaign_id=campaign_id,
-                                      step_id=step_id)
+    campaign, step = found
     return preview_out(preview.preview(session, store=store, campaign=campaign, step=step,
                                        template=body.template, variant=body.variant,
                                        cart_id=body.cart_id, order_id=body.order_id,
@@ -47,25 +47,22 @@ def preview_step(campaign_id: SmallPathId, step_id: SmallPathId, store: StoreDep
 
 @router.post("/{campaign_id}/preview", response_model=PreviewOut,
              summary="Preview a step that is not saved yet (its template, coupon and lookup)")
-def preview_draft(campaign_id: SmallPathId, body: DraftPreviewRequest, store: StoreDep,
+def preview_draft(campaign: CampaignDep, body: DraftPreviewRequest, store: StoreDep,
                   session: SessionDep, now: NowDep) -> dict:
-    campaign, draft = service.draft_step(
-        session, store=store, campaign_id=campaign_id,
-        data=body.model_dump(include={"template", "coupon", "lookup"}))
+    draft = editing.draft_step(campaign=campaign,
+                               data=body.model_dump(include={"template", "coupon", "lookup"}))
     return preview_out(preview.preview(session, store=store, campaign=campaign, step=draft,
                                        cart_id=body.cart_id, order_id=body.order_id,
                                        now=now))
 
 
 @router.post("/{campaign_id}/steps/{step_id}/test-send", response_model=TestSendOut,
-             responses=errors(409, 429, 502),  # 422 also: the gateway refused
+             responses=api_errors(409, 429, 502),  # 422 also: the gateway refused
              summary="Send the step's preview to a phone through the store's gateway "
                      f"(at most {preview.TEST_SENDS_PER_HOUR} per hour)")
-def test_send(campaign_id: SmallPathId, step_id: SmallPathId, body: TestSendRequest,
-              store: StoreDep, session: SessionDep, gateways: GatewaysDep, now: NowDep):
-
-    campaign, step = service.get_step(session, store=store, campaign_id=campaign_id,
-                                      step_id=step_id)
+def test_send(found: StepDep, body: TestSendRequest, store: StoreDep, session: SessionDep,
+              gateways: GatewaysDep, now: NowDep):
+    campaign, step = found
     rendered = preview.preview(session, store=store, campaign=campaign, step=step,
                                template=body.template, variant=body.variant,
                                cart_id=body.cart_id, order_id=body.order_id, now=now)

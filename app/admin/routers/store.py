@@ -3,12 +3,13 @@
 from fastapi import APIRouter
 
 from app.admin import service
-from app.admin.schemas import ApiKeyRotated, StoreSettings, StoreSettingsPatch, errors
+from app.admin.schemas import ApiKeyRotated, StoreSettings, StoreSettingsPatch
 from app.deps import NowDep, SessionDep, SettingsDep, StoreDep
+from app.errors import api_errors
 from app.stores.models import Store
 from app.stores.service import webhook_url
 
-router = APIRouter(prefix="/api/v1/store", tags=["admin: store"], responses=errors())
+router = APIRouter(prefix="/api/v1/store", tags=["admin: store"], responses=api_errors())
 
 
 def settings_out(store: Store, public_url: str) -> dict:

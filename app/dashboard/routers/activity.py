@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from app.admin import activity
 from app.admin.pagination import InvalidCursor
 from app.admin.schemas import MESSAGE_STATUS
-from app.admin.service import list_campaigns
+from app.campaigns.editing import list_campaigns
 from app.dashboard import queries
 from app.dashboard.auth import PanelDep
 from app.dashboard.views import page

@@ -1,21 +1,23 @@
 """Campaigns: pause and resume, the trigger, and the step editor with its live preview and test
-SMS. Every change goes through app.admin.service, which applies the same rules as the API."""
+SMS. Every change goes through app.campaigns.editing, which applies the same rules as the API."""
 
 from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.admin import preview, service
-from app.admin.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
-from app.campaigns import coupons
+from app.admin import preview
+from app.campaigns import coupons, editing
 from app.campaigns.models import ABANDONED_CART, WIN_BACK, Campaign, CampaignStep
+from app.campaigns.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
+from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service
 from app.dashboard.views import FORM_REFUSED, page, redirect
-from app.deps import GatewaysDep, NowDep, SessionDep
+from app.deps import NowDep, SessionDep
 from app.errors import DomainError, NotFound
+from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 
 router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
@@ -32,23 +34,23 @@ def _id(value: str) -> int:
 
 def _campaign(session, current, campaign_id: str) -> Campaign:
     try:
-        return service.get_campaign(session, store=current.store, campaign_id=_id(campaign_id))
+        return campaign_of_store(session, store_id=current.store.id, campaign_id=_id(campaign_id))
     except NotFound:
         raise PanelNotFound() from None
 
 
 def _step(session, current, campaign_id: str, step_id: str) -> tuple[Campaign, CampaignStep]:
+    campaign = _campaign(session, current, campaign_id)
     try:
-        return service.get_step(session, store=current.store, campaign_id=_id(campaign_id),
-                                step_id=_id(step_id))
+        return campaign, editing.step_of(session, campaign=campaign, step_id=_id(step_id))
     except NotFound:
         raise PanelNotFound() from None
 
 
 @router.get("")
 def campaigns(request: Request, current: PanelDep, session: SessionDep) -> Response:
-    found = service.list_campaigns(session, store=current.store)
-    steps = service.live_steps(session, [c.id for c in found])
+    found = editing.list_campaigns(session, store=current.store)
+    steps = editing.live_steps(session, campaign_ids=[c.id for c in found])
     return page(request, "campaigns.html", panel=current, nav="campaigns",
                 campaigns=[(c, steps[c.id]) for c in found],
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"),
@@ -63,8 +65,7 @@ def _back(form, campaign: Campaign) -> str:
 @router.post("/{campaign_id}/pause")
 def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
-    service.set_active(session, store=current.store, campaign_id=campaign.id, active=False,
-                       now=now)
+    editing.set_active(session, campaign=campaign, active=False, now=now)
     return redirect(f"{_back(form, campaign)}?ok=paused&campaign={campaign.id}")
 
 
@@ -72,8 +73,7 @@ def pause(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep
 def resume(campaign_id: str, current: PostDep, session: SessionDep, form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
     try:
-        service.set_active(session, store=current.store, campaign_id=campaign.id, active=True,
-                           now=now)
+        editing.set_active(session, campaign=campaign, active=True, now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"{_back(form, campaign)}?error={from_service(exc).code}"
@@ -94,7 +94,7 @@ def _trigger_state(campaign: Campaign) -> dict:
 def _campaign_page(request, current, session, campaign: Campaign, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
                    status_code: int = 200) -> Response:
-    steps = service.live_steps(session, [campaign.id])[campaign.id]
+    steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     return page(request, "campaign.html", status_code=status_code, panel=current,
                 nav="campaigns", campaign=campaign, steps=steps, problems=list(problems),
                 name=campaign.name if name is None else name,
@@ -120,7 +120,7 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
         unit = form.get("trigger_unit") if form.get("trigger_unit") in trigger["units"] \
             else trigger["units"][0]
         trigger = trigger | {"value": checks.raw("trigger_value"), "unit": unit}
-        low, high = service.TRIGGER_BOUNDS[campaign.kind]
+        low, high = editing.TRIGGER_BOUNDS[campaign.kind]
         factor = step_form.UNITS[unit]
         value = checks.integer("trigger_value", low=max(1, -(-low // factor)),
                                high=high // factor)
@@ -132,8 +132,7 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
                 changes["trigger_minutes"] = minutes
     if checks.ok:
         try:
-            service.update_campaign(session, store=current.store, campaign_id=campaign.id,
-                                    patch=CampaignPatch(**changes))
+            editing.update_campaign(session, campaign=campaign, patch=CampaignPatch(**changes))
         except DomainError as exc:
             checks.problems.append(from_service(exc, "trigger_value"))
     if not checks.ok:
@@ -147,13 +146,13 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
 def add_step(campaign_id: str, current: PostDep, session: SessionDep) -> Response:
     """A new last step, a day after the current last one, starting from its text."""
     campaign = _campaign(session, current, campaign_id)
-    steps = service.live_steps(session, [campaign.id])[campaign.id]
+    steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     last = steps[-1] if steps else None
     data = StepCreate(delay_minutes=min((last.delay_minutes if last else 0) + 24 * 60,
                                         MAX_DELAY_MINUTES),
                       template=last.template if last else "{{ store_name }}: {{ link }}")
     try:
-        step = service.add_step(session, store=current.store, campaign_id=campaign.id, data=data)
+        step = editing.add_step(session, campaign=campaign, data=data)
     except DomainError as exc:
         session.rollback()
         return redirect(f"/panel/campaigns/{campaign.id}?error={from_service(exc).code}")
@@ -165,8 +164,7 @@ def delete_step(campaign_id: str, step_id: str, current: PostDep,
                 session: SessionDep, now: NowDep) -> Response:
     campaign, step = _step(session, current, campaign_id, step_id)
     try:
-        service.delete_step(session, store=current.store, campaign_id=campaign.id,
-                            step_id=step.id, now=now)
+        editing.delete_step(session, campaign=campaign, step=step, now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"/panel/campaigns/{campaign.id}/steps/{step.id}"
@@ -251,8 +249,7 @@ def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep
     fields = step_form.fields_of(checks, state)
     if checks.ok:
         try:
-            service.update_step(session, store=current.store, campaign_id=campaign.id,
-                                step_id=step.id, data=fields)
+            editing.update_step(session, step=step, data=fields)
         except DomainError as exc:
             checks.problems.append(from_service(exc, _field_of(exc)))
     if not checks.ok:

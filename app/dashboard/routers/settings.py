@@ -11,8 +11,9 @@ from app.dashboard import auth
 from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PostDep
 from app.dashboard.forms import Form, Problem, from_service, plain_number
 from app.dashboard.views import FORM_REFUSED, page, redirect
-from app.deps import GatewaysDep, NowDep, SessionDep, SettingsDep
+from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import DomainError
+from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 from app.stores.service import webhook_url
 

@@ -13,9 +13,9 @@ from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.coupons import message_for_codes
-from app.campaigns.models import DELIVERED, SENT, Enrollment, Message
+from app.campaigns.models import DELIVERED, SENT, Attribution, Enrollment, Message
 from app.commerce.models import Cart, Order
-from app.links.models import Attribution, Click, Link
+from app.links.models import Click, Link
 from app.stores.models import Store
 
 
@@ -99,7 +99,7 @@ def attribute_order(session: Session, *, store_id: int, wc_id: int,
         credit.removed_at = credit.removed_reason = None
         credit.revenue = order.total or 0
         return credit
-    store = session.get(Store, store_id)
+    store = session.get_one(Store, store_id)
     until = order.created_gmt or now
     since = until - timedelta(days=store.attribution_window_days)
     for basis, rule in RULES:

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.campaigns.models import Campaign
-from app.links.models import Attribution, Link
+from app.campaigns.models import Attribution, Campaign
+from app.links.models import Link
 from tests.campaigns.shop import tehran
 from tests.factories import set_campaign, store_settings
 

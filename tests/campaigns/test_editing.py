@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.models import Campaign, Message
-from tests.admin.conftest import error_of
 from tests.campaigns.shop import tehran
+from tests.helpers import error_of
 
 STEP = {"delay_minutes": 60, "template": "{{ first_name }}، سبدت منتظرته: {{ link }}"}
 

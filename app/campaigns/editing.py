@@ -1,0 +1,296 @@
+"""A store's campaigns and their steps as the merchant edits them: the rules the admin API and
+the panel apply before they write (one active campaign per kind, triggers within bounds, steps
+whose templates, coupons, lookups and variants can be sent).
+
+Functions take the store's campaign as its edge found it (`campaign_of_store`, or the API's
+CampaignDep): an id of another store is "not found", never "forbidden", so ids do not leak
+between stores, and a step is looked up only within its campaign.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.campaigns import coupons, lifecycle
+from app.campaigns.compose import RENDER_ERRORS, checked_lookup
+from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
+from app.campaigns.models import (
+    ABANDONED_CART,
+    WIN_BACK,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+    Message,
+)
+from app.campaigns.reasons import Reason
+from app.campaigns.schemas import MAX_STEPS, CampaignCreate, CampaignPatch, StepCreate, Variant
+from app.campaigns.service import campaign_of_store, set_campaign_active
+from app.db import rowcount
+from app.errors import Conflict, DomainError, NotFound
+from app.messaging.render import VARIABLES, TemplateProblem, render, validate
+from app.stores.models import Store
+
+
+class InvalidStep(DomainError):
+    status_code = 422
+    code = "invalid_step"
+
+
+class InvalidCampaign(DomainError):
+    status_code = 422
+    code = "invalid_campaign"
+
+
+# -- campaigns --------------------------------------------------------------------------------
+
+_KIND_DEFAULTS = {kind: (promotional, trigger) for kind, _, _, promotional, trigger, _
+                  in DEFAULT_CAMPAIGNS}
+# What "trigger_minutes" may be, per kind that uses it.
+TRIGGER_BOUNDS = {ABANDONED_CART: (10, 7 * DAY), WIN_BACK: (DAY, 365 * DAY)}
+
+
+def _lock_store(session: Session, store_id: int) -> None:
+    """Serialize the store's campaign changes where a rule spans rows (one active campaign per
+    kind, step positions, a last step)."""
+    session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
+
+
+def _locked(session: Session, campaign: Campaign) -> Campaign:
+    """The campaign under the store's lock, read again: the request found it before it waited,
+    and whoever held the lock may have paused, resumed or deleted it meanwhile."""
+    store_id, campaign_id = campaign.store_id, campaign.id
+    _lock_store(session, store_id)
+    session.expire(campaign)
+    return campaign_of_store(session, store_id=store_id, campaign_id=campaign_id)
+
+
+def list_campaigns(session: Session, *, store: Store) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).where(Campaign.store_id == store.id,
+                                                       Campaign.deleted_at.is_(None))
+                                .order_by(Campaign.id)))
+
+
+def live_steps(session: Session, *, campaign_ids: list[int]) -> dict[int, list[CampaignStep]]:
+    """The steps (not deleted) of these campaigns, in order."""
+    steps: dict[int, list[CampaignStep]] = {cid: [] for cid in campaign_ids}
+    if campaign_ids:
+        for step in session.scalars(select(CampaignStep).where(
+                CampaignStep.campaign_id.in_(campaign_ids), CampaignStep.deleted_at.is_(None))
+                .order_by(CampaignStep.position)):
+            steps[step.campaign_id].append(step)
+    return steps
+
+
+def _trigger_minutes(kind: str, value: int | None) -> int:
+    if value is None:
+        return _KIND_DEFAULTS[kind][1]
+    bounds = TRIGGER_BOUNDS.get(kind)
+    if bounds is None:
+        if value != 0:
+            raise InvalidCampaign(f"trigger_minutes: not used by {kind} campaigns (they start "
+                                  "when an order is completed); leave it out or send 0")
+        return 0
+    low, high = bounds
+    if not low <= value <= high:
+        what = "of inactivity before a cart counts as abandoned" if kind == ABANDONED_CART \
+            else "without a purchase before a customer is won back"
+        raise InvalidCampaign(f"trigger_minutes: {kind} needs {low}–{high} minutes {what}")
+    return value
+
+
+def _ensure_only_active_of_kind(session: Session, campaign: Campaign) -> None:
+    other = session.scalar(select(Campaign).where(
+        Campaign.store_id == campaign.store_id, Campaign.kind == campaign.kind,
+        Campaign.active.is_(True), Campaign.deleted_at.is_(None), Campaign.id != campaign.id))
+    if other is not None:
+        raise Conflict(f"campaign {other.id} ({other.name}) is an active {campaign.kind} "
+                       "campaign already: pause it first (two would text the same customer "
+                       "twice)", code="kind_already_active")
+
+
+def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
+                    now: datetime) -> Campaign:
+    _lock_store(session, store.id)
+    steps = [checked_step_fields(step.model_dump(), where=f"steps[{i}].")
+             for i, step in enumerate(data.steps)]
+    campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
+                        promotional=_KIND_DEFAULTS[data.kind][0],
+                        trigger_minutes=_trigger_minutes(data.kind, data.trigger_minutes),
+                        created_at=now)
+    session.add(campaign)
+    session.flush()
+    for position, step in enumerate(steps, start=1):
+        session.add(CampaignStep(campaign_id=campaign.id, position=position, **step))
+    session.flush()
+    if data.active:
+        _activate(session, campaign, now)
+    return campaign
+
+
+def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatch) -> Campaign:
+    changes = patch.model_dump(exclude_unset=True)
+    if changes.get("name") is not None:
+        campaign.name = changes["name"]
+    if "trigger_minutes" in changes:
+        campaign.trigger_minutes = _trigger_minutes(campaign.kind, changes["trigger_minutes"])
+    session.flush()
+    return campaign
+
+
+def _activate(session: Session, campaign: Campaign, now: datetime) -> None:
+    if not live_steps(session, campaign_ids=[campaign.id])[campaign.id]:
+        # Enrolling into a campaign without steps schedules nothing and, since a subject is
+        # enrolled once, would keep those customers from ever getting its messages.
+        raise Conflict(f"campaign {campaign.id} has no steps: add one before resuming it",
+                       code="campaign_has_no_steps")
+    _ensure_only_active_of_kind(session, campaign)
+    set_campaign_active(session, store_id=campaign.store_id, campaign_id=campaign.id, active=True,
+                        now=now)
+
+
+def set_active(session: Session, *, campaign: Campaign, active: bool, now: datetime) -> Campaign:
+    """Pause (messages due meanwhile are held, not lost) or resume (held ones go out)."""
+    campaign = _locked(session, campaign)
+    if active:
+        _activate(session, campaign, now)
+    else:
+        set_campaign_active(session, store_id=campaign.store_id, campaign_id=campaign.id,
+                            active=False, now=now)
+    return campaign
+
+
+def delete_campaign(session: Session, *, campaign: Campaign, now: datetime) -> tuple[int, int]:
+    """Delete a campaign: it stops, its enrollments end and every message not sent yet is
+    skipped with the reason (the row is kept: its history stays in the reports).
+
+    A message a worker holds at this moment (status "sending") meets the inactive campaign in
+    its guard and is held, not sent. Returns (skipped messages, ended enrollments).
+    """
+    campaign.active, campaign.deleted_at = False, now
+    session.flush()
+    exited = rowcount(session.execute(
+        update(Enrollment).where(Enrollment.campaign_id == campaign.id,
+                                 Enrollment.status == "active")
+        .values(status="exited", exit_reason=Reason.CAMPAIGN_DELETED.value, exited_at=now)
+        .execution_options(synchronize_session=False)))
+    skipped = lifecycle.skip_pending(session, Message.campaign_id == campaign.id,
+                                     reason=Reason.CAMPAIGN_DELETED)
+    return skipped, exited
+
+
+# -- steps ------------------------------------------------------------------------------------
+
+def _template_problem(where: str, source: str) -> None:
+    """InvalidStep for a template that cannot be sent: its syntax or variables, or what it does
+    with them (e.g. `{{ cart_total + 1 }}`)."""
+    try:
+        validate(source)
+    except TemplateProblem as exc:
+        raise InvalidStep(f"{where}: {exc}", code="invalid_template") from None
+    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
+        raise InvalidStep(f"{where}: nested too deeply to read", code="invalid_template") from None
+    try:
+        # Every variable is text in a real context too (render_context formats numbers, dates).
+        render(source, {name: "x" for name in VARIABLES})
+    except RENDER_ERRORS as exc:
+        raise InvalidStep(f"{where}: cannot be rendered: {type(exc).__name__}: {exc}",
+                          code="invalid_template") from None
+
+
+def _checked_variants(variants: list[dict], where: str) -> list[dict]:
+    names: set[str] = set()
+    for i, variant in enumerate(variants):
+        if variant["name"] in names:
+            raise InvalidStep(f"{where}variants[{i}].name: {variant['name']!r} is used twice; "
+                              "names must be unique", code="invalid_variants")
+        names.add(variant["name"])
+        _template_problem(f"{where}variants[{i}].template", variant["template"])
+    if variants and sum(v["weight"] for v in variants) <= 0:
+        raise InvalidStep(f"{where}variants: the weights add up to 0; give at least one a "
+                          "weight above 0 (or send no variants)", code="invalid_variants")
+    return [Variant(**v).model_dump() for v in variants]
+
+
+def checked_step_fields(data: dict[str, Any], *, where: str = "") -> dict[str, Any]:
+    """The step fields present in `data`, checked and normalized (InvalidStep and the coupon and
+    lookup modules' own 422 errors name the field and the reason)."""
+    checked = dict(data)
+    if "template" in data:
+        _template_problem(f"{where}template", data["template"])
+    if "coupon" in data:
+        try:
+            settings = coupons.read_coupon(data["coupon"])
+        except coupons.InvalidCouponSettings as exc:
+            raise coupons.InvalidCouponSettings([f"{where}{p}" if where else p
+                                                 for p in exc.problems]) from None
+        checked["coupon"] = (settings.model_dump(mode="json", exclude_none=True)
+                             if settings else None)
+    if data.get("lookup") is not None:
+        checked["lookup"] = checked_lookup(data["lookup"])
+    if "variants" in data:
+        checked["variants"] = _checked_variants(data["variants"] or [], where)
+    return checked
+
+
+def step_of(session: Session, *, campaign: Campaign, step_id: int) -> CampaignStep:
+    """The campaign's step (not deleted), or NotFound: another campaign's is as unknown."""
+    step = session.scalar(select(CampaignStep).where(CampaignStep.id == step_id,
+                                                     CampaignStep.campaign_id == campaign.id,
+                                                     CampaignStep.deleted_at.is_(None)))
+    if step is None:
+        raise NotFound(f"campaign {campaign.id} has no step with id {step_id}",
+                       code="step_not_found")
+    return step
+
+
+def draft_step(*, campaign: Campaign, data: dict[str, Any]) -> CampaignStep:
+    """A step as the editor holds it, checked like a saved one but never added to the session
+    (previews of it write nothing)."""
+    return CampaignStep(campaign_id=campaign.id, position=0, delay_minutes=0, variants=[],
+                        **checked_step_fields(data))
+
+
+def add_step(session: Session, *, campaign: Campaign, data: StepCreate) -> CampaignStep:
+    """A new last step. It applies to enrollments from now on (those already running keep the
+    messages they were given when they started)."""
+    campaign = _locked(session, campaign)  # two new steps at once must not take one position
+    fields = checked_step_fields(data.model_dump())
+    count = session.scalar(select(func.count()).select_from(CampaignStep).where(
+        CampaignStep.campaign_id == campaign.id, CampaignStep.deleted_at.is_(None))) or 0
+    if count >= MAX_STEPS:
+        raise Conflict(f"a campaign has at most {MAX_STEPS} steps", code="too_many_steps")
+    # Positions of deleted steps stay taken: their messages' history names them.
+    last = session.scalar(select(func.max(CampaignStep.position))
+                          .where(CampaignStep.campaign_id == campaign.id)) or 0
+    step = CampaignStep(campaign_id=campaign.id, position=last + 1, **fields)
+    session.add(step)
+    session.flush()
+    return step
+
+
+def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any]) -> CampaignStep:
+    for name in ("delay_minutes", "template", "variants"):
+        if name in data and data[name] is None:
+            raise InvalidStep(f"{name}: cannot be null (leave it out to keep it)")
+    for name, value in checked_step_fields(data).items():
+        setattr(step, name, value)
+    session.flush()
+    return step
+
+
+def delete_step(session: Session, *, campaign: Campaign, step: CampaignStep,
+                now: datetime) -> int:
+    """Delete a step: its messages not sent yet are skipped with the reason, and no new
+    enrollment gets it. The row stays for its messages' history. Returns how many were skipped."""
+    campaign = _locked(session, campaign)
+    step = step_of(session, campaign=campaign, step_id=step.id)  # not deleted meanwhile
+    if campaign.active and len(live_steps(session, campaign_ids=[campaign.id])[campaign.id]) == 1:
+        raise Conflict(f"step {step.id} is the last step of active campaign {campaign.id}: "
+                       "pause the campaign first (or delete the campaign)",
+                       code="last_step_of_active_campaign")
+    step.deleted_at = now
+    session.flush()
+    return lifecycle.skip_pending(session, Message.step_id == step.id,
+                                  reason=Reason.STEP_DELETED)

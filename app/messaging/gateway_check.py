@@ -1,0 +1,38 @@
+"""Reachability of a store's SMS gateway, for the operator: does it answer, and how."""
+
+import time
+
+from app.messaging.gateway import ConsoleGateway, GatewayError
+from app.ops.logs import redact_kavenegar_key
+
+
+def gateway_check(gateways, store) -> dict:
+    """Ask the store's gateway for its credit: whether it answers, and how. Never the key."""
+    provider = store.sms_provider
+    gateway = gateways.for_store(store)
+    started = time.perf_counter()
+    answer = {"store_id": store.id, "provider": provider,
+              "gateway": "console" if isinstance(gateway, ConsoleGateway) else "kavenegar"}
+    try:
+        credit = gateway.credit()
+    except GatewayError as exc:
+        secret = store.sms_api_key if provider == "kavenegar" else None
+        return answer | {
+            "ok": False, "latency_ms": _ms(started),
+            "error": {"kind": str(exc.kind), "code": exc.code,
+                      "meaning": _MEANING[str(exc.kind)],
+                      "message": redact_kavenegar_key(str(exc), secret)}}
+    return answer | {"ok": True, "latency_ms": _ms(started), "credit": credit}
+
+
+_MEANING = {
+    "retry": "unreachable or failing for now (network, timeout, 5xx): sends are retried",
+    "store": "the account refuses (key, credit, line, IP): the store's sending is paused until "
+             "it answers again",
+    "recipient": "refused for a recipient",
+    "invalid": "an unexpected answer: a bug on our side or a change at the gateway",
+}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
