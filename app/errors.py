@@ -59,8 +59,20 @@ def platform_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 class DomainError(Exception):
+    """An error a caller can act on: its HTTP status and stable code are the class's, declared
+    where it is defined (`class NotFound(DomainError, status=404, code="not_found")`), or given
+    for one raise."""
+
     status_code = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
         super().__init__(message)
@@ -71,24 +83,20 @@ class DomainError(Exception):
             self.status_code = status_code
 
 
-class NotFound(DomainError):
-    status_code = 404
-    code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
+    pass
 
 
-class Unauthorized(DomainError):
-    status_code = 401
-    code = "unauthorized"
+class Unauthorized(DomainError, status=401, code="unauthorized"):
+    pass
 
 
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(DomainError, status=403, code="forbidden"):
+    pass
 
 
-class Conflict(DomainError):
-    status_code = 409
-    code = "conflict"
+class Conflict(DomainError, status=409, code="conflict"):
+    pass
 
 
 def error_body(code: str, message: str) -> dict:

@@ -31,14 +31,12 @@ _PHONE_HEADERS = ("phone", "mobile", "cell", "tel", "number", "msisdn", "شما�
                   "همراه")
 
 
-class InvalidPhoneInput(DomainError):
-    status_code = 422
-    code = "invalid_phone"
+class InvalidPhoneInput(DomainError, status=422, code="invalid_phone"):
+    pass
 
 
-class InvalidCsv(DomainError):
-    status_code = 400
-    code = "invalid_csv"
+class InvalidCsv(DomainError, status=400, code="invalid_csv"):
+    pass
 
 
 def _phone(raw: str, field_name: str = "phone") -> Phone:

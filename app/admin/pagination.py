@@ -16,9 +16,8 @@ MAX_LIMIT = 200
 _PREFIX = "v1:"
 
 
-class InvalidCursor(DomainError):
-    status_code = 422
-    code = "invalid_cursor"
+class InvalidCursor(DomainError, status=422, code="invalid_cursor"):
+    pass
 
 
 def encode_cursor(last_id: int) -> str:

@@ -49,32 +49,22 @@ TEST_SENDS_PER_HOUR = 10
 SAMPLE_COUPON = "K7PMX2QA"
 
 
-class PreviewError(DomainError):
-    status_code = 422
-    code = "invalid_preview"
+class PreviewError(DomainError, status=422, code="invalid_preview"):
+    pass
 
 
-class TestSendLimited(DomainError):
-    status_code = 429
-    code = "rate_limited"
-
+class TestSendLimited(DomainError, status=429, code="rate_limited"):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class GatewayUnavailable(DomainError):
+class GatewayUnavailable(DomainError, status=502, code="sms_gateway_unavailable"):
     """The gateway did not answer (or not usefully): try again later."""
 
-    status_code = 502
-    code = "sms_gateway_unavailable"
 
-
-class GatewayRefused(DomainError):
+class GatewayRefused(DomainError, status=422, code="sms_gateway_refused"):
     """The gateway answered no: the store's account, line or the number needs fixing."""
-
-    status_code = 422
-    code = "sms_gateway_refused"
 
 
 @lru_cache(maxsize=1)

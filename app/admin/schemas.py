@@ -325,7 +325,9 @@ class ContactMessage(BaseModel):
     first_clicked_at: datetime | None
 
 
-class ContactOrder(BaseModel):
+class _OrderFields(BaseModel):
+    """What every answer about an order says of it."""
+
     id: int
     wc_id: int
     number: str
@@ -333,6 +335,9 @@ class ContactOrder(BaseModel):
     purchased: bool
     total: int | None = Field(description="Rial (or the minor unit of a foreign currency)")
     currency: str
+
+
+class ContactOrder(_OrderFields):
     created_gmt: datetime | None
     attributed_message_id: int | None
     attribution_basis: str | None
@@ -428,7 +433,7 @@ class Attribution(BaseModel):
     revenue: int = Field(description="Rial")
 
 
-class OrderOut(BaseModel):
+class OrderOut(_OrderFields):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": 77, "wc_id": 1234, "number": "1234", "status": "processing", "purchased": True,
         "total": 6000000, "currency": "IRT", "contact_id": 9, "first_name": "سارا",
@@ -438,13 +443,6 @@ class OrderOut(BaseModel):
         "attribution": {"message_id": 301, "campaign_id": 3, "step_id": 12, "variant": None,
                         "basis": "cart_token", "revenue": 6000000}}]})
 
-    id: int
-    wc_id: int
-    number: str
-    status: str
-    purchased: bool
-    total: int | None = Field(description="Rial (or the minor unit of a foreign currency)")
-    currency: str
     contact_id: int | None
     first_name: str
     last_name: str

@@ -14,9 +14,8 @@ from app.stores.models import Store
 from app.stores.service import hash_api_key, new_api_key
 
 
-class InvalidSettings(DomainError):
-    status_code = 422
-    code = "invalid_settings"
+class InvalidSettings(DomainError, status=422, code="invalid_settings"):
+    pass
 
 
 # -- store settings ---------------------------------------------------------------------------

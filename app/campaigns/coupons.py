@@ -171,10 +171,7 @@ _SETTINGS = TypeAdapter(Annotated[CouponSettings, Field(discriminator="mode")])
 _KNOWN = {FIXED: sorted(FixedCoupon.model_fields), PERSONAL: sorted(PersonalCoupon.model_fields)}
 
 
-class InvalidCouponSettings(DomainError):
-    status_code = 422
-    code = "invalid_coupon"
-
+class InvalidCouponSettings(DomainError, status=422, code="invalid_coupon"):
     def __init__(self, problems: list[str]):
         super().__init__("coupon: " + "; ".join(problems))
         self.problems = problems

@@ -33,14 +33,12 @@ from app.messaging.render import VARIABLES, TemplateProblem, render, validate
 from app.stores.models import Store
 
 
-class InvalidStep(DomainError):
-    status_code = 422
-    code = "invalid_step"
+class InvalidStep(DomainError, status=422, code="invalid_step"):
+    pass
 
 
-class InvalidCampaign(DomainError):
-    status_code = 422
-    code = "invalid_campaign"
+class InvalidCampaign(DomainError, status=422, code="invalid_campaign"):
+    pass
 
 
 # -- campaigns --------------------------------------------------------------------------------

@@ -30,11 +30,8 @@ MAX_TEMPLATE_NAME = 100
 _TEMPLATE_REFUSED = frozenset({424, 432})
 
 
-class LookupConfigError(DomainError):
+class LookupConfigError(DomainError, status=422, code="invalid_lookup"):
     """A step's lookup config that cannot work; `field` names the culprit ("tokens.token2")."""
-
-    status_code = 422
-    code = "invalid_lookup"
 
     def __init__(self, field: str, problem: str):
         super().__init__(f"lookup.{field}: {problem}")

@@ -14,9 +14,8 @@ from app.stores.service import get_store
 router = APIRouter()
 
 
-class PayloadTooLarge(DomainError):
-    status_code = 413
-    code = "payload_too_large"
+class PayloadTooLarge(DomainError, status=413, code="payload_too_large"):
+    pass
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

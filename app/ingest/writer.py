@@ -33,9 +33,8 @@ from app.stores.service import ensure_accepts_webhooks
 log = logging.getLogger(__name__)
 
 
-class Unavailable(DomainError):
-    status_code = 503
-    code = "unavailable"
+class Unavailable(DomainError, status=503, code="unavailable"):
+    pass
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,8 @@ _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]+")
 
 
-class InvalidPeriod(DomainError):
-    status_code = 422
-    code = "invalid_date"
+class InvalidPeriod(DomainError, status=422, code="invalid_date"):
+    pass
 
 
 @dataclass(frozen=True)

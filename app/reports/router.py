@@ -81,12 +81,8 @@ _CSV = {200: {"content": {"text/csv": {}},
 def messages_csv(request: Request, store: StoreDep, session: SessionDep, period: PeriodDep,
                  campaign_id: CampaignFilter = None,
                  phones: Phones = "masked") -> StreamingResponse:
-    if campaign_id is not None:
-        service.store_campaign(session, store=store, campaign_id=campaign_id)
-    # Pages are read after this request's session is closed, each in a short read of its own.
-    rows = export.messages_csv(request.app.state.sessionmaker, store=export.StoreView.of(store),
-                               period=period, campaign_id=campaign_id, phones=phones)
-    return _csv(rows, "messages", period)
+    return _export(export.messages_csv, "messages", request, store, session, period,
+                   campaign_id, phones)
 
 
 @router.get("/orders.csv", response_class=StreamingResponse, responses=_CSV,
@@ -94,8 +90,15 @@ def messages_csv(request: Request, store: StoreDep, session: SessionDep, period:
 def orders_csv(request: Request, store: StoreDep, session: SessionDep, period: PeriodDep,
                campaign_id: CampaignFilter = None,
                phones: Phones = "masked") -> StreamingResponse:
+    return _export(export.orders_csv, "orders", request, store, session, period, campaign_id,
+                   phones)
+
+
+def _export(rows_of, name: str, request: Request, store, session, period, campaign_id,
+            phones) -> StreamingResponse:
     if campaign_id is not None:
         service.store_campaign(session, store=store, campaign_id=campaign_id)
-    rows = export.orders_csv(request.app.state.sessionmaker, store=export.StoreView.of(store),
-                             period=period, campaign_id=campaign_id, phones=phones)
-    return _csv(rows, "orders", period)
+    # Pages are read after this request's session is closed, each in a short read of its own.
+    rows = rows_of(request.app.state.sessionmaker, store=export.StoreView.of(store),
+                   period=period, campaign_id=campaign_id, phones=phones)
+    return _csv(rows, name, period)

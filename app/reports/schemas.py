@@ -132,17 +132,6 @@ class CampaignReport(Header):
     surveys: Surveys
 
 
-class DayFigures(BaseModel):
-    date: str = Field(examples=["2026-11-23"])
-    jalali: str = Field(examples=["۱۴۰۵/۰۹/۰۲"])
-    sent: int
-    delivered: int
-    clicks: int
-    orders: int
-    revenue: int
-    cost: int
-
-
 class DayTotals(BaseModel):
     sent: int
     delivered: int
@@ -150,6 +139,11 @@ class DayTotals(BaseModel):
     orders: int
     revenue: int
     cost: int
+
+
+class DayFigures(DayTotals):
+    date: str = Field(examples=["2026-11-23"])
+    jalali: str = Field(examples=["۱۴۰۵/۰۹/۰۲"])
 
 
 class TimeSeries(Header):

@@ -88,11 +88,8 @@ class SurveyNotFound(NotFound):
     code = "survey_not_found"
 
 
-class InvalidAnswer(DomainError):
+class InvalidAnswer(DomainError, status=422, code="invalid_answer"):
     """The form was not a valid answer; `codes` name every problem (the page words them)."""
-
-    status_code = 422
-    code = "invalid_answer"
 
     def __init__(self, codes: list[str], *, rating: int | None, comment: str):
         super().__init__(", ".join(codes))

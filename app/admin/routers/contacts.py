@@ -89,14 +89,12 @@ def get_contact(contact_id: PathId, store: StoreDep, session: SessionDep) -> dic
 @router.post("/{contact_id}/opt-out", response_model=ContactOut, responses=api_errors(404),
              summary="Opt the contact out by hand")
 def opt_out(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> ContactOut:
-    contact = contacts.set_contact_consent(session, store=store, contact_id=contact_id,
-                                           opted_in=False, now=now)
-    return ContactOut.model_validate(contact)
+    return ContactOut.model_validate(contacts.set_contact_consent(
+        session, store=store, contact_id=contact_id, opted_in=False, now=now))
 
 
 @router.post("/{contact_id}/opt-in", response_model=ContactOut, responses=api_errors(404),
              summary="Opt the contact back in by hand (only with the customer's consent)")
 def opt_in(contact_id: PathId, store: StoreDep, session: SessionDep, now: NowDep) -> ContactOut:
-    contact = contacts.set_contact_consent(session, store=store, contact_id=contact_id,
-                                           opted_in=True, now=now)
-    return ContactOut.model_validate(contact)
+    return ContactOut.model_validate(contacts.set_contact_consent(
+        session, store=store, contact_id=contact_id, opted_in=True, now=now))

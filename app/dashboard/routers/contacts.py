@@ -75,15 +75,16 @@ def contact_page(contact_id: str, request: Request, current: PanelDep,
 
 @router.post("/{contact_id}/opt-out")
 def opt_out(contact_id: str, current: PostDep, session: SessionDep, now: NowDep) -> Response:
-    contact = _contact(session, current, contact_id)
-    contacts.set_contact_consent(session, store=current.store, contact_id=contact.id,
-                                 opted_in=False, now=now)
-    return redirect(f"/panel/contacts/{contact.id}?ok=opted_out")
+    return _set_consent(session, current, contact_id, opted_in=False, now=now)
 
 
 @router.post("/{contact_id}/opt-in")
 def opt_in(contact_id: str, current: PostDep, session: SessionDep, now: NowDep) -> Response:
+    return _set_consent(session, current, contact_id, opted_in=True, now=now)
+
+
+def _set_consent(session, current, contact_id: str, *, opted_in: bool, now) -> Response:
     contact = _contact(session, current, contact_id)
     contacts.set_contact_consent(session, store=current.store, contact_id=contact.id,
-                                 opted_in=True, now=now)
-    return redirect(f"/panel/contacts/{contact.id}?ok=opted_in")
+                                 opted_in=opted_in, now=now)
+    return redirect(f"/panel/contacts/{contact.id}?ok={'opted_in' if opted_in else 'opted_out'}")
