@@ -300,17 +300,20 @@ def _parse_now(value: str | None):
 def tick(
     now: Annotated[str | None, typer.Option(help="Act as if it were this time (ISO 8601 with zone).")] = None,
 ) -> None:
-    """Run one scheduler round: enroll, resolve stalled sends, send what is due."""
+    """Run every scheduler job once, in turn: replies, enrolment, paused stores, reaper,
+    coupons, dispatch, delivery reports, alerts (each on its own: one failing stops no other)."""
     from dataclasses import asdict
 
-    from app.campaigns.service import tick as run_tick
     from app.messaging.gateway import make_gateways
+    from app.scheduler import tick as run_tick
 
     at = _parse_now(now)
     settings = get_settings()  # short links are minted on settings.public_url
     factory = _factory(settings)
-    _echo_json({"now": at.isoformat()}
-               | asdict(run_tick(factory, make_gateways(factory, settings), at)))
+    report = run_tick(factory, make_gateways(factory, settings), at)
+    _echo_json({"now": at.isoformat()} | asdict(report))
+    if report.failed:  # the others ran; the log says why these did not
+        raise typer.Exit(1)
 
 
 @cli.command("fake-kavenegar")

@@ -31,6 +31,7 @@ from app.onboarding import open_store
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
+from app.scheduler import tick
 from app.stores.router import router as stores_router
 from app.surveys.router import router as surveys_router
 
@@ -60,12 +61,13 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     loops: list[BackgroundLoop] = []
-    # One set per app: they keep HTTP clients (the tick, test sends, gateway checks).
+    # One set per app: they keep HTTP clients (the scheduler, test sends, gateway checks).
     gateways = make_gateways(factory, settings)
     if background and settings.embedded:
         loops.append(BackgroundLoop(lambda: ingest.process_pending(factory, now=clock.now()),
                                     name="bazgasht-ingest"))
-        loops.append(BackgroundLoop(lambda: campaigns.tick(factory, gateways, clock.now()),
+        # Every scheduler job in turn, each on its own (app/scheduler.py).
+        loops.append(BackgroundLoop(lambda: tick(factory, gateways, clock.now()),
                                     interval=settings.tick_seconds, name="bazgasht-tick"))
 
     @asynccontextmanager

@@ -41,7 +41,6 @@ import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from app.campaigns.enroll import run_triggers  # noqa: E402
-from app.campaigns.service import tick  # noqa: E402
 from app.commerce.schemas import CartPayload  # noqa: E402
 from app.commerce.service import apply_cart  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
@@ -49,6 +48,7 @@ from app.links.models import Link  # noqa: E402
 from app.messaging.gateway import ConsoleGateway  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
+from app.scheduler import tick  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 from bench.harness import (  # noqa: E402
     BENCH,

@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.campaigns import content  # noqa: E402
 from app.campaigns.enroll import run_triggers  # noqa: E402
 from app.campaigns.models import Message  # noqa: E402
-from app.campaigns.service import tick  # noqa: E402
 from app.commerce.schemas import CartPayload  # noqa: E402
 from app.commerce.service import apply_cart  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
@@ -38,6 +37,7 @@ from app.messaging.fake_kavenegar import DEFAULT_LINE  # noqa: E402
 from app.messaging.gateway import ConsoleGateway, Gateways  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
+from app.scheduler import tick  # noqa: E402
 from app.stores.models import Store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 

@@ -66,11 +66,11 @@ from sqlalchemy import event  # noqa: E402
 from app.campaigns import dispatch  # noqa: E402
 from app.campaigns.enroll import run_triggers  # noqa: E402
 from app.campaigns.models import Campaign, CampaignStep  # noqa: E402
-from app.campaigns.service import tick  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from app.messaging.gateway import ConsoleGateway, SendResult  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
+from app.scheduler import tick  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 from bench.harness import (  # noqa: E402
     ADMIN_URL,

@@ -8,6 +8,7 @@ from celery import Celery
 
 import workers.ops  # noqa: F401  logs, metrics and task log context of worker processes
 from app.config import get_settings
+from app.scheduler import JOBS
 
 
 def make_celery(redis_url: str | None = None, database_url: str | None = None) -> Celery:
@@ -28,11 +29,17 @@ def make_celery(redis_url: str | None = None, database_url: str | None = None) -
             # stopped worker pool (the next one comes a few seconds later anyway).
             "apply-webhook-deliveries": {"task": "bazgasht.ingest.process_pending",
                                          "schedule": 5.0, "options": {"expires": 5.0}},
-            "tick": {"task": "bazgasht.campaigns.tick", "schedule": settings.tick_seconds,
-                     "options": {"expires": settings.tick_seconds}},
-        },
+        } | job_schedule(settings.tick_seconds),
     )
     return app
+
+
+def job_schedule(tick_seconds: float) -> dict:
+    """One beat entry per scheduler job (app/scheduler.py JOBS), each its own task and
+    interval: a slow or failing job delays no other."""
+    return {f"job-{job.name}": {"task": job.task, "schedule": job.interval(tick_seconds),
+                                "options": {"expires": job.interval(tick_seconds)}}
+            for job in JOBS}
 
 
 celery_app = make_celery()

@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers that load ids and call app services."""
 
 import logging
+from dataclasses import asdict
 from datetime import datetime
 from functools import lru_cache
 
@@ -8,8 +9,8 @@ from billiard.exceptions import Terminated, WorkerLostError
 from celery import shared_task
 from celery.worker.request import Request
 
+from app import scheduler
 from app.campaigns import dispatch
-from app.campaigns import service as campaigns
 from app.clock import SYSTEM
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending
@@ -80,14 +81,28 @@ def send_batch(self, message_ids: list[int], now: str | None = None) -> dict:
     return dispatch.send_batch(factory, _gateways(self), message_ids, at)
 
 
+def _to_workers(ids: list[int], when: datetime) -> None:
+    """Dispatch's executor here: each batch of claimed ids becomes a send_batch task."""
+    send_batch.apply_async((ids, when.isoformat()))
+
+
+def _job_task(job: scheduler.Job):
+    """The Celery task of one scheduler job (app/scheduler.py), on its own beat entry."""
+
+    @shared_task(name=job.task, bind=True)
+    def run(self, now: str | None = None) -> dict:
+        at = datetime.fromisoformat(now) if now else SYSTEM.now()
+        return asdict(scheduler.run_job(job.name, _factory(self), _gateways(self), at,
+                                        executor=_to_workers))
+
+    return run
+
+
+JOB_TASKS = {job.name: _job_task(job) for job in scheduler.JOBS}
+
+
 @shared_task(name="bazgasht.campaigns.tick", bind=True)
 def tick(self, now: str | None = None) -> dict:
+    """Every job once, in turn (by hand, or a benchmark); beat schedules the jobs apart."""
     at = datetime.fromisoformat(now) if now else SYSTEM.now()
-    factory = _factory(self)
-
-    def to_workers(ids: list[int], when: datetime) -> None:
-        send_batch.apply_async((ids, when.isoformat()))
-
-    report = campaigns.tick(factory, _gateways(self), at, executor=to_workers)
-    return {"enrolled": report.enrolled, "claimed": report.claimed, "reaped": report.reaped,
-            "skipped": report.skipped}
+    return asdict(scheduler.tick(_factory(self), _gateways(self), at, executor=_to_workers))

@@ -14,6 +14,7 @@ from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.messaging.gateway import BLOCKED_BY_RECEIVER, FINAL_STATUSES, GatewayError
 from app.messaging.gateway import DELIVERED as DELIVERED_CODE
+from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,11 @@ RECHECK_PAUSED_EVERY = timedelta(minutes=5)
 POLL_BATCH = 500
 
 
-def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime) -> int:
-    """Ask each store's gateway how its recent messages fared; returns how many changed."""
+def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime, *,
+                    deadline: Deadline = DEADLINE) -> int:
+    """Ask each store's gateway how its recent messages fared; returns how many changed (of
+    the stores done within `deadline`: app/ops/fanout.py). Each store's answer is
+    recorded in a transaction of its own."""
     with factory() as session:
         rows = session.execute(
             select(Message.id, Message.store_id, Message.gateway_id)
@@ -37,15 +41,22 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime) -> 
             .order_by(Message.sent_at).limit(POLL_BATCH)).all()
         stores = {s.id: s for s in session.scalars(
             select(Store).where(Store.id.in_({r.store_id for r in rows})))}
-    codes: dict[int, int | None] = {}
-    for store_id, store in stores.items():
+
+    def poll(store_id: int) -> int:
         mine = [r for r in rows if r.store_id == store_id]
         try:
-            found = gateways.for_store(store).statuses([r.gateway_id for r in mine])
-        except GatewayError as exc:
+            found = gateways.for_store(stores[store_id]).statuses([r.gateway_id for r in mine])
+        except GatewayError as exc:  # asked again next round: status_checked_at is unchanged
             log.warning("store %s: delivery statuses unavailable: %s", store_id, exc)
-            continue
-        codes |= {r.id: found.get(r.gateway_id) for r in mine}
+            return 0
+        return _record_statuses(factory, {r.id: found.get(r.gateway_id) for r in mine}, now)
+
+    return sum(fan_out(poll, stores, what="delivery reports", deadline=deadline))
+
+
+def _record_statuses(factory: sessionmaker[Session], codes: dict[int, int | None],
+                     now: datetime) -> int:
+    """One store's delivery statuses, by message id; returns how many became final."""
     changed = 0
     with unit_of_work(factory) as session:
         for message_id, code in codes.items():
@@ -72,18 +83,21 @@ def release_funded(session: Session, now: datetime) -> int:
         reason=Reason.BALANCE_TOPPED_UP, due_at=now)
 
 
-def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetime) -> int:
+def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetime, *,
+                          deadline: Deadline = DEADLINE) -> int:
     """Resume stores whose gateway accepts them again (credit topped up, key fixed), and
-    messages held for a prepaid balance that was topped up since."""
+    messages held for a prepaid balance that was topped up since. Stores are asked side by
+    side, within `deadline` (app/ops/fanout.py)."""
     with unit_of_work(factory) as session:
         release_funded(session, now)
     with factory() as session:
-        paused = session.scalars(select(Store).where(
+        paused = {s.id: s for s in session.scalars(select(Store).where(
             Store.sending_paused_at.is_not(None),
             or_(Store.sending_checked_at.is_(None),
-                Store.sending_checked_at <= now - RECHECK_PAUSED_EVERY))).all()
-    resumed = 0
-    for store in paused:
+                Store.sending_checked_at <= now - RECHECK_PAUSED_EVERY)))}
+
+    def recheck(store_id: int) -> int:
+        store = paused[store_id]
         try:
             credit = gateways.for_store(store).credit()
             ok = credit is None or credit > 0
@@ -91,15 +105,16 @@ def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetim
             ok, credit = False, None
             log.info("store %s still refused by its gateway: %s", store.id, exc)
         with unit_of_work(factory) as session:
-            row = session.get(Store, store.id)
+            row = session.get_one(Store, store.id)
             row.sending_checked_at = now
             if not ok:
-                continue
+                return 0
             row.sending_paused_at = row.sending_paused_reason = None
             # What was held for the store goes out again, through every rule once more.
             lifecycle.release_held(session, Message.store_id == store.id,
                                    Message.campaign_id.in_(select(Campaign.id).where(
                                        Campaign.store_id == store.id, Campaign.active.is_(True))),
                                    reason=Reason.STORE_RESUMED, due_at=now)
-            resumed += 1
-    return resumed
+            return 1
+
+    return sum(fan_out(recheck, paused, what="paused stores", deadline=deadline))

@@ -22,6 +22,7 @@ from app.campaigns.reasons import Reason, SendMode, detail
 from app.db import unit_of_work
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
 from app.ops import metrics
+from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -194,11 +195,14 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
 
 
 def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
-         batch: tuple[list[int], datetime] | None = None) -> int:
+         batch: tuple[list[int], datetime] | None = None, deadline: Deadline = DEADLINE) -> int:
     """Resolve messages stuck in "sending" (their worker died): ask the gateway, then decide.
 
     Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
-    wrong guess harmless at the gateway). The gateway is asked with no transaction open.
+    wrong guess harmless at the gateway). The gateway is asked with no transaction open, each
+    store's side by side within `deadline` (app/ops/fanout.py), and each store's answer
+    recorded in a transaction of its own; a store not asked in time keeps its stalled messages
+    for the next round.
 
     `batch` (ids, claimed_at): one send batch whose worker process is known to be gone (a stopped
     or killed Celery child, workers/tasks.py), resolved at once instead of after STUCK_AFTER.
@@ -213,20 +217,25 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             .order_by(Message.id).limit(CLAIM_BATCH)).all()
         stores = {s.id: s for s in session.scalars(
             select(Store).where(Store.id.in_({r.store_id for r in rows})))}
-    accepted: dict[int, SendResult] = {}
-    unknown: set[int] = set()
-    for store_id, store in stores.items():
-        ids = [r.id for r in rows if r.store_id == store_id]
+
+    def ask(store_id: int) -> int:
+        mine = [r for r in rows if r.store_id == store_id]
         try:
-            accepted |= gateways.for_store(store).accepted(ids)
+            accepted = gateways.for_store(stores[store_id]).accepted([r.id for r in mine])
         except GatewayError as exc:  # cannot tell: leave them for the next round
             log.warning("store %s: cannot ask the gateway about stalled sends: %s", store_id, exc)
-            unknown.update(ids)
+            return 0
+        return _resolve_stalled(factory, mine, accepted, now)
+
+    return sum(fan_out(ask, stores, what="reaper", deadline=deadline))
+
+
+def _resolve_stalled(factory: sessionmaker[Session], rows, accepted: dict[int, SendResult],
+                     now: datetime) -> int:
+    """One store's stalled messages, decided by what its gateway said it took."""
     resolved = 0
     with unit_of_work(factory) as session:
         for row in rows:
-            if row.id in unknown:
-                continue
             # Only if nobody resolved it meanwhile (same claim still in place).
             if row.id in accepted:
                 found = accepted[row.id]

@@ -1,17 +1,13 @@
-"""The campaign engine's entry points: the tick, purchases from ingest, pause and resume."""
+"""The campaign engine's entry points: sending what is due, purchases from ingest, pause and
+resume. The scheduler (app/scheduler.py) runs them as jobs."""
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.coupons import prepare_coupons
-from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
-from app.campaigns.dispatch import claim_due, reap, send_batch
-from app.campaigns.enroll import run_triggers
+from app.campaigns.dispatch import claim_due, send_batch
 from app.campaigns.lifecycle import exit_enrollment, release_held
 from app.campaigns.models import (
     ABANDONED_CART,
@@ -23,12 +19,7 @@ from app.campaigns.models import (
 )
 from app.campaigns.reasons import Reason
 from app.commerce.models import Cart, Order
-from app.db import unit_of_work
 from app.errors import NotFound
-from app.messaging.inbound import read_replies
-from app.ops import metrics
-from app.ops.locks import try_exclusive
-from app.surveys.service import deliver_alerts
 
 SEND_BATCH = 100
 MAX_CLAIMED_PER_TICK = 20_000
@@ -36,81 +27,37 @@ MAX_CLAIMED_PER_TICK = 20_000
 CART_ORDER_SLACK = timedelta(minutes=10)
 
 
-@dataclass
-class TickReport:
-    enrolled: int = 0
-    replies: int = 0
-    resumed: int = 0
-    reaped: int = 0
-    coupons: int = 0
-    claimed: int = 0
-    outcome: dict[str, int] = field(default_factory=dict)
-    delivery_updates: int = 0
-    alerts: int = 0
-    skipped: bool = False  # another tick held the lock (app/ops/locks.py): it does this round
-
-
 Executor = Callable[[list[int], datetime], dict[str, int] | None]
 
 
-# ---- ops: one tick at a time per database, timed (app/ops) ----
-def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
-         executor: Executor | None = None) -> TickReport:
-    """One scheduler round, unless another tick (a second beat, a slow previous round, the CLI)
-    is running on this database right now: then it returns at once with `skipped`."""
-    with try_exclusive(factory.kw["bind"], "tick") as mine:
-        if not mine:
-            metrics.TICKS.labels("skipped").inc()
-            return TickReport(skipped=True)
-        started = time.perf_counter()
-        try:
-            report = _tick(factory, gateways, now, executor=executor)
-        except BaseException:
-            metrics.TICKS.labels("failed").inc()
-            raise
-        metrics.TICKS.labels("ran").inc()
-        metrics.TICK_SECONDS.observe(time.perf_counter() - started)
-        return report
+def send_due(factory: sessionmaker[Session], gateways, now: datetime, *,
+             executor: Executor | None = None) -> tuple[int, dict[str, int]]:
+    """Claim what is due and send it; returns how many were claimed and, of those sent here,
+    how many ended in each status.
+
+    `executor` hands each batch of claimed ids to workers (Celery); without it they are sent
+    here, in this thread (embedded mode, the CLI, tests).
+    """
+    claimed = 0
+    outcome: dict[str, int] = {}
+    while ids := claim_due(factory, now):
+        claimed += len(ids)
+        for start in range(0, len(ids), SEND_BATCH):
+            batch = ids[start:start + SEND_BATCH]
+            result = executor(batch, now) if executor else send_batch(factory, gateways, batch, now)
+            for status, n in (result or {}).items():
+                outcome[status] = outcome.get(status, 0) + n
+        # Handed to workers, claims run ahead of the sending: bound them well below what the
+        # workers clear before the reaper would take a claim for stalled.
+        if executor and claimed >= MAX_CLAIMED_PER_TICK:
+            break
+    return claimed, outcome
 
 
 def oldest_due(session: Session, now: datetime) -> datetime | None:
     """When the oldest scheduled message still waiting to go out was due (None: none is)."""
     return session.scalar(select(func.min(Message.due_at))
                           .where(Message.status == SCHEDULED, Message.due_at <= now))
-# ---- end ops ----
-
-
-def _tick(factory: sessionmaker[Session], gateways, now: datetime, *,
-          executor: Executor | None = None) -> TickReport:
-    """One round: read replies (opt-outs first), enroll what triggered, resume stores the
-    gateway accepts again, resolve stalled sends, claim what is due and send it, then collect
-    delivery reports. `gateways.for_store(store)` gives each store's gateway.
-
-    `executor` hands each batch of claimed ids to workers (Celery); without it they are sent
-    here, in this thread (embedded mode, the CLI, tests).
-    """
-    report = TickReport()
-    report.replies = read_replies(factory, gateways, now)  # a «stop» counts before anything else
-    with unit_of_work(factory) as session:
-        report.enrolled = run_triggers(session, now)
-    report.resumed = recheck_paused_stores(factory, gateways, now)
-    report.reaped = reap(factory, gateways, now)
-    # Personal coupons for messages due soon, made in the stores before the claim below.
-    report.coupons = prepare_coupons(factory, now)
-    while ids := claim_due(factory, now):
-        report.claimed += len(ids)
-        for start in range(0, len(ids), SEND_BATCH):
-            batch = ids[start:start + SEND_BATCH]
-            result = executor(batch, now) if executor else send_batch(factory, gateways, batch, now)
-            for status, n in (result or {}).items():
-                report.outcome[status] = report.outcome.get(status, 0) + n
-        # Handed to workers, claims run ahead of the sending: bound them well below what the
-        # workers clear before the reaper would take a claim for stalled.
-        if executor and report.claimed >= MAX_CLAIMED_PER_TICK:
-            break
-    report.delivery_updates = poll_deliveries(factory, gateways, now)
-    report.alerts = deliver_alerts(factory, gateways, now).claimed  # low survey ratings
-    return report
 
 
 def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> int:

@@ -1,6 +1,7 @@
 """SMS gateways. The campaign engine knows only this interface; gateways know no campaigns."""
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -336,6 +337,7 @@ class Gateways:
         self._base_url = kavenegar_base_url
         self._read_timeout = read_timeout
         self._kavenegar: dict[tuple[str, str | None], KavenegarGateway] = {}
+        self._made = threading.Lock()  # stores are served side by side (app/ops/fanout.py)
 
     def for_store(self, store) -> Gateway:
         if store.sms_provider == "platform":  # pay as you go: the platform's own account
@@ -346,11 +348,12 @@ class Gateways:
             key = (store.sms_api_key, store.sms_sender)
         else:
             return self._console
-        if key not in self._kavenegar:
-            client = KavenegarClient(key[0], base_url=self._base_url,
-                                     connect_timeout=5.0, read_timeout=self._read_timeout)
-            self._kavenegar[key] = KavenegarGateway(client, sender=key[1])
-        return self._kavenegar[key]
+        with self._made:  # one client per account and line, however many threads ask
+            if key not in self._kavenegar:
+                client = KavenegarClient(key[0], base_url=self._base_url,
+                                         connect_timeout=5.0, read_timeout=self._read_timeout)
+                self._kavenegar[key] = KavenegarGateway(client, sender=key[1])
+            return self._kavenegar[key]
 
 
 def make_gateways(factory: sessionmaker[Session], settings=None) -> Gateways:

@@ -13,6 +13,7 @@ from app.db import rowcount, unit_of_work
 from app.digits import latin_digits
 from app.messaging.gateway import GatewayError, Inbound
 from app.messaging.models import InboundSms
+from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,27 @@ def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
                                 .order_by(InboundSms.id).limit(limit).with_for_update(skip_locked=True)))
 
 
-def read_replies(factory, gateways, now) -> int:
-    """Fetch replies from every store's line, keep them, then act on them; returns how many."""
+def read_replies(factory, gateways, now, *, deadline: Deadline = DEADLINE) -> int:
+    """Fetch replies from every store's line, keep them, then act on them; returns how many.
+
+    Stores are read side by side (app/ops/fanout.py): one line that does not answer delays no
+    other. What a store's read returns is kept by that read itself, even after the deadline:
+    Kavenegar marks replies read as it answers, so a read that is not kept would lose them."""
     with factory() as session:
-        stores = session.scalars(select(Store).where(Store.sms_provider == "kavenegar",
-                                                     Store.sms_sender.is_not(None))).all()
-    for store in stores:
+        stores = {s.id: s for s in session.scalars(
+            select(Store).where(Store.sms_provider == "kavenegar",
+                                Store.sms_sender.is_not(None)))}
+
+    def read(store_id: int) -> int:
         try:
-            replies = gateways.for_store(store).receive()
+            replies = gateways.for_store(stores[store_id]).receive()
         except GatewayError as exc:
-            log.warning("store %s: cannot read replies: %s", store.id, exc)
-            continue
+            log.warning("store %s: cannot read replies: %s", store_id, exc)
+            return 0
         with unit_of_work(factory) as session:  # kept before anything acts on them
-            keep(session, store.id, replies)
+            return keep(session, store_id, replies)
+
+    fan_out(read, stores, what="replies", deadline=deadline)
     handled = 0
     with unit_of_work(factory) as session:
         for reply in unprocessed(session):

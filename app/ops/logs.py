@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-CONTEXT_FIELDS = ("request_id", "task_id", "store_id", "message_id")
+CONTEXT_FIELDS = ("request_id", "task_id", "job", "store_id", "message_id")
 
 _context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("bazgasht_log_context",
                                                                        default=None)

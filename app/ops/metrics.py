@@ -41,10 +41,10 @@ REDIRECT_SECONDS = Histogram(
     "bazgasht_redirect_seconds", "Short-link redirect latency inside the app",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5))
 CLICKS = Counter("bazgasht_clicks", "Short-link hits written, humans and bots apart", ["kind"])
-TICKS = Counter("bazgasht_ticks", "Scheduler ticks, by result (ran, skipped: another tick "
-                "held the lock, failed)", ["result"])
+TICKS = Counter("bazgasht_ticks", "Scheduler job rounds, by job and result (ran, skipped: "
+                "another round of the job held its lock, failed)", ["job", "result"])
 TICK_SECONDS = Histogram(
-    "bazgasht_tick_seconds", "Duration of the scheduler ticks that ran",
+    "bazgasht_tick_seconds", "Duration of the scheduler job rounds that ran", ["job"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 
 _TOPICS = frozenset(

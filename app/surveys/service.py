@@ -25,7 +25,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -46,6 +46,7 @@ from app.digits import latin_digits, persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.http import tls
 from app.messaging.gateway import ErrorKind, GatewayError
+from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 from app.surveys.models import (
     FAILED,
@@ -79,7 +80,6 @@ ALERT_LOCALID_BASE = 10**12
 ALERT_BATCH = 50
 ALERT_LEASE = timedelta(minutes=5)
 ALERT_MAX_ROUNDS = 10  # with the backoff below: retried for about four hours, then failed
-ALERT_PARALLEL = 4
 MAX_SMS_COMMENT = 120
 WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -440,49 +440,69 @@ def _post_webhook(job: _Job, http: httpx.Client, now: datetime) -> None:
 
 
 def deliver_alerts(factory: sessionmaker[Session], gateways, now: datetime, *,
-                   http: httpx.Client | None = None, limit: int = ALERT_BATCH) -> AlertReport:
+                   http: httpx.Client | None = None, limit: int = ALERT_BATCH,
+                   deadline: Deadline = DEADLINE) -> AlertReport:
     """Tell merchants about low ratings: an SMS to the store's alert phone through its gateway
     (`gateways.for_store(store)`), and a signed JSON POST to its alert webhook URL.
 
-    Called by the scheduler tick. Claims due alerts, delivers with no transaction open, records
-    each channel's outcome; a failed channel is retried with backoff (1, 2, 4 … 60 minutes) for
-    ALERT_MAX_ROUNDS rounds, a delivered one is never repeated.
+    Called by the scheduler's alerts job. Claims due alerts, delivers with no transaction open,
+    records each channel's outcome; a failed channel is retried with backoff (1, 2, 4 … 60
+    minutes) for ALERT_MAX_ROUNDS rounds, a delivered one is never repeated. Stores are served
+    side by side, each store's alerts one after another and then recorded in a transaction of
+    their own; the report counts the stores done within `deadline` (app/ops/fanout.py).
+    A store still busy then records its alerts when it is done; one that never is leaves them
+    claimed until the lease runs out, and a later round asks its gateway before sending again.
     """
     report = AlertReport()
     ids = _claim(factory, now, limit)
     if not ids:
         return report
     report.claimed = len(ids)
-    jobs = _load_jobs(factory, ids)
-    own_http = http is None and any(j.webhook_status == PENDING for j in jobs)
-    if own_http:
-        # One immediate retry of a failed connection (nothing was sent); the rest waits for
-        # the next round.
-        http = httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False,
-                            transport=httpx.HTTPTransport(retries=1, verify=tls()))
+    by_store: dict[int, list[_Job]] = {}
+    for job in _load_jobs(factory, ids):
+        by_store.setdefault(job.store.id, []).append(job)
 
-    def deliver(job: _Job) -> None:
-        try:
-            if job.sms_status == PENDING:
-                _send_sms(job, gateways, now)
-            if job.webhook_status == PENDING:
-                _post_webhook(job, http, now)
-        except Exception:  # a bug in one alert must not stop the others; the lease retries it
-            log.exception("survey alert %s: delivery failed", job.alert_id)
-            job.result.clear()
-            job.result["crashed"] = True
+    def serve(store_id: int) -> AlertReport:
+        jobs = by_store[store_id]
+        with _webhook_client(http, jobs) as client:
+            for job in jobs:
+                _deliver(job, gateways, client, now)
+        return _record(factory, jobs, now)
 
+    for done in fan_out(serve, by_store, what="survey alerts", deadline=deadline):
+        report.sms_sent += done.sms_sent
+        report.webhooks_sent += done.webhooks_sent
+        report.retrying += done.retrying
+        report.failed += done.failed
+    return report
+
+
+def _webhook_client(http: httpx.Client | None, jobs: list[_Job]):
+    """The caller's client, else one of the store's own when one of its alerts has a webhook
+    to post (closed when the store is done, late or not)."""
+    if http is not None or not any(j.webhook_status == PENDING for j in jobs):
+        return nullcontext(http)
+    # One immediate retry of a failed connection (nothing was sent); the rest waits for the
+    # next round.
+    return httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False,
+                        transport=httpx.HTTPTransport(retries=1, verify=tls()))
+
+
+def _deliver(job: _Job, gateways, http: httpx.Client | None, now: datetime) -> None:
     try:
-        if len(jobs) == 1:
-            deliver(jobs[0])
-        else:
-            with ThreadPoolExecutor(min(ALERT_PARALLEL, len(jobs)),
-                                    thread_name_prefix="survey-alerts") as pool:
-                list(pool.map(deliver, jobs))
-    finally:
-        if own_http:
-            http.close()
+        if job.sms_status == PENDING:
+            _send_sms(job, gateways, now)
+        if job.webhook_status == PENDING and http is not None:
+            _post_webhook(job, http, now)
+    except Exception:  # a bug in one alert must not stop the others; the lease retries it
+        log.exception("survey alert %s: delivery failed", job.alert_id)
+        job.result.clear()
+        job.result["crashed"] = True
 
+
+def _record(factory: sessionmaker[Session], jobs: list[_Job], now: datetime) -> AlertReport:
+    """What one store's alerts came to, written while each claim is still ours."""
+    report = AlertReport()
     with unit_of_work(factory) as session:
         for job in jobs:
             values = dict(job.result)

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.campaigns.models import Campaign, Message
-from app.campaigns.service import tick
 from app.ingest.service import process_pending
 from app.links.models import Link
 from app.messaging.gateway import ConsoleGateway
 from app.messaging.models import ConsoleSms
+from app.scheduler import tick
 from tests.factories import set_step
 from tests.helpers import deliver
 

@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(shop, d
 
 
 def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, redis_url):
-    from app.campaigns.service import tick
+    from app.scheduler import tick
     from workers.celery_app import make_celery
 
     due = abandon_carts(shop, 10)

@@ -1,0 +1,202 @@
+"""The scheduler: independent jobs, each with its own lock and its own interval.
+
+Every job is resumable: the database says what is left to do, so a round that fails, is skipped
+or stops at its deadline costs a delay, never work. No job waits for another: in production
+each is its own Celery task on its own beat entry (workers/), and a job's lock (a PostgreSQL
+advisory lock named after it, app/ops/locks.py) keeps two rounds of the same job from running
+at once; a round that finds it taken does nothing. Embedded mode (`serve`) and `bazgasht tick`
+run every job in turn, in the order of JOBS, each on its own: one that raises is logged and
+counted, and the next one runs.
+
+The order matters where jobs run in turn: a «stop» is read before anything is sent, and stores
+are resumed, stalled sends resolved and coupons made before the claim.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.coupons import prepare_coupons
+from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
+from app.campaigns.dispatch import reap
+from app.campaigns.enroll import run_triggers
+from app.campaigns.service import Executor, send_due
+from app.db import unit_of_work
+from app.messaging.inbound import read_replies
+from app.ops import metrics
+from app.ops.fanout import DEADLINE, Deadline
+from app.ops.locks import try_exclusive
+from app.ops.logs import log_context, redact
+from app.surveys.service import deliver_alerts
+
+log = logging.getLogger(__name__)
+
+RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
+# Jobs whose work is throttled per store or message anyway (a paused store is asked every 5
+# minutes, a report polled every 5, a send is stalled after 10): a shorter beat finds nothing.
+SLOW = 60.0
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the jobs work with."""
+
+    factory: sessionmaker[Session]
+    gateways: Any  # gateways.for_store(store): each store's SMS gateway
+    # Dispatch hands each batch of claimed ids to workers (Celery); None: sent in this thread.
+    executor: Executor | None = None
+    # How long a job's round waits for the stores' calls (app/ops/fanout.py).
+    deadline: Deadline = DEADLINE
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # its lock, its metrics label and its Celery task's name
+    run: Callable[[Context, datetime], dict[str, Any]]  # what it did, named as in TickReport
+    every: float | None = None  # seconds between rounds under beat; None: TICK_SECONDS
+
+    @property
+    def task(self) -> str:
+        return f"bazgasht.jobs.{self.name}"
+
+    def interval(self, tick_seconds: float) -> float:
+        return self.every or tick_seconds
+
+
+def _replies(ctx: Context, now: datetime) -> dict[str, Any]:
+    return {"replies": read_replies(ctx.factory, ctx.gateways, now, deadline=ctx.deadline)}
+
+
+def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:
+    with unit_of_work(ctx.factory) as session:
+        return {"enrolled": run_triggers(session, now)}
+
+
+def _paused_stores(ctx: Context, now: datetime) -> dict[str, Any]:
+    return {"resumed": recheck_paused_stores(ctx.factory, ctx.gateways, now,
+                                             deadline=ctx.deadline)}
+
+
+def _reaper(ctx: Context, now: datetime) -> dict[str, Any]:
+    return {"reaped": reap(ctx.factory, ctx.gateways, now, deadline=ctx.deadline)}
+
+
+def _coupons(ctx: Context, now: datetime) -> dict[str, Any]:
+    # Personal coupons for messages due soon, made in the stores before the claim.
+    return {"coupons": prepare_coupons(ctx.factory, now)}
+
+
+def _dispatch(ctx: Context, now: datetime) -> dict[str, Any]:
+    claimed, outcome = send_due(ctx.factory, ctx.gateways, now, executor=ctx.executor)
+    return {"claimed": claimed, "outcome": outcome}
+
+
+def _delivery_reports(ctx: Context, now: datetime) -> dict[str, Any]:
+    return {"delivery_updates": poll_deliveries(ctx.factory, ctx.gateways, now,
+                                                deadline=ctx.deadline)}
+
+
+def _alerts(ctx: Context, now: datetime) -> dict[str, Any]:  # low survey ratings
+    return {"alerts": deliver_alerts(ctx.factory, ctx.gateways, now,
+                                     deadline=ctx.deadline).claimed}
+
+
+# The one list of jobs: the embedded loop, `bazgasht tick` and the beat schedule all read it.
+JOBS = (
+    Job("replies", _replies),
+    Job("enrolment", _enrolment),
+    Job("paused_stores", _paused_stores, every=SLOW),
+    Job("reaper", _reaper, every=SLOW),
+    Job("coupons", _coupons),
+    Job("dispatch", _dispatch),
+    Job("delivery_reports", _delivery_reports, every=SLOW),
+    Job("alerts", _alerts),
+)
+BY_NAME = {job.name: job for job in JOBS}
+
+
+@dataclass
+class JobReport:
+    job: str
+    result: str = RAN  # ran, skipped (another round of the job held its lock), failed (logged)
+    did: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class TickReport:
+    """A round of every job: what they did, each under the names its job reports, and how
+    each job's round ended."""
+
+    replies: int = 0
+    enrolled: int = 0
+    resumed: int = 0
+    reaped: int = 0
+    coupons: int = 0
+    claimed: int = 0
+    outcome: dict[str, int] = field(default_factory=dict)
+    delivery_updates: int = 0
+    alerts: int = 0
+    jobs: dict[str, str] = field(default_factory=dict)  # job → ran, skipped or failed
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # job → what it raised
+
+    def add(self, report: JobReport) -> None:
+        self.jobs[report.job] = report.result
+        if report.result == SKIPPED:
+            self.skipped.append(report.job)
+        elif report.result == FAILED:
+            self.failed[report.job] = report.error or ""
+        for name, value in report.did.items():
+            if name not in _DID:
+                raise ValueError(f"job {report.job} reported {name!r}: not a TickReport count")
+            setattr(self, name, value)
+
+
+_DID = {f.name for f in fields(TickReport)} - {"jobs", "skipped", "failed"}
+
+
+def run_job(name: str, factory: sessionmaker[Session], gateways, now: datetime, *,
+            executor: Executor | None = None, deadline: Deadline = DEADLINE) -> JobReport:
+    """One round of the job `name`, unless another round of it is running on this database
+    right now (then: skipped, at once). Never raises for the job's own errors: they are logged,
+    counted and reported as `failed`."""
+    return _run(BY_NAME[name], Context(factory, gateways, executor, deadline), now)
+
+
+def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
+         executor: Executor | None = None, deadline: Deadline = DEADLINE,
+         jobs: Iterable[Job] = JOBS) -> TickReport:
+    """A round of every job, in order, each on its own (embedded mode, `bazgasht tick`, the
+    convenience `tick` task): a job that fails or is skipped stops none of the others."""
+    context = Context(factory, gateways, executor, deadline)
+    report = TickReport()
+    for job in jobs:
+        report.add(_run(job, context, now))
+    return report
+
+
+def _run(job: Job, context: Context, now: datetime) -> JobReport:
+    with log_context(job=job.name):
+        started = time.perf_counter()
+        try:
+            with try_exclusive(context.factory.kw["bind"], job.name) as mine:
+                if not mine:
+                    metrics.TICKS.labels(job.name, SKIPPED).inc()
+                    return JobReport(job.name, SKIPPED)
+                did = job.run(context, now)
+        except Exception as exc:
+            log.exception("job %s failed; the other jobs go on", job.name)
+            metrics.TICKS.labels(job.name, FAILED).inc()
+            return JobReport(job.name, FAILED, error=redact(f"{type(exc).__name__}: {exc}")[:300])
+        except BaseException:  # stopping (a worker's shutdown): counted, not swallowed
+            metrics.TICKS.labels(job.name, FAILED).inc()
+            raise
+        metrics.TICKS.labels(job.name, RAN).inc()
+        metrics.TICK_SECONDS.labels(job.name).observe(time.perf_counter() - started)
+        return JobReport(job.name, did=did)
