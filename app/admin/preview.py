@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.admin.models import TEST_FAILED, TEST_SENDING, TEST_SENT, TestSend
 from app.billing.service import metered
 from app.campaigns import coupons
-from app.campaigns.compose import RENDER_ERRORS, Uncomposable, choose_variant, compose
+from app.campaigns.compose import Uncomposable, choose_variant, compose, template_problem
 from app.campaigns.content import SAMPLE_CODE, render_context
 from app.campaigns.lookup import LOOKUP_MODE
 from app.campaigns.models import ABANDONED_CART, CROSS_SELL, Campaign, CampaignStep, Enrollment
@@ -37,7 +37,7 @@ from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, Lookup, SendResult
 from app.messaging.persian import jalali_date, money
-from app.messaging.render import TEMPLATES, VARIABLES, TemplateProblem, render, validate
+from app.messaging.render import TEMPLATES
 from app.messaging.segments import Segments
 from app.stores.models import Store
 
@@ -93,28 +93,6 @@ def sample_context(*, store: Store, kind: str, coupon_fields: dict, now: datetim
     if kind == CROSS_SELL:
         context["product_name"] = sample["product_name"]
     return context
-
-
-def template_problem(source: str) -> str | None:
-    """What is wrong with a template's syntax or variables ("line 2: …"), or None."""
-    try:
-        validate(source)
-    except TemplateProblem as exc:
-        return str(exc)
-    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
-        return "nested too deeply to read"
-    return None
-
-
-def sample_render_check(source: str) -> str | None:
-    """Why a template that parses still cannot be rendered (e.g. `{{ cart_total + 1 }}`)."""
-    # Every variable is text in a real context too (render_context formats numbers and dates).
-    context = {name: "x" for name in VARIABLES}
-    try:
-        render(source, context)
-    except RENDER_ERRORS as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
 
 
 def _sample_coupon(step: CampaignStep, store: Store, now: datetime) -> dict:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns import coupons, lifecycle
-from app.campaigns.compose import RENDER_ERRORS, checked_lookup
+from app.campaigns.compose import checked_lookup, template_problem
 from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
 from app.campaigns.models import (
     ABANDONED_CART,
@@ -29,7 +29,6 @@ from app.campaigns.schemas import MAX_STEPS, CampaignCreate, CampaignPatch, Step
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
 from app.errors import Conflict, DomainError, NotFound
-from app.messaging.render import VARIABLES, TemplateProblem, render, validate
 from app.stores.models import Store
 
 
@@ -181,20 +180,10 @@ def delete_campaign(session: Session, *, campaign: Campaign, now: datetime) -> t
 # -- steps ------------------------------------------------------------------------------------
 
 def _template_problem(where: str, source: str) -> None:
-    """InvalidStep for a template that cannot be sent: its syntax or variables, or what it does
-    with them (e.g. `{{ cart_total + 1 }}`)."""
-    try:
-        validate(source)
-    except TemplateProblem as exc:
-        raise InvalidStep(f"{where}: {exc}", code="invalid_template") from None
-    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
-        raise InvalidStep(f"{where}: nested too deeply to read", code="invalid_template") from None
-    try:
-        # Every variable is text in a real context too (render_context formats numbers, dates).
-        render(source, {name: "x" for name in VARIABLES})
-    except RENDER_ERRORS as exc:
-        raise InvalidStep(f"{where}: cannot be rendered: {type(exc).__name__}: {exc}",
-                          code="invalid_template") from None
+    """InvalidStep for a template that cannot be sent."""
+    problem = template_problem(source)
+    if problem:
+        raise InvalidStep(f"{where}: {problem}", code="invalid_template")
 
 
 def _checked_variants(variants: list[dict], where: str) -> list[dict]:
