@@ -92,7 +92,8 @@ def _coupons(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _dispatch(ctx: Context, now: datetime) -> dict[str, Any]:
-    claimed, outcome = send_due(ctx.factory, ctx.gateways, now, executor=ctx.executor)
+    claimed, outcome = send_due(ctx.factory, ctx.gateways, now, executor=ctx.executor,
+                                deadline=ctx.deadline)
     return {"claimed": claimed, "outcome": outcome}
 
 

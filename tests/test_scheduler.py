@@ -193,3 +193,25 @@ def test_a_store_whose_gateway_hangs_holds_up_no_other_store(two_shops, factory,
     tick(factory, gateways, SECOND_ROUND + timedelta(minutes=1))  # every store answers now
     assert sorted(opted_out(factory, "+989124000001")) == sorted(
         [slow_shop.store.id, well_shop.store.id])
+
+
+def test_a_store_whose_gateway_hangs_mid_send_holds_up_no_other_stores_sms(two_shops, factory,
+                                                                            clock):
+    """Both stores' first reminders are due in one batch; one store's gateway takes the send and
+    never answers: the other store's SMS go out and are recorded in that round, and the slow
+    store's are recorded when its gateway answers."""
+    (slow_shop, slow), (well_shop, well), gateways = two_shops
+    slow.hold("sms/send")  # no line set: each SMS through sms/send
+    clock.set(DUE)
+    try:
+        report = tick(factory, gateways, clock.now(),
+                      deadline=UntilOthersDone(slow_shop.store.id))
+        assert report.claimed == 2 and report.outcome == {"sent": 1}
+        assert reminders(factory, well_shop.store.id) == ["sent"]
+        assert reminders(factory, slow_shop.store.id) == ["sending"]  # its answer is awaited
+        assert [m.receptor for m in well.messages] == ["+989124000001"]
+    finally:
+        slow.release("sms/send")
+        wait_until(lambda: not fan_out_threads(), what="the slow store's send to end")
+    assert reminders(factory, slow_shop.store.id) == ["sent"]  # late, not lost, not twice
+    assert [m.receptor for m in slow.messages] == ["+989124000001"]

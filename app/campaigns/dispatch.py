@@ -68,12 +68,13 @@ def _guard_batch(factory: sessionmaker[Session], ids: list[int],
     return outcome, sends
 
 
-def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
-               now: datetime) -> dict[str, int]:
+def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: datetime, *,
+               deadline: Deadline = DEADLINE) -> dict[str, int]:
     """Guard, send and record claimed messages; returns how many ended in each status.
 
-    One transaction guards the whole batch, the gateway is called with none open, and one
-    transaction records what was sent. `now` is also the claim's mark: a message claimed again
+    One transaction guards the whole batch, the gateways are called with none open (side by
+    side, within `deadline`: a gateway still answering then records its share on its own), and
+    each gateway's share is recorded in a transaction of its own. `now` is also the claim's mark: a message claimed again
     since (by a later tick, after the reaper) or already approved by another worker (sent_at
     set) is left alone, so a task that Redis delivers twice cannot send twice.
     """
@@ -86,42 +87,54 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
                 raise
             log.warning("guarding a batch conflicted, guarding it again: %s", exc.orig)
 
-    def count(status: str) -> None:
-        outcome[status] = outcome.get(status, 0) + 1
-
-    sent = []
-    # Stores sharing a gateway (the platform's account) share its batched calls.
+    # Stores sharing a gateway (the platform's account) share its batched calls; each gateway
+    # is called side by side with the others, so no store's slow gateway holds up another's.
     by_gateway: dict[int, tuple[Gateway, list[tuple[int, Send]]]] = {}
     for message_id, decision in sends:
         gateway = gateways.for_store(decision.store)
         by_gateway.setdefault(id(gateway), (gateway, []))[1].append((message_id, decision))
-    looked_up = []
-    for gateway, group in by_gateway.values():
-        texts = [(mid, d) for mid, d in group if d.lookup is None]
-        lookups = [(mid, d) for mid, d in group if d.lookup is not None]
-        # Batched by the gateway (Kavenegar: sendarray of up to 200); one result per message.
-        results: list[tuple[tuple[int, Send], SendResult | GatewayError]] = []
-        if texts:
-            results += zip(texts, gateway.send_many([(mid, d.receptor, d.text)
-                                                     for mid, d in texts]), strict=True)
-        if lookups:
-            results += zip(lookups, gateway.lookup_many([(mid, d.receptor, d.lookup)
-                                                         for mid, d in lookups]), strict=True)
-        for (message_id, decision), result in results:
-            if isinstance(result, GatewayError):
-                settled = (settle_lookup_error(factory, message_id, result)
-                           if decision.lookup is not None else None)
-                if settled:
-                    status, reason = settled, None
-                else:
-                    status, reason = _after_gateway_error(factory, gateway, message_id, now,
-                                                          result)
-                count(status)
-                metrics.count_message(status, reason)  # ops
+    groups = {group[0][1].store.id: (gateway, group) for gateway, group in by_gateway.values()}
+
+    def send(store_id: int) -> dict[str, int]:
+        return _send_group(factory, *groups[store_id], now)
+
+    done = ([send(next(iter(groups)))] if len(groups) == 1  # the common case: no thread
+            else fan_out(send, groups, what="send batch", deadline=deadline))
+    for counts in done:
+        for status, n in counts.items():
+            outcome[status] = outcome.get(status, 0) + n
+    return outcome
+
+
+def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tuple[int, Send]],
+                now: datetime) -> dict[str, int]:
+    """One gateway's share of a batch: sent in its batched calls (Kavenegar: sendarray of up to
+    200), each answer recorded; returns how many ended in each status."""
+    outcome: dict[str, int] = {}
+    texts = [(mid, d) for mid, d in group if d.lookup is None]
+    lookups = [(mid, d) for mid, d in group if d.lookup is not None]
+    results: list[tuple[tuple[int, Send], SendResult | GatewayError]] = []
+    if texts:
+        results += zip(texts, gateway.send_many([(mid, d.receptor, d.text)
+                                                 for mid, d in texts]), strict=True)
+    if lookups:
+        results += zip(lookups, gateway.lookup_many([(mid, d.receptor, d.lookup)
+                                                     for mid, d in lookups]), strict=True)
+    sent, looked_up = [], []
+    for (message_id, decision), result in results:
+        if isinstance(result, GatewayError):
+            settled = (settle_lookup_error(factory, message_id, result)
+                       if decision.lookup is not None else None)
+            if settled:
+                status, reason = settled, None
             else:
-                sent.append((message_id, result))
-                if decision.lookup is not None:
-                    looked_up.append((message_id, result))
+                status, reason = _after_gateway_error(factory, gateway, message_id, now, result)
+            outcome[status] = outcome.get(status, 0) + 1
+            metrics.count_message(status, reason)  # ops
+        else:
+            sent.append((message_id, result))
+            if decision.lookup is not None:
+                looked_up.append((message_id, result))
     # The gateway may have settled a lost answer itself (asked by localid): say so on the row.
     _record_sent(factory, [(mid, r) for mid, r in sent if r.note is None], now)
     _record_sent(factory, [(mid, r) for mid, r in sent if r.note is not None], now,
@@ -129,8 +142,8 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int],
     if parts := {mid: r.parts for mid, r in looked_up if r.parts is not None}:
         with unit_of_work(factory) as session:
             lifecycle.record_parts(session, parts)
-    for _ in sent:
-        count(SENT)
+    if sent:
+        outcome[SENT] = outcome.get(SENT, 0) + len(sent)
     metrics.count_message(SENT, None, len(sent))  # ops
     return outcome
 

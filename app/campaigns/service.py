@@ -20,6 +20,7 @@ from app.campaigns.models import (
 from app.campaigns.reasons import Reason
 from app.commerce.models import Cart, Order
 from app.errors import NotFound
+from app.ops.fanout import DEADLINE, Deadline
 
 SEND_BATCH = 100
 MAX_CLAIMED_PER_TICK = 20_000
@@ -31,7 +32,8 @@ Executor = Callable[[list[int], datetime], dict[str, int] | None]
 
 
 def send_due(factory: sessionmaker[Session], gateways, now: datetime, *,
-             executor: Executor | None = None) -> tuple[int, dict[str, int]]:
+             executor: Executor | None = None,
+             deadline: Deadline = DEADLINE) -> tuple[int, dict[str, int]]:
     """Claim what is due and send it; returns how many were claimed and, of those sent here,
     how many ended in each status.
 
@@ -44,7 +46,8 @@ def send_due(factory: sessionmaker[Session], gateways, now: datetime, *,
         claimed += len(ids)
         for start in range(0, len(ids), SEND_BATCH):
             batch = ids[start:start + SEND_BATCH]
-            result = executor(batch, now) if executor else send_batch(factory, gateways, batch, now)
+            result = (executor(batch, now) if executor
+                      else send_batch(factory, gateways, batch, now, deadline=deadline))
             for status, n in (result or {}).items():
                 outcome[status] = outcome.get(status, 0) + n
         # Handed to workers, claims run ahead of the sending: bound them well below what the
