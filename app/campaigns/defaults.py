@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import (
     ABANDONED_CART,
     CROSS_SELL,
+    LOST_ORDER,
     POST_PURCHASE_SURVEY,
     WIN_BACK,
     Campaign,
@@ -21,9 +22,17 @@ DEFAULT_CAMPAIGNS = [
     (POST_PURCHASE_SURVEY, "نظرسنجی پس از خرید", True, False, 0, [3 * DAY]),
     (CROSS_SELL, "پیشنهاد محصول مکمل", True, True, 0, [7 * DAY]),
     (WIN_BACK, "بازگرداندن مشتری", False, True, 60 * DAY, [0]),
+    # Unpaid at the bank's page for 30 minutes: pay now, then a personal discount, a last call.
+    (LOST_ORDER, "سفارش پرداخت‌نشده", True, True, 30, [30, 1 * DAY, 3 * DAY]),
 ]
 # What the second abandoned-cart step offers until the merchant sets a discount of their own.
 DEFAULT_CART_COUPON = {"mode": "fixed", "code": "off5"}
+# The lost order's second step: a single-use 5% code made for that customer (needs the store's
+# WooCommerce REST keys; without them the message is held with the reason, nothing else is).
+DEFAULT_LOST_ORDER_COUPON = {"mode": "personal", "discount_type": "percent", "amount": "5",
+                             "expires_days": 3, "on_failure": "hold"}
+DEFAULT_COUPONS = {(ABANDONED_CART, 2): DEFAULT_CART_COUPON,
+                   (LOST_ORDER, 2): DEFAULT_LOST_ORDER_COUPON}
 
 
 def create_default_campaigns(session: Session, store_id: int) -> list[Campaign]:
@@ -34,7 +43,7 @@ def create_default_campaigns(session: Session, store_id: int) -> list[Campaign]:
         session.add(campaign)
         session.flush()
         for position, delay in enumerate(delays, start=1):
-            coupon = DEFAULT_CART_COUPON if (kind, position) == (ABANDONED_CART, 2) else None
+            coupon = DEFAULT_COUPONS.get((kind, position))
             session.add(CampaignStep(campaign_id=campaign.id, position=position,
                                      delay_minutes=delay, coupon=coupon, variants=[],
                                      template=default_template(f"{kind}_{position}")))

@@ -18,6 +18,7 @@ from app.campaigns.compose import checked_lookup, template_problem
 from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
 from app.campaigns.models import (
     ABANDONED_CART,
+    LOST_ORDER,
     WIN_BACK,
     Campaign,
     CampaignStep,
@@ -45,7 +46,8 @@ class InvalidCampaign(DomainError, status=422, code="invalid_campaign"):
 _KIND_DEFAULTS = {kind: (promotional, trigger) for kind, _, _, promotional, trigger, _
                   in DEFAULT_CAMPAIGNS}
 # What "trigger_minutes" may be, per kind that uses it.
-TRIGGER_BOUNDS = {ABANDONED_CART: (10, 7 * DAY), WIN_BACK: (DAY, 365 * DAY)}
+TRIGGER_BOUNDS = {ABANDONED_CART: (10, 7 * DAY), WIN_BACK: (DAY, 365 * DAY),
+                  LOST_ORDER: (10, 2 * DAY)}
 
 
 def _lock_store(session: Session, store_id: int) -> None:
@@ -91,8 +93,9 @@ def _trigger_minutes(kind: str, value: int | None) -> int:
         return 0
     low, high = bounds
     if not low <= value <= high:
-        what = "of inactivity before a cart counts as abandoned" if kind == ABANDONED_CART \
-            else "without a purchase before a customer is won back"
+        what = {ABANDONED_CART: "of inactivity before a cart counts as abandoned",
+                LOST_ORDER: "unpaid before an order counts as lost"}.get(
+                    kind, "without a purchase before a customer is won back")
         raise InvalidCampaign(f"trigger_minutes: {kind} needs {low}–{high} minutes {what}")
     return value
 

@@ -33,6 +33,7 @@ ABANDONED_CART = "abandoned_cart"
 POST_PURCHASE_SURVEY = "post_purchase_survey"
 CROSS_SELL = "cross_sell"
 WIN_BACK = "win_back"
+LOST_ORDER = "lost_order"  # an order left unpaid at the bank's page
 
 # Message statuses
 SCHEDULED = "scheduled"

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.stores.schemas import NonBlank
 
-KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"]
+KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
 # A step's delay counts from the trigger; links live 90 days, so a later SMS makes no sense.
 MAX_DELAY_MINUTES = 90 * 24 * 60
 MAX_TEMPLATE = 1000
@@ -94,9 +94,10 @@ class CampaignCreate(BaseModel):
     name: NonBlank = Field(min_length=1, max_length=200)
     trigger_minutes: int | None = Field(
         None, ge=0, le=10**6,
-        description="abandoned_cart: minutes of inactivity (10–10080); win_back: minutes since "
-                    "the last purchase (1 day – 365 days); unused by the others. Default: the "
-                    "kind's.")
+        description="abandoned_cart: minutes of inactivity (10–10080); lost_order: minutes an "
+                    "order stays unpaid before it counts as lost (10–2880); win_back: minutes "
+                    "since the last purchase (1 day – 365 days); unused by the others. Default: "
+                    "the kind's.")
     active: bool = False
     steps: list[StepCreate] = Field(default_factory=list, max_length=MAX_STEPS)
 

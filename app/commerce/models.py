@@ -26,6 +26,8 @@ class Order(Base):
         UniqueConstraint("store_id", "wc_id"),
         Index("ix_orders_store_id_cart_token", "store_id", "cart_token"),
         Index("ix_orders_contact_id", "contact_id"),
+        # The lost-order trigger reads one store's recent orders by when they were placed.
+        Index("ix_orders_store_id_created_gmt", "store_id", "created_gmt"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -54,6 +56,12 @@ class Order(Base):
     paid_gmt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_gmt: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the customer pays for this order (WooCommerce's order-pay page), while it can be paid.
+    payment_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    created_via: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # WooCommerce cancelled it while it waited for payment (the hold-stock timer): still a lost
+    # order, unlike one the merchant cancelled after it was placed.
+    unpaid_cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -54,9 +54,13 @@ def _clean(value: str) -> str:
     return value.replace("\x00", "").strip()
 
 
-def Text(max_length: int):
-    """A string field WooCommerce may send as null; cut to what its column holds."""
-    return Annotated[str, BeforeValidator(_text), AfterValidator(lambda v: _clean(v)[:max_length])]
+# A string field WooCommerce may send as null (TEXT), cut to what its column holds (cut(n)):
+# `Annotated[str, TEXT, cut(200)]`.
+TEXT = BeforeValidator(_text)
+
+
+def cut(max_length: int) -> AfterValidator:
+    return AfterValidator(lambda v: _clean(v)[:max_length])
 
 
 UTC = Annotated[datetime | None, BeforeValidator(_utc), AfterValidator(_plausible)]
@@ -69,37 +73,37 @@ class _Lenient(BaseModel):
 
 
 class Address(_Lenient):
-    first_name: Text(200) = ""
-    last_name: Text(200) = ""
-    email: Text(320) = ""
-    phone: Text(64) = ""
+    first_name: Annotated[str, TEXT, cut(200)] = ""
+    last_name: Annotated[str, TEXT, cut(200)] = ""
+    email: Annotated[str, TEXT, cut(320)] = ""
+    phone: Annotated[str, TEXT, cut(64)] = ""
 
 
 class Meta(_Lenient):
-    key: Text(255) = ""
+    key: Annotated[str, TEXT, cut(255)] = ""
     value: Any = None
 
 
 class LineItem(_Lenient):
     id: int | None = None
-    name: Text(500) = ""
+    name: Annotated[str, TEXT, cut(500)] = ""
     product_id: int = Field(0, ge=0, lt=2**63)
     variation_id: int = Field(0, ge=0, lt=2**63)
     quantity: float = 0
-    sku: Text(100) = ""
+    sku: Annotated[str, TEXT, cut(100)] = ""
     price: Amount = None
     total: Amount = None
 
 
 class CouponLine(_Lenient):
-    code: Text(100) = ""
+    code: Annotated[str, TEXT, cut(100)] = ""
 
 
 class WooOrder(_Lenient):
     id: WcId
     status: Annotated[str, AfterValidator(_clean), Field(min_length=1, max_length=64)]
-    number: Text(40) = ""
-    currency: Text(8) = ""
+    number: Annotated[str, TEXT, cut(40)] = ""
+    currency: Annotated[str, TEXT, cut(8)] = ""
     total: Amount = None
     customer_id: int | None = Field(None, ge=0, lt=2**63)
     billing: Address = Address()
@@ -111,6 +115,10 @@ class WooOrder(_Lenient):
     date_modified_gmt: UTC = None
     date_paid_gmt: UTC = None
     date_completed_gmt: UTC = None
+    # The order's "pay for order" page (REST v3), and how it was made (checkout, store-api,
+    # admin, rest-api): WooCommerce cancels only its own checkouts' unpaid orders on a timer.
+    payment_url: Annotated[str, TEXT, cut(2000)] = ""
+    created_via: Annotated[str, TEXT, cut(40)] = ""
 
     def meta(self, key: str) -> Any:
         return next((m.value for m in self.meta_data if m.key == key), None)
@@ -118,23 +126,23 @@ class WooOrder(_Lenient):
 
 class Category(_Lenient):
     id: int
-    name: Text(200) = ""
+    name: Annotated[str, TEXT, cut(200)] = ""
 
 
 class Image(_Lenient):
-    src: Text(2000) = ""
+    src: Annotated[str, TEXT, cut(2000)] = ""
 
 
 class WooProduct(_Lenient):
     id: WcId
-    name: Text(500) = ""
-    permalink: Text(2000) = ""
-    type: Text(40) = ""
-    status: Text(40) = ""
+    name: Annotated[str, TEXT, cut(500)] = ""
+    permalink: Annotated[str, TEXT, cut(2000)] = ""
+    type: Annotated[str, TEXT, cut(40)] = ""
+    status: Annotated[str, TEXT, cut(40)] = ""
     price: Amount = None
     regular_price: Amount = None
     sale_price: Amount = None
-    stock_status: Text(40) = ""
+    stock_status: Annotated[str, TEXT, cut(40)] = ""
     stock_quantity: int | None = Field(None, gt=-(2**63), lt=2**63)
     cross_sell_ids: list[WcId] = []
     upsell_ids: list[WcId] = []
@@ -154,7 +162,7 @@ class CartItem(BaseModel):
 
     product_id: WcId
     variation_id: int = Field(0, ge=0, lt=2**63)
-    name: Text(500) = ""
+    name: Annotated[str, TEXT, cut(500)] = ""
     quantity: float = Field(gt=0)
     price: Amount = None
     total: Amount = None
@@ -166,15 +174,15 @@ class CartPayload(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     token: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
-    phone: Text(64) | None = None
-    first_name: Text(200) = ""
-    last_name: Text(200) = ""
-    email: Text(320) = ""
+    phone: Annotated[str, TEXT, cut(64)] | None = None
+    first_name: Annotated[str, TEXT, cut(200)] = ""
+    last_name: Annotated[str, TEXT, cut(200)] = ""
+    email: Annotated[str, TEXT, cut(320)] = ""
     items: list[CartItem] = []
     total: Amount = None
     currency: str = Field(min_length=3, max_length=8)
-    restore_url: Text(2000) = ""
-    cart_url: Text(2000) = ""
+    restore_url: Annotated[str, TEXT, cut(2000)] = ""
+    cart_url: Annotated[str, TEXT, cut(2000)] = ""
     date_modified_gmt: UTC
 
     @field_validator("date_modified_gmt")

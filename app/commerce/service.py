@@ -20,6 +20,11 @@ Outcome = Literal["applied", "duplicate", "stale"]
 CART_TOKEN_META_KEY = "_bazgasht_cart_token"
 PURCHASED_STATUSES = frozenset({"processing", "completed", "on-hold"})
 NEVER_PURCHASED_STATUSES = frozenset({"checkout-draft", "trash"})
+# Placed and waiting for the bank: the order's payment page can still take the money.
+UNPAID_STATUSES = frozenset({"pending", "failed"})
+# Orders WooCommerce itself cancels when the hold-stock time runs out (wc_cancel_unpaid_orders
+# cancels pending orders made by its checkout; the Store API checkout says "store-api").
+_CHECKOUTS = frozenset({"checkout", "store-api"})
 
 
 def is_purchased(status: str, paid_gmt: datetime | None) -> bool:
@@ -71,6 +76,16 @@ def coupon_codes(data: WooOrder) -> list[str]:
     return list(dict.fromkeys(line.code.lower() for line in data.coupon_lines if line.code))
 
 
+def _cancelled_unpaid(was: str | None, data: WooOrder) -> bool:
+    """Pending (or failed) a moment ago, cancelled now, never paid, made by the store's own
+    checkout: WooCommerce's hold-stock timer cancelled it (its note says "Unpaid order cancelled -
+    time limit reached"); the customer still wanted it. A merchant cancelling such an order by
+    hand looks the same on the wire: its lost-order SMS then links to a refilled cart, which is
+    still what the customer last asked for."""
+    return (data.status == "cancelled" and was in UNPAID_STATUSES
+            and data.date_paid_gmt is None and data.created_via in _CHECKOUTS)
+
+
 def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256: str,
                 now: datetime) -> Outcome:
     order, outcome = _locked_row(session, Order, store_id, {"wc_id": data.id}, body_sha256,
@@ -89,8 +104,12 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     last_name = billing.last_name or shipping.last_name
     cart_token = data.meta(CART_TOKEN_META_KEY)
 
+    was = order.status
     order.number = str(data.number or data.id)
+    order.unpaid_cancelled = _cancelled_unpaid(was, data) or (
+        order.unpaid_cancelled and data.status == "cancelled")
     order.status = data.status
+    order.payment_url, order.created_via = data.payment_url, data.created_via
     order.currency = currency
     order.total = to_minor(data.total, currency)
     order.customer_wc_id = data.customer_id or None

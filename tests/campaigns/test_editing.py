@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select
 
+from app.campaigns.defaults import DEFAULT_CAMPAIGNS
 from app.campaigns.models import Campaign, Message
 from tests.campaigns.shop import tehran
 from tests.helpers import error_of
@@ -20,12 +21,16 @@ def test_a_new_store_lists_its_default_campaigns(api):
     assert response.status_code == 200
     items = response.json()["items"]
     assert [c["kind"] for c in items] == ["abandoned_cart", "post_purchase_survey", "cross_sell",
-                                          "win_back"]
+                                          "win_back", "lost_order"]
     cart = items[0]
     assert cart["active"] is True and cart["promotional"] is True and cart["trigger_minutes"] == 60
     assert [s["delay_minutes"] for s in cart["steps"]] == [60, 1440, 4320]
     assert cart["steps"][1]["coupon"] == {"mode": "fixed", "code": "off5"}
     assert items[1]["promotional"] is False  # the survey: no cap, no opt-out line
+    lost = items[4]
+    assert lost["active"] is True and lost["promotional"] is True and lost["trigger_minutes"] == 30
+    assert [s["delay_minutes"] for s in lost["steps"]] == [30, 1440, 4320]
+    assert lost["steps"][1]["coupon"]["mode"] == "personal"
 
 
 def test_create_a_campaign_with_steps_then_read_and_rename_it(api):
@@ -80,7 +85,7 @@ def test_a_bad_campaign_is_refused_and_nothing_is_made(api, factory, body, code,
     error = error_of(response)
     assert error["code"] == code and words in error["message"], error
     with factory() as session:
-        assert len(session.scalars(select(Campaign)).all()) == 4
+        assert len(session.scalars(select(Campaign)).all()) == len(DEFAULT_CAMPAIGNS)
 
 
 def test_resume_needs_steps_and_only_one_active_campaign_per_kind(api):
@@ -248,4 +253,4 @@ def test_another_stores_campaigns_and_steps_are_not_found(api, other_api):
     response = api.get(f"/api/v1/campaigns/{mine['id']}/steps/{step}")
     assert response.status_code == 404 and error_of(response)["code"] == "step_not_found"
     assert other_api.get(base).json()["name"] == theirs["name"]  # untouched
-    assert len(other_api.get("/api/v1/campaigns").json()["items"]) == 4
+    assert len(other_api.get("/api/v1/campaigns").json()["items"]) == len(DEFAULT_CAMPAIGNS)

@@ -19,7 +19,8 @@ def test_new_store_starts_with_the_default_campaigns(shop):
     with shop.factory() as session:
         campaigns = {c.kind: c for c in session.scalars(select(Campaign))}
         steps = session.scalars(select(CampaignStep).order_by(CampaignStep.id)).all()
-    assert set(campaigns) == {"abandoned_cart", "post_purchase_survey", "cross_sell", "win_back"}
+    assert set(campaigns) == {"abandoned_cart", "post_purchase_survey", "cross_sell", "win_back",
+                              "lost_order"}
     assert campaigns["win_back"].active is False
     assert campaigns["abandoned_cart"].trigger_minutes == 60
     cart_steps = [s for s in steps if s.campaign_id == campaigns["abandoned_cart"].id]

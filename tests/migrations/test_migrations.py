@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from app.messaging.render import default_template
 from app.models import Base
 
 
@@ -37,12 +38,18 @@ def test_stores_that_existed_before_campaigns_get_the_default_ones(tmp_path):
     with engine.connect() as conn:
         kinds = conn.execute(sa.text("SELECT kind, active FROM campaigns ORDER BY id")).all()
         steps = conn.execute(sa.text("SELECT count(*) FROM campaign_steps")).scalar()
+        lost = conn.execute(sa.text(
+            "SELECT s.position, s.delay_minutes, s.template FROM campaign_steps s JOIN campaigns c "
+            "ON c.id = s.campaign_id WHERE c.kind = 'lost_order' ORDER BY s.position")).all()
         rules = conn.execute(sa.text("SELECT send_from_minute, cap_per_day FROM stores")).one()
     engine.dispose()
     assert [k for k, _ in kinds] == ["abandoned_cart", "post_purchase_survey", "cross_sell",
-                                     "win_back"]
-    assert [bool(a) for _, a in kinds] == [True, True, True, False]
-    assert steps == 6 and tuple(rules) == (540, 1)
+                                     "win_back", "lost_order"]
+    assert [bool(a) for _, a in kinds] == [True, True, True, False, True]
+    assert steps == 9 and tuple(rules) == (540, 1)
+    # Revision 0013 gives existing stores the lost-order campaign a new store gets.
+    assert [tuple(s) for s in lost] == [(n, delay, default_template(f"lost_order_{n}"))
+                                        for n, delay in ((1, 30), (2, 1440), (3, 4320))]
 
 
 def _insert(conn, table: str, **values) -> None:

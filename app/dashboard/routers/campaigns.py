@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from app.admin import preview
 from app.campaigns import coupons, editing
-from app.campaigns.models import ABANDONED_CART, WIN_BACK, Campaign, CampaignStep
+from app.campaigns.models import ABANDONED_CART, LOST_ORDER, WIN_BACK, Campaign, CampaignStep
 from app.campaigns.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
 from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
@@ -23,7 +23,8 @@ from app.messaging.gateway import GatewayError
 router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
 
 # What the panel asks of a trigger, in the unit a merchant thinks in.
-TRIGGER_UNITS = {ABANDONED_CART: ("minutes", "hours", "days"), WIN_BACK: ("days",)}
+TRIGGER_UNITS = {ABANDONED_CART: ("minutes", "hours", "days"), WIN_BACK: ("days",),
+                 LOST_ORDER: ("minutes", "hours")}
 
 
 def _id(value: str) -> int:
