@@ -4,11 +4,13 @@ is composed from them in app/campaigns/compose.py)."""
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.coupons import template_fields as coupon_fields
 from app.campaigns.models import (
     CROSS_SELL,
+    LOST_ORDER,
     POST_PURCHASE_SURVEY,
     Campaign,
     CampaignStep,
@@ -21,7 +23,7 @@ from app.config import get_settings
 from app.contacts.models import Contact
 from app.digits import persian_digits
 from app.links.service import mint
-from app.links.targets import cart_target, on_site, with_utm
+from app.links.targets import cart_target, on_site, order_target, with_utm
 from app.messaging.persian import jalali_date, money
 from app.stores.models import Store
 from app.surveys.service import survey_url
@@ -46,6 +48,14 @@ def _link(session: Session, *, store: Store, campaign: Campaign, step: CampaignS
                 kind=kind, target=target, now=now, product_wc_id=product_wc_id)
 
 
+def _cart_with_token(session: Session, store_id: int, token: str | None) -> Cart | None:
+    """The cart an order was placed from (the plugin copies its token into the order)."""
+    if not token:
+        return None
+    return session.scalars(select(Cart).where(Cart.store_id == store_id,
+                                              Cart.token == token)).first()
+
+
 def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, store: Store,
                    contact: Contact, enrollment: Enrollment, now: datetime,
                    message: Message | None = None) -> dict | None:
@@ -68,7 +78,7 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
         context["cart_items"] = "، ".join(item["name"] for item in cart.items if item.get("name"))
         context["cart_total"] = money(cart.total, store.currency)
         return context
-    order = session.get(Order, enrollment.subject_id)
+    order = session.get_one(Order, enrollment.subject_id)  # an order subject: never deleted
     context["order_number"] = persian_digits(order.number)
     context["order_total"] = money(order.total, store.currency)
     context["product_names"] = "، ".join(i["name"] for i in order.items if i.get("name"))
@@ -82,6 +92,10 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
     elif campaign.kind == POST_PURCHASE_SURVEY:
         context["link"] = link(kind="survey", target=survey_url(
             get_settings().public_url, store, message.id if message else 0))
+    elif campaign.kind == LOST_ORDER:
+        context["link"] = link(kind="order", target=order_target(
+            store, order, _cart_with_token(session, store.id, order.cart_token),
+            message.id if message else 0))
     else:
         context["link"] = link(kind="store", target=store.url)
     return context

@@ -7,13 +7,15 @@ replayed webhook from enrolling twice: a conflicting insert is skipped.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from app.campaigns.lifecycle import exit_enrollment
 from app.campaigns.models import (
     ABANDONED_CART,
     CROSS_SELL,
+    LOST_ORDER,
     POST_PURCHASE_SURVEY,
     WIN_BACK,
     Campaign,
@@ -21,12 +23,16 @@ from app.campaigns.models import (
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason
 from app.commerce.models import Cart, Order
+from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
 
 BATCH = 500
 # A cart quiet for longer than this when first seen abandoned is history, not a lead.
 CART_LOOKBACK = timedelta(days=1)
+# Likewise an order unpaid for longer than this when first seen lost.
+ORDER_LOOKBACK = timedelta(days=1)
 
 
 def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_id: int,
@@ -68,10 +74,14 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime) 
     purchased_since = exists().where(
         Order.store_id == Cart.store_id, Order.contact_id == Cart.contact_id,
         Order.purchased.is_(True), Order.created_gmt >= Cart.modified_gmt)
+    # A cart whose order already has a lost-order sequence is followed there, not here.
+    in_lost_order = exists().where(
+        Enrollment.subject_type == "order", Enrollment.subject_id == Cart.order_id,
+        Enrollment.campaign_id.in_(select(Campaign.id).where(Campaign.kind == LOST_ORDER)))
     carts = session.execute(
         select(Cart.id, Cart.contact_id, Cart.modified_gmt)
         .where(Cart.store_id == campaign.store_id, Cart.contact_id.is_not(None),
-               Cart.converted_at.is_(None), Cart.total > 0,
+               Cart.converted_at.is_(None), Cart.total > 0, ~in_lost_order,
                Cart.modified_gmt <= now - timedelta(minutes=campaign.trigger_minutes),
                Cart.modified_gmt > now - timedelta(minutes=campaign.trigger_minutes) - CART_LOOKBACK,
                _not_enrolled(campaign, "cart", Cart.id), _reachable(Cart.contact_id),
@@ -121,11 +131,69 @@ def enroll_lapsed_customers(session: Session, campaign: Campaign, now: datetime)
                for order_id, contact_id, created in orders)
 
 
+def enroll_lost_orders(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Orders placed and left unpaid (pending or failed at the bank, or cancelled by
+    WooCommerce's hold-stock timer) for the campaign's wait, since the campaign exists.
+
+    One sequence per customer and attempt: an order with a later order of the same customer (a
+    retry, or a purchase) is not enrolled, and enrolling a newer attempt ends the older one's
+    sequence. The cart the order was placed from leaves its abandoned-cart sequence: one
+    sequence per purchase attempt.
+    """
+    wait = timedelta(minutes=campaign.trigger_minutes)
+    later = aliased(Order)
+    newer_attempt = exists().where(
+        later.store_id == Order.store_id, later.contact_id == Order.contact_id,
+        later.created_gmt > Order.created_gmt, later.deleted_at.is_(None))
+    orders = session.execute(
+        select(Order.id, Order.contact_id, Order.created_gmt, Order.cart_token)
+        .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
+               or_(Order.status.in_(UNPAID_STATUSES), Order.unpaid_cancelled.is_(True)),
+               Order.purchased.is_(False), Order.deleted_at.is_(None),
+               Order.created_gmt <= now - wait, Order.created_gmt > now - wait - ORDER_LOOKBACK,
+               Order.created_at >= campaign.created_at, ~newer_attempt,
+               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id))
+        .order_by(Order.id).limit(BATCH)).all()
+    enrolled = 0
+    for order_id, contact_id, created, cart_token in orders:
+        if contact_id is None or created is None:  # the query's conditions: for the types
+            continue
+        enrollment = enroll(session, campaign, subject_type="order", subject_id=order_id,
+                            contact_id=contact_id, anchor_at=created)
+        if enrollment is None:
+            continue
+        enrolled += 1
+        _hand_over(session, enrollment, store_id=campaign.store_id, cart_token=cart_token,
+                   now=now)
+    return enrolled
+
+
+def _hand_over(session: Session, enrollment: Enrollment, *, store_id: int,
+               cart_token: str | None, now: datetime) -> None:
+    """A new lost-order sequence ends the customer's older one and its cart's sequence."""
+    older = (select(Enrollment).join(Campaign, Campaign.id == Enrollment.campaign_id)
+             .where(Campaign.store_id == store_id, Campaign.kind == LOST_ORDER,
+                    Enrollment.contact_id == enrollment.contact_id,
+                    Enrollment.status == "active", Enrollment.id != enrollment.id))
+    for other in session.scalars(older):
+        exit_enrollment(session, other, Reason.SUPERSEDED, now)
+    placed_from = [Cart.order_id == enrollment.subject_id]
+    if cart_token:
+        placed_from.append(Cart.token == cart_token)
+    carts = select(Cart.id).where(Cart.store_id == store_id, or_(*placed_from))
+    for cart_enrollment in session.scalars(
+            select(Enrollment).join(Campaign, Campaign.id == Enrollment.campaign_id)
+            .where(Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
+                   Enrollment.subject_id.in_(carts), Enrollment.status == "active")):
+        exit_enrollment(session, cart_enrollment, Reason.ORDER_PLACED, now)
+
+
 TRIGGERS = {
     ABANDONED_CART: enroll_abandoned_carts,
     POST_PURCHASE_SURVEY: enroll_completed_orders,
     CROSS_SELL: enroll_completed_orders,
     WIN_BACK: enroll_lapsed_customers,
+    LOST_ORDER: enroll_lost_orders,
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app.billing import service as billing
@@ -25,6 +25,7 @@ from app.campaigns.models import (
     CROSS_SELL,
     FAILED,
     HELD,
+    LOST_ORDER,
     SCHEDULED,
     SKIPPED,
     WIN_BACK,
@@ -37,6 +38,7 @@ from app.campaigns.reasons import Reason, SendMode, detail
 from app.campaigns.recommend import recommend
 from app.campaigns.rules import cap_allows_at, next_allowed_minute
 from app.commerce.models import Cart, Order
+from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
 from app.links.service import preload as preload_links
 from app.messaging.gateway import Lookup
@@ -171,6 +173,8 @@ def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
             return Reason.PURCHASED, None
         return (Reason.CART_EMPTIED, None) if not cart.total else None
     order = session.get(Order, enrollment.subject_id)
+    if case.campaign.kind == LOST_ORDER:
+        return _lost_order_ended(case, order)
     if case.campaign.kind == WIN_BACK:
         if order is None or batch.purchased_since(enrollment.contact_id,
                                                   order.created_gmt + timedelta(seconds=1)):
@@ -181,6 +185,25 @@ def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
     if order.status != "completed":
         return Reason.ORDER_CHANGED, order.status
     return None
+
+
+def _lost_order_ended(case: Case, order: Order | None) -> tuple[Reason, str | None] | None:
+    """Never a reminder to someone who paid: that order, or any order they paid for since (by
+    phone or by email). Cancelled by the merchant, refunded: over. Still unpaid, or cancelled by
+    WooCommerce's timer while it waited for payment: still lost."""
+    if order is None or order.deleted_at is not None:
+        return Reason.ORDER_DELETED, None
+    if order.purchased or order.paid_gmt is not None:
+        return Reason.PURCHASED, None
+    since = order.created_gmt or case.enrollment.anchor_at
+    if case.batch.purchased_since(case.enrollment.contact_id, since) or (
+            order.email and case.session.scalar(select(exists().where(
+                Order.store_id == order.store_id, Order.email == order.email,
+                Order.purchased.is_(True), Order.created_gmt >= since)))):
+        return Reason.PURCHASED, None
+    if order.status in UNPAID_STATUSES or order.unpaid_cancelled:
+        return None
+    return Reason.ORDER_CHANGED, order.status
 
 
 def subject_still_wants_it(case: Case) -> Move | None:

@@ -22,6 +22,8 @@ class Reason(StrEnum):
     ORDER_DELETED = "order_deleted"
     ORDER_CHANGED = "order_changed"
     NOTHING_TO_RECOMMEND = "nothing_to_recommend"
+    SUPERSEDED = "superseded"  # a newer unpaid order of the same customer took its place
+    ORDER_PLACED = "order_placed"  # the cart became an order: the lost-order sequence follows it
     # held: it goes out once someone fixes or resumes something
     CAMPAIGN_PAUSED = "campaign_paused"
     STORE_PAUSED = "store_paused"

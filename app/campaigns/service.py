@@ -11,6 +11,7 @@ from app.campaigns.dispatch import claim_due, send_batch
 from app.campaigns.lifecycle import exit_enrollment, release_held
 from app.campaigns.models import (
     ABANDONED_CART,
+    LOST_ORDER,
     SCHEDULED,
     WIN_BACK,
     Campaign,
@@ -64,8 +65,8 @@ def oldest_due(session: Session, now: datetime) -> datetime | None:
 
 
 def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> int:
-    """A purchase ends what it answers: the abandoned carts of its cart token or its buyer, and a
-    win-back waiting for that buyer. Returns how many enrollments it ended."""
+    """A purchase ends what it answers: the abandoned carts of its cart token or its buyer, a
+    win-back waiting for that buyer, and the buyer's lost-order sequence. Returns how many enrollments it ended."""
     order = session.scalar(select(Order).where(Order.store_id == store_id, Order.wc_id == wc_id))
     if order is None or not order.purchased:
         return 0
@@ -98,6 +99,13 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
                 Enrollment.subject_id != order.id)):
             exit_enrollment(session, enrollment, Reason.PURCHASED_AGAIN, now)
             ended += 1
+    # A lost order paid at last, or any order the same customer paid for since.
+    lost = [Enrollment.subject_id == order.id]
+    if order.contact_id:
+        lost.append(Enrollment.contact_id == order.contact_id)
+    for enrollment in session.scalars(active.where(Campaign.kind == LOST_ORDER, or_(*lost))):
+        exit_enrollment(session, enrollment, Reason.PURCHASED, now)
+        ended += 1
     session.flush()
     return ended
 

@@ -2,6 +2,7 @@
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from app.commerce.service import UNPAID_STATUSES
 from app.links.restore import RESTORE_PARAM, restore_token
 
 
@@ -30,20 +31,39 @@ def with_utm(url: str, *, campaign: str, step: int, variant: str | None) -> str:
                        utm_content=content)
 
 
+def order_target(store, order, cart, message_id: int) -> str:
+    """Where a lost order's SMS leads: the order's own payment page while it can still be paid;
+    once WooCommerce cancelled it, a cart refilled with its items (the cart it was placed from,
+    restored by the plugin, or add-to-cart for a single item), else the store."""
+    if order.status in UNPAID_STATUSES and order.payment_url \
+            and on_site(order.payment_url, store.url):
+        return order.payment_url
+    if cart is not None:
+        return cart_target(store, cart, message_id)
+    return _add_to_cart(store, order.items) or store.url
+
+
+def _add_to_cart(store, items) -> str | None:
+    """WooCommerce's own add-to-cart link, for a single product (it takes one per request)."""
+    items = [item for item in items or [] if item.get("product_id")]
+    if len(items) != 1:
+        return None
+    item = items[0]
+    product = item.get("variation_id") or item["product_id"]
+    quantity = item.get("quantity") or 1
+    quantity = int(quantity) if float(quantity).is_integer() else quantity
+    return with_params(store.url.rstrip("/") + "/", **{"add-to-cart": str(product),
+                                                       "quantity": str(quantity)})
+
+
 def cart_target(store, cart, message_id: int) -> str:
     """The plugin's restore URL when it reported one (it rebuilds the cart from our token);
     else a single-item cart goes to add-to-cart on the store, anything else to the cart page."""
     if cart.restore_url and on_site(cart.restore_url, store.url):
         token = restore_token(store.webhook_secret, cart_id=cart.id, message_id=message_id)
         return with_params(cart.restore_url.split("?")[0] or store.url, **{RESTORE_PARAM: token})
-    items = [item for item in cart.items or [] if item.get("product_id")]
-    if len(items) == 1:
-        item = items[0]
-        product = item.get("variation_id") or item["product_id"]
-        quantity = item.get("quantity") or 1
-        quantity = int(quantity) if float(quantity).is_integer() else quantity
-        return with_params(store.url.rstrip("/") + "/", **{"add-to-cart": str(product),
-                                                           "quantity": str(quantity)})
+    if single := _add_to_cart(store, cart.items):
+        return single
     if cart.cart_url and on_site(cart.cart_url, store.url):
         return cart.cart_url
     return store.url
