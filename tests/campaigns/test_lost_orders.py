@@ -196,3 +196,23 @@ def test_an_opted_out_customer_gets_nothing(shop, fixtures_dir, client):
     set_contact(shop.factory, shop.store.id, "+989123456789", opted_out_at=PLACED)
     shop.tick(tehran("2026-11-25T10:00"))
     assert len(shop.sms()) == 1 and lost(shop)[1] == ("skipped", "opted_out")
+
+
+def test_the_second_reminder_carries_a_personal_code_made_in_the_store(shop, fixtures_dir):
+    """The default second step: a single-use 5% code made in the store (its REST keys given),
+    for this customer's email, shown in the SMS."""
+    from app.commerce.fake_woocommerce import FakeWooCommerce
+    from tests.factories import store_settings
+
+    with FakeWooCommerce(consumer_key="ck_" + "a" * 40, consumer_secret="cs_" + "b" * 40) as woo:
+        store_settings(shop.factory, shop.store.id, url=woo.base_url,
+                       wc_consumer_key="ck_" + "a" * 40, wc_consumer_secret="cs_" + "b" * 40)
+        order(shop, fixtures_dir, 150, PLACED)
+        shop.tick(PLACED + timedelta(minutes=30))
+        shop.tick(tehran("2026-11-25T09:50"))  # due within the coupon lead: made ahead
+        shop.tick(tehran("2026-11-25T10:30"))
+        [made] = woo.coupons
+    assert (made["discount_type"], made["amount"]) == ("percent", "5.00")
+    assert made["email_restrictions"] == ["ali.rezaei@example.test"]
+    second = shop.sms()[1].text
+    assert made["code"].upper() in second and "تخفیف" in second
