@@ -4,7 +4,8 @@ A message belongs to a report period by when it went out (`sent_at`), or, if it 
 (scheduled, held, skipped, refused by the gateway), by when it was due (`due_at`). Its clicks,
 orders and cost are counted with it, whenever they happened. Every query takes the grouping
 expressions (`by`: the message's campaign, step and variant, or its local day) and extra
-conditions on the message (`where`: one campaign), and returns rows of `by` + figures.
+conditions on the message (`where`: one campaign), and returns rows of `by` + figures. Lost
+orders belong to the period they were placed in.
 
 Clicks and credits always come after the message went out, so their own timestamps bound the
 rows to read (`SKEW` absorbs clocks that differ between machines and resends): that keeps each
@@ -88,8 +89,9 @@ def lost_orders(session: Session, *, store_id: int, period: Period,
                 campaign_ids: list[int]) -> Sequence[Row]:
     """Orders placed in the period that these lost-order campaigns enrolled: (campaign id,
     count). An order is enrolled at most once per campaign, so each counts once."""
-    # Read from the orders placed in the period (their index), each probing the enrollments'
-    # (campaign, subject) key: proportional to the period, like every query here.
+    # The one query here not bounded by the period alone: enrollments have no index by date, so
+    # the campaign's lost orders of all time come from their (campaign, subject) key, read from
+    # the index alone (PostgreSQL: about 15 ms for 66,000, joined with a month's 16,000 orders).
     return session.execute(
         select(Enrollment.campaign_id, func.count())
         .select_from(Order)
