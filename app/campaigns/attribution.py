@@ -1,10 +1,14 @@
 """Credit a purchase to the one message that brought it back.
 
-In order of certainty: the order carries the cart token of an abandoned cart we reminded
-(the plugin copies it into the order); the order used a personal coupon one message carried;
-the contact clicked a message's link (the last such click wins); the order bought the product a
-cross-sell message recommended. Always within the store's window before the order, only for
-purchased orders; cancelling, refunding, failing or trashing the order removes the credit.
+In order of certainty: the order is itself a lost order we reminded (left unpaid at the bank's
+page, then paid after our messages); the order carries the cart token of an abandoned cart we
+reminded (the plugin copies it into the order); the order used a personal coupon one message
+carried; the contact clicked a message's link (the last such click wins); the order bought the
+product a cross-sell message recommended. Always within the store's window, only for purchased
+orders; cancelling, refunding, failing or trashing the order removes the credit.
+
+The window ends when the order was placed, except for a lost order's own messages: they went out
+after it was placed (that is what made it lost), so for them it ends when it was paid.
 """
 
 from datetime import datetime, timedelta
@@ -13,7 +17,15 @@ from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.coupons import message_for_codes
-from app.campaigns.models import DELIVERED, SENT, Attribution, Enrollment, Message
+from app.campaigns.models import (
+    DELIVERED,
+    LOST_ORDER,
+    SENT,
+    Attribution,
+    Campaign,
+    Enrollment,
+    Message,
+)
 from app.commerce.models import Cart, Order
 from app.links.models import Click, Link
 from app.stores.models import Store
@@ -22,6 +34,18 @@ from app.stores.models import Store
 def _sent_between(since: datetime, until: datetime):
     return (Message.status.in_([SENT, DELIVERED]), Message.sent_at >= since,
             Message.sent_at <= until)
+
+
+def _by_lost_order(session: Session, order: Order, since, until) -> Message | None:
+    """The latest message of the lost-order sequence this very order was enrolled in."""
+    # Through the store's lost-order campaign: enrollments are indexed by campaign, then subject.
+    return session.scalar(
+        select(Message).join(Enrollment, Enrollment.id == Message.enrollment_id)
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .where(Campaign.store_id == order.store_id, Campaign.kind == LOST_ORDER,
+               Enrollment.subject_type == "order", Enrollment.subject_id == order.id,
+               *_sent_between(since, until))
+        .order_by(desc(Message.sent_at), desc(Message.id)).limit(1))
 
 
 def _by_cart_token(session: Session, order: Order, since, until) -> Message | None:
@@ -78,6 +102,25 @@ RULES = (("cart_token", _by_cart_token), ("coupon", _by_coupon), ("click", _by_c
          ("cross_sell", _by_cross_sell))
 
 
+def _credited_message(session: Session, order: Order, store: Store,
+                      now: datetime) -> tuple[str, Message] | None:
+    """The message the order is credited to, and why; None when no rule finds one."""
+    window = timedelta(days=store.attribution_window_days)
+    # A lost order's messages went out after it was placed, and count until it was paid. An order
+    # on hold (a bank transfer waiting for its money) has no payment date: it became a purchase
+    # by now.
+    paid = order.paid_gmt or now
+    message = _by_lost_order(session, order, paid - window, paid)
+    if message is not None:
+        return "lost_order", message
+    until = order.created_gmt or now
+    for basis, rule in RULES:
+        message = rule(session, order, until - window, until)
+        if message is not None:
+            return basis, message
+    return None
+
+
 def _is_cross_sell_purchase(session: Session, order: Order, message: Message) -> bool:
     link = session.scalar(select(Link).where(Link.message_id == message.id))
     return bool(link and link.kind == "product" and link.product_wc_id in _bought_products(order))
@@ -99,19 +142,16 @@ def attribute_order(session: Session, *, store_id: int, wc_id: int,
         credit.removed_at = credit.removed_reason = None
         credit.revenue = order.total or 0
         return credit
-    store = session.get_one(Store, store_id)
-    until = order.created_gmt or now
-    since = until - timedelta(days=store.attribution_window_days)
-    for basis, rule in RULES:
-        message = rule(session, order, since, until)
-        if message is not None:
-            credit = Attribution(
-                store_id=store_id, order_id=order.id, message_id=message.id,
-                campaign_id=message.campaign_id, step_id=message.step_id,
-                variant=message.variant, basis=basis, revenue=order.total or 0,
-                cross_sell_purchase=_is_cross_sell_purchase(session, order, message),
-                attributed_at=now)
-            session.add(credit)
-            session.flush()
-            return credit
-    return None
+    found = _credited_message(session, order, session.get_one(Store, store_id), now)
+    if found is None:
+        return None
+    basis, message = found
+    credit = Attribution(
+        store_id=store_id, order_id=order.id, message_id=message.id,
+        campaign_id=message.campaign_id, step_id=message.step_id,
+        variant=message.variant, basis=basis, revenue=order.total or 0,
+        cross_sell_purchase=_is_cross_sell_purchase(session, order, message),
+        attributed_at=now)
+    session.add(credit)
+    session.flush()
+    return credit

@@ -223,7 +223,7 @@ class Attribution(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     step_id: Mapped[int] = mapped_column(ForeignKey("campaign_steps.id", ondelete="CASCADE"))
     variant: Mapped[str | None] = mapped_column(String(40))
-    # cart_token | coupon | cross_sell | click: why this message got the credit
+    # lost_order | cart_token | coupon | click | cross_sell: why this message got the credit
     basis: Mapped[str] = mapped_column(String(20))
     revenue: Mapped[int] = mapped_column(BigInteger)  # the order's total, Rial
     # The message recommended a product (cross-sell) and this order bought it.

@@ -95,6 +95,11 @@ class _Campaign(BaseModel):
 
 
 class CampaignFigures(Figures, _Campaign):
+    lost_orders: int | None = Field(description=(
+        "lost_order campaigns: the lost orders of the period, those placed in it (and left "
+        "unpaid at the payment page, or cancelled unpaid by WooCommerce) that the campaign "
+        "enrolled; its `orders` and `revenue` are what its messages recovered (credited "
+        "orders, not cancelled or refunded since). Null for the other kinds"))
     steps: list[StepFigures]
 
 

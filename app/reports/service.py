@@ -22,6 +22,7 @@ from app.campaigns.models import (
     DELIVERED,
     FAILED,
     HELD,
+    LOST_ORDER,
     SCHEDULED,
     SENDING,
     SKIPPED,
@@ -145,7 +146,18 @@ def _variants_of(step: CampaignStep) -> list[str]:
     return [v["name"] for v in step.variants or [] if v.get("name")]
 
 
-def _campaign_rows(campaigns, figures: dict[tuple, Figures]) -> list[dict]:
+def _lost_orders(session: Session, store: Store, period: Period, campaigns) -> dict[int, int]:
+    """Per lost-order campaign, the orders placed in the period that it enrolled: the lost
+    orders its orders and revenue were recovered from."""
+    ids = [campaign.id for campaign, _ in campaigns if campaign.kind == LOST_ORDER]
+    if not ids:
+        return {}
+    counts = dict(repo.lost_orders(session, store_id=store.id, period=period, campaign_ids=ids))
+    return {campaign_id: counts.get(campaign_id, 0) for campaign_id in ids}
+
+
+def _campaign_rows(campaigns, figures: dict[tuple, Figures],
+                   lost_orders: dict[int, int]) -> list[dict]:
     rows = []
     for campaign, steps in campaigns:
         campaign_total = Figures()
@@ -167,7 +179,9 @@ def _campaign_rows(campaigns, figures: dict[tuple, Figures]) -> list[dict]:
                              | {"variants": variants})
         rows.append({"id": campaign.id, "kind": campaign.kind, "name": campaign.name,
                      "active": campaign.active, "deleted": campaign.deleted_at is not None}
-                    | campaign_total.out() | {"steps": step_rows})
+                    | campaign_total.out()
+                    # Null for the kinds that have no lost orders, not a misleading zero.
+                    | {"lost_orders": lost_orders.get(campaign.id), "steps": step_rows})
     return rows
 
 
@@ -217,7 +231,8 @@ def summary(session: Session, *, store: Store, period: Period) -> dict:
     campaigns = repo.campaigns_with_steps(session, store_id=store.id)
     return _header(store, period, totals.cost) | {
         "totals": totals.out(), "opt_outs": opt_outs, "surveys": surveys,
-        "campaigns": _campaign_rows(campaigns, figures)}
+        "campaigns": _campaign_rows(campaigns, figures,
+                                    _lost_orders(session, store, period, campaigns))}
 
 
 def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campaign:
@@ -232,8 +247,8 @@ def campaign_report(session: Session, *, store: Store, period: Period,
     and survey answers after its messages."""
     where = (Message.campaign_id == campaign.id,)
     figures = _collect(session, store, period, KEY, where, events=True)
-    [row] = _campaign_rows(repo.campaigns_with_steps(session, store_id=store.id,
-                                                     campaign_id=campaign.id), figures)
+    campaigns = repo.campaigns_with_steps(session, store_id=store.id, campaign_id=campaign.id)
+    [row] = _campaign_rows(campaigns, figures, _lost_orders(session, store, period, campaigns))
     cost = Cost()
     for f in figures.values():
         cost.add(f.cost)

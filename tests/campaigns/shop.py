@@ -47,17 +47,21 @@ class Shop:
         self.apply(at)
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
-              cart_token=None, items=((11, 2),), coupons=()):
+              cart_token=None, items=((11, 2),), coupons=(), placed: datetime | None = None,
+              total="600000"):
+        """The order as it is at `at` (paid then, if processing or completed), placed at
+        `placed` (default: at `at` too)."""
         meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
         paid = gmt(at) if status in ("processing", "completed") else None
         response = deliver(self.client, self.store, "order.updated", {
             "id": wc_id, "number": str(wc_id), "status": status, "currency": "IRT",
-            "total": "600000", "billing": {"first_name": "علی", "phone": phone},
+            "total": total, "billing": {"first_name": "علی", "phone": phone},
             "meta_data": meta,
             "coupon_lines": [{"id": i, "code": code} for i, code in enumerate(coupons, 1)],
             "line_items": [{"product_id": p, "quantity": q, "price": 275000, "total": "550000"}
                            for p, q in items],
-            "date_created_gmt": gmt(at), "date_modified_gmt": gmt(at), "date_paid_gmt": paid,
+            "date_created_gmt": gmt(placed or at), "date_modified_gmt": gmt(at),
+            "date_paid_gmt": paid,
             "date_completed_gmt": gmt(at) if status == "completed" else None})
         assert response.status_code == 200
         self.apply(at)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from app.campaigns.models import Attribution, Campaign
 from app.links.models import Link
+from tests.campaigns.lost_orders import lost_order
 from tests.campaigns.shop import tehran
 from tests.factories import set_campaign, store_settings
+from tests.helpers import bearer
 
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile"
 BOT_UA = "TelegramBot (like TwitterBot)"
@@ -157,3 +159,94 @@ def test_a_personal_coupon_used_in_the_order_credits_its_message(shop, factory, 
     shop.order(730, now, phone="09350000001", coupons=[coupon.code.upper()])
     [credit] = credits(factory)
     assert (credit.basis, credit.message_id) == ("coupon", coupon.message_id)
+
+
+# A lost order: placed, left unpaid at the bank's page, reminded, then paid. The same order, so
+# its credit goes to its own reminders, which went out after it was placed.
+
+def placed_and_reminded(shop, now, wc_id=740, steps_sent=1, **kwargs) -> tuple:
+    """A lost order placed a day and a half before `now`; its first `steps_sent` reminders went
+    out on time (+30 min, +1 day, +3 days). Returns when it was placed and the messages' ids."""
+    placed = now - timedelta(hours=36)
+    delays = (timedelta(minutes=30), timedelta(days=1), timedelta(days=3))
+    return placed, lost_order(shop, wc_id, placed,
+                              sent=tuple(placed + d for d in delays[:steps_sent]), **kwargs)
+
+
+def test_a_lost_order_paid_after_its_first_reminder_is_credited_to_it(shop, factory, now):
+    placed, [first, _, _] = placed_and_reminded(shop, now, total="1250000")
+    shop.order(740, now, placed=placed, total="1250000")
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id, credit.revenue) == ("lost_order", first, 12_500_000)
+    with factory() as session:
+        assert session.get(Campaign, credit.campaign_id).kind == "lost_order"
+
+
+def test_paid_after_the_second_reminder_credits_the_second(shop, factory, now):
+    placed, [_, second, _] = placed_and_reminded(shop, now, steps_sent=2)
+    shop.order(740, now + timedelta(hours=1), placed=placed)
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id) == ("lost_order", second)
+
+
+def test_on_hold_after_a_reminder_counts_from_when_it_came_in(shop, factory, now):
+    """A bank transfer: on hold, with no payment date; the reminders before it count."""
+    placed, [first, _, _] = placed_and_reminded(shop, now)
+    shop.order(740, placed + timedelta(hours=2), placed=placed, status="on-hold")
+    [credit] = credits(factory)
+    assert (credit.basis, credit.message_id) == ("lost_order", first)
+
+
+def test_paid_before_any_reminder_went_out_is_not_the_lost_order_campaigns(shop, factory, now):
+    link = reminded(shop, now, token="lost-cart-0001")  # the cart it was placed from
+    lost_order(shop, 742, now)  # its first reminder is still due, at +30 min
+    shop.order(742, now + timedelta(minutes=10), placed=now, cart_token="lost-cart-0001")
+    [credit] = credits(factory)  # the cart's reminder brought it, before it was placed
+    assert (credit.basis, credit.message_id) == ("cart_token", link.message_id)
+
+
+def test_paid_before_any_reminder_and_nothing_else_is_no_credit(shop, factory, now):
+    lost_order(shop, 743, now)
+    shop.order(743, now + timedelta(minutes=10), placed=now)
+    assert credits(factory) == []
+
+
+def test_only_its_own_reminders_credit_a_lost_order(shop, factory, now):
+    """The same customer left two orders unpaid: each is credited to its own reminders."""
+    placed, [first, _, _] = placed_and_reminded(shop, now, wc_id=744)
+    later = now - timedelta(hours=2)
+    lost_order(shop, 745, later, sent=(later + timedelta(minutes=30),))
+    shop.order(744, now, placed=placed)
+    [credit] = credits(factory)
+    assert credit.message_id == first
+
+
+def test_a_lost_order_paid_after_the_window_is_not_credited(shop, factory, now):
+    store_settings(factory, shop.store.id, attribution_window_days=1)
+    placed, _ = placed_and_reminded(shop, now)
+    shop.order(740, placed + timedelta(days=1, hours=1), placed=placed)
+    assert credits(factory) == []
+
+
+def test_refunding_a_recovered_lost_order_takes_its_revenue_out_of_the_report(
+        shop, client, factory, now):
+    placed, [first, _, _] = placed_and_reminded(shop, now)
+    campaign_id = shop.campaign("lost_order").id
+
+    def revenue() -> int:
+        response = client.get(f"/api/v1/reports/campaigns/{campaign_id}",
+                              params={"from": "2026-11-20", "to": "2026-11-30"},
+                              headers=bearer(shop.store))
+        assert response.status_code == 200, response.text
+        return response.json()["campaign"]["revenue"]
+
+    shop.order(740, now, placed=placed)
+    assert revenue() == 6_000_000
+    shop.order(740, now + timedelta(days=2), placed=placed, status="refunded")
+    [credit] = credits(factory)
+    assert credit.removed_reason == "order refunded" and credit.message_id == first
+    assert revenue() == 0
+    shop.order(740, now + timedelta(days=3), placed=placed)  # paid again: the credit is back
+    [credit] = credits(factory)
+    assert credit.removed_at is None and credit.message_id == first
+    assert revenue() == 6_000_000

@@ -15,6 +15,7 @@ from app.dashboard.auth import COOKIE
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
+from tests.campaigns import lost_orders
 from tests.dashboard.seed import OPTED_OUT_PHONE
 from tests.helpers import live_kavenegar
 
@@ -27,6 +28,13 @@ def location(response: httpx.Response) -> str:
 def text_of(response: httpx.Response) -> str:
     """The page's visible text, roughly: tags out, whitespace folded."""
     return " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+
+
+def campaign_row(home: httpx.Response, campaign_id: int) -> str:
+    """The visible text of the home page's row of one campaign."""
+    row = re.search(rf'<tr>\s*<td class="name" data-label="کمپین">'
+                    rf'<a href="/panel/campaigns/{campaign_id}">.*?</tr>', home.text, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", row[0]).split())
 
 
 # -- signing in and out ---------------------------------------------------------------------------
@@ -159,6 +167,17 @@ def test_home_takes_a_jalali_period_and_refuses_a_wrong_one_in_persian(panel):
     assert "بازه درست نیست" in backwards.text
     jalali = panel.get("/panel", **{"from": "۱۴۰۵/۰۹/۰۱", "to": "۱۴۰۵/۰۹/۰۵"})
     assert jalali.text.count('class="bar revenue"') == 5 and "۱۴۰۵/۰۹/۰۱" in jalali.text
+
+
+def test_home_shows_a_lost_order_campaigns_lost_orders_beside_what_it_recovered(anonymous,
+                                                                               shop):
+    lost_orders.november(shop)  # six lost in November, three recovered (tests/campaigns)
+    anonymous.sign_in(shop.store.api_key)
+    home = anonymous.get("/panel", **{"from": "1405/08/10", "to": "1405/09/09"})
+    lost, cart = (campaign_row(home, shop.campaign(kind).id)
+                  for kind in ("lost_order", "abandoned_cart"))
+    assert "۳ از ۶ سفارش پرداخت‌نشده" in lost and "۴٬۶۰۰٬۰۰۰ تومان" in lost
+    assert "پرداخت‌نشده" not in cart  # the other kinds have no lost orders
 
 
 # -- campaigns --------------------------------------------------------------------------------
