@@ -19,7 +19,10 @@ Outcome = Literal["applied", "duplicate", "stale"]
 
 CART_TOKEN_META_KEY = "_bazgasht_cart_token"
 PURCHASED_STATUSES = frozenset({"processing", "completed", "on-hold"})
-NEVER_PURCHASED_STATUSES = frozenset({"checkout-draft", "trash"})
+# Never a purchase, whatever dates they carry: a refunded or cancelled order keeps the date it
+# was paid, and counting it would credit revenue the store gave back.
+NEVER_PURCHASED_STATUSES = frozenset({"checkout-draft", "trash", "refunded", "cancelled",
+                                      "failed"})
 # Placed and waiting for the bank: the order's payment page can still take the money.
 UNPAID_STATUSES = frozenset({"pending", "failed"})
 # Orders WooCommerce itself cancels when the hold-stock time runs out (wc_cancel_unpaid_orders

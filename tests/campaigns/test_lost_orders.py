@@ -216,3 +216,36 @@ def test_the_second_reminder_carries_a_personal_code_made_in_the_store(shop, fix
     assert made["email_restrictions"] == ["ali.rezaei@example.test"]
     second = shop.sms()[1].text
     assert made["code"].upper() in second and "تخفیف" in second
+
+
+def test_the_report_counts_what_the_reminders_truly_recovered(shop, fixtures_dir, client):
+    """Four lost orders through the real trigger: one paid after the first reminder, one after
+    the second, one paid and then refunded, one never paid. The campaign's report: four lost,
+    two recovered, and exactly the two paid orders' totals (2,200,000 Toman each in the capture,
+    22,000,000 Rial)."""
+    from tests.helpers import bearer
+
+    shop.set_step("lost_order", 2, coupon={"mode": "fixed", "code": "off5"})
+    phones = {201: "09121110001", 202: "09121110002", 203: "09121110003", 204: "09121110004"}
+    for wc_id, phone in phones.items():
+        order(shop, fixtures_dir, wc_id, PLACED, phone=phone, email=f"c{wc_id}@example.test")
+    shop.tick(PLACED + timedelta(minutes=30))
+    paid_at = {201: PLACED + timedelta(hours=2), 203: PLACED + timedelta(hours=3)}
+    for wc_id, at in paid_at.items():
+        order(shop, fixtures_dir, wc_id, PLACED, status="processing", paid=at, modified=at,
+              phone=phones[wc_id], email=f"c{wc_id}@example.test")
+    shop.tick(tehran("2026-11-25T10:30"))
+    later = tehran("2026-11-25T15:00")
+    order(shop, fixtures_dir, 202, PLACED, status="processing", paid=later, modified=later,
+          phone=phones[202], email="c202@example.test")
+    refunded = tehran("2026-11-26T12:00")
+    order(shop, fixtures_dir, 203, PLACED, status="refunded", paid=paid_at[203],
+          modified=refunded, phone=phones[203], email="c203@example.test")
+    response = shop.client.get(f"/api/v1/reports/campaigns/{shop.campaign('lost_order').id}",
+                               params={"from": "2026-11-01", "to": "2026-11-30"},
+                               headers=bearer(shop.store))
+    assert response.status_code == 200, response.text
+    row = response.json()["campaign"]
+    assert (row["lost_orders"], row["orders"], row["revenue"]) == (4, 2, 2 * 22_000_000)
+    by_step = {s["position"]: (s["orders"], s["revenue"]) for s in row["steps"]}
+    assert by_step[1] == (1, 22_000_000) and by_step[2] == (1, 22_000_000)
