@@ -88,7 +88,7 @@ def _reaper(ctx: Context, now: datetime) -> dict[str, Any]:
 
 def _coupons(ctx: Context, now: datetime) -> dict[str, Any]:
     # Personal coupons for messages due soon, made in the stores before the claim.
-    return {"coupons": prepare_coupons(ctx.factory, now)}
+    return {"coupons": prepare_coupons(ctx.factory, now, deadline=ctx.deadline)}
 
 
 def _dispatch(ctx: Context, now: datetime) -> dict[str, Any]:

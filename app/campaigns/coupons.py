@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -64,6 +63,7 @@ from app.db import rowcount, unit_of_work
 from app.digits import latin_digits
 from app.errors import DomainError
 from app.messaging.persian import jalali_date
+from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,6 @@ WAIT = timedelta(minutes=2)
 # A coupon expiring sooner than this when its message finally goes out is made anew.
 FRESH_FOR = timedelta(hours=2)
 PHASE_LIMIT = 200
-PARALLEL_STORES = 8
 # Unambiguous in upper case on any phone: no 0/O, 1/I/L. 31^8 ≈ 8.5·10^11 codes, each single-use,
 # short-lived and (when the email is known) bound to one customer.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -358,10 +357,12 @@ class _Job:
 
 
 def prepare_coupons(factory: sessionmaker[Session], now: datetime, *, limit: int = PHASE_LIMIT,
-                    connect_timeout: float = 5.0, read_timeout: float = 20.0) -> int:
+                    connect_timeout: float = 5.0, read_timeout: float = 20.0,
+                    deadline: Deadline = DEADLINE) -> int:
     """Make the personal coupons of messages due within LEAD; returns how many the stores
-    confirmed. Each store is called with no transaction open; stores are served in parallel,
-    one call at a time each."""
+    confirmed (of the stores done within `deadline`: app/ops/fanout.py). Each store is called
+    with no transaction open; stores are served side by side, one call at a time each, and a
+    store still answering at the deadline finishes on its own (its coupon is leased meanwhile)."""
     _open_coupons(factory, now, limit)
     with factory() as session:
         pending = session.execute(
@@ -371,20 +372,14 @@ def prepare_coupons(factory: sessionmaker[Session], now: datetime, *, limit: int
         by_store: dict[int, list[int]] = {}
         for coupon_id, store_id in pending:
             by_store.setdefault(store_id, []).append(coupon_id)
-        stores = [_Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
-                  for s in session.scalars(select(Store).where(Store.id.in_(by_store)))]
-    if not stores:
-        return 0
+        stores = {s.id: _Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
+              for s in session.scalars(select(Store).where(Store.id.in_(by_store)))}
 
-    def serve(store: _Store) -> int:
-        return _serve_store(factory, store, by_store[store.id], now,
+    def serve(store_id: int) -> int:
+        return _serve_store(factory, stores[store_id], by_store[store_id], now,
                             timeouts=(connect_timeout, read_timeout))
 
-    if len(stores) == 1:
-        return serve(stores[0])
-    with ThreadPoolExecutor(min(len(stores), PARALLEL_STORES),
-                            thread_name_prefix="coupons") as pool:
-        return sum(pool.map(serve, stores))
+    return sum(fan_out(serve, stores, what="coupons", deadline=deadline))
 
 
 def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> None:

@@ -447,3 +447,36 @@ def test_the_cli_reads_the_keys_from_the_environment_and_never_prints_them(store
                               "--store", str(store.id)], capture_output=True, text=True,
                              env=env | {"WC_CONSUMER_SECRET": ""}, timeout=120)
     assert missing.returncode == 2 and "error: consumer_secret:" in missing.stderr
+
+
+def test_a_store_that_hangs_holds_up_no_other_stores_coupons(shop, client, factory, clock):
+    """Two stores make their coupons in one round; one store's WooCommerce takes the call and
+    never answers: the other's coupon is made and counted, and the slow store's is recorded when
+    its answer comes (leased meanwhile, so no second call makes a second coupon)."""
+    from app.campaigns.models import COUPON_CREATED, COUPON_PENDING
+    from tests.campaigns.shop import Shop
+    from tests.helpers import create_store
+    from tests.ops.conftest import UntilOthersDone, wait_until
+
+    with unit_of_work(factory) as session:
+        other = Shop(client, create_store(session, name="دکان دیگر", url="https://other.example"),
+                     factory, clock)
+    with FakeWooCommerce(consumer_key=KEY, consumer_secret=SECRET) as slow, \
+            FakeWooCommerce(consumer_key=KEY, consumer_secret=SECRET) as well:
+        for one, fake in ((shop, slow), (other, well)):
+            connect(one, fake.base_url)
+            set_step(one, 2, PERSONAL)
+            cart(one, f"hang-cart-{one.store.id:04d}", email="ali@example.com")
+            one.tick(FIRST)
+        slow.hold("POST /coupons")
+        try:
+            made = prepare_coupons(factory, SECOND - timedelta(minutes=10),
+                                   deadline=UntilOthersDone(shop.store.id))
+            assert made == 1 and len(well.coupons) == 1
+            by_store = {c.store_id: c.status for c in coupons(shop)}
+            assert by_store == {other.store.id: COUPON_CREATED, shop.store.id: COUPON_PENDING}
+        finally:
+            slow.release("POST /coupons")
+        wait_until(lambda: {c.status for c in coupons(shop)} == {COUPON_CREATED},
+                   what="the slow store's coupon to be recorded")
+        assert len(slow.coupons) == 1
