@@ -457,3 +457,21 @@ def test_check_connection_shows_the_remaining_credit(panel, kavenegar):
                                            "sms_api_key": "wrong-key-123"})
     refused = panel.post("/panel/settings/gateway/check")
     assert "اتصال برقرار نشد" in refused.text and "wrong-key-123" not in refused.text
+
+
+def test_a_campaign_with_a_personal_code_says_it_needs_the_stores_keys(panel, seeded, factory):
+    """The lost-order campaign's second step makes a personal code through the store's REST
+    keys: until they are saved, its page says why that step's SMS waits."""
+    from app.db import unit_of_work
+    from tests.factories import store_settings
+
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    with unit_of_work(factory) as session:
+        step = session.scalars(select(CampaignStep).where(
+            CampaignStep.campaign_id == campaign).order_by(CampaignStep.position)).first()
+        step.coupon = {"mode": "personal", "discount_type": "percent", "amount": "5"}
+    page = text_of(panel.get(f"/panel/campaigns/{campaign}"))
+    assert "کلیدها را در تنظیمات" in page
+    store_settings(factory, seeded.store.id, wc_consumer_key="ck_" + "a" * 40,
+                   wc_consumer_secret="cs_" + "b" * 40)
+    assert "کلیدها را در تنظیمات" not in text_of(panel.get(f"/panel/campaigns/{campaign}"))

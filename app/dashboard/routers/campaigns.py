@@ -96,8 +96,13 @@ def _campaign_page(request, current, session, campaign: Campaign, *, problems=()
                    name: str | None = None, trigger: dict | None = None,
                    status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
+    store = current.store
+    # A personal code is made through the store's REST keys: without them its message waits.
+    needs_keys = not (store.wc_consumer_key and store.wc_consumer_secret) and any(
+        isinstance(s.coupon, dict) and s.coupon.get("mode") == "personal" for s in steps)
     return page(request, "campaign.html", status_code=status_code, panel=current,
                 nav="campaigns", campaign=campaign, steps=steps, problems=list(problems),
+                needs_keys=needs_keys,
                 name=campaign.name if name is None else name,
                 trigger=trigger if trigger is not None else _trigger_state(campaign),
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"))
