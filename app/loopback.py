@@ -4,6 +4,7 @@ ThreadingHTTPServer on loopback, in a thread for tests or on the caller's thread
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -14,6 +15,9 @@ class LoopbackServer:
     def __init__(self, handler: type[BaseHTTPRequestHandler], host: str, port: int):
         self._host = host
         self._released = threading.Event()  # set on stop(): held answers finish at once
+        self._holds: dict[str, threading.Event] = {}
+        self._holds_lock = threading.Lock()
+        self._waiting: Counter[str] = Counter()  # answers held right now, by name
         self._server = ThreadingHTTPServer((host, port), handler)
         self._thread: threading.Thread | None = None
 
@@ -29,7 +33,45 @@ class LoopbackServer:
         self._thread.start()
         return self
 
+    def hold(self, name: str) -> None:
+        """Hold answers of `name` (an API method, a route) AFTER doing the work until
+        `release(name)` (or stop): the test, not a clock, decides when the answer comes."""
+        with self._holds_lock:
+            self._holds[name] = threading.Event()
+
+    def release(self, name: str) -> None:
+        with self._holds_lock:
+            gate = self._holds.pop(name, None)
+        if gate is not None:
+            gate.set()
+
+    def _gate(self, name: str) -> threading.Event | None:
+        """What an answer of `name` waits for, if it is held."""
+        with self._holds_lock:
+            return self._holds.get(name)
+
+    def _wait_at(self, name: str, gate: threading.Event | None) -> None:
+        """Hold an answer of `name` until its gate opens (untimed: release() or stop())."""
+        if gate is None:
+            return
+        with self._holds_lock:
+            self._waiting[name] += 1
+        try:
+            gate.wait()
+        finally:
+            with self._holds_lock:
+                self._waiting[name] -= 1
+
+    def holding(self, name: str) -> int:
+        """How many answers of `name` are held right now (a test waits for its call)."""
+        with self._holds_lock:
+            return self._waiting[name]
+
     def stop(self) -> None:
+        with self._holds_lock:  # held answers go out now: the server waits for its handlers
+            gates, self._holds = list(self._holds.values()), {}
+        for gate in gates:
+            gate.set()
         self._released.set()
         if self._thread:
             self._server.shutdown()

@@ -20,7 +20,7 @@ from app.scheduler import JOBS, Job, run_job, tick
 from tests.campaigns.shop import Shop, tehran
 from tests.factories import use_kavenegar
 from tests.helpers import create_store
-from tests.ops.conftest import UntilOthersDone, wait_until
+from tests.ops.conftest import UntilDoneOrHeld, wait_until
 
 AT = tehran("2026-11-24T10:00")  # first carts abandoned: their reminders are due an hour later
 DUE = tehran("2026-11-24T11:00")
@@ -166,7 +166,8 @@ def test_a_store_whose_gateway_hangs_holds_up_no_other_store(two_shops, factory,
     clock.set(SECOND_ROUND)
     try:
         report = tick(factory, gateways, clock.now(),
-                      deadline=UntilOthersDone(slow_shop.store.id))
+                      deadline=UntilDoneOrHeld({slow_shop.store.id: slow}, {
+                          "replies": "sms/receive", "delivery reports": "sms/status"}))
 
         assert set(report.jobs.values()) == {"ran"}, report
         # The other store's reply was read and acted on, its report recorded...
@@ -205,7 +206,8 @@ def test_a_store_whose_gateway_hangs_mid_send_holds_up_no_other_stores_sms(two_s
     clock.set(DUE)
     try:
         report = tick(factory, gateways, clock.now(),
-                      deadline=UntilOthersDone(slow_shop.store.id))
+                      deadline=UntilDoneOrHeld({slow_shop.store.id: slow},
+                                               {"send batch": "sms/send"}))
         assert report.claimed == 2 and report.outcome == {"sent": 1}
         assert reminders(factory, well_shop.store.id) == ["sent"]
         assert reminders(factory, slow_shop.store.id) == ["sending"]  # its answer is awaited

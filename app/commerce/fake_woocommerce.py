@@ -88,7 +88,6 @@ class FakeWooCommerce(LoopbackServer):
         self._next_id = 719
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._holds: dict[str, threading.Event] = {}
         self._lock = threading.RLock()
         super().__init__(_handler_for(self), host, port)
 
@@ -110,25 +109,6 @@ class FakeWooCommerce(LoopbackServer):
         meanwhile does not know the coupon was created (the ambiguous case)."""
         with self._lock:
             self._delays[route] = seconds
-
-    def hold(self, route: str) -> None:
-        """Hold answers of `route` AFTER doing the work until `release(route)` (or stop): the
-        test, not a clock, decides when the answer comes."""
-        with self._lock:
-            self._holds[route] = threading.Event()
-
-    def release(self, route: str) -> None:
-        with self._lock:
-            gate = self._holds.pop(route, None)
-        if gate is not None:
-            gate.set()
-
-    def stop(self) -> None:
-        with self._lock:
-            gates, self._holds = list(self._holds.values()), {}
-        for gate in gates:  # a held answer finishes at once
-            gate.set()
-        super().stop()
 
     def add_coupon(self, code: str, **fields: Any) -> dict[str, Any]:
         """A coupon the merchant made by hand (e.g. the fixed «off5»)."""
@@ -180,15 +160,14 @@ class FakeWooCommerce(LoopbackServer):
                     raise _Reply(fault.status, fault.code, fault.message, fault.raw_body)
                 status, answer = self._route(method, path, query, body, payload)
                 delay = self._delays.get(route, 0.0)
-                gate = self._holds.get(route)
+                gate = self._gate(route)
             if fault:
                 raise _Reply(fault.status, fault.code, fault.message, fault.raw_body)
         except _Reply as reply:
             return reply.status, reply.body()
         if delay:
             self._released.wait(delay)
-        if gate is not None:
-            gate.wait()  # untimed: release() or stop() lets it go
+        self._wait_at(route, gate)
         return status, json.dumps(answer, ensure_ascii=False)
 
     def _authenticate(self, method: str, headers: dict[str, str], query: dict[str, str]) -> None:

@@ -160,20 +160,12 @@ class FakeKavenegar(LoopbackServer):
         self._drops: dict[str, list[_Drop]] = defaultdict(list)
         self._connections: set[socket.socket] = set()
         self._delays: dict[str, float] = {}
-        self._holds: dict[str, threading.Event] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
         self._chaos: _Chaos | None = None
         self.chaos_counts: Counter[str] = Counter()
         self.answers: Counter[int] = Counter()  # API calls by the status they were answered with
         super().__init__(_handler_for(self), host, port)
-
-    def stop(self) -> None:
-        with self._lock:  # held answers go out now: the server waits for its handlers
-            gates, self._holds = list(self._holds.values()), {}
-        for gate in gates:
-            gate.set()
-        super().stop()
 
     def _after_stop(self) -> None:
         with self._lock:  # idle keep-alive connections: their handler threads end at once
@@ -204,18 +196,6 @@ class FakeKavenegar(LoopbackServer):
         meanwhile has sent for real without knowing it (the ambiguous case)."""
         with self._lock:
             self._delays[method] = seconds
-
-    def hold(self, method: str) -> None:
-        """Hold answers of `method` AFTER doing the work until `release(method)` (or stop):
-        the test, not a clock, decides when the answer comes."""
-        with self._lock:
-            self._holds[method] = threading.Event()
-
-    def release(self, method: str) -> None:
-        with self._lock:
-            gate = self._holds.pop(method, None)
-        if gate is not None:
-            gate.set()
 
     def set_outcome(self, status: int, *, after_polls: int = 0, receptor: str | None = None) -> None:
         """Final delivery status reported from the (after_polls + 1)-th status poll on, for one
@@ -302,7 +282,7 @@ class FakeKavenegar(LoopbackServer):
                     raise _Reply(405)
                 entries = route(self, params)
                 delay = self._delays.get(name, 0.0)
-                gate = self._holds.get(name)
+                gate = self._gate(name)
                 if chaos == "drop":
                     return None
                 if chaos == "timeout":
@@ -317,8 +297,7 @@ class FakeKavenegar(LoopbackServer):
             return reply.code, _envelope(reply.code, reply.message, [])
         if delay:
             self._released.wait(delay)
-        if gate is not None:
-            gate.wait()  # untimed: set by release() or stop()
+        self._wait_at(name, gate)
         if self.entries_as_object and isinstance(entries, list) and len(entries) == 1:
             entries = entries[0]
         with self._lock:

@@ -33,7 +33,7 @@ WORKERS = 8
 class Deadline(Protocol):
     """How long a round waits for its stores' work: returns when the round stops waiting."""
 
-    def wait(self, futures: dict[int, Future]) -> None: ...
+    def wait(self, futures: dict[int, Future], *, what: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Seconds:
 
     seconds: float
 
-    def wait(self, futures: dict[int, Future]) -> None:
+    def wait(self, futures: dict[int, Future], *, what: str) -> None:
         wait(futures.values(), timeout=self.seconds)
 
     def __str__(self) -> str:
@@ -69,7 +69,7 @@ def fan_out(work: Callable[[int], R], store_ids: Iterable[int], *, what: str,
     try:
         by_store = {store_id: pool.submit(contextvars.copy_context().run, _for_store, work,
                                           store_id) for store_id in ids}
-        deadline.wait(by_store)
+        deadline.wait(by_store, what=what)
     finally:
         # Never wait for late work here: that is the point. Not started yet: dropped.
         pool.shutdown(wait=False, cancel_futures=True)

@@ -456,7 +456,7 @@ def test_a_store_that_hangs_holds_up_no_other_stores_coupons(shop, client, facto
     from app.campaigns.models import COUPON_CREATED, COUPON_PENDING
     from tests.campaigns.shop import Shop
     from tests.helpers import create_store
-    from tests.ops.conftest import UntilOthersDone, wait_until
+    from tests.ops.conftest import UntilDoneOrHeld, wait_until
 
     with unit_of_work(factory) as session:
         other = Shop(client, create_store(session, name="دکان دیگر", url="https://other.example"),
@@ -471,7 +471,8 @@ def test_a_store_that_hangs_holds_up_no_other_stores_coupons(shop, client, facto
         slow.hold("POST /coupons")
         try:
             made = prepare_coupons(factory, SECOND - timedelta(minutes=10),
-                                   deadline=UntilOthersDone(shop.store.id))
+                                   deadline=UntilDoneOrHeld({shop.store.id: slow},
+                                                           {"coupons": "POST /coupons"}))
             assert made == 1 and len(well.coupons) == 1
             by_store = {c.store_id: c.status for c in coupons(shop)}
             assert by_store == {other.store.id: COUPON_CREATED, shop.store.id: COUPON_PENDING}

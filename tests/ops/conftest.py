@@ -30,6 +30,29 @@ def wait_until(condition, *, timeout: float = 30.0, what: str = "condition"):
         time.sleep(0.02)
 
 
+class UntilDoneOrHeld:
+    """A fan-out round's deadline for tests, with no clock in it: the round stops waiting once
+    each store's work is done, or is waiting on an answer its fake holds. `fakes`: store id →
+    the fake its work calls; `held`: round (fan_out's `what`) → the call that round makes and
+    the test holds ("replies" → "sms/receive")."""
+
+    def __init__(self, fakes: dict, held: dict[str, str]):
+        self.fakes, self.held = fakes, held
+
+    def wait(self, futures, *, what: str) -> None:
+        call = self.held.get(what)
+
+        def held(store_id: int) -> bool:
+            return call is not None and store_id in self.fakes and \
+                self.fakes[store_id].holding(call) > 0
+
+        wait_until(lambda: all(f.done() or held(s) for s, f in futures.items()),
+                   what=f"{what}: each store done or held")
+
+    def __str__(self) -> str:
+        return "the test's deadline"
+
+
 class UntilOthersDone:
     """A fan-out round's deadline for tests, with no clock in it: the round stops waiting once
     every store but the `held` ones is done (their gateways hold the calls until the test lets
@@ -39,7 +62,7 @@ class UntilOthersDone:
     def __init__(self, *held: int):
         self.held = set(held)
 
-    def wait(self, futures) -> None:
+    def wait(self, futures, *, what: str) -> None:
         wait_until(lambda: all(f.done() for store_id, f in futures.items()
                                if store_id not in self.held), what="the other stores' work")
 
