@@ -63,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from app.campaigns import dispatch  # noqa: E402
+from app.campaigns import dispatch, lifecycle  # noqa: E402
 from app.campaigns.enroll import run_triggers  # noqa: E402
 from app.campaigns.models import Campaign, CampaignStep  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
@@ -496,7 +496,7 @@ def measure_tick(label_: str, engine, factory, data: Data, *, due: int, reps: in
         assert data.arm("A") == due
         vac_s.append(vacuum(engine, "messages", "console_sms"))
         t = time.perf_counter()
-        ids = dispatch.claim_due(factory, NOW, limit=due)
+        ids = lifecycle.claim_due(factory, NOW, limit=due)
         dt_claim = time.perf_counter() - t
         assert len(ids) == due, f"claimed {len(ids)} of {due}"
 
@@ -538,7 +538,7 @@ def measure_tick(label_: str, engine, factory, data: Data, *, due: int, reps: in
     data.arm("A")
     vacuum(engine, "messages", "console_sms")
     with Recorder(engine, keep=1) as rec:
-        dispatch.claim_due(factory, NOW, limit=due)
+        lifecycle.claim_due(factory, NOW, limit=due)
     claim_stmt = next(k for k in rec.kept if label(k[1]) == "UPDATE messages (claim)")
     data.arm("A")
     vacuum(engine, "messages", "console_sms")
@@ -723,11 +723,12 @@ def run_inprocess(engine, factory, data: Data, n: int, label_: str, *, gateway=N
 CPROFILE_KEYS = [
     ("dispatch.send_batch", "app/campaigns/dispatch.py", "send_batch"),
     ("dispatch.send_one", "app/campaigns/dispatch.py", "send_one"),
-    ("dispatch._guard", "app/campaigns/dispatch.py", "_guard"),
-    ("dispatch._Batch.__init__ (preload)", "app/campaigns/dispatch.py", "__init__"),
-    ("dispatch._purchased_since", "app/campaigns/dispatch.py", "_purchased_since"),
+    ("guard.decide", "app/campaigns/guard.py", "decide"),
+    ("guard.Batch.__init__ (preload)", "app/campaigns/guard.py", "__init__"),
+    ("guard.Batch.purchased_since", "app/campaigns/guard.py", "purchased_since"),
     ("ORM row -> object (loading.instances)", "sqlalchemy/orm/loading.py", "instances"),
-    ("content.message_text", "app/campaigns/content.py", "message_text"),
+    ("content.render_context", "app/campaigns/content.py", "render_context"),
+    ("compose.compose", "app/campaigns/compose.py", "compose"),
     ("render.render (Jinja)", "app/messaging/render.py", "render"),
     ("rules.next_allowed_minute", "app/campaigns/rules.py", "next_allowed_minute"),
     ("rules.cap_allows_at", "app/campaigns/rules.py", "cap_allows_at"),
@@ -902,8 +903,8 @@ def run_celery(procs: Processes, engine, data: Data, url: str, n: int, config: s
 
 SPEEDSCOPE_KEYS = {  # qualified function names as py-spy reports them
     "dispatch.send_one": ("dispatch.py", "send_one"),
-    "dispatch._guard": ("dispatch.py", "_guard"),
-    "content.message_text": ("content.py", "message_text"),
+    "guard.decide": ("guard.py", "decide"),
+    "content.render_context": ("content.py", "render_context"),
     "render.render (Jinja)": ("render.py", "render"),
     "ConsoleGateway.send": ("gateway.py", "ConsoleGateway.send"),
     "unit_of_work exit (commit/close)": ("db.py", "unit_of_work"),

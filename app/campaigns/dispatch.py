@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.billing import service as billing
 from app.campaigns import lifecycle
 from app.campaigns.guard import Batch, Case, Send, decide
-from app.campaigns.lifecycle import Move, Taken
+from app.campaigns.lifecycle import CLAIM_BATCH, Move, Taken
 from app.campaigns.lookup import settle_lookup_error
 from app.campaigns.models import FAILED, HELD, SCHEDULED, SENDING, SENT, Message
 from app.campaigns.reasons import Reason, SendMode, detail
@@ -27,14 +27,8 @@ from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 500
 MAX_ATTEMPTS = 5
 STUCK_AFTER = timedelta(minutes=10)
-
-
-def claim_due(factory: sessionmaker[Session], now: datetime, *, limit: int = CLAIM_BATCH) -> list[int]:
-    """Move up to `limit` due messages from scheduled to sending; returns their ids."""
-    return lifecycle.claim_due(factory, now, limit=limit)
 
 
 def _guard_batch(factory: sessionmaker[Session], ids: list[int],

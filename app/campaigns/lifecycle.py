@@ -34,6 +34,7 @@ from app.campaigns.models import (
 from app.campaigns.reasons import Reason, SendMode, detail
 from app.db import rowcount, unit_of_work
 
+CLAIM_BATCH = 500
 FINAL = frozenset({SKIPPED, SENT, DELIVERED, FAILED})
 PENDING = (SCHEDULED, HELD)  # not claimed: nobody is deciding about them right now
 
@@ -48,7 +49,8 @@ class Move:
     due_at: datetime | None = None
 
 
-def claim_due(factory: sessionmaker[Session], now: datetime, *, limit: int) -> list[int]:
+def claim_due(factory: sessionmaker[Session], now: datetime, *,
+              limit: int = CLAIM_BATCH) -> list[int]:
     """Move up to `limit` due messages from scheduled to sending; returns their ids.
 
     SKIP LOCKED lets several dispatchers claim at once without waiting on, or taking, each

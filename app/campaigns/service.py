@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.dispatch import claim_due, send_batch
-from app.campaigns.lifecycle import exit_enrollment, release_held
+from app.campaigns.dispatch import send_batch
+from app.campaigns.lifecycle import claim_due, exit_enrollment, release_held
 from app.campaigns.models import (
     ABANDONED_CART,
     LOST_ORDER,

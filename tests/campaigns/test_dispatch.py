@@ -12,8 +12,9 @@ from datetime import timedelta
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import func, select
 
-from app.campaigns.dispatch import STUCK_AFTER, claim_due, reap, send_batch
+from app.campaigns.dispatch import STUCK_AFTER, reap, send_batch
 from app.campaigns.enroll import run_triggers
+from app.campaigns.lifecycle import claim_due
 from app.campaigns.models import Message
 from app.db import unit_of_work
 from app.messaging.gateway import ConsoleGateway
@@ -78,7 +79,8 @@ def test_several_dispatchers_on_the_same_due_set_send_each_message_once(shop):
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from datetime import datetime
-    from app.campaigns.dispatch import claim_due, send_batch
+    from app.campaigns.dispatch import send_batch
+    from app.campaigns.lifecycle import claim_due
     from app.db import make_engine, make_sessionmaker
     from app.messaging.gateway import ConsoleGateway
 

@@ -19,8 +19,8 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from app.campaigns.dispatch import claim_due
 from app.campaigns.enroll import run_triggers
+from app.campaigns.lifecycle import claim_due
 from app.campaigns.models import Message
 from app.db import unit_of_work
 from app.messaging.fake_kavenegar import FakeKavenegar
