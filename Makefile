@@ -7,7 +7,7 @@ PORT ?= 8000
 # cores: 2 processes 2:46, 3 processes 2:30, 4 processes 2:41), at most 12.
 JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); n=$$((n + 1)); [ $$n -gt 12 ] && n=12; echo $$n)
 
-.PHONY: serve test bench
+.PHONY: serve test bench plugin
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ serve: $(VENV)/.installed-serve
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest -n $(JOBS)
+
+# The companion WordPress plugin's installable zip: dist/bazgasht-<version>.zip.
+plugin: $(VENV)/.installed-serve
+	$(VENV)/bin/bazgasht plugin-zip --out dist
 
 # Needs PostgreSQL, Redis and wrk (apt-get install wrk); several minutes. Each script exits 1
 # when its target is missed, so run them all and report.

@@ -1,6 +1,7 @@
 """`bazgasht` command line: serve, migrate, stores and ingest for operators."""
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -147,6 +148,7 @@ def store_create(
     from app.db import unit_of_work
     from app.onboarding import open_store
     from app.stores import service as stores
+    from app.stores.plugin import connection_code
     from app.stores.schemas import StoreCreate
 
     settings = get_settings()
@@ -158,9 +160,10 @@ def store_create(
         raise typer.Exit(2) from None
     with unit_of_work(_factory(settings)) as session:
         store, api_key = open_store(session, data)
+        url = stores.webhook_url(settings.public_url, store.id)
         _echo_json({"id": store.id, "name": store.name, "url": store.url,
                     "api_key": api_key, "webhook_secret": store.webhook_secret,
-                    "webhook_url": stores.webhook_url(settings.public_url, store.id)})
+                    "webhook_url": url, "plugin_connection_code": connection_code(store, url)})
 
 
 @store_cli.command("list")
@@ -357,6 +360,18 @@ def worker() -> None:
 def beat() -> None:
     """Run Celery beat, the scheduler's clock (exactly one per deployment)."""
     _celery("beat", "--loglevel=info")
+
+
+@cli.command("plugin-zip")
+def plugin_zip(out: Annotated[Path, typer.Option(help="folder to write the zip into")] = Path("dist"),
+               ) -> None:
+    """Build the companion WordPress plugin's installable zip (bazgasht-<version>.zip)."""
+    from app.stores.plugin import build_zip, version
+
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"bazgasht-{version()}.zip"
+    target.write_bytes(build_zip())
+    typer.echo(str(target))
 
 
 def main() -> None:

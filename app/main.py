@@ -24,7 +24,6 @@ from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
 from app.links.clicks import ClickRecorder
 from app.links.router import install as install_links
-from app.links.router import plugin_router
 from app.messaging.gateway import make_gateways
 from app.messaging.router import router as gateway_check_router
 from app.onboarding import open_store
@@ -32,6 +31,7 @@ from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
 from app.scheduler import tick
+from app.stores.plugin import router as plugin_download_router
 from app.stores.router import router as stores_router
 from app.surveys.router import router as surveys_router
 
@@ -110,13 +110,12 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag
     app.state.open_store = open_store  # a new store's default campaigns (app/stores)
     app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
-    app.state.coupon_code_of_message = coupons.code_for_message  # cart restore (app/links)
     app.state.message_subject = campaigns.message_subject  # a survey's order (app/surveys)
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
     app.include_router(surveys_router)
-    app.include_router(plugin_router)
+    app.include_router(plugin_download_router)
     app.include_router(billing_platform_router)
     app.include_router(billing_router)
     app.include_router(reports_router)

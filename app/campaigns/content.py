@@ -73,7 +73,7 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
                "today": jalali_date(now, store.timezone)}
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
-        target = cart_target(store, cart, message.id if message else 0)
+        target = cart_target(store, cart, coupon=context["coupon_code"], now=now)
         context["link"] = link(kind="cart", target=target)
         context["cart_items"] = "، ".join(item["name"] for item in cart.items if item.get("name"))
         context["cart_total"] = money(cart.total, store.currency)
@@ -95,7 +95,7 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
     elif campaign.kind == LOST_ORDER:
         context["link"] = link(kind="order", target=order_target(
             store, order, _cart_with_token(session, store.id, order.cart_token),
-            message.id if message else 0))
+            coupon=context["coupon_code"], now=now))
     else:
         context["link"] = link(kind="store", target=store.url)
     return context

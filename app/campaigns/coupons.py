@@ -246,19 +246,6 @@ def template_fields(session: Session, *, step: CampaignStep, enrollment: Enrollm
     return {"coupon_code": "", "coupon_expires": ""}  # `gate` keeps such a message from going out
 
 
-def code_for_message(session: Session, message_id: int) -> str | None:
-    """The coupon code a sent message carried (personal, fallback or fixed), if any."""
-    message = session.get(Message, message_id)
-    if message is None:
-        return None
-    # A message's step, enrollment and store: foreign keys (cascading deletes), never missing.
-    step = session.get_one(CampaignStep, message.step_id)
-    enrollment = session.get_one(Enrollment, message.enrollment_id)
-    store = session.get_one(Store, message.store_id)
-    return template_fields(session, step=step, enrollment=enrollment,
-                           store=store)["coupon_code"] or None
-
-
 def message_for_codes(session: Session, store_id: int, codes: list[str]) -> int | None:
     """The message whose personal coupon an order used (codes as orders report them)."""
     return session.scalar(select(Coupon.message_id).where(

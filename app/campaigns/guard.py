@@ -171,6 +171,8 @@ def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
             return Reason.PURCHASED, None
         if batch.purchased_since(enrollment.contact_id, enrollment.anchor_at):
             return Reason.PURCHASED, None
+        if cart.declined_at:
+            return Reason.CART_DECLINED, None
         return (Reason.CART_EMPTIED, None) if not cart.total else None
     order = session.get(Order, enrollment.subject_id)
     if case.campaign.kind == LOST_ORDER:

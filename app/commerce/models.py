@@ -125,6 +125,9 @@ class Cart(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     # When a purchase (of this cart, or by the same contact) ended its abandonment.
     converted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the shopper unticked the plugin's SMS consent box: the cart's personal data is gone
+    # and nothing more is sent about it (until they tick it again).
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payload_sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

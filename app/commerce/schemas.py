@@ -7,7 +7,15 @@ wrong value would corrupt the mirror (ids, statuses, the cart token).
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+)
 
 
 def _utc(value: Any) -> Any:
@@ -183,6 +191,8 @@ class CartPayload(BaseModel):
     currency: str = Field(min_length=3, max_length=8)
     restore_url: Annotated[str, TEXT, cut(2000)] = ""
     cart_url: Annotated[str, TEXT, cut(2000)] = ""
+    # False: the shopper unticked the SMS consent box (the plugin then sends no personal data).
+    consent: StrictBool = True
     date_modified_gmt: UTC
 
     @field_validator("date_modified_gmt")

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from app.commerce.models import Cart, Order, Product
 from app.commerce.money import to_minor
 from app.commerce.schemas import CartPayload, WooOrder, WooProduct
-from app.contacts.service import contact_for_phone
+from app.contacts.service import contact_for_phone, set_consent
 
 Outcome = Literal["applied", "duplicate", "stale"]
 
 CART_TOKEN_META_KEY = "_bazgasht_cart_token"
+# "no" when the shopper unticked the plugin's SMS consent box at checkout.
+CONSENT_META_KEY = "_bazgasht_sms_consent"
 PURCHASED_STATUSES = frozenset({"processing", "completed", "on-hold"})
 # Never a purchase, whatever dates they carry: a refunded or cancelled order keeps the date it
 # was paid, and counting it would credit revenue the store gave back.
@@ -95,6 +97,7 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
                                  data.date_modified_gmt)
     if outcome != "applied":
         return outcome
+    placing = order.status in (None, "checkout-draft")  # new to us, or a block checkout's draft
     # A state newer than the trashing is a restore; the trash state itself stays trashed.
     if order.deleted_at and data.status != "trash" and (
         data.date_modified_gmt is None or data.date_modified_gmt > order.deleted_at):
@@ -134,6 +137,11 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
                               first_name=first_name, last_name=last_name, email=billing.email)
     order.contact_id = found.contact.id if found.contact else None
     order.phone_error = found.error
+    # Said once, when the order is placed: a later edit of an old order must not undo a
+    # consent the customer gave since.
+    if placing and phone_raw and str(data.meta(CONSENT_META_KEY) or "").lower() == "no":
+        set_consent(session, store_id=store_id, raw_phone=phone_raw, opted_in=False,
+                    source="checkout", now=now)
     session.flush()
     if order.cart_token:
         session.execute(
@@ -198,6 +206,11 @@ def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha25
     if outcome != "applied":
         return outcome
     currency = data.currency.upper()
+    declined = not data.consent
+    if declined:  # keep nothing personal, whatever the body carried
+        data = data.model_copy(update=dict(phone=None, first_name="", last_name="", email="",
+                                           items=[], total=None))
+    cart.declined_at = (cart.declined_at or now) if declined else None
     cart.first_name, cart.last_name, cart.email = data.first_name, data.last_name, data.email
     cart.phone_raw = data.phone or ""
     cart.items = _items(data.items, currency)

@@ -1,48 +1,44 @@
-"""Cart restore: the SMS link carries a signed token; the companion plugin exchanges it here
-for the cart's items, rebuilds the cart and copies the cart token into the order it becomes."""
+"""Cart restore tokens: the SMS link carries everything the companion plugin needs to rebuild
+the cart, signed so the plugin can trust it without asking bazgasht (the shopper's page never
+waits on us). The format is shared with the plugin's RestoreToken.php (docs/plugin.md):
 
-from collections.abc import Callable
+    base64url(JSON payload) "." base64url(HMAC-SHA256(webhook secret, "bazgasht-restore." + payload))
 
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import Session
+both without padding; the payload `{"v": 1, "cart", "items": [[product, variation, qty]…],
+"coupon", "exp"}`. A token of one store is worthless at another (each has its own secret).
+"""
 
-from app.commerce.models import Cart
-from app.errors import NotFound
-from app.stores.models import Store
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
 
 RESTORE_PARAM = "bazgasht_restore"
-_SALT = "bazgasht.cart-restore"
-# The personal or fixed coupon code a message carried (or None): the campaign engine's
-# (app.campaigns.coupons.code_for_message), handed over by the edge, because the engine
-# imports links and dependencies point one way.
-CouponCodeOf = Callable[[Session, int], str | None]
+VERSION = 1
+_LABEL = b"bazgasht-restore."
+# Long after the campaign's last reminder (3 days), short of the short link's 90 days: a cart
+# from more than a month ago is better started afresh.
+LIFETIME = timedelta(days=30)
 
 
-def restore_token(secret: str, *, cart_id: int, message_id: int) -> str:
-    """Signed with the store's webhook secret: only bazgasht mints one, and a token of one
-    store is worthless at another."""
-    return URLSafeSerializer(secret, salt=_SALT).dumps([cart_id, message_id])
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def read_restore_token(secret: str, token: str) -> tuple[int, int] | None:
-    try:
-        cart_id, message_id = URLSafeSerializer(secret, salt=_SALT).loads(token)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    if not isinstance(cart_id, int) or not isinstance(message_id, int):
-        return None
-    return cart_id, message_id
+def _quantity(value: object) -> int | float:
+    number = float(value or 1)  # type: ignore[arg-type]
+    return int(number) if number.is_integer() else number
 
 
-def exchange(session: Session, store: Store, token: str, *,
-             coupon_code_of: CouponCodeOf) -> dict:
-    found = read_restore_token(store.webhook_secret, token)
-    cart = session.get(Cart, found[0]) if found else None
-    if found is None or cart is None or cart.store_id != store.id:
-        raise NotFound("this restore token is not valid for this store (copy the whole "
-                       f"'{RESTORE_PARAM}' parameter)", code="invalid_restore_token")
-    return dict(cart_token=cart.token, coupon_code=coupon_code_of(session, found[1]),
-                items=[dict(product_id=item["product_id"],
-                            variation_id=item.get("variation_id") or 0,
-                            quantity=item.get("quantity") or 1)
-                       for item in cart.items or [] if item.get("product_id")])
+def restore_token(secret: str, *, cart_token: str, items: list[dict], coupon: str | None,
+                  now: datetime) -> str:
+    payload = {"v": VERSION, "cart": cart_token,
+               "items": [[int(item["product_id"]), int(item.get("variation_id") or 0),
+                          _quantity(item.get("quantity"))]
+                         for item in items if item.get("product_id")],
+               "coupon": coupon or None,
+               "exp": int((now + LIFETIME).timestamp())}
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    signature = hmac.new(secret.encode(), _LABEL + body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(signature)}"

@@ -1,4 +1,4 @@
-"""The short-link redirect (the hot path) and the companion plugin's cart-restore exchange."""
+"""The short-link redirect: the hot path."""
 
 import re
 
@@ -6,12 +6,9 @@ from cachetools import TTLCache
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
-from app.deps import SessionDep, StoreDep
-from app.links import restore
 from app.links.clicks import Hit
 from app.links.service import ALPHABET, CODE_LENGTH, RESERVED, LinkInfo, is_bot, resolve
 from app.ops import metrics
@@ -36,7 +33,6 @@ register_url_convertor("shortcode", ShortCode())
 NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Cache-Control": "no-store"}
 
 router = APIRouter()
-plugin_router = APIRouter(prefix="/plugin/v1", tags=["companion plugin"])
 
 # Codes → links, per process. A link never changes once its SMS went out, so a few minutes of
 # staleness cost nothing; misses are not cached (a code is minted before anyone can ask for it).
@@ -63,31 +59,6 @@ async def follow(code: str, request: Request) -> Response:
         link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
         bot=request.method == "HEAD" or is_bot(user_agent), user_agent=user_agent))
     return RedirectResponse(info.target, status_code=302, headers=NO_INDEX)
-
-
-class RestoreRequest(BaseModel):
-    token: str = Field(min_length=1, max_length=500,
-                       description=f"the `{restore.RESTORE_PARAM}` query parameter as received")
-
-
-class RestoreItem(BaseModel):
-    product_id: int
-    variation_id: int = 0
-    quantity: float
-
-
-class RestoreAnswer(BaseModel):
-    cart_token: str
-    items: list[RestoreItem]
-    coupon_code: str | None = Field(None, description="apply this code to the restored cart")
-
-
-@plugin_router.post("/cart-restore", response_model=RestoreAnswer,
-                    summary="Exchange a restore token from an SMS link for the cart's items")
-def cart_restore(data: RestoreRequest, request: Request, store: StoreDep,
-                 session: SessionDep) -> dict:
-    return restore.exchange(session, store, data.token,
-                            coupon_code_of=request.app.state.coupon_code_of_message)
 
 
 async def _follow_first(request: Request) -> Response:

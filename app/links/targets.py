@@ -1,5 +1,6 @@
 """Where a message's link leads, and the rule that keeps it on the store's own site."""
 
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.commerce.service import UNPAID_STATUSES
@@ -31,7 +32,7 @@ def with_utm(url: str, *, campaign: str, step: int, variant: str | None) -> str:
                        utm_content=content)
 
 
-def order_target(store, order, cart, message_id: int) -> str:
+def order_target(store, order, cart, *, coupon: str | None, now: datetime) -> str:
     """Where a lost order's SMS leads: the order's own payment page while it can still be paid;
     once WooCommerce cancelled it, a cart refilled with its items (the cart it was placed from,
     restored by the plugin, or add-to-cart for a single item), else the store."""
@@ -39,7 +40,7 @@ def order_target(store, order, cart, message_id: int) -> str:
             and on_site(order.payment_url, store.url):
         return order.payment_url
     if cart is not None:
-        return cart_target(store, cart, message_id)
+        return cart_target(store, cart, coupon=coupon, now=now)
     return _add_to_cart(store, order.items) or store.url
 
 
@@ -56,11 +57,13 @@ def _add_to_cart(store, items) -> str | None:
                                                        "quantity": str(quantity)})
 
 
-def cart_target(store, cart, message_id: int) -> str:
-    """The plugin's restore URL when it reported one (it rebuilds the cart from our token);
-    else a single-item cart goes to add-to-cart on the store, anything else to the cart page."""
+def cart_target(store, cart, *, coupon: str | None, now: datetime) -> str:
+    """The plugin's restore URL when it reported one (it rebuilds the cart from our token and
+    applies the message's coupon); else a single-item cart goes to add-to-cart on the store,
+    anything else to the cart page."""
     if cart.restore_url and on_site(cart.restore_url, store.url):
-        token = restore_token(store.webhook_secret, cart_id=cart.id, message_id=message_id)
+        token = restore_token(store.webhook_secret, cart_token=cart.token, items=cart.items or [],
+                              coupon=coupon, now=now)
         return with_params(cart.restore_url.split("?")[0] or store.url, **{RESTORE_PARAM: token})
     if single := _add_to_cart(store, cart.items):
         return single

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreId
 from app.errors import platform_errors
-from app.stores import service
+from app.stores import plugin, service
 from app.stores.models import Store
 from app.stores.schemas import (
     SmsGatewaySettings,
@@ -39,8 +39,10 @@ def store_out(store: Store, public_url: str) -> dict:
 def create_store(data: StoreCreate, request: Request, session: SessionDep,
                  settings: SettingsDep) -> dict:
     store, api_key = request.app.state.open_store(session, data)  # app.onboarding's
-    return store_out(store, settings.public_url) | {"api_key": api_key,
-                                                    "webhook_secret": store.webhook_secret}
+    url = service.webhook_url(settings.public_url, store.id)
+    return store_out(store, settings.public_url) | {
+        "api_key": api_key, "webhook_secret": store.webhook_secret,
+        "plugin_connection_code": plugin.connection_code(store, url)}
 
 
 @router.get("/{store_id}", response_model=StoreOut, responses=platform_errors(404))

@@ -119,3 +119,4 @@ class StoreCreated(StoreOut):
 
     api_key: str
     webhook_secret: str
+    plugin_connection_code: str = Field(description="paste into the companion plugin's settings")

@@ -35,8 +35,10 @@ class Shop:
         self.client, self.store, self.factory, self.clock = client, store, factory, clock
         self.gateway = ConsoleGateway(factory)
 
-    def cart(self, token: str, at: datetime, *, phone="۰۹۱۲۳۴۵۶۷۸۹", total="550000", name="علی"):
+    def cart(self, token: str, at: datetime, *, phone="۰۹۱۲۳۴۵۶۷۸۹", total="550000", name="علی",
+             consent: bool = True):
         response = deliver(self.client, self.store, "bazgasht_cart.updated", {
+            "consent": consent,
             "token": token, "phone": phone, "first_name": name, "last_name": "رضایی",
             "email": "", "currency": "IRT", "total": total,
             "items": [{"product_id": 11, "name": "چای سبز", "quantity": 2, "price": "275000",
@@ -48,10 +50,12 @@ class Shop:
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
               cart_token=None, items=((11, 2),), coupons=(), placed: datetime | None = None,
-              total="600000"):
+              total="600000", sms_consent: str | None = None):
         """The order as it is at `at` (paid then, if processing or completed), placed at
-        `placed` (default: at `at` too)."""
+        `placed` (default: at `at` too); `sms_consent` as the plugin's checkout box left it."""
         meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
+        if sms_consent is not None:
+            meta.append({"id": 2, "key": "_bazgasht_sms_consent", "value": sms_consent})
         paid = gmt(at) if status in ("processing", "completed") else None
         response = deliver(self.client, self.store, "order.updated", {
             "id": wc_id, "number": str(wc_id), "status": status, "currency": "IRT",

@@ -398,10 +398,15 @@ def test_sending_rules_are_saved_and_wrong_ones_explained_in_persian(panel, seed
     assert 'value="۲۲:۰۰"' in wrong.text
 
 
-def test_the_webhook_secret_is_shown_only_when_asked(panel, seeded):
-    panel.get("/panel/settings")
+def test_the_webhook_secret_and_plugin_code_are_shown_only_when_asked(panel, seeded):
+    from app.stores.plugin import CONNECTION_PREFIX
+
+    page = panel.get("/panel/settings")
+    assert seeded.store.webhook_secret not in page.text and CONNECTION_PREFIX not in page.text
+    assert 'href="/plugin/bazgasht.zip"' in page.text  # the plugin is one click away
     shown = panel.post("/panel/settings/webhook/show")
     assert seeded.store.webhook_secret in shown.text and "گام به گام" in shown.text
+    assert 'id="connection-code">' + CONNECTION_PREFIX in shown.text
 
 
 def test_gateway_credentials_are_write_only(panel, seeded, factory):

@@ -15,6 +15,7 @@ from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import DomainError
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.stores.plugin import connection_code
 from app.stores.service import webhook_url
 
 router = APIRouter(prefix="/panel/settings", include_in_schema=False)
@@ -185,8 +186,11 @@ def check_gateway(request: Request, current: PostDep, session: SessionDep,
 
 @router.post("/webhook/show")
 def show_webhook_secret(request: Request, current: PostDep, settings: SettingsDep) -> Response:
-    """The webhook secret, only when asked for (it is not in the settings page's source)."""
-    return _page(request, current, settings, section="webhook", show_secret=True)
+    """The webhook secret and the plugin's connection code (which carries it), only when asked
+    for: neither is in the settings page's source otherwise."""
+    code = connection_code(current.store, webhook_url(settings.public_url, current.store.id))
+    return _page(request, current, settings, section="webhook", show_secret=True,
+                 connection_code=code)
 
 
 @router.post("/api-key/rotate")
