@@ -34,6 +34,13 @@ final class WPAdmin
         self::$httpAnswer = ['response' => ['code' => 200, 'message' => 'OK'], 'body' => '{"ok":true}'];
     }
 
+    /** A connection code as bazgasht makes it (docs/plugin.md), for the tests' stories. */
+    public static function connectionCode(array $data, string $prefix = 'BZG1-'): string
+    {
+        $json = json_encode($data, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES);
+        return $prefix . rtrim(strtr(base64_encode($json), '+/', '-_'), '=');
+    }
+
     /** A request form posted by a user: the nonce WordPress would have put in the form. */
     public static function nonce(string $action): string
     {

@@ -9,11 +9,9 @@ final class ConnectionCodeTest extends TestCase
 {
     private const SECRET = 'Zq3xK9mWv2LpR7tYb4NcH8sJ1dFg6aEu0iOkQw5e';
 
-    /** The code as bazgasht makes it (docs/plugin.md). */
-    public static function code(array $data, string $prefix = 'BZG1-'): string
+    private static function code(array $data, string $prefix = 'BZG1-'): string
     {
-        $json = json_encode($data, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES);
-        return $prefix . rtrim(strtr(base64_encode($json), '+/', '-_'), '=');
+        return WPAdmin::connectionCode($data, $prefix);
     }
 
     private static function valid(array $over = []): array
