@@ -9,7 +9,7 @@ use PHPUnit\Framework\TestCase;
 
 final class PurgeTest extends TestCase
 {
-    private const NOW = 1796529600;
+    private const NOW = 1796443200;
 
     protected function setUp(): void
     {

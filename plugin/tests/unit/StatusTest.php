@@ -12,7 +12,7 @@ use PHPUnit\Framework\TestCase;
 final class StatusTest extends TestCase
 {
     private const SECRET = 'Zq3xK9mWv2LpR7tYb4NcH8sJ1dFg6aEu0iOkQw5e';
-    private const NOW = 1796529600;  // 2026-12-05T04:00:00Z
+    private const NOW = 1796443200;  // 2026-12-05T04:00:00Z
 
     private int $id;
 
