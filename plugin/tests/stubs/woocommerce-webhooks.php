@@ -21,6 +21,12 @@ final class WCWebhooks
         self::$saved = [];
         self::$nextId = 1;
     }
+
+    /** What the storefront's CartTopic does for the plugin's topic, for the merchant's stories. */
+    public static function registerCartTopic(): void
+    {
+        add_filter('woocommerce_valid_webhook_resources', static fn (array $r) => [...$r, 'bazgasht_cart']);
+    }
 }
 
 class WC_Webhook

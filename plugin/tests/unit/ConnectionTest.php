@@ -18,13 +18,7 @@ final class ConnectionTest extends TestCase
         WPAdmin::reset();
         WCWebhooks::reset();
         WP::$userId = 3;
-        self::registerCartTopic();
-    }
-
-    /** What the storefront's CartTopic does: WooCommerce accepts the topic only then. */
-    public static function registerCartTopic(): void
-    {
-        add_filter('woocommerce_valid_webhook_resources', static fn (array $r) => [...$r, 'bazgasht_cart']);
+        WCWebhooks::registerCartTopic();
     }
 
     private static function code(string $url = self::URL, string $secret = self::SECRET): string

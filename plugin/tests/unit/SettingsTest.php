@@ -23,7 +23,7 @@ final class SettingsTest extends TestCase
         WPAdmin::reset();
         WCWebhooks::reset();
         Clock::set(self::NOW);
-        ConnectionTest::registerCartTopic();
+        WCWebhooks::registerCartTopic();
         WP::$options['timezone_string'] = 'Asia/Tehran';
         $this->wpdbBefore = $GLOBALS['wpdb'] ?? null;
         $GLOBALS['wpdb'] = $this->wpdb = new MerchantWpdb();

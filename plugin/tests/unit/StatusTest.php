@@ -22,7 +22,7 @@ final class StatusTest extends TestCase
         WPAdmin::reset();
         WCWebhooks::reset();
         Clock::set(self::NOW);
-        ConnectionTest::registerCartTopic();
+        WCWebhooks::registerCartTopic();
         Connection::save(WPAdmin::connectionCode([
             'url' => 'https://api.bazgasht.ir/webhooks/woocommerce/42', 'secret' => self::SECRET, 'store' => 's',
         ]));
