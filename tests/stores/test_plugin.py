@@ -23,7 +23,7 @@ def test_the_plugin_zip_installs_as_one_bazgasht_folder(client):
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = archive.namelist()
     assert all(name.startswith("bazgasht/") for name in names)
-    assert "bazgasht/includes/Plugin.php" in names
+    assert "bazgasht/uninstall.php" in names and "bazgasht/includes/Plugin.php" in names
     # What the plugin's own tests need stays out of what merchants install.
     assert not any("/tests/" in name or name.endswith(".xml") for name in names)
     header = archive.read("bazgasht/bazgasht.php").decode()
