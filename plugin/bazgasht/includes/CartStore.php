@@ -95,6 +95,11 @@ final class CartStore
         if (array_key_exists('items', $data)) {
             $data['items'] = (string) wp_json_encode(array_values((array) $data['items']));
         }
+        foreach (['session_key', 'phone', 'first_name', 'last_name', 'email', 'total', 'currency'] as $text) {
+            if (array_key_exists($text, $data)) {
+                $data[$text] = (string) $data[$text];  // null (no phone) is kept as ''
+            }
+        }
         if (array_key_exists('consent', $data)) {
             $data['consent'] = $data['consent'] ? 1 : 0;
         }
