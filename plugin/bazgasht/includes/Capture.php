@@ -409,10 +409,15 @@ final class Capture
         return $token;
     }
 
-    /** Counts this IP's requests in a 10-minute window (a transient; the IP itself is not kept). */
+    /**
+     * Counts this IP's requests in a 10-minute window (a transient; the IP itself is not kept).
+     * REMOTE_ADDR, not a forwarded header anyone can write; a store behind a CDN or proxy
+     * names its visitors' address with the filter `bazgasht_capture_client_ip`.
+     */
     private static function allow(): bool
     {
-        $ip = (string) filter_var($_SERVER['REMOTE_ADDR'] ?? '', FILTER_VALIDATE_IP);
+        $ip = (string) apply_filters('bazgasht_capture_client_ip', (string) ($_SERVER['REMOTE_ADDR'] ?? ''));
+        $ip = (string) filter_var($ip, FILTER_VALIDATE_IP);
         $key = 'bazgasht_rl_' . substr(hash('sha256', $ip), 0, 24);
         $now = Clock::now();
         $entry = get_transient($key);

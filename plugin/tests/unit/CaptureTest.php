@@ -121,6 +121,21 @@ final class CaptureTest extends ShopperTestCase
         $this->assertSame(200, end($this->responses)[0]);
     }
 
+    public function testBehindAProxyTheStoreNamesTheClientsAddress(): void
+    {
+        // Every shopper comes from the CDN's address; the store's own filter tells them apart.
+        add_filter('bazgasht_capture_client_ip', static fn () => $_SERVER['HTTP_X_REAL_IP']);
+        $_SERVER['HTTP_X_REAL_IP'] = '192.0.2.1';
+        for ($i = 0; $i < 30; $i++) {
+            do_action('wc_ajax_bazgasht_capture');
+        }
+        $_SERVER['HTTP_X_REAL_IP'] = '192.0.2.2';
+        do_action('wc_ajax_bazgasht_capture');
+
+        $this->assertSame(200, end($this->responses)[0]);
+        unset($_SERVER['HTTP_X_REAL_IP']);
+    }
+
     public function testTheEndpointRefusesABigBodyAndCutsLongFields(): void
     {
         $_SERVER['CONTENT_LENGTH'] = '5000';
