@@ -35,7 +35,7 @@ final class Attribution
         }
         self::token($order);
         $consent = Consent::fromClassicPost();
-        if ($consent !== null && Options::settings()['consent_enabled']) {
+        if ($consent !== null) {
             $order->update_meta_data(Consent::META, $consent ? 'yes' : 'no');
             Capture::setConsent($consent);
         }
@@ -49,7 +49,7 @@ final class Attribution
         self::token($order);
         // The field's own hook wrote the answer when the shopper touched it; else the box showed
         // its default, and that is the answer.
-        if (Options::settings()['consent_enabled'] && $order->get_meta(Consent::META) === '') {
+        if (Consent::enabled() && $order->get_meta(Consent::META) === '') {
             $order->update_meta_data(Consent::META, Capture::consent() ? 'yes' : 'no');
         }
     }

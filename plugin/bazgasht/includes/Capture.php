@@ -64,6 +64,7 @@ final class Capture
             add_action($hook, [self::class, 'touch'], 10, 0);
         }
         add_action('woocommerce_store_api_cart_update_customer_from_request', [self::class, 'fromStoreApi'], 10, 2);
+        add_action('woocommerce_store_api_checkout_update_customer_from_request', [self::class, 'fromStoreApi'], 10, 2);
         add_action('wc_ajax_' . self::ENDPOINT, [self::class, 'endpoint']);
         add_filter('woocommerce_checkout_posted_data', [self::class, 'postedData']);
         add_filter('rest_request_before_callbacks', [self::class, 'beforeRestCallbacks'], 10, 3);

@@ -21,11 +21,12 @@ final class Consent
     public const BLOCK_FIELD = 'bazgasht/sms-consent';
     public const META = '_bazgasht_sms_consent';
 
+    /**
+     * Hooks are added whatever the settings: reading them here (plugins_loaded) would load the
+     * text domain before `init` for the defaults' __(); each callback asks instead.
+     */
     public static function register(): void
     {
-        if (!Options::settings()['consent_enabled']) {
-            return;
-        }
         add_action('woocommerce_after_checkout_billing_form', [self::class, 'render']);
         add_action('woocommerce_init', [self::class, 'registerBlockField']);
         add_filter('woocommerce_get_default_value_for_' . self::BLOCK_FIELD, [self::class, 'blockDefault'], 10, 3);
@@ -35,6 +36,9 @@ final class Consent
     /** Classic checkout, after the billing fields: the box, ticked as the shopper last left it. */
     public static function render(): void
     {
+        if (!self::enabled()) {
+            return;
+        }
         woocommerce_form_field(
             self::FIELD,
             [
@@ -51,7 +55,7 @@ final class Consent
     /** Block checkout: an additional checkbox in the contact step (WooCommerce 8.9+). */
     public static function registerBlockField(): void
     {
-        if (!function_exists('woocommerce_register_additional_checkout_field')) {
+        if (!self::enabled() || !function_exists('woocommerce_register_additional_checkout_field')) {
             return;
         }
         woocommerce_register_additional_checkout_field([
@@ -77,7 +81,7 @@ final class Consent
      */
     public static function blockValue(mixed $key, mixed $value = null, mixed $group = '', mixed $wcObject = null): void
     {
-        if ($key !== self::BLOCK_FIELD) {
+        if ($key !== self::BLOCK_FIELD || !self::enabled()) {
             return;
         }
         $yes = filter_var($value, FILTER_VALIDATE_BOOLEAN);
@@ -87,11 +91,17 @@ final class Consent
         }
     }
 
+    /** The merchant asks for consent (setting `consent_enabled`). */
+    public static function enabled(): bool
+    {
+        return (bool) Options::settings()['consent_enabled'];
+    }
+
     /** Classic checkout's posted answer: null when the box was not on the form. */
     public static function fromClassicPost(): ?bool
     {
         // WooCommerce verified the checkout nonce before woocommerce_checkout_create_order.
-        if (empty($_POST[self::SHOWN])) {
+        if (empty($_POST[self::SHOWN]) || !self::enabled()) {
             return null;
         }
         return !empty($_POST[self::FIELD]);

@@ -17,11 +17,9 @@ final class PhonePrompt
     /** WooCommerce session key: 'due' after an add-to-cart, 'shown' once printed. */
     public const STATE = 'bazgasht_prompt';
 
+    /** Hooks whatever the settings; the callbacks ask (settings hold __() texts: not before init). */
     public static function register(): void
     {
-        if (!Options::settings()['phone_prompt']) {
-            return;
-        }
         add_action('woocommerce_add_to_cart', [self::class, 'due'], 20, 0);
         add_action('wp_enqueue_scripts', [self::class, 'style']);
         add_action('wp_footer', [self::class, 'render']);
@@ -30,7 +28,10 @@ final class PhonePrompt
     public static function due(): void
     {
         $session = self::session();
-        if ($session === null || $session->get(self::STATE) === 'shown' || Capture::knownPhone() !== '') {
+        if (!self::enabled() || $session === null || $session->get(self::STATE) === 'shown') {
+            return;
+        }
+        if (Capture::knownPhone() !== '') {
             return;
         }
         $session->set(self::STATE, 'due');
@@ -38,7 +39,7 @@ final class PhonePrompt
 
     public static function style(): void
     {
-        if (self::session()?->get(self::STATE) === 'due') {
+        if (self::enabled() && self::session()?->get(self::STATE) === 'due') {
             wp_enqueue_style(
                 'bazgasht-prompt',
                 plugins_url('assets/prompt.css', dirname(__DIR__) . '/bazgasht.php'),
@@ -51,7 +52,10 @@ final class PhonePrompt
     public static function render(): void
     {
         $session = self::session();
-        if ($session === null || $session->get(self::STATE) !== 'due' || Capture::knownPhone() !== '') {
+        if (!self::enabled() || $session === null || $session->get(self::STATE) !== 'due') {
+            return;
+        }
+        if (Capture::knownPhone() !== '') {
             return;
         }
         $session->set(self::STATE, 'shown');
@@ -74,6 +78,11 @@ final class PhonePrompt
     </form>
 </div>
         <?php
+    }
+
+    private static function enabled(): bool
+    {
+        return (bool) Options::settings()['phone_prompt'];
     }
 
     private static function session(): ?object

@@ -93,8 +93,16 @@ final class ConsentTest extends ShopperTestCase
     {
         $this->settings(['consent_enabled' => false]);
 
-        $this->assertFalse(has_action('woocommerce_after_checkout_billing_form'));
-        $this->assertFalse(has_action('woocommerce_init'));
+        ob_start();
+        do_action('woocommerce_after_checkout_billing_form', null);
+        $this->assertSame('', ob_get_clean());
+        do_action('woocommerce_init');
+        $this->assertSame([], WCStub::$additionalFields);
+        $_POST = ['bazgasht_sms_consent_shown' => '1'];
+        $order = new WC_Order(0);
+        do_action('woocommerce_checkout_create_order', $order, []);
+        do_action('woocommerce_store_api_checkout_update_order_meta', $order);
+        $this->assertSame('', $order->get_meta('_bazgasht_sms_consent'));
         $this->assertTrue(Capture::consent());
     }
 }

@@ -14,7 +14,8 @@ final class ShopperTest extends ShopperTestCase
         $hooks = [
             'woocommerce_add_to_cart', 'woocommerce_after_cart_item_quantity_update', 'woocommerce_cart_item_removed',
             'woocommerce_applied_coupon', 'woocommerce_removed_coupon', 'woocommerce_cart_emptied',
-            'woocommerce_store_api_cart_update_customer_from_request', 'wc_ajax_bazgasht_capture',
+            'woocommerce_store_api_cart_update_customer_from_request',
+            'woocommerce_store_api_checkout_update_customer_from_request', 'wc_ajax_bazgasht_capture',
             'woocommerce_checkout_posted_data', 'rest_request_before_callbacks', 'wp_enqueue_scripts', 'shutdown',
             'woocommerce_webhook_topics', 'woocommerce_valid_webhook_resources', 'woocommerce_webhook_topic_hooks',
             'woocommerce_webhook_payload', 'woocommerce_after_checkout_billing_form', 'woocommerce_init',
