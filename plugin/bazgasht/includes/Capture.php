@@ -63,6 +63,7 @@ final class Capture
         foreach (self::CART_HOOKS as $hook) {
             add_action($hook, [self::class, 'touch'], 10, 0);
         }
+        add_action('woocommerce_cart_emptied', [self::class, 'emptied'], 10, 0);
         add_action('woocommerce_store_api_cart_update_customer_from_request', [self::class, 'fromStoreApi'], 10, 2);
         add_action('woocommerce_store_api_checkout_update_customer_from_request', [self::class, 'fromStoreApi'], 10, 2);
         add_action('wc_ajax_' . self::ENDPOINT, [self::class, 'endpoint']);
@@ -86,6 +87,12 @@ final class Capture
         if (self::isStoreApiRequest()) {
             self::markHuman();
         }
+    }
+
+    /** The cart was emptied (after payment, or by the shopper): whatever comes next is new. */
+    public static function emptied(): void
+    {
+        self::session()?->set(self::ORDERED, null);
     }
 
     /**
@@ -370,7 +377,7 @@ final class Capture
     {
         $decimals = wc_get_price_decimals();
         $items = [];
-        foreach (WC()->cart->get_cart() as $item) {
+        foreach (WC()->cart?->get_cart() ?? [] as $item) {
             $product = $item['data'] ?? null;
             $quantity = $item['quantity'] ?? 0;
             $quantity = is_int($quantity) || is_float($quantity) ? $quantity : (float) $quantity;

@@ -265,12 +265,13 @@ final class CaptureTest extends ShopperTestCase
         Capture::touch();  // the cart is still there while the bank's page is open
         $this->assertSame([], $this->shutdownDeliveries());
 
-        WC()->cart->empty_cart();
+        WC()->cart->empty_cart();  // paid: WooCommerce empties the cart
         $this->assertSame([], $this->shutdownDeliveries());
-        WC()->cart->add_to_cart(12, 1);
+        WC()->cart->add_to_cart(11, 1);  // the same book again, another day: a new cart
         $fired = $this->shutdownDeliveries();
         $this->assertCount(1, $fired);
         $this->assertNotSame($first, $fired[0]);
+        $this->assertSame($fired[0], $this->token());
     }
 
     public function testTheScriptIsEnqueuedInTheFooterWithTheEndpoint(): void
