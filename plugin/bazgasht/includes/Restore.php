@@ -4,7 +4,7 @@
  * Restore links: `?bazgasht_restore=<token>` on any page rebuilds the cart the SMS was about,
  * then redirects (303, no-cache, UTM parameters kept) with a Persian notice. Four outcomes:
  * restored → checkout; partly available → checkout (the cart if nothing could be added);
- * already ordered → the shop; expired or forged → the cart page, with nothing restored.
+ * already ordered (and paid) → the shop; expired or forged → the cart page, with nothing restored.
  *
  * @package Bazgasht
  */
@@ -45,7 +45,7 @@ final class Restore
             return;
         }
         $row = CartStore::find($token->cart);
-        if ($row !== null && $row['order_id'] > 0) {
+        if ($row !== null && self::paid((int) $row['order_id'])) {
             self::finish(self::ORDERED, wc_get_page_permalink('shop'));
             return;
         }
@@ -62,6 +62,16 @@ final class Restore
         } else {
             self::finish(self::PARTLY, $present > 0 ? wc_get_checkout_url() : wc_get_cart_url());
         }
+    }
+
+    /**
+     * An order placed from the cart and not paid (left at the bank's page, then cancelled by
+     * WooCommerce) is exactly what a lost-order SMS refills the cart for.
+     */
+    private static function paid(int $orderId): bool
+    {
+        $order = $orderId > 0 ? wc_get_order($orderId) : false;
+        return $order instanceof \WC_Order && $order->is_paid();
     }
 
     /**

@@ -24,6 +24,8 @@ final class WCStub
 {
     /** @var array<int, WC_Product> */
     public static array $products = [];
+    /** @var array<int, WC_Order> what wc_get_order() finds */
+    public static array $orders = [];
     /** @var list<array{string, string}> [message, type] */
     public static array $notices = [];
     /** @var list<array> what woocommerce_register_additional_checkout_field() was given */
@@ -33,7 +35,7 @@ final class WCStub
 
     public static function reset(): void
     {
-        self::$products = self::$notices = self::$additionalFields = [];
+        self::$products = self::$notices = self::$additionalFields = self::$orders = [];
         self::$currency = 'IRT';
         self::$decimals = 0;
         WooCommerce::$instance = new WooCommerce();
@@ -350,7 +352,7 @@ class WC_Customer extends WC_Data
 
 class WC_Order extends WC_Data
 {
-    public function __construct(public int $id = 0)
+    public function __construct(public int $id = 0, public string $status = 'pending')
     {
     }
 
@@ -358,6 +360,18 @@ class WC_Order extends WC_Data
     {
         return $this->id;
     }
+
+    /** WC_Order::is_paid(): its status is one of wc_get_is_paid_statuses() (processing, completed). */
+    public function is_paid(): bool
+    {
+        return in_array($this->status, ['processing', 'completed'], true);
+    }
+}
+
+/** wc_get_order(): the order, or false. */
+function wc_get_order(mixed $id = false): WC_Order|false
+{
+    return WCStub::$orders[(int) $id] ?? false;
 }
 
 // phpcs:ignore Squiz.Classes.ValidClassName.NotCamelCaps

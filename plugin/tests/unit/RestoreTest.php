@@ -104,6 +104,7 @@ final class RestoreTest extends ShopperTestCase
 
     public function testAnAlreadyOrderedCartGoesToTheShop(): void
     {
+        WCStub::$orders[501] = new WC_Order(501, 'processing');
         CartStore::save(['token' => self::CART, 'order_id' => 501]);
 
         $this->assertSame('ordered', $this->tap());
@@ -112,6 +113,18 @@ final class RestoreTest extends ShopperTestCase
         $this->assertSame('', (string) WC()->session->get(Capture::TOKEN, ''));
         $this->assertSame('https://shop.example/shop/', WP::$redirect);
         $this->assertSame(303, WP::$redirectStatus);
+    }
+
+    public function testACartWhoseOrderWasNeverPaidIsRefilled(): void
+    {
+        // A lost-order SMS, after WooCommerce cancelled the unpaid order placed from this cart.
+        WCStub::$orders[502] = new WC_Order(502, 'cancelled');
+        CartStore::save(['token' => self::CART, 'order_id' => 502]);
+
+        $this->assertSame('restored', $this->tap());
+
+        $this->assertSame(['11:0' => 2, '12:0' => 1], $this->quantities());
+        $this->assertSame('https://shop.example/checkout/', strtok((string) WP::$redirect, '?'));
     }
 
     public function testATamperedLinkRestoresNothing(): void
