@@ -24,8 +24,10 @@ def require(tool: str) -> str:
     return path
 
 
-def run(*args: str, stdin: str | None = None, cwd: Path = PLUGIN) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120)
+def run(*args: str, stdin: str | None = None, cwd: Path = PLUGIN,
+        env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120,
+                          env=None if env is None else os.environ | env)
 
 
 def php_script(script: str, payload: object) -> object:

@@ -2,8 +2,13 @@
 
 /**
  * WordPress's $wpdb as far as CartStore uses it, on PDO SQLite in memory, and a dbDelta()
- * stand-in that records the DDL it is given (MySQL-only, so it is not run here: reset() creates
- * the cart table in SQLite instead). wpdb::reset() between tests.
+ * stand-in that records the DDL it is given (MySQL-only, so it is not run on SQLite: reset()
+ * creates the cart table in SQLite instead). wpdb::reset() between tests.
+ *
+ * With BAZGASHT_TEST_MYSQL set (a PDO DSN such as "mysql:host=127.0.0.1;port=3306", user
+ * BAZGASHT_TEST_MYSQL_USER or root, no password) the same statements run on MariaDB/MySQL, the
+ * engine WordPress uses, in a database of this process's own, and reset() creates the table with
+ * CartStore::install()'s own DDL (what dbDelta runs for a table that does not exist yet).
  *
  * Like the real wpdb, every value read back is a string (or null): the code under test casts.
  */
@@ -26,6 +31,8 @@ class wpdb
     /** @var list<string> what dbDelta() was handed */
     public static array $deltas = [];
 
+    private static ?PDO $mysql = null;
+
     public string $prefix = 'wp_';
     public int $insert_id = 0;
     public string $last_error = '';
@@ -37,6 +44,16 @@ class wpdb
     {
         self::$deltas = [];
         $db = new self();
+        if (self::mysql() !== null) {
+            $GLOBALS['wpdb'] = $db;
+            $db->pdo->exec('DROP TABLE IF EXISTS wp_bazgasht_carts');
+            // Before the plugin's classes can load (this file is read first), there is no table.
+            if (class_exists(\Bazgasht\CartStore::class)) {
+                \Bazgasht\CartStore::install();
+                self::$deltas = [];
+            }
+            return $db;
+        }
         $db->pdo->exec(
             'CREATE TABLE wp_bazgasht_carts (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -62,7 +79,27 @@ class wpdb
 
     public function __construct()
     {
-        $this->pdo = new PDO('sqlite::memory:', null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+        $this->pdo = self::mysql()
+            ?? new PDO('sqlite::memory:', null, null, [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+    }
+
+    /** MariaDB/MySQL when BAZGASHT_TEST_MYSQL names one: a database of this process's own. */
+    public static function mysql(): ?PDO
+    {
+        $dsn = getenv('BAZGASHT_TEST_MYSQL');
+        if (!is_string($dsn) || $dsn === '') {
+            return null;
+        }
+        if (self::$mysql === null) {
+            $user = getenv('BAZGASHT_TEST_MYSQL_USER') ?: 'root';
+            self::$mysql = new PDO($dsn . ';charset=utf8mb4', $user, '', [PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION]);
+            $name = 'bazgasht_plugin_' . getmypid();
+            self::$mysql->exec("DROP DATABASE IF EXISTS $name");
+            self::$mysql->exec("CREATE DATABASE $name CHARACTER SET utf8mb4");
+            self::$mysql->exec("USE $name");
+            register_shutdown_function(static fn () => self::$mysql?->exec("DROP DATABASE IF EXISTS $name"));
+        }
+        return self::$mysql;
     }
 
     public function get_charset_collate(): string
@@ -199,11 +236,20 @@ class wpdb
 }
 
 if (!function_exists('dbDelta')) {
-    /** wp-admin/includes/upgrade.php's dbDelta(): here it only records the DDL. */
+    /**
+     * wp-admin/includes/upgrade.php's dbDelta(): records the DDL; on MariaDB it also runs it for a
+     * table that does not exist yet, as dbDelta does (comparing and altering is WordPress's).
+     */
     function dbDelta(string|array $queries = '', bool $execute = true): array
     {
         foreach ((array) $queries as $query) {
             wpdb::$deltas[] = $query;
+            $mysql = wpdb::mysql();
+            if ($execute && $mysql !== null && preg_match('/^\s*CREATE TABLE\s+(\S+)/i', $query, $m)) {
+                if ($mysql->query('SHOW TABLES LIKE ' . $mysql->quote($m[1]))->fetchColumn() === false) {
+                    $mysql->exec($query);
+                }
+            }
         }
         return [];
     }

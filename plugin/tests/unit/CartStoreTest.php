@@ -86,10 +86,11 @@ final class CartStoreTest extends ShopperTestCase
 
     public function testDropRemovesTheTable(): void
     {
+        $this->assertNotFalse($GLOBALS['wpdb']->query('SELECT COUNT(*) FROM wp_bazgasht_carts'));
+
         CartStore::drop();
 
-        $this->assertNull($GLOBALS['wpdb']->get_var(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'wp_bazgasht_carts'"
-        ));
+        // Reading a table that is gone fails, on SQLite and on MariaDB alike.
+        $this->assertFalse($GLOBALS['wpdb']->query('SELECT COUNT(*) FROM wp_bazgasht_carts'));
     }
 }
