@@ -1,12 +1,15 @@
-"""The plugin's storefront script in a real browser (Debian's Chromium), against the plugin's own
-capture endpoint on PHP's built-in server: what a shopper types at a classic checkout reaches the
-server once per pause, Persian digits and all, and the consent box's answer with it."""
+"""The plugin on a storefront served by PHP's built-in server (WordPress and WooCommerce stubbed):
+its script in a real browser (Debian's Chromium) sends what a shopper types at a classic checkout
+once per pause, Persian digits and all, with the consent box's answer; and a reminder's link from
+bazgasht, followed as a phone would, rebuilds the cart on the store."""
 
 import json
 import socket
 import subprocess
-from contextlib import closing
+from contextlib import closing, contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.dashboard.conftest import browser  # noqa: F401 (the session's Chromium)
@@ -29,16 +32,15 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture
-def storefront(tmp_path):
-    """`php -S` serving plugin/tests/storefront/router.php; its capture log; ended afterwards."""
+@contextmanager
+def serve_storefront(log: Path, **env: str):
+    """`php -S` serving plugin/tests/storefront/router.php, writing to `log`; ended afterwards."""
     php = require("php")
-    log = tmp_path / "capture.jsonl"
     log.touch()
     port = _free_port()
     server = subprocess.Popen(
         [php, "-S", f"127.0.0.1:{port}", str(PLUGIN / "tests" / "storefront" / "router.php")],
-        env={"BAZGASHT_STOREFRONT_LOG": str(log), "PATH": "/usr/bin:/bin"},
+        env={"BAZGASHT_STOREFRONT_LOG": str(log), "PATH": "/usr/bin:/bin"} | env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(200):  # up to ~10 s for the server to listen
@@ -46,10 +48,17 @@ def storefront(tmp_path):
                 break
             subprocess.run(["sleep", "0.05"], check=True)
         assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-        yield f"http://127.0.0.1:{port}", log
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def storefront(tmp_path):
+    log = tmp_path / "storefront.jsonl"
+    with serve_storefront(log) as base:
+        yield base, log
 
 
 def lines(log) -> list[dict]:
@@ -97,3 +106,49 @@ def test_a_shopper_typing_at_checkout_reaches_the_plugin_once_per_pause(browser,
         assert lines(log)[3]["contact"]["email"] == "sara@example.com"
     finally:
         page.close()
+
+
+def test_a_reminder_link_rebuilds_the_cart_on_the_store(shop, client, store, tmp_path):
+    from tests.campaigns.shop import tehran
+
+    shop.cart("story-cart-restore-01", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:05"))
+    [sms] = shop.sms()
+    tap = client.get(f"/{shop.link(sms.text).code}", headers={"User-Agent": "Mozilla/5.0 (Linux)"})
+    assert tap.status_code == 302
+    store_page = tap.headers["location"]
+    assert store_page.startswith("https://shop.example/?")
+
+    log = tmp_path / "storefront.jsonl"
+    now = str(int(tehran("2026-11-25T09:00").timestamp()))  # the next morning
+    with serve_storefront(log, BAZGASHT_STOREFRONT_SECRET=store.webhook_secret,
+                          BAZGASHT_STOREFRONT_NOW=now) as base:
+        # The store's address, as the phone's browser resolves it: this storefront.
+        landed = httpx.get(store_page.replace("https://shop.example", base), timeout=10)
+    assert landed.status_code == 303
+    assert landed.headers["location"].startswith(f"{base}/checkout/?")
+    assert "utm_source=sms" in landed.headers["location"]
+    assert "no-store" in landed.headers["cache-control"]
+    [restored] = lines(log)
+    assert (restored["outcome"], restored["cart"], restored["token"]) == (
+        "restored", [[11, 0, 2]], "story-cart-restore-01")
+    assert restored["notices"][0][1] == "success"
+
+
+def test_a_month_old_link_restores_nothing(shop, client, store, tmp_path):
+    from tests.campaigns.shop import tehran
+
+    shop.cart("story-cart-restore-02", tehran("2026-11-24T10:00"))
+    shop.tick(tehran("2026-11-24T11:05"))
+    [sms] = shop.sms()
+    store_page = client.get(f"/{shop.link(sms.text).code}").headers["location"]
+
+    log = tmp_path / "storefront.jsonl"
+    now = str(int(tehran("2026-12-25T09:00").timestamp()))  # past the token's 30 days
+    with serve_storefront(log, BAZGASHT_STOREFRONT_SECRET=store.webhook_secret,
+                          BAZGASHT_STOREFRONT_NOW=now) as base:
+        landed = httpx.get(store_page.replace("https://shop.example", base), timeout=10)
+    assert landed.status_code == 303 and landed.headers["location"].startswith(f"{base}/cart/")
+    [expired] = lines(log)
+    assert (expired["outcome"], expired["cart"], expired["notices"][0][1]) == (
+        "invalid", [], "error")

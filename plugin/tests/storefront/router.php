@@ -10,6 +10,10 @@
  * - GET /wp-content/plugins/bazgasht/assets/*: the plugin's assets.
  * - POST /?wc-ajax=bazgasht_capture: Capture's endpoint; what it made of the request is appended
  *   as a JSON line to the file named by BAZGASHT_STOREFRONT_LOG.
+ * - Any page with ?bazgasht_restore=: Restore at the time BAZGASHT_STOREFRONT_NOW (the test's
+ *   clock, unix seconds), connected with the secret BAZGASHT_STOREFRONT_SECRET,
+ *   the store selling products 11 and 12 (13 sold out); the outcome, the cart it left and where it
+ *   redirected go to the log too.
  */
 
 declare(strict_types=1);
@@ -18,6 +22,7 @@ require dirname(__DIR__) . '/golden/bootstrap.php';
 
 use Bazgasht\Capture;
 use Bazgasht\Options;
+use Bazgasht\Restore;
 
 $path = (string) parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH);
 $assets = '/wp-content/plugins/bazgasht/assets/';
@@ -46,6 +51,33 @@ if (($_GET['wc-ajax'] ?? '') === Capture::ENDPOINT) {
         echo json_encode($data);
     };
     do_action('wc_ajax_' . Capture::ENDPOINT);
+    return true;
+}
+
+if (isset($_GET[Restore::PARAM])) {
+    \Bazgasht\Clock::set((int) getenv('BAZGASHT_STOREFRONT_NOW'));
+    WP::$home = 'http://' . $_SERVER['HTTP_HOST'] . '/';
+    update_option(Options::CONNECTION, ['url' => 'https://bazgasht.example/webhooks/woocommerce/1',
+        'secret' => (string) getenv('BAZGASHT_STOREFRONT_SECRET'), 'store' => 'فروشگاه']);
+    WCStub::product(11, 'چای سبز', '275000');
+    WCStub::product(12, 'قوری', '1600000');
+    WCStub::product(13, 'فنجان', '90000')->inStock = false;
+    Restore::register();
+    Restore::$exit = static function (string $outcome): void {
+        $cart = [];
+        foreach (WC()->cart->get_cart() as $item) {
+            $cart[] = [$item['product_id'], $item['variation_id'], $item['quantity']];
+        }
+        $line = ['outcome' => $outcome, 'cart' => $cart, 'coupons' => WC()->cart->get_applied_coupons(),
+            'token' => WC()->session->get(Capture::TOKEN), 'notices' => WCStub::$notices];
+        $log = (string) getenv('BAZGASHT_STOREFRONT_LOG');
+        file_put_contents($log, json_encode($line, JSON_UNESCAPED_UNICODE) . "\n", FILE_APPEND);
+        foreach (WP::$headers as $name => $value) {
+            header("$name: $value");
+        }
+        header('Location: ' . WP::$redirect, true, WP::$redirectStatus);
+    };
+    do_action('wp_loaded');
     return true;
 }
 
