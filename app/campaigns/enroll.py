@@ -33,6 +33,9 @@ BATCH = 500
 CART_LOOKBACK = timedelta(days=1)
 # Likewise an order unpaid for longer than this when first seen lost.
 ORDER_LOOKBACK = timedelta(days=1)
+# A survey or a cross-sell asks a customer once in this long, however many orders they complete:
+# two orders completed together got two identical SMS in the same minute.
+ONCE_PER_CUSTOMER = timedelta(days=30)
 
 
 def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_id: int,
@@ -95,7 +98,10 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime) 
 
 
 def enroll_completed_orders(session: Session, campaign: Campaign, now: datetime) -> int:
-    """Orders that reached "completed" since the campaign exists (never the store's history)."""
+    """Orders that reached "completed" since the campaign exists (never the store's history).
+
+    One per customer in ONCE_PER_CUSTOMER: a later order within it is enrolled too (so it is
+    never looked at again) but its messages are skipped at once, with the reason."""
     orders = session.execute(
         select(Order.id, Order.contact_id, Order.completed_gmt, Order.modified_gmt)
         .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
@@ -104,9 +110,31 @@ def enroll_completed_orders(session: Session, campaign: Campaign, now: datetime)
                _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id))
         .order_by(Order.id).limit(BATCH)
     ).all()
-    return sum(enroll(session, campaign, subject_type="order", subject_id=order_id,
-                      contact_id=contact_id, anchor_at=completed or modified or now) is not None
-               for order_id, contact_id, completed, modified in orders)
+    enrolled = 0
+    for order_id, contact_id, completed, modified in orders:
+        anchor = completed or modified or now
+        asked = _asked_within(session, campaign, contact_id, anchor)
+        enrollment = enroll(session, campaign, subject_type="order", subject_id=order_id,
+                            contact_id=contact_id, anchor_at=anchor)
+        if enrollment is None:
+            continue
+        if asked:
+            exit_enrollment(session, enrollment, Reason.ONCE_PER_CUSTOMER, now)
+        else:
+            enrolled += 1
+    return enrolled
+
+
+def _asked_within(session: Session, campaign: Campaign, contact_id: int | None,
+                  anchor: datetime) -> bool:
+    """The customer has this campaign's sequence for another order near `anchor`: one still
+    running, or one whose message went out."""
+    went_out = exists().where(Message.enrollment_id == Enrollment.id, Message.sent_at.is_not(None))
+    return session.scalar(select(exists().where(
+        Enrollment.campaign_id == campaign.id, Enrollment.contact_id == contact_id,
+        Enrollment.anchor_at > anchor - ONCE_PER_CUSTOMER,
+        Enrollment.anchor_at < anchor + ONCE_PER_CUSTOMER,
+        or_(Enrollment.status == "active", went_out)))) or False
 
 
 def enroll_lapsed_customers(session: Session, campaign: Campaign, now: datetime) -> int:

@@ -291,3 +291,64 @@ def test_a_message_of_a_step_deleted_after_its_claim_is_skipped_not_sent(shop):
     assert len(shop.sms()) == 1
     second = shop.messages("abandoned_cart")[1]
     assert (second.status, second.reason) == ("skipped", "step_deleted")
+
+
+def test_two_orders_completed_together_get_one_survey_and_one_cross_sell(shop):
+    shop.product(11, cross_sells=[12], name="چای سبز")
+    shop.product(12, name="قوری چینی")
+    shop.order(610, tehran("2026-11-24T10:00"), status="completed")
+    shop.order(611, tehran("2026-11-24T10:01"), status="completed")
+    # Each campaign takes the customer once; the other order is looked at, and says why not.
+    assert shop.tick(tehran("2026-11-24T10:05")).enrolled == 2
+    for kind in ("post_purchase_survey", "cross_sell"):
+        assert sorted((m.status, m.reason) for m in shop.messages(kind)) == [
+            ("scheduled", None), ("skipped", "once_per_customer")]
+    shop.tick(tehran("2026-11-27T10:05"))
+    shop.tick(tehran("2026-11-28T10:05"))
+    shop.tick(tehran("2026-12-02T10:05"))
+    texts = [sms.text for sms in shop.sms()]
+    assert len(texts) == 2 and len(set(texts)) == 2  # one survey, one cross-sell: never twice
+
+    # A month on, a new order is a new occasion to ask.
+    shop.order(612, tehran("2026-12-30T10:00"), status="completed")
+    assert shop.tick(tehran("2026-12-30T10:05")).enrolled == 2
+
+
+def test_a_trashed_product_is_not_recommended_until_it_is_restored(shop, client, store):
+    from tests.helpers import deliver
+
+    shop.product(11, cross_sells=[12], name="چای سبز")
+    shop.product(12, name="قوری چینی")
+    assert deliver(client, store, "product.deleted", {"id": 12}).status_code == 200
+    shop.apply(tehran("2026-11-24T09:00"))
+    shop.order(620, tehran("2026-11-24T10:00"), status="completed")
+    shop.tick(tehran("2026-11-24T10:05"))
+    shop.tick(tehran("2026-12-01T10:05"))
+    [cross] = shop.messages("cross_sell")
+    assert (cross.status, cross.reason) == ("skipped", "nothing_to_recommend")
+
+    # Restored from the trash (WooCommerce sends the whole product again): recommended again.
+    assert deliver(client, store, "product.restored", {
+        "id": 12, "name": "قوری چینی", "permalink": "https://shop.example/p/12/",
+        "price": "1600000", "stock_status": "instock", "status": "publish",
+        "date_modified_gmt": "2026-12-02T00:00:00"}).status_code == 200
+    shop.apply(tehran("2026-12-02T04:00"))
+    shop.order(621, tehran("2027-01-10T10:00"), status="completed", phone="09351234567")
+    for day in ("2027-01-10", "2027-01-13", "2027-01-17"):
+        shop.tick(tehran(f"{day}T10:05"))
+    assert "قوری چینی" in shop.sms()[-1].text
+
+
+def test_an_order_restored_from_the_trash_counts_again(shop, client, store, factory):
+    from app.commerce.models import Order
+    from tests.helpers import deliver
+
+    shop.order(630, tehran("2026-11-24T10:00"))
+    assert deliver(client, store, "order.deleted", {"id": 630}).status_code == 200
+    shop.apply(tehran("2026-11-24T11:00"))
+    with factory() as session:
+        assert session.scalar(select(Order.purchased).where(Order.wc_id == 630)) is False
+    shop.order(630, tehran("2026-11-24T12:00"))  # order.restored carries the whole order
+    with factory() as session:
+        order = session.scalars(select(Order).where(Order.wc_id == 630)).one()
+        assert order.purchased and order.deleted_at is None

@@ -7,15 +7,16 @@ import json
 import socket
 import subprocess
 from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.dashboard.conftest import browser  # noqa: F401 (the session's Chromium)
 from tests.plugin.php import PLUGIN, require
 
 ENDPOINT = "wc-ajax=bazgasht_capture"
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def _free_port() -> int:
@@ -69,7 +70,9 @@ def test_a_shopper_typing_at_checkout_reaches_the_plugin_once_per_pause(browser,
     base, log = storefront
     page = browser.new_page()
     try:
-        page.clock.install()
+        # Time stands still unless the test moves it: no keystroke races the 600 ms pause.
+        page.clock.install(time=START)
+        page.clock.pause_at(START + timedelta(seconds=1))
         # The checkout has the phone field: the script says once that a person is here.
         with page.expect_request_finished(lambda r: ENDPOINT in r.url):
             page.goto(f"{base}/checkout")
