@@ -20,6 +20,7 @@ from app.dashboard import install as install_dashboard
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
+from app.ingest.rejections import RejectionRecorder
 from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
 from app.links.clicks import ClickRecorder
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         for loop in loops:
             loop.start()
         app.state.click_recorder.start()
+        app.state.rejection_recorder.start()
         # Everything alive after startup lives for the whole process: keep it out of the
         # collector's full passes, which otherwise stall every request for tens of ms.
         gc.collect()
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         yield
         await app.state.delivery_writer.stop()
         app.state.click_recorder.stop()
+        app.state.rejection_recorder.stop()
         for loop in loops:
             loop.stop()
         engine.dispose()
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         app.state.notify_ingest = lambda: None
     app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
     app.state.click_recorder = ClickRecorder(factory)
+    app.state.rejection_recorder = RejectionRecorder(factory)
     # What the edges of lower packages ask of the campaign engine, handed over here: those
     # packages are imported by the engine, so they never import it (dependencies point one way).
     app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -25,6 +25,9 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_status_id", "status", "id"),
         Index("ix_webhook_deliveries_store_id_status", "store_id", "status"),
+        # A store's last delivery of each topic (the connection's health): one probe per topic.
+        Index("ix_webhook_deliveries_store_id_topic_received_at", "store_id", "topic",
+              "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -39,3 +42,22 @@ class WebhookDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookRejection(Base):
+    """Deliveries refused with 401 for a known store (a missing or wrong signature: the secret in
+    WooCommerce differs), counted per cause and topic. WooCommerce disables a webhook after a few
+    such answers and never retries: this is how the merchant and the connection check learn of
+    it. Written in batches, off the request's path (app/ingest/rejections.py)."""
+
+    __tablename__ = "webhook_rejections"
+    __table_args__ = (UniqueConstraint("store_id", "cause", "topic"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    cause: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    webhook_id: Mapped[str] = mapped_column(String(40), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,10 +1,11 @@
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import AdminDep, SessionDep, StoreId
-from app.errors import DomainError, NotFound, platform_errors
+from app.deps import AdminDep, SessionDep, StoreDep, StoreId
+from app.errors import DomainError, NotFound, api_errors, platform_errors
 from app.ingest import service
 from app.ingest.writer import PING_ANSWER, Incoming
 from app.ops import metrics
@@ -50,6 +51,7 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
     """
     headers = request.headers
     topic = headers.get("x-wc-webhook-topic", "")
+    sid = None
     try:  # ---- ops: deliveries by topic and result (app/ops/metrics.py) ----
         sid = _store_id(store_id)
         bind_log_context(store_id=sid)
@@ -63,6 +65,11 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
         ))
     except DomainError as exc:
         metrics.WEBHOOK_DELIVERIES.labels(metrics.topic_label(topic), exc.code).inc()
+        if sid is not None:  # the merchant sees it (app/ingest/rejections.py)
+            request.app.state.rejection_recorder.record(
+                store_id=sid, cause=exc.code, topic=topic,
+                webhook_id=headers.get("x-wc-webhook-id", ""),
+                at=request.app.state.clock.now())
         raise
     result = "ping" if answer == PING_ANSWER else "accepted"
     metrics.WEBHOOK_DELIVERIES.labels(metrics.topic_label(topic), result).inc()
@@ -104,3 +111,33 @@ def list_deliveries(store_id: StoreId, session: SessionDep,
     ) for d in rows]
     return {"items": items, "counts": service.count_by_status(session, store_id=store_id),
             "next_before_id": items[-1].id if len(items) == limit else None}
+
+
+class TopicOut(BaseModel):
+    topic: str
+    last_delivery_at: datetime | None
+
+
+class RejectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    cause: str = Field(description="missing_signature or invalid_signature: the webhook's secret "
+                                   "in WooCommerce is not this store's")
+    topic: str
+    webhook_id: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+class ConnectionHealth(BaseModel):
+    topics: list[TopicOut]
+    rejected: list[RejectionOut]
+
+
+@router.get("/api/v1/store/webhooks", response_model=ConnectionHealth, tags=["admin: store"],
+            responses=api_errors(),
+            summary="Each webhook topic's last delivery, and deliveries refused for their "
+                    "signature")
+def webhook_health(store: StoreDep, session: SessionDep) -> dict:
+    return service.connection_health(session, store_id=store.id)

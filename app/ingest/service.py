@@ -26,9 +26,17 @@ from app.campaigns import service as campaigns
 from app.commerce import service as commerce
 from app.commerce.money import InvalidAmount
 from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
+from app.commerce.topics import CART_TOPIC, WEBHOOK_TOPICS
 from app.db import unit_of_work
 from app.errors import Unauthorized
-from app.ingest.models import APPLIED, DEAD_LETTER, IGNORED, PENDING, WebhookDelivery
+from app.ingest.models import (
+    APPLIED,
+    DEAD_LETTER,
+    IGNORED,
+    PENDING,
+    WebhookDelivery,
+    WebhookRejection,
+)
 from app.ops import metrics
 from app.stores.models import Store
 
@@ -243,3 +251,16 @@ def count_by_status(session: Session, *, store_id: int) -> dict[str, int]:
     )
     return {status: n for status, n in rows}
 
+
+
+def connection_health(session: Session, *, store_id: int) -> dict:
+    """What the store's WooCommerce delivered: each topic bazgasht needs, with its last delivery,
+    and the deliveries refused for their signature."""
+    last = []
+    for topic in WEBHOOK_TOPICS + (CART_TOPIC,):  # one index probe each (ix_webhook_deliveries_store_id_topic_received_at)
+        at = session.scalar(select(func.max(WebhookDelivery.received_at)).where(
+            WebhookDelivery.store_id == store_id, WebhookDelivery.topic == topic))
+        last.append(dict(topic=topic, last_delivery_at=at))
+    rejected = session.scalars(select(WebhookRejection).where(
+        WebhookRejection.store_id == store_id).order_by(WebhookRejection.last_at.desc())).all()
+    return dict(topics=last, rejected=list(rejected))

@@ -398,6 +398,19 @@ def test_sending_rules_are_saved_and_wrong_ones_explained_in_persian(panel, seed
     assert 'value="۲۲:۰۰"' in wrong.text
 
 
+def test_the_panel_says_when_woocommerce_signs_with_another_secret(panel, seeded, client,
+                                                                    live_server):
+    from tests.helpers import deliver
+
+    page = panel.get("/panel/settings")
+    assert 'id="rejected-deliveries"' not in page.text and 'id="webhook-topics"' in page.text
+    deliver(client, seeded.store, "order.updated", {"id": 1}, secret="an-old-secret")
+    live_server.app.state.rejection_recorder.flush()
+    page = panel.get("/panel/settings")
+    assert 'id="rejected-deliveries"' in page.text and "امضای نادرست" in page.text
+    assert "کلید را در هر وب‌هوک دوباره وارد کنید" in page.text
+
+
 def test_the_webhook_secret_and_plugin_code_are_shown_only_when_asked(panel, seeded):
     from app.stores.plugin import CONNECTION_PREFIX
 

@@ -4,6 +4,7 @@ credentials and a connection check), WooCommerce keys, alerts, the webhook and t
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import object_session
 
 from app.admin import service
 from app.admin.schemas import StoreSettingsPatch
@@ -13,6 +14,7 @@ from app.dashboard.forms import Form, Problem, from_service, plain_number
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep, SettingsDep
 from app.errors import DomainError
+from app.ingest.service import connection_health
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 from app.stores.plugin import connection_code
@@ -44,9 +46,14 @@ def _clock(minutes: int) -> str:
 def _page(request, current, settings, *, values=None, problems=(), section=None,
           status_code=200, **extra) -> Response:
     store = current.store
+    # The request's own session (the panel's dependency loaded the store through it).
+    session = object_session(store)
+    assert session is not None
+    health = connection_health(session, store_id=store.id)
     return page(request, "settings.html", status_code=status_code, panel=current,
                 nav="settings", values=values or _values(store), problems=list(problems),
                 section=section, week=WEEK, webhook_url=webhook_url(settings.public_url, store.id),
+                health=health,
                 ok=request.query_params.get("ok"), **({"show_secret": False, "new_key": None,
                                                        "credit": None} | extra))
 
