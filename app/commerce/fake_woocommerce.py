@@ -7,12 +7,6 @@ unique, `GET /coupons?code=`. Tests drive it through Python methods: fail or del
 the key read-only, and read back the coupons and the requests it got.
 
 Not modelled: pagination headers, OAuth 1.0a over plain HTTP, coupon updates and deletes.
-
-Transport additions (see "-- auth", "-- webhooks, orders, products" and "-- application
-authorization" below): one-legged OAuth 1.0a over plain http and Basic auth only in its https
-mode (`tls=True`), as `WC_REST_Authentication` does; webhooks CRUD; orders and products that
-tests add, listed by `modified_after` with WordPress's X-WP-Total / X-WP-TotalPages headers; and
-the `/wc-auth/v1/authorize` one-click key flow. The coupon routes use the same authentication.
 """
 
 from __future__ import annotations
@@ -323,6 +317,11 @@ class FakeWooCommerce(LoopbackServer):
 
 
     # -- auth (WC_REST_Authentication) ---------------------------------------------------------
+    # The transport half of the fake (these three sections): one-legged OAuth 1.0a over plain
+    # http, and Basic auth only in its https mode (`tls=True`), for every route, coupons too;
+    # webhooks CRUD; orders and products that tests add, listed by `modified_after` with
+    # WordPress's X-WP-Total / X-WP-TotalPages / Link headers; and the /wc-auth/v1/authorize
+    # one-click key flow. (The module docstring's "Not modelled" list predates them.)
 
     def _init_transport(self, clock: Clock, tls: bool) -> None:
         self.clock, self.tls = clock, tls
