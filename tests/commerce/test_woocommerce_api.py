@@ -36,7 +36,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_coupon_is_created_with_basic_auth_and_found_again_by_code(woo, client):
+def test_a_coupon_is_created_and_found_again_by_code(woo, client):
     made = client.create_coupon(COUPON)
     assert made.code == "ab23cd45"  # WooCommerce keeps codes lower-case
     assert (made.discount_type, made.amount, made.usage_limit, made.usage_limit_per_user) == (
@@ -44,9 +44,10 @@ def test_a_coupon_is_created_with_basic_auth_and_found_again_by_code(woo, client
     assert made.date_expires_gmt.isoformat() == "2026-11-28T20:29:59+00:00"
     assert made.email_restrictions == ["ali@example.com"]
     [call] = woo.calls("POST /coupons")
-    assert call.headers["Authorization"] == "Basic " + base64.b64encode(
-        f"{KEY}:{SECRET}".encode()).decode()
-    assert call.query == {}  # the keys travel in the header, never in the URL
+    # Plain http (the fake on loopback): OAuth 1.0a in the query, the secret never sent.
+    assert "Authorization" not in call.headers
+    assert call.oauth["oauth_consumer_key"] == KEY and "oauth_signature" in call.oauth
+    assert call.query == {} and SECRET not in str(call.oauth)
     assert client.find_coupon("Ab23cd45") == made
     assert client.find_coupon("ZZ99ZZ99") is None
 
@@ -60,8 +61,20 @@ def test_a_taken_code_is_its_own_kind_of_error(woo, client):
     assert not caught.value.ambiguous
 
 
+def test_over_https_the_keys_go_as_basic_auth():
+    with FakeWooCommerce(consumer_key=KEY, consumer_secret=SECRET, tls=True) as woo, \
+            WooCommerceClient(woo.base_url, KEY, SECRET, verify=woo.trust()) as client:
+        made = client.create_coupon(COUPON)
+        assert client.find_coupon("ab23cd45") == made
+        [call] = woo.calls("POST /coupons")
+    assert call.headers["Authorization"] == "Basic " + base64.b64encode(
+        f"{KEY}:{SECRET}".encode()).decode()
+    assert call.query == {}  # the keys travel in the header, never in the URL
+
+
 @pytest.mark.parametrize("setup, message", [
-    (lambda woo: setattr(woo, "consumer_secret", "cs_other"), "Consumer secret is invalid."),
+    (lambda woo: setattr(woo, "consumer_secret", "cs_other"),
+     "Invalid signature - provided signature does not match."),
     (lambda woo: setattr(woo, "permissions", "read"),
      "The API key provided does not have write permissions."),
 ])
