@@ -22,7 +22,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
@@ -456,7 +456,7 @@ def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list
                 continue
             outcome: WcCoupon | _Taken | WooCommerceError
             try:
-                outcome = _attempt(client, job, store)
+                outcome = _attempt(client, job)
             except WooCommerceError as exc:
                 outcome = exc
             except Exception as exc:  # a bug must not stall every other coupon; retried
@@ -514,7 +514,7 @@ class _Taken:
     """The code belongs to a coupon that is not this message's (the merchant's own, say)."""
 
 
-def _attempt(client: WooCommerceClient, job: _Job, store: _Store) -> WcCoupon | _Taken:
+def _attempt(client: WooCommerceClient, job: _Job) -> WcCoupon | _Taken:
     """Make the coupon in the store, or find the one an earlier, unanswered call made.
 
     Raises WooCommerceError; `job.maybe_created` is kept true while the store may hold it."""
@@ -524,7 +524,7 @@ def _attempt(client: WooCommerceClient, job: _Job, store: _Store) -> WcCoupon | 
             return found if _ours(found, job) else _Taken()
         job.maybe_created = False
     try:
-        return client.create_coupon(_fields(job, store))
+        return client.create_coupon(_fields(job))
     except WooCommerceError as exc:
         if exc.kind is not Kind.EXISTS:
             job.maybe_created = exc.ambiguous
@@ -543,15 +543,12 @@ def _description(job: _Job) -> str:
     return f"bazgasht message {job.message_id}"
 
 
-def _fields(job: _Job, store: _Store) -> dict:
+def _fields(job: _Job) -> dict:
     settings = job.settings
     fields = {
         "code": job.code, "discount_type": settings.discount_type, "amount": settings.amount,
         "individual_use": settings.individual_use, "usage_limit": 1, "usage_limit_per_user": 1,
-        # With its offset: WooCommerce reads a zoneless date in the site's timezone, which we
-        # cannot see.
-        "date_expires": job.expires_at.astimezone(ZoneInfo(store.timezone)).isoformat(
-            timespec="seconds"),
+        "date_expires_gmt": expires_gmt(job.expires_at),
         "description": _description(job),
         "meta_data": [{"key": META_KEY, "value": str(job.message_id)}],
     }
@@ -560,6 +557,15 @@ def _fields(job: _Job, store: _Store) -> dict:
     if settings.minimum_amount:
         fields["minimum_amount"] = settings.minimum_amount
     return fields
+
+
+def expires_gmt(at: datetime) -> str:
+    """The expiry as WooCommerce's `date_expires_gmt` wants it: UTC, without a zone.
+
+    Never `date_expires` with an offset: WordPress reads "+HHMM" but not "+HH:MM" (it takes
+    "+03:30" for +3 hours, so a coupon would live until 00:29:59 the next day), and a zoneless
+    `date_expires` is read in the site's timezone, which we cannot see."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _finish(factory: sessionmaker[Session], job: _Job, now: datetime,

@@ -257,6 +257,10 @@ class FakeWooCommerce(LoopbackServer):
         expires = data.get("date_expires")
         if expires is not None and not (isinstance(expires, str) and _DATE.match(expires)):
             invalid["date_expires"] = "Invalid date."
+        expires_gmt_text = data.get("date_expires_gmt")
+        if expires_gmt_text is not None and not (isinstance(expires_gmt_text, str)
+                                                 and _DATE.match(expires_gmt_text)):
+            invalid["date_expires_gmt"] = "Invalid date."
         if invalid:
             raise _Reply(400, "rest_invalid_param", f"Invalid parameter(s): {', '.join(invalid)}",
                          params=invalid)
@@ -266,6 +270,8 @@ class FakeWooCommerce(LoopbackServer):
         self._next_id += 1
         now = SYSTEM.now().replace(microsecond=0)
         expires_gmt = self._parse_date(expires) if expires else None
+        if expires_gmt_text:  # after date_expires, as WooCommerce sets them: the GMT one wins
+            expires_gmt = self._parse_gmt_date(expires_gmt_text)
         coupon = {
             "id": self._next_id, "code": code, "amount": _decimal(data.get("amount", "0")),
             "status": "publish",
@@ -295,6 +301,9 @@ class FakeWooCommerce(LoopbackServer):
         return coupon
 
     def _parse_date(self, value: str) -> datetime:
+        """`date_expires` as WC_Data::set_date_prop reads it, faults included: a zone "+HH:MM"
+        goes through WordPress's iso8601_timezone_to_offset(), which expects "+HHMM" and reads
+        the minutes from ":MM" as 0 — "+03:30" counts as +3 hours."""
         match = _DATE.match(value)
         naive = datetime(*(int(match[i]) for i in range(1, 7)))
         zone = match[8]
@@ -303,9 +312,17 @@ class FakeWooCommerce(LoopbackServer):
         if zone == "Z":
             return naive.replace(tzinfo=timezone.utc)
         sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        minutes = re.sub(r"\D.*", "", zone[3:7])  # PHP: (int) substr($timezone, 3, 4)
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(minutes or 0))
         return (naive - sign * offset).replace(tzinfo=timezone.utc)
+
+    @staticmethod
+    def _parse_gmt_date(value: str) -> datetime:
+        """`date_expires_gmt`: UTC (PHP's strtotime under WordPress's UTC default timezone)."""
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.site_timezone).replace(tzinfo=None).isoformat(timespec="seconds")

@@ -4,7 +4,7 @@ held message, as the merchant chose; and a code never sent unless the store has 
 
 import logging
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +14,12 @@ from app.campaigns.defaults import DEFAULT_CART_COUPON
 from app.campaigns.models import Campaign, CampaignStep, Coupon, Message
 from app.campaigns.service import set_campaign_active
 from app.commerce.fake_woocommerce import FakeWooCommerce
+from app.commerce.woocommerce_api import WooCommerceClient
 from app.db import unit_of_work
+from app.messaging.persian import jalali_date
 from app.stores.models import Store
 from tests import factories
-from tests.campaigns.shop import PHONE, gmt, tehran
+from tests.campaigns.shop import PHONE, TEHRAN, gmt, tehran
 from tests.factories import store_settings
 from tests.helpers import deliver
 
@@ -201,6 +203,40 @@ def test_several_stores_are_served_in_one_tick_each_by_its_own_keys(shop, woo):
         [one], [second] = woo.coupons, two.coupons
     texts = {s.text.split()[2] for s in shop.sms()}
     assert texts == {one["code"].upper(), second["code"].upper()}
+
+
+# -- what the store keeps ----------------------------------------------------------------------
+
+def test_the_store_keeps_the_coupon_to_the_end_of_the_day_the_sms_names(shop, woo):
+    """bazgasht sends the expiry as `date_expires_gmt` (UTC, no zone); read back from the store
+    what it stored, it ends at 23:59:59 in Tehran on the day the SMS names."""
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL | {"expires_days": 2},
+             template="کد {{ coupon_code }} تا {{ coupon_expires }} معتبر است: {{ link }}")
+    cart(shop, "coupon-cart-020")
+    shop.tick(FIRST)
+    [sent] = woo.calls("POST /coupons")
+    assert "date_expires" not in sent.body
+    assert sent.body["date_expires_gmt"] == "2026-11-26T20:29:59"
+    [made] = woo.coupons
+    ends = datetime.fromisoformat(made["date_expires_gmt"]).replace(tzinfo=timezone.utc)
+    assert ends.astimezone(TEHRAN).replace(tzinfo=None) == datetime(2026, 11, 26, 23, 59, 59)
+    assert made["date_expires"] == "2026-11-26T23:59:59"  # the site's (Tehran's) clock
+    [sms] = shop.sms()
+    assert jalali_date(ends) == "۱۴۰۵/۰۹/۰۵"
+    assert f"تا {jalali_date(ends)} معتبر است" in sms.text
+
+
+def test_an_offset_with_a_colon_is_read_as_wordpress_reads_it(woo):
+    """What the old request did: WordPress takes "+03:30" for +3 hours, so a coupon sent to
+    expire at 23:59:59 Tehran time lived until 00:29:59 the next day. The fake does the same."""
+    with WooCommerceClient(woo.base_url, KEY, SECRET) as api:
+        old = api.create_coupon({"code": "old-way", "date_expires": "2026-11-26T23:59:59+03:30"})
+        new = api.create_coupon({"code": "new-way", "date_expires_gmt": "2026-11-26T20:29:59"})
+    assert old.date_expires_gmt is not None and new.date_expires_gmt is not None
+    assert old.date_expires_gmt.astimezone(TEHRAN).isoformat() == "2026-11-27T00:29:59+03:30"
+    assert new.date_expires_gmt.astimezone(TEHRAN).isoformat() == "2026-11-26T23:59:59+03:30"
+    assert woo.coupon("old-way")["date_expires"] == "2026-11-27T00:29:59"
 
 
 # -- when the store cannot make it ---------------------------------------------------------------
