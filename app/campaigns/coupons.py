@@ -56,9 +56,7 @@ from app.campaigns.models import (
     Message,
 )
 from app.campaigns.reasons import Reason, detail
-from app.commerce.models import Cart, Order
 from app.commerce.woocommerce_api import Kind, WcCoupon, WooCommerceClient, WooCommerceError
-from app.contacts.models import Contact
 from app.db import rowcount, unit_of_work
 from app.digits import latin_digits
 from app.errors import DomainError
@@ -83,8 +81,9 @@ WAIT = timedelta(minutes=2)
 # A coupon expiring sooner than this when its message finally goes out is made anew.
 FRESH_FOR = timedelta(hours=2)
 PHASE_LIMIT = 200
-# Unambiguous in upper case on any phone: no 0/O, 1/I/L. 31^8 ≈ 8.5·10^11 codes, each single-use,
-# short-lived and (when the email is known) bound to one customer.
+# Unambiguous in upper case on any phone: no 0/O, 1/I/L. 31^8 ≈ 8.5·10^11 codes, each single-use
+# and short-lived. Not bound to an email: WooCommerce's cart cannot apply an email-restricted
+# code for a guest until the email is typed at checkout (the code is what keeps it personal).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 META_KEY = "bazgasht_message_id"
@@ -336,7 +335,6 @@ class _Job:
     id: int
     message_id: int
     code: str
-    email: str
     expires_at: datetime
     settings: PersonalCoupon
     maybe_created: bool
@@ -400,14 +398,13 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
                 settings = read_coupon(raw)
             except InvalidCouponSettings:
                 continue  # `gate` holds the message, saying why
-            email = _customer_email(session, message)
             for _ in range(3):
                 try:
                     with session.begin_nested():
                         session.add(Coupon(
                             store_id=message.store_id, message_id=message.id, code=new_code(),
                             status=COUPON_PENDING, discount_type=settings.discount_type,
-                            amount=settings.amount, email=email, attempts=0, retry_at=now,
+                            amount=settings.amount, attempts=0, retry_at=now,
                             maybe_created=False,
                             expires_at=_expiry(now, settings.expires_days, ZoneInfo(tz))))
                         session.flush()
@@ -416,17 +413,6 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
                     # Another tick opened this message's coupon (done), or the code is taken.
                     if session.scalar(select(Coupon.id).where(Coupon.message_id == message.id)):
                         break
-
-
-def _customer_email(session: Session, message: Message) -> str:
-    """The email the customer checks out with, if known: the coupon is restricted to it."""
-    enrollment = session.get_one(Enrollment, message.enrollment_id)
-    subject = session.get(Cart if enrollment.subject_type == "cart" else Order,
-                          enrollment.subject_id)
-    email = (subject.email if subject is not None else "") or \
-        (session.get_one(Contact, message.contact_id).email or "")
-    email = email.strip().lower()
-    return email if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) else ""
 
 
 def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
@@ -505,7 +491,7 @@ def _claim(factory: sessionmaker[Session], coupon_id: int, now: datetime) -> _Jo
         if not claimed:
             return None
         return _Job(id=coupon.id, message_id=coupon.message_id, code=coupon.code,
-                    email=coupon.email, expires_at=coupon.expires_at, settings=settings,
+                    expires_at=coupon.expires_at, settings=settings,
                     maybe_created=coupon.maybe_created,
                     first_attempt_at=coupon.first_attempt_at or now)
 
@@ -552,8 +538,6 @@ def _fields(job: _Job) -> dict:
         "description": _description(job),
         "meta_data": [{"key": META_KEY, "value": str(job.message_id)}],
     }
-    if job.email:
-        fields["email_restrictions"] = [job.email]
     if settings.minimum_amount:
         fields["minimum_amount"] = settings.minimum_amount
     return fields

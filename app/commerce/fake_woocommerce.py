@@ -6,7 +6,7 @@ WooCommerce's error bodies ({"code", "message", "data": {"status"}}), codes lowe
 unique, `GET /coupons?code=`. Tests drive it through Python methods: fail or delay calls, make
 the key read-only, and read back the coupons and the requests it got.
 
-Not modelled: pagination headers, OAuth 1.0a over plain HTTP, coupon updates and deletes.
+Not modelled: pagination headers, OAuth 1.0a over plain HTTP, coupon updates.
 """
 
 from __future__ import annotations
@@ -111,9 +111,36 @@ class FakeWooCommerce(LoopbackServer):
             self._delays[route] = seconds
 
     def add_coupon(self, code: str, **fields: Any) -> dict[str, Any]:
-        """A coupon the merchant made by hand (e.g. the fixed «off5»)."""
+        """A coupon the merchant made by hand (e.g. the fixed «off5»); `status` ("draft",
+        "trash") and `usage_count` as WordPress would have them."""
         with self._lock:
-            return self._create({"code": code} | fields)
+            coupon = self._create({"code": code} | fields)
+            coupon.update({k: fields[k] for k in ("status", "usage_count") if k in fields})
+            return coupon
+
+    def use_coupon(self, code: str, email: str) -> None:
+        """An order used the coupon (WooCommerce counts it when the order is placed)."""
+        with self._lock:
+            coupon = self._by_code(code)
+            assert coupon is not None, f"no coupon {code!r} in the store"
+            coupon["usage_count"] += 1
+            coupon["used_by"].append(email)
+
+    def apply_in_cart(self, code: str, at: datetime, *, email: str = "") -> str | None:
+        """A shopper types `code` in the cart at `at` (a guest; `email` once typed at checkout):
+        None when WooCommerce applies it, else what it says (WC_Discounts' checks, in order)."""
+        with self._lock:
+            coupon = self._by_code(code)
+            if coupon is None or coupon["status"] != "publish":
+                return f'Coupon "{code}" does not exist!'
+            if coupon["usage_limit"] and coupon["usage_count"] >= coupon["usage_limit"]:
+                return "Coupon usage limit has been reached."
+            if coupon["date_expires_gmt"] and _gmt(at) > coupon["date_expires_gmt"]:
+                return "This coupon has expired."
+            if coupon["email_restrictions"] and email.strip().lower() not in \
+                    coupon["email_restrictions"]:
+                return f'Please enter a valid email to use coupon code "{code}".'
+            return None
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -212,6 +239,8 @@ class FakeWooCommerce(LoopbackServer):
         if path == "/coupons" and method == "GET":
             return 200, self._list(query)
         item = _ITEM.match(path)
+        if item and method == "DELETE":
+            return 200, self._delete_coupon(int(item[1]), force=query.get("force") == "true")
         if item and method == "GET":
             coupon = self._coupons.get(int(item[1]))
             if coupon is None:
@@ -219,6 +248,20 @@ class FakeWooCommerce(LoopbackServer):
             return 200, coupon
         raise _Reply(404, "rest_no_route",
                      "No route was found matching the URL and request method.")
+
+    def _delete_coupon(self, coupon_id: int, *, force: bool) -> dict[str, Any]:
+        """DELETE /coupons/<id>: with force=true gone for good, else to the trash; the answer is
+        the coupon as it was."""
+        coupon = self._coupons.get(coupon_id)
+        if coupon is None:
+            raise _Reply(404, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+        if force:
+            return self._coupons.pop(coupon_id)
+        if coupon["status"] == "trash":
+            raise _Reply(410, "woocommerce_rest_already_trashed",
+                         "The coupon has already been deleted.")
+        coupon["status"] = "trash"
+        return coupon
 
     def _by_code(self, code: str) -> dict[str, Any] | None:
         code = _format_code(code)

@@ -103,7 +103,7 @@ def test_the_discount_step_gets_a_personal_coupon_made_in_the_store(shop, woo):
     assert (made["usage_limit"], made["usage_limit_per_user"]) == (1, 1)
     # Three days on, to the end of that day in Tehran.
     assert made["date_expires_gmt"] == gmt(tehran("2026-11-28T23:59:59"))
-    assert made["email_restrictions"] == ["ali@example.com"]
+    assert made["email_restrictions"] == []  # personal by its random code, not by an email
     shop.tick(SECOND)  # the daily cap moves it to 11:00 (step 1 went out at 11:00 yesterday)
     shop.tick(SECOND + timedelta(hours=1))
     first, second = shop.sms()
@@ -237,6 +237,33 @@ def test_an_offset_with_a_colon_is_read_as_wordpress_reads_it(woo):
     assert old.date_expires_gmt.astimezone(TEHRAN).isoformat() == "2026-11-27T00:29:59+03:30"
     assert new.date_expires_gmt.astimezone(TEHRAN).isoformat() == "2026-11-26T23:59:59+03:30"
     assert woo.coupon("old-way")["date_expires"] == "2026-11-27T00:29:59"
+
+
+def test_a_guest_can_apply_the_personal_code_in_the_cart(shop, woo):
+    """The shopper's email is known, yet the code is not tied to it: a guest applies it in the
+    cart (before typing any email at checkout). Single use keeps it personal: once an order
+    used it, nobody can apply it again."""
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-021", email="Ali@Example.com")
+    shop.tick(FIRST)
+    [sent] = woo.calls("POST /coupons")
+    assert "email_restrictions" not in sent.body
+    assert (sent.body["usage_limit"], sent.body["usage_limit_per_user"]) == (1, 1)
+    [made] = woo.coupons
+    assert made["email_restrictions"] == [] and made["usage_limit"] == 1
+    [sms] = shop.sms()
+    code = made["code"].upper()
+    assert code in sms.text and len(code) == 8
+    assert woo.apply_in_cart(code, FIRST + timedelta(hours=2)) is None
+    woo.use_coupon(code, "ali@example.com")
+    assert woo.apply_in_cart(code, FIRST + timedelta(hours=3)) == \
+        "Coupon usage limit has been reached."
+    assert woo.apply_in_cart(code, FIRST + timedelta(days=5)) is not None
+    # What an email-bound code did: refused in the cart until the email is typed at checkout.
+    woo.add_coupon("bound", usage_limit=1, email_restrictions=["ali@example.com"])
+    assert woo.apply_in_cart("bound", FIRST).startswith("Please enter a valid email")
+    assert woo.apply_in_cart("bound", FIRST, email="Ali@example.com") is None
 
 
 # -- when the store cannot make it ---------------------------------------------------------------
