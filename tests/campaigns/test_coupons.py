@@ -544,3 +544,91 @@ def test_a_store_that_hangs_holds_up_no_other_stores_coupons(shop, client, facto
         wait_until(lambda: {c.status for c in coupons(shop)} == {COUPON_CREATED},
                    what="the slow store's coupon to be recorded")
         assert len(slow.coupons) == 1
+
+
+# -- coupons of messages that never go out -------------------------------------------------------
+
+def deletes(woo) -> list:
+    return [r for r in woo.requests if r.method == "DELETE"]
+
+
+def skipped_after_its_coupon(shop, woo, token: str) -> dict:
+    """Step 2's personal coupon is made ahead of its message; then the shopper buys on their
+    own, and the message is skipped. Returns the coupon as the store holds it."""
+    connect(shop, woo.base_url)
+    set_step(shop, 2, PERSONAL)
+    cart(shop, token)
+    shop.tick(FIRST)
+    shop.tick(SECOND - timedelta(minutes=10))
+    [made] = woo.coupons
+    shop.order(5001, SECOND - timedelta(minutes=6), cart_token=token)
+    second = message(shop, 2)
+    assert (second.status, second.reason) == ("skipped", "purchased")
+    return made
+
+
+def test_the_coupon_of_a_skipped_message_is_deleted_from_the_store(shop, woo):
+    made = skipped_after_its_coupon(shop, woo, "coupon-cart-030")
+    report = shop.tick(SECOND - timedelta(minutes=5))
+    assert report.coupons_deleted == 1
+    assert woo.coupons == []  # gone for good, not in the trash
+    [call] = deletes(woo)
+    assert (call.path, call.query) == (f"/coupons/{made['id']}", {"force": "true"})
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.code) == ("deleted", made["code"])
+    for minutes in (4, 3, 0):  # done once: no more calls
+        shop.tick(SECOND - timedelta(minutes=minutes))
+    assert len(deletes(woo)) == 1
+    assert len([s for s in shop.sms() if made["code"].upper() in s.text]) == 0
+
+
+def test_a_store_that_cannot_delete_is_asked_again_later(shop, woo):
+    made = skipped_after_its_coupon(shop, woo, "coupon-cart-031")
+    woo.fail_next("DELETE /coupons/{id}", 503)
+    at = SECOND - timedelta(minutes=5)
+    assert shop.tick(at).coupons_deleted == 0
+    [coupon] = coupons(shop)
+    assert coupon.status == "deleting" and "503" in coupon.last_error
+    assert coupon.retry_at == at + timedelta(minutes=1)
+    assert woo.coupon(made["code"]) is not None  # still there
+    shop.tick(at + timedelta(minutes=1))
+    assert woo.coupons == [] and coupons(shop)[0].status == "deleted"
+    assert len(deletes(woo)) == 2
+
+
+def test_a_deletion_whose_answer_was_lost_is_not_repeated_blindly(shop, woo):
+    skipped_after_its_coupon(shop, woo, "coupon-cart-032")
+    woo.fail_next("DELETE /coupons/{id}", 502, after_work=True)  # deleted, then the proxy fails
+    at = SECOND - timedelta(minutes=5)
+    shop.tick(at)
+    assert woo.coupons == [] and coupons(shop)[0].status == "deleting"
+    shop.tick(at + timedelta(minutes=1))  # the lookup finds nothing: done
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.last_error) == ("deleted", "not in the store")
+    assert len(deletes(woo)) == 1
+
+
+def test_a_coupon_an_order_used_is_not_deleted(shop, woo):
+    made = skipped_after_its_coupon(shop, woo, "coupon-cart-033")
+    woo.use_coupon(made["code"], "ali@example.com")
+    shop.tick(SECOND - timedelta(minutes=5))
+    assert deletes(woo) == [] and woo.coupon(made["code"]) is not None
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.last_error) == ("kept", "used in 1 order(s): not deleted")
+
+
+def test_a_coupon_never_made_for_a_skipped_message_needs_no_call(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-034")
+    woo.fail_next("POST /coupons", 503)
+    shop.tick(FIRST)
+    [coupon] = coupons(shop)
+    assert coupon.status == "pending" and coupon.maybe_created  # a 503 may have made it
+    shop.order(5002, FIRST + timedelta(minutes=1), cart_token="coupon-cart-034")
+    shop.tick(FIRST + timedelta(minutes=2))  # may exist: looked up by code, not found
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.last_error) == ("deleted", "not in the store")
+    assert woo.coupons == [] and deletes(woo) == []
+    assert len(woo.calls("POST /coupons")) == 1  # never made again for a skipped message
+    assert shop.sms() == []
