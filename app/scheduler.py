@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.coupons import prepare_coupons
+from app.campaigns.coupons import delete_unsent_coupons, prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
 from app.campaigns.enroll import run_triggers
@@ -87,8 +87,11 @@ def _reaper(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _coupons(ctx: Context, now: datetime) -> dict[str, Any]:
-    # Personal coupons for messages due soon, made in the stores before the claim.
-    return {"coupons": prepare_coupons(ctx.factory, now, deadline=ctx.deadline)}
+    # Coupons of messages that will never go out, deleted from the stores; personal coupons
+    # for messages due soon, made in the stores before the claim.
+    deleted = delete_unsent_coupons(ctx.factory, now, deadline=ctx.deadline)
+    return {"coupons_deleted": deleted,
+            "coupons": prepare_coupons(ctx.factory, now, deadline=ctx.deadline)}
 
 
 def _dispatch(ctx: Context, now: datetime) -> dict[str, Any]:
@@ -139,6 +142,7 @@ class TickReport:
     resumed: int = 0
     reaped: int = 0
     coupons: int = 0
+    coupons_deleted: int = 0
     claimed: int = 0
     outcome: dict[str, int] = field(default_factory=dict)
     delivery_updates: int = 0

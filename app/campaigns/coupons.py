@@ -22,7 +22,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,10 +45,15 @@ from app.campaigns import lifecycle
 from app.campaigns.lifecycle import Move
 from app.campaigns.models import (
     COUPON_CREATED,
+    COUPON_DELETED,
+    COUPON_DELETING,
     COUPON_FAILED,
+    COUPON_KEPT,
     COUPON_PENDING,
+    FAILED,
     HELD,
     SCHEDULED,
+    SKIPPED,
     Campaign,
     CampaignStep,
     Coupon,
@@ -56,9 +61,7 @@ from app.campaigns.models import (
     Message,
 )
 from app.campaigns.reasons import Reason, detail
-from app.commerce.models import Cart, Order
 from app.commerce.woocommerce_api import Kind, WcCoupon, WooCommerceClient, WooCommerceError
-from app.contacts.models import Contact
 from app.db import rowcount, unit_of_work
 from app.digits import latin_digits
 from app.errors import DomainError
@@ -83,8 +86,9 @@ WAIT = timedelta(minutes=2)
 # A coupon expiring sooner than this when its message finally goes out is made anew.
 FRESH_FOR = timedelta(hours=2)
 PHASE_LIMIT = 200
-# Unambiguous in upper case on any phone: no 0/O, 1/I/L. 31^8 ≈ 8.5·10^11 codes, each single-use,
-# short-lived and (when the email is known) bound to one customer.
+# Unambiguous in upper case on any phone: no 0/O, 1/I/L. 31^8 ≈ 8.5·10^11 codes, each single-use
+# and short-lived. Not bound to an email: WooCommerce's cart cannot apply an email-restricted
+# code for a guest until the email is typed at checkout (the code is what keeps it personal).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 META_KEY = "bazgasht_message_id"
@@ -336,7 +340,6 @@ class _Job:
     id: int
     message_id: int
     code: str
-    email: str
     expires_at: datetime
     settings: PersonalCoupon
     maybe_created: bool
@@ -400,14 +403,13 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
                 settings = read_coupon(raw)
             except InvalidCouponSettings:
                 continue  # `gate` holds the message, saying why
-            email = _customer_email(session, message)
             for _ in range(3):
                 try:
                     with session.begin_nested():
                         session.add(Coupon(
                             store_id=message.store_id, message_id=message.id, code=new_code(),
                             status=COUPON_PENDING, discount_type=settings.discount_type,
-                            amount=settings.amount, email=email, attempts=0, retry_at=now,
+                            amount=settings.amount, attempts=0, retry_at=now,
                             maybe_created=False,
                             expires_at=_expiry(now, settings.expires_days, ZoneInfo(tz))))
                         session.flush()
@@ -416,17 +418,6 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
                     # Another tick opened this message's coupon (done), or the code is taken.
                     if session.scalar(select(Coupon.id).where(Coupon.message_id == message.id)):
                         break
-
-
-def _customer_email(session: Session, message: Message) -> str:
-    """The email the customer checks out with, if known: the coupon is restricted to it."""
-    enrollment = session.get_one(Enrollment, message.enrollment_id)
-    subject = session.get(Cart if enrollment.subject_type == "cart" else Order,
-                          enrollment.subject_id)
-    email = (subject.email if subject is not None else "") or \
-        (session.get_one(Contact, message.contact_id).email or "")
-    email = email.strip().lower()
-    return email if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email) else ""
 
 
 def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
@@ -456,7 +447,7 @@ def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list
                 continue
             outcome: WcCoupon | _Taken | WooCommerceError
             try:
-                outcome = _attempt(client, job, store)
+                outcome = _attempt(client, job)
             except WooCommerceError as exc:
                 outcome = exc
             except Exception as exc:  # a bug must not stall every other coupon; retried
@@ -479,14 +470,16 @@ def _claim(factory: sessionmaker[Session], coupon_id: int, now: datetime) -> _Jo
     a coupon the next try looks up before creating."""
     with unit_of_work(factory) as session:
         row = session.execute(
-            select(Coupon, CampaignStep.coupon)
+            select(Coupon, CampaignStep.coupon, Message.status)
             .join(Message, Message.id == Coupon.message_id)
             .join(CampaignStep, CampaignStep.id == Message.step_id)
             .where(Coupon.id == coupon_id)).one_or_none()
         if row is None:
             return None
-        coupon, raw = row
+        coupon, raw, message_status = row
         if coupon.status != COUPON_PENDING or coupon.retry_at > now:
+            return None
+        if message_status in (SKIPPED, FAILED):  # never going out: nothing to make
             return None
         try:
             settings = read_coupon(raw)
@@ -505,7 +498,7 @@ def _claim(factory: sessionmaker[Session], coupon_id: int, now: datetime) -> _Jo
         if not claimed:
             return None
         return _Job(id=coupon.id, message_id=coupon.message_id, code=coupon.code,
-                    email=coupon.email, expires_at=coupon.expires_at, settings=settings,
+                    expires_at=coupon.expires_at, settings=settings,
                     maybe_created=coupon.maybe_created,
                     first_attempt_at=coupon.first_attempt_at or now)
 
@@ -514,52 +507,56 @@ class _Taken:
     """The code belongs to a coupon that is not this message's (the merchant's own, say)."""
 
 
-def _attempt(client: WooCommerceClient, job: _Job, store: _Store) -> WcCoupon | _Taken:
+def _attempt(client: WooCommerceClient, job: _Job) -> WcCoupon | _Taken:
     """Make the coupon in the store, or find the one an earlier, unanswered call made.
 
     Raises WooCommerceError; `job.maybe_created` is kept true while the store may hold it."""
     if job.maybe_created:
         found = client.find_coupon(job.code)
         if found is not None:
-            return found if _ours(found, job) else _Taken()
+            return found if _ours(found, job.message_id) else _Taken()
         job.maybe_created = False
     try:
-        return client.create_coupon(_fields(job, store))
+        return client.create_coupon(_fields(job))
     except WooCommerceError as exc:
         if exc.kind is not Kind.EXISTS:
             job.maybe_created = exc.ambiguous
             raise
     job.maybe_created = True  # the code is in the store: whose, the lookup tells
     found = client.find_coupon(job.code)
-    return found if found is not None and _ours(found, job) else _Taken()
+    return found if found is not None and _ours(found, job.message_id) else _Taken()
 
 
-def _ours(found: WcCoupon, job: _Job) -> bool:
-    return str(found.meta.get(META_KEY)) == str(job.message_id) or \
-        found.description == _description(job)
+def _ours(found: WcCoupon, message_id: int) -> bool:
+    return str(found.meta.get(META_KEY)) == str(message_id) or \
+        found.description == _description(message_id)
 
 
-def _description(job: _Job) -> str:
-    return f"bazgasht message {job.message_id}"
+def _description(message_id: int) -> str:
+    return f"bazgasht message {message_id}"
 
 
-def _fields(job: _Job, store: _Store) -> dict:
+def _fields(job: _Job) -> dict:
     settings = job.settings
     fields = {
         "code": job.code, "discount_type": settings.discount_type, "amount": settings.amount,
         "individual_use": settings.individual_use, "usage_limit": 1, "usage_limit_per_user": 1,
-        # With its offset: WooCommerce reads a zoneless date in the site's timezone, which we
-        # cannot see.
-        "date_expires": job.expires_at.astimezone(ZoneInfo(store.timezone)).isoformat(
-            timespec="seconds"),
-        "description": _description(job),
+        "date_expires_gmt": expires_gmt(job.expires_at),
+        "description": _description(job.message_id),
         "meta_data": [{"key": META_KEY, "value": str(job.message_id)}],
     }
-    if job.email:
-        fields["email_restrictions"] = [job.email]
     if settings.minimum_amount:
         fields["minimum_amount"] = settings.minimum_amount
     return fields
+
+
+def expires_gmt(at: datetime) -> str:
+    """The expiry as WooCommerce's `date_expires_gmt` wants it: UTC, without a zone.
+
+    Never `date_expires` with an offset: WordPress reads "+HHMM" but not "+HH:MM" (it takes
+    "+03:30" for +3 hours, so a coupon would live until 00:29:59 the next day), and a zoneless
+    `date_expires` is read in the site's timezone, which we cannot see."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _finish(factory: sessionmaker[Session], job: _Job, now: datetime,
@@ -604,3 +601,183 @@ def _finish(factory: sessionmaker[Session], job: _Job, now: datetime,
 
 def _minutes(span: timedelta) -> int:
     return int(span.total_seconds() // 60)
+
+
+# -- coupons of messages that never went out ----------------------------------------------------
+
+# A store that cannot delete is asked again after 1, 2, 4, … minutes, then hourly, for a week.
+DELETE_BACKOFF = (1, 2, 4, 8, 15, 30, 60)
+DELETE_FOR = timedelta(days=7)
+
+
+def _never_sent() -> ColumnElement[bool]:
+    """Messages that will never reach the customer: skipped, or failed before the gateway took
+    them (a message the gateway may have taken keeps its coupon)."""
+    return or_(Message.status == SKIPPED, and_(Message.status == FAILED, Message.sent_at.is_(None)))
+
+
+@dataclass
+class _Deletion:
+    id: int
+    message_id: int
+    code: str
+    first_attempt_at: datetime
+
+
+@dataclass(frozen=True)
+class _Done:
+    """How a deletion ended: `status` deleted or kept, with the particulars."""
+
+    status: str
+    note: str | None = None
+
+
+def delete_unsent_coupons(factory: sessionmaker[Session], now: datetime, *,
+                          limit: int = PHASE_LIMIT, connect_timeout: float = 5.0,
+                          read_timeout: float = 20.0, deadline: Deadline = DEADLINE) -> int:
+    """Delete from the stores the personal coupons of messages that never went out (skipped,
+    or failed before the gateway took them); returns how many the stores confirmed gone.
+
+    Like their making: each store called with no transaction open, each coupon leased while its
+    call runs, a store that does not answer retried later. A coupon an order used is kept."""
+    _mark_for_deletion(factory, now, limit)
+    with factory() as session:
+        due = session.execute(
+            select(Coupon.id, Coupon.store_id)
+            .where(Coupon.status == COUPON_DELETING, Coupon.retry_at <= now)
+            .order_by(Coupon.retry_at).limit(limit)).all()
+        by_store: dict[int, list[int]] = {}
+        for coupon_id, store_id in due:
+            by_store.setdefault(store_id, []).append(coupon_id)
+        stores = {s.id: _Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
+                  for s in session.scalars(select(Store).where(Store.id.in_(by_store)))}
+
+    def serve(store_id: int) -> int:
+        return _delete_for_store(factory, stores[store_id], by_store[store_id], now,
+                                 timeouts=(connect_timeout, read_timeout))
+
+    return sum(fan_out(serve, stores, what="coupon deletions", deadline=deadline))
+
+
+def _mark_for_deletion(factory: sessionmaker[Session], now: datetime, limit: int) -> None:
+    """Coupons whose message will never go out: those the store has (or may have) are to be
+    deleted; one never made there is done with at once. A coupon whose making is under way
+    (leased) waits for its answer."""
+    found = Coupon.status == COUPON_CREATED
+    maybe = Coupon.status.in_([COUPON_PENDING, COUPON_FAILED]) & Coupon.maybe_created.is_(True)
+    never = (Coupon.status == COUPON_PENDING) & Coupon.maybe_created.is_(False)
+    with factory() as session:  # most rounds find nothing: no write transaction for that
+        ids = session.scalars(
+            select(Coupon.id).join(Message, Message.id == Coupon.message_id)
+            .where(_never_sent(), Coupon.retry_at <= now, found | maybe | never)
+            .limit(limit)).all()
+    if not ids:
+        return
+    with unit_of_work(factory) as session:
+        mine = [Coupon.id.in_(ids), Coupon.retry_at <= now]
+        session.execute(
+            update(Coupon).where(*mine, found | maybe)
+            .values(status=COUPON_DELETING, retry_at=now, attempts=0, first_attempt_at=None,
+                    last_error=None)
+            .execution_options(synchronize_session=False))
+        session.execute(
+            update(Coupon).where(*mine, never)
+            .values(status=COUPON_DELETED, last_error="never made in the store")
+            .execution_options(synchronize_session=False))
+
+
+def _delete_for_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
+                      now: datetime, *, timeouts: tuple[float, float]) -> int:
+    deleted = 0
+    try:
+        if not (store.consumer_key and store.consumer_secret):
+            raise ValueError("the store has no WooCommerce REST API keys (set them with PUT "
+                             f"/platform/v1/stores/{store.id}/woocommerce-api)")
+        client = WooCommerceClient(store.url, store.consumer_key, store.consumer_secret,
+                                   connect_timeout=timeouts[0], read_timeout=timeouts[1])
+    except ValueError as exc:
+        problem = WooCommerceError(Kind.INVALID, str(exc))
+        for coupon_id in coupon_ids:
+            if (job := _claim_deletion(factory, coupon_id, now)) is not None:
+                _finish_deletion(factory, job, now, problem, store_id=store.id)
+        return 0
+    down: WooCommerceError | None = None
+    with client:
+        for coupon_id in coupon_ids:
+            job = _claim_deletion(factory, coupon_id, now)
+            if job is None:
+                continue
+            if down is not None:  # the store just failed to answer: the rest wait with it
+                _finish_deletion(factory, job, now, down, store_id=store.id, tried=False)
+                continue
+            outcome: _Done | WooCommerceError
+            try:
+                outcome = _delete(client, job)
+            except WooCommerceError as exc:
+                outcome = exc
+            except Exception as exc:  # a bug must not stall the other deletions; retried
+                log.exception("store %s: deleting coupon %s: unexpected error", store.id, job.id)
+                outcome = WooCommerceError(Kind.RETRY, f"unexpected {type(exc).__name__}")
+            _finish_deletion(factory, job, now, outcome, store_id=store.id)
+            if isinstance(outcome, _Done) and outcome.status == COUPON_DELETED:
+                deleted += 1
+            elif isinstance(outcome, WooCommerceError) and outcome.kind is Kind.RETRY:
+                down = outcome
+    return deleted
+
+
+def _claim_deletion(factory: sessionmaker[Session], coupon_id: int,
+                    now: datetime) -> _Deletion | None:
+    with unit_of_work(factory) as session:
+        coupon = session.get(Coupon, coupon_id)
+        if coupon is None or coupon.status != COUPON_DELETING or coupon.retry_at > now:
+            return None
+        claimed = rowcount(session.execute(
+            update(Coupon).where(Coupon.id == coupon.id, Coupon.status == COUPON_DELETING,
+                                 Coupon.retry_at == coupon.retry_at)
+            .values(retry_at=now + LEASE, attempts=Coupon.attempts + 1,
+                    first_attempt_at=coupon.first_attempt_at or now)
+            .execution_options(synchronize_session=False)))
+        if not claimed:
+            return None
+        return _Deletion(id=coupon.id, message_id=coupon.message_id, code=coupon.code,
+                         first_attempt_at=coupon.first_attempt_at or now)
+
+
+def _delete(client: WooCommerceClient, job: _Deletion) -> _Done:
+    """Look the code up (the store says whose it is and whether an order used it), then delete
+    it for good. Asking again after a lost answer is harmless: a deleted code is not found."""
+    found = client.find_coupon(job.code)
+    if found is None:
+        return _Done(COUPON_DELETED, "not in the store")
+    if not _ours(found, job.message_id):
+        return _Done(COUPON_DELETED, "the store's coupon with this code is not ours: left alone")
+    if found.usage_count > 0:
+        return _Done(COUPON_KEPT, f"used in {found.usage_count} order(s): not deleted")
+    client.delete_coupon(found.id)
+    return _Done(COUPON_DELETED)
+
+
+def _finish_deletion(factory: sessionmaker[Session], job: _Deletion, now: datetime,
+                     outcome: _Done | WooCommerceError, *, store_id: int,
+                     tried: bool = True) -> None:
+    with unit_of_work(factory) as session:
+        coupon = session.get(Coupon, job.id)
+        if coupon is None or coupon.status != COUPON_DELETING:
+            return
+        if isinstance(outcome, _Done):
+            coupon.status, coupon.last_error = outcome.status, outcome.note
+            log.info("store %s: coupon of message %s %s%s", store_id, job.message_id,
+                     outcome.status, f" ({outcome.note})" if outcome.note else "")
+            return
+        if not tried:
+            coupon.attempts -= 1  # leased, never called
+        reason = str(outcome)[:250]
+        if now - job.first_attempt_at >= DELETE_FOR:
+            coupon.status = COUPON_KEPT
+            coupon.last_error = f"could not be deleted for {DELETE_FOR.days} days: {reason}"
+            log.warning("store %s: gave up deleting the coupon of message %s: %s", store_id,
+                        job.message_id, reason)
+            return
+        wait = DELETE_BACKOFF[min(max(coupon.attempts, 1), len(DELETE_BACKOFF)) - 1]
+        coupon.retry_at, coupon.last_error = now + timedelta(minutes=wait), reason

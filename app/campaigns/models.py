@@ -169,6 +169,10 @@ class Message(Base):
 COUPON_PENDING = "pending"  # code chosen and stored; not known to exist in the store yet
 COUPON_CREATED = "created"  # the store confirmed it: the SMS may carry the code
 COUPON_FAILED = "failed"    # given up: the message gets the step's fallback code, or is held
+# Its message will never go out (skipped, or failed before the gateway took it):
+COUPON_DELETING = "deleting"  # to be deleted from the store (retried until it is)
+COUPON_DELETED = "deleted"    # gone from the store (or never made there)
+COUPON_KEPT = "kept"          # left in the store: an order used it (or it could not be deleted)
 
 
 class Coupon(Base):

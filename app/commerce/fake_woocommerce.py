@@ -6,7 +6,7 @@ WooCommerce's error bodies ({"code", "message", "data": {"status"}}), codes lowe
 unique, `GET /coupons?code=`. Tests drive it through Python methods: fail or delay calls, make
 the key read-only, and read back the coupons and the requests it got.
 
-Not modelled: pagination headers, OAuth 1.0a over plain HTTP, coupon updates and deletes.
+Not modelled: pagination headers, OAuth 1.0a over plain HTTP, coupon updates.
 """
 
 from __future__ import annotations
@@ -129,9 +129,36 @@ class FakeWooCommerce(LoopbackServer):
             self._delays[route] = seconds
 
     def add_coupon(self, code: str, **fields: Any) -> dict[str, Any]:
-        """A coupon the merchant made by hand (e.g. the fixed «off5»)."""
+        """A coupon the merchant made by hand (e.g. the fixed «off5»); `status` ("draft",
+        "trash") and `usage_count` as WordPress would have them."""
         with self._lock:
-            return self._create({"code": code} | fields)
+            coupon = self._create({"code": code} | fields)
+            coupon.update({k: fields[k] for k in ("status", "usage_count") if k in fields})
+            return coupon
+
+    def use_coupon(self, code: str, email: str) -> None:
+        """An order used the coupon (WooCommerce counts it when the order is placed)."""
+        with self._lock:
+            coupon = self._by_code(code)
+            assert coupon is not None, f"no coupon {code!r} in the store"
+            coupon["usage_count"] += 1
+            coupon["used_by"].append(email)
+
+    def apply_in_cart(self, code: str, at: datetime, *, email: str = "") -> str | None:
+        """A shopper types `code` in the cart at `at` (a guest; `email` once typed at checkout):
+        None when WooCommerce applies it, else what it says (WC_Discounts' checks, in order)."""
+        with self._lock:
+            coupon = self._by_code(code)
+            if coupon is None or coupon["status"] != "publish":
+                return f'Coupon "{code}" does not exist!'
+            if coupon["usage_limit"] and coupon["usage_count"] >= coupon["usage_limit"]:
+                return "Coupon usage limit has been reached."
+            if coupon["date_expires_gmt"] and _gmt(at) > coupon["date_expires_gmt"]:
+                return "This coupon has expired."
+            if coupon["email_restrictions"] and email.strip().lower() not in \
+                    coupon["email_restrictions"]:
+                return f'Please enter a valid email to use coupon code "{code}".'
+            return None
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -217,6 +244,8 @@ class FakeWooCommerce(LoopbackServer):
         if path == "/coupons" and method == "GET":
             return 200, self._list(query)
         item = _ITEM.match(path)
+        if item and method == "DELETE":
+            return 200, self._delete_coupon(int(item[1]), force=query.get("force") == "true")
         if item and method == "GET":
             coupon = self._coupons.get(int(item[1]))
             if coupon is None:
@@ -224,6 +253,20 @@ class FakeWooCommerce(LoopbackServer):
             return 200, coupon
         raise _Reply(404, "rest_no_route",
                      "No route was found matching the URL and request method.")
+
+    def _delete_coupon(self, coupon_id: int, *, force: bool) -> dict[str, Any]:
+        """DELETE /coupons/<id>: with force=true gone for good, else to the trash; the answer is
+        the coupon as it was."""
+        coupon = self._coupons.get(coupon_id)
+        if coupon is None:
+            raise _Reply(404, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+        if force:
+            return self._coupons.pop(coupon_id)
+        if coupon["status"] == "trash":
+            raise _Reply(410, "woocommerce_rest_already_trashed",
+                         "The coupon has already been deleted.")
+        coupon["status"] = "trash"
+        return coupon
 
     def _by_code(self, code: str) -> dict[str, Any] | None:
         code = _format_code(code)
@@ -262,6 +305,10 @@ class FakeWooCommerce(LoopbackServer):
         expires = data.get("date_expires")
         if expires is not None and not (isinstance(expires, str) and _DATE.match(expires)):
             invalid["date_expires"] = "Invalid date."
+        expires_gmt_text = data.get("date_expires_gmt")
+        if expires_gmt_text is not None and not (isinstance(expires_gmt_text, str)
+                                                 and _DATE.match(expires_gmt_text)):
+            invalid["date_expires_gmt"] = "Invalid date."
         if invalid:
             raise _Reply(400, "rest_invalid_param", f"Invalid parameter(s): {', '.join(invalid)}",
                          params=invalid)
@@ -271,6 +318,8 @@ class FakeWooCommerce(LoopbackServer):
         self._next_id += 1
         now = SYSTEM.now().replace(microsecond=0)
         expires_gmt = self._parse_date(expires) if expires else None
+        if expires_gmt_text:  # after date_expires, as WooCommerce sets them: the GMT one wins
+            expires_gmt = self._parse_gmt_date(expires_gmt_text)
         coupon = {
             "id": self._next_id, "code": code, "amount": _decimal(data.get("amount", "0")),
             "status": "publish",
@@ -300,6 +349,9 @@ class FakeWooCommerce(LoopbackServer):
         return coupon
 
     def _parse_date(self, value: str) -> datetime:
+        """`date_expires` as WC_Data::set_date_prop reads it, faults included: a zone "+HH:MM"
+        goes through WordPress's iso8601_timezone_to_offset(), which expects "+HHMM" and reads
+        the minutes from ":MM" as 0 — "+03:30" counts as +3 hours."""
         match = _DATE.match(value)
         naive = datetime(*(int(match[i]) for i in range(1, 7)))
         zone = match[8]
@@ -308,9 +360,17 @@ class FakeWooCommerce(LoopbackServer):
         if zone == "Z":
             return naive.replace(tzinfo=timezone.utc)
         sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        minutes = re.sub(r"\D.*", "", zone[3:7])  # PHP: (int) substr($timezone, 3, 4)
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(minutes or 0))
         return (naive - sign * offset).replace(tzinfo=timezone.utc)
+
+    @staticmethod
+    def _parse_gmt_date(value: str) -> datetime:
+        """`date_expires_gmt`: UTC (PHP's strtotime under WordPress's UTC default timezone)."""
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.site_timezone).replace(tzinfo=None).isoformat(timespec="seconds")

@@ -104,6 +104,8 @@ class WcCoupon:
     email_restrictions: list[str]
     description: str
     meta: dict[str, Any] = field(default_factory=dict)
+    status: str = "publish"  # WordPress's post status: publish, draft, pending, private, trash
+    usage_count: int = 0     # orders that used it
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> WcCoupon:
@@ -117,7 +119,9 @@ class WcCoupon:
                    usage_limit_per_user=raw.get("usage_limit_per_user"),
                    individual_use=bool(raw.get("individual_use")),
                    email_restrictions=list(raw.get("email_restrictions") or []),
-                   description=str(raw.get("description") or ""), meta=meta)
+                   description=str(raw.get("description") or ""), meta=meta,
+                   status=str(raw.get("status") or "publish"),
+                   usage_count=int(raw.get("usage_count") or 0))
 
 
 @dataclass(frozen=True)
@@ -385,6 +389,17 @@ class WooCommerceClient:
             if coupon.code.lower() == code.lower():
                 return coupon
         return None
+
+    def delete_coupon(self, coupon_id: int) -> WcCoupon | None:
+        """DELETE /coupons/<id>?force=true: gone for good, not to the trash. Returns the coupon
+        as it was, or None when the store has no coupon with that id (deleted already)."""
+        try:
+            found = self._call("DELETE", f"/coupons/{int(coupon_id)}", params={"force": "true"})
+        except WooCommerceError as exc:
+            if exc.status == 404 and exc.code == "woocommerce_rest_shop_coupon_invalid_id":
+                return None
+            raise
+        return WcCoupon.parse(self._object(found))
 
     # -- transport -----------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ held message, as the merchant chose; and a code never sent unless the store has 
 
 import logging
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -14,10 +14,12 @@ from app.campaigns.defaults import DEFAULT_CART_COUPON
 from app.campaigns.models import Campaign, CampaignStep, Coupon, Message
 from app.campaigns.service import set_campaign_active
 from app.commerce.fake_woocommerce import FakeWooCommerce
+from app.commerce.woocommerce_api import WooCommerceClient
 from app.db import unit_of_work
+from app.messaging.persian import jalali_date
 from app.stores.models import Store
 from tests import factories
-from tests.campaigns.shop import PHONE, gmt, tehran
+from tests.campaigns.shop import PHONE, TEHRAN, gmt, tehran
 from tests.factories import store_settings
 from tests.helpers import deliver
 
@@ -101,7 +103,7 @@ def test_the_discount_step_gets_a_personal_coupon_made_in_the_store(shop, woo):
     assert (made["usage_limit"], made["usage_limit_per_user"]) == (1, 1)
     # Three days on, to the end of that day in Tehran.
     assert made["date_expires_gmt"] == gmt(tehran("2026-11-28T23:59:59"))
-    assert made["email_restrictions"] == ["ali@example.com"]
+    assert made["email_restrictions"] == []  # personal by its random code, not by an email
     shop.tick(SECOND)  # the daily cap moves it to 11:00 (step 1 went out at 11:00 yesterday)
     shop.tick(SECOND + timedelta(hours=1))
     first, second = shop.sms()
@@ -201,6 +203,67 @@ def test_several_stores_are_served_in_one_tick_each_by_its_own_keys(shop, woo):
         [one], [second] = woo.coupons, two.coupons
     texts = {s.text.split()[2] for s in shop.sms()}
     assert texts == {one["code"].upper(), second["code"].upper()}
+
+
+# -- what the store keeps ----------------------------------------------------------------------
+
+def test_the_store_keeps_the_coupon_to_the_end_of_the_day_the_sms_names(shop, woo):
+    """bazgasht sends the expiry as `date_expires_gmt` (UTC, no zone); read back from the store
+    what it stored, it ends at 23:59:59 in Tehran on the day the SMS names."""
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL | {"expires_days": 2},
+             template="کد {{ coupon_code }} تا {{ coupon_expires }} معتبر است: {{ link }}")
+    cart(shop, "coupon-cart-020")
+    shop.tick(FIRST)
+    [sent] = woo.calls("POST /coupons")
+    assert "date_expires" not in sent.body
+    assert sent.body["date_expires_gmt"] == "2026-11-26T20:29:59"
+    [made] = woo.coupons
+    ends = datetime.fromisoformat(made["date_expires_gmt"]).replace(tzinfo=timezone.utc)
+    assert ends.astimezone(TEHRAN).replace(tzinfo=None) == datetime(2026, 11, 26, 23, 59, 59)
+    assert made["date_expires"] == "2026-11-26T23:59:59"  # the site's (Tehran's) clock
+    [sms] = shop.sms()
+    assert jalali_date(ends) == "۱۴۰۵/۰۹/۰۵"
+    assert f"تا {jalali_date(ends)} معتبر است" in sms.text
+
+
+def test_an_offset_with_a_colon_is_read_as_wordpress_reads_it(woo):
+    """What the old request did: WordPress takes "+03:30" for +3 hours, so a coupon sent to
+    expire at 23:59:59 Tehran time lived until 00:29:59 the next day. The fake does the same."""
+    with WooCommerceClient(woo.base_url, KEY, SECRET) as api:
+        old = api.create_coupon({"code": "old-way", "date_expires": "2026-11-26T23:59:59+03:30"})
+        new = api.create_coupon({"code": "new-way", "date_expires_gmt": "2026-11-26T20:29:59"})
+    assert old.date_expires_gmt is not None and new.date_expires_gmt is not None
+    assert old.date_expires_gmt.astimezone(TEHRAN).isoformat() == "2026-11-27T00:29:59+03:30"
+    assert new.date_expires_gmt.astimezone(TEHRAN).isoformat() == "2026-11-26T23:59:59+03:30"
+    assert woo.coupon("old-way")["date_expires"] == "2026-11-27T00:29:59"
+
+
+def test_a_guest_can_apply_the_personal_code_in_the_cart(shop, woo):
+    """The shopper's email is known, yet the code is not tied to it: a guest applies it in the
+    cart (before typing any email at checkout). Single use keeps it personal: once an order
+    used it, nobody can apply it again."""
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-021", email="Ali@Example.com")
+    shop.tick(FIRST)
+    [sent] = woo.calls("POST /coupons")
+    assert "email_restrictions" not in sent.body
+    assert (sent.body["usage_limit"], sent.body["usage_limit_per_user"]) == (1, 1)
+    [made] = woo.coupons
+    assert made["email_restrictions"] == [] and made["usage_limit"] == 1
+    [sms] = shop.sms()
+    code = made["code"].upper()
+    assert code in sms.text and len(code) == 8
+    assert woo.apply_in_cart(code, FIRST + timedelta(hours=2)) is None
+    woo.use_coupon(code, "ali@example.com")
+    assert woo.apply_in_cart(code, FIRST + timedelta(hours=3)) == \
+        "Coupon usage limit has been reached."
+    assert woo.apply_in_cart(code, FIRST + timedelta(days=5)) is not None
+    # What an email-bound code did: refused in the cart until the email is typed at checkout.
+    woo.add_coupon("bound", usage_limit=1, email_restrictions=["ali@example.com"])
+    assert woo.apply_in_cart("bound", FIRST).startswith("Please enter a valid email")
+    assert woo.apply_in_cart("bound", FIRST, email="Ali@example.com") is None
 
 
 # -- when the store cannot make it ---------------------------------------------------------------
@@ -483,3 +546,91 @@ def test_a_store_that_hangs_holds_up_no_other_stores_coupons(shop, client, facto
         wait_until(lambda: {c.status for c in coupons(shop)} == {COUPON_CREATED},
                    what="the slow store's coupon to be recorded")
         assert len(slow.coupons) == 1
+
+
+# -- coupons of messages that never go out -------------------------------------------------------
+
+def deletes(woo) -> list:
+    return [r for r in woo.requests if r.method == "DELETE"]
+
+
+def skipped_after_its_coupon(shop, woo, token: str) -> dict:
+    """Step 2's personal coupon is made ahead of its message; then the shopper buys on their
+    own, and the message is skipped. Returns the coupon as the store holds it."""
+    connect(shop, woo.base_url)
+    set_step(shop, 2, PERSONAL)
+    cart(shop, token)
+    shop.tick(FIRST)
+    shop.tick(SECOND - timedelta(minutes=10))
+    [made] = woo.coupons
+    shop.order(5001, SECOND - timedelta(minutes=6), cart_token=token)
+    second = message(shop, 2)
+    assert (second.status, second.reason) == ("skipped", "purchased")
+    return made
+
+
+def test_the_coupon_of_a_skipped_message_is_deleted_from_the_store(shop, woo):
+    made = skipped_after_its_coupon(shop, woo, "coupon-cart-030")
+    report = shop.tick(SECOND - timedelta(minutes=5))
+    assert report.coupons_deleted == 1
+    assert woo.coupons == []  # gone for good, not in the trash
+    [call] = deletes(woo)
+    assert (call.path, call.query) == (f"/coupons/{made['id']}", {"force": "true"})
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.code) == ("deleted", made["code"])
+    for minutes in (4, 3, 0):  # done once: no more calls
+        shop.tick(SECOND - timedelta(minutes=minutes))
+    assert len(deletes(woo)) == 1
+    assert len([s for s in shop.sms() if made["code"].upper() in s.text]) == 0
+
+
+def test_a_store_that_cannot_delete_is_asked_again_later(shop, woo):
+    made = skipped_after_its_coupon(shop, woo, "coupon-cart-031")
+    woo.fail_next("DELETE /coupons/{id}", 503)
+    at = SECOND - timedelta(minutes=5)
+    assert shop.tick(at).coupons_deleted == 0
+    [coupon] = coupons(shop)
+    assert coupon.status == "deleting" and "503" in coupon.last_error
+    assert coupon.retry_at == at + timedelta(minutes=1)
+    assert woo.coupon(made["code"]) is not None  # still there
+    shop.tick(at + timedelta(minutes=1))
+    assert woo.coupons == [] and coupons(shop)[0].status == "deleted"
+    assert len(deletes(woo)) == 2
+
+
+def test_a_deletion_whose_answer_was_lost_is_not_repeated_blindly(shop, woo):
+    skipped_after_its_coupon(shop, woo, "coupon-cart-032")
+    woo.fail_next("DELETE /coupons/{id}", 502, after_work=True)  # deleted, then the proxy fails
+    at = SECOND - timedelta(minutes=5)
+    shop.tick(at)
+    assert woo.coupons == [] and coupons(shop)[0].status == "deleting"
+    shop.tick(at + timedelta(minutes=1))  # the lookup finds nothing: done
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.last_error) == ("deleted", "not in the store")
+    assert len(deletes(woo)) == 1
+
+
+def test_a_coupon_an_order_used_is_not_deleted(shop, woo):
+    made = skipped_after_its_coupon(shop, woo, "coupon-cart-033")
+    woo.use_coupon(made["code"], "ali@example.com")
+    shop.tick(SECOND - timedelta(minutes=5))
+    assert deletes(woo) == [] and woo.coupon(made["code"]) is not None
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.last_error) == ("kept", "used in 1 order(s): not deleted")
+
+
+def test_a_coupon_never_made_for_a_skipped_message_needs_no_call(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, PERSONAL, TEMPLATE)
+    cart(shop, "coupon-cart-034")
+    woo.fail_next("POST /coupons", 503)
+    shop.tick(FIRST)
+    [coupon] = coupons(shop)
+    assert coupon.status == "pending" and coupon.maybe_created  # a 503 may have made it
+    shop.order(5002, FIRST + timedelta(minutes=1), cart_token="coupon-cart-034")
+    shop.tick(FIRST + timedelta(minutes=2))  # may exist: looked up by code, not found
+    [coupon] = coupons(shop)
+    assert (coupon.status, coupon.last_error) == ("deleted", "not in the store")
+    assert woo.coupons == [] and deletes(woo) == []
+    assert len(woo.calls("POST /coupons")) == 1  # never made again for a skipped message
+    assert shop.sms() == []

@@ -13,7 +13,7 @@ from app.commerce.woocommerce_api import Kind, WooCommerceClient, WooCommerceErr
 KEY = "ck_" + "0123456789abcdef" * 2 + "01234567"
 SECRET = "cs_" + "fedcba9876543210" * 2 + "76543210"
 COUPON = {"code": "AB23CD45", "discount_type": "percent", "amount": "10", "individual_use": True,
-          "usage_limit": 1, "usage_limit_per_user": 1, "date_expires": "2026-11-28T23:59:59+03:30",
+          "usage_limit": 1, "usage_limit_per_user": 1, "date_expires_gmt": "2026-11-28T20:29:59",
           "email_restrictions": ["ali@example.com"], "description": "bazgasht message 7",
           "meta_data": [{"key": "bazgasht_message_id", "value": "7"}]}
 
