@@ -260,3 +260,38 @@ def shop(client, store, factory, clock):
     from tests.campaigns.shop import Shop
 
     return Shop(client, store, factory, clock)
+
+
+# -- the session's Chromium, one per test process (the panel's and the plugin's browser tests) --
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def chromium_or_skip() -> str:
+    """Debian's Chromium; without it the browser tests skip, except in CI, where they fail."""
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = f"{CHROMIUM} not found (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed (pip install -e '.[dev]')"
+    if problem:
+        if IN_CI:
+            pytest.fail(f"browser tests must run in CI: {problem}")
+        pytest.skip(problem)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()

@@ -4,7 +4,6 @@ A tea shop signed in with its API key, its last ten days written row by row (tes
 seed.py), and a second shop whose rows must never show in the first one's panel.
 """
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -14,11 +13,9 @@ import pytest
 
 from app.db import unit_of_work
 from app.http import tls
-from tests.conftest import IN_CI
 from tests.dashboard.seed import Seeded, seed_store
 from tests.helpers import StoreCreds, create_store
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -84,36 +81,6 @@ def panel(anonymous, seeded) -> Panel:
 def other_store(factory) -> StoreCreds:
     with unit_of_work(factory) as session:
         return create_store(session, name="دکان دیگر", url="https://other.example")
-
-
-def chromium_or_skip() -> str:
-    """Debian's Chromium; without it the browser tests skip, except in CI, where they fail."""
-    problem = None
-    if not Path(CHROMIUM).exists():
-        problem = f"{CHROMIUM} not found (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "playwright is not installed (pip install -e '.[dev]')"
-    if problem:
-        if IN_CI:
-            pytest.fail(f"browser tests must run in CI: {problem}")
-        pytest.skip(problem)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser():
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu",
-                                          "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dashboard.conftest import browser  # noqa: F401 (the session's Chromium)
 from tests.plugin.php import PLUGIN, require
 
 ENDPOINT = "wc-ajax=bazgasht_capture"
@@ -65,7 +64,7 @@ def lines(log) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def test_a_shopper_typing_at_checkout_reaches_the_plugin_once_per_pause(browser, storefront):  # noqa: F811
+def test_a_shopper_typing_at_checkout_reaches_the_plugin_once_per_pause(browser, storefront):
     base, log = storefront
     page = browser.new_page()
     try:
