@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.coupons import delete_unsent_coupons, prepare_coupons
+from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
 from app.campaigns.enroll import run_triggers
@@ -87,10 +87,12 @@ def _reaper(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _coupons(ctx: Context, now: datetime) -> dict[str, Any]:
-    # Coupons of messages that will never go out, deleted from the stores; personal coupons
-    # for messages due soon, made in the stores before the claim.
+    # Coupons of messages that will never go out, deleted from the stores; the fixed codes of
+    # messages due soon, looked up in the stores (held if missing); personal coupons for
+    # messages due soon, made in the stores: all before the claim.
     deleted = delete_unsent_coupons(ctx.factory, now, deadline=ctx.deadline)
-    return {"coupons_deleted": deleted,
+    held = check_fixed_codes(ctx.factory, now, deadline=ctx.deadline)
+    return {"coupons_deleted": deleted, "coupon_codes_missing": held,
             "coupons": prepare_coupons(ctx.factory, now, deadline=ctx.deadline)}
 
 
@@ -143,6 +145,7 @@ class TickReport:
     reaped: int = 0
     coupons: int = 0
     coupons_deleted: int = 0
+    coupon_codes_missing: int = 0  # messages held: their fixed code is not usable in the store
     claimed: int = 0
     outcome: dict[str, int] = field(default_factory=dict)
     delivery_updates: int = 0

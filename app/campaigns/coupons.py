@@ -781,3 +781,168 @@ def _finish_deletion(factory: sessionmaker[Session], job: _Deletion, now: dateti
             return
         wait = DELETE_BACKOFF[min(max(coupon.attempts, 1), len(DELETE_BACKOFF)) - 1]
         coupon.retry_at, coupon.last_error = now + timedelta(minutes=wait), reason
+
+
+# -- fixed codes: the store must have them --------------------------------------------------------
+
+# Held messages ask again on minutes divisible by this (a merchant may fix the code in WooCommerce
+# without touching bazgasht); messages due soon are checked every round.
+RECHECK_HELD_MINUTES = 5
+
+
+class CouponNotInStore(DomainError, status=422, code="coupon_not_in_store"):
+    """A fixed code the store does not have, or will not accept."""
+
+
+def static_codes(value: object) -> list[tuple[str, str]]:
+    """The codes a step's SMS may quote as they are, with their field: the fixed code, or a
+    personal coupon's fallback code."""
+    try:
+        settings = read_coupon(value)
+    except InvalidCouponSettings:
+        return []
+    if isinstance(settings, FixedCoupon):
+        return [("code", settings.code)]
+    if isinstance(settings, PersonalCoupon) and settings.on_failure == "fallback" and \
+            settings.fallback_code:
+        return [("fallback_code", settings.fallback_code)]
+    return []
+
+
+def _fixed_code(value: object) -> str | None:
+    """The fixed code a step's SMS quotes (checked before each send), or None."""
+    try:
+        settings = read_coupon(value)
+    except InvalidCouponSettings:
+        return None
+    return settings.code if isinstance(settings, FixedCoupon) else None
+
+
+def store_code_problem(found: WcCoupon | None, now: datetime) -> str | None:
+    """Why a shopper could not use this code at checkout, as the store holds it; None if fine."""
+    if found is None:
+        return "does not exist in the store"
+    if found.status != "publish":
+        return f"is not published in the store (its status is {found.status!r})"
+    if found.date_expires_gmt is not None and found.date_expires_gmt <= now:
+        return f"expired in the store on {found.date_expires_gmt:%Y-%m-%d %H:%M} UTC"
+    if found.usage_limit and found.usage_count >= found.usage_limit:
+        return f"is used up in the store ({found.usage_count} of {found.usage_limit} uses)"
+    return None
+
+
+def can_check(store: Store) -> bool:
+    """Whether bazgasht can look the store's coupons up (it has the REST keys)."""
+    return bool(store.wc_consumer_key and store.wc_consumer_secret)
+
+
+def check_codes_in_store(store: Store, coupon: object, now: datetime, *,
+                         timeouts: tuple[float, float] = (5.0, 10.0)) -> bool:
+    """Before a step is saved: every code its SMS may quote as it is exists in the store and can
+    be used (CouponNotInStore, naming the code and what is wrong, if not). Returns whether the
+    codes were checked: False when the store has no REST keys or did not answer (accepted; the
+    panel warns, and each send checks again). Call it holding no row lock: it calls the store."""
+    codes = static_codes(coupon)
+    if not codes or not can_check(store):
+        return False
+    try:
+        client = WooCommerceClient(store.url, store.wc_consumer_key or "",
+                                   store.wc_consumer_secret or "",
+                                   connect_timeout=timeouts[0], read_timeout=timeouts[1])
+    except ValueError:
+        return False
+    with client:
+        for name, code in codes:
+            try:
+                found = client.find_coupon(code)
+            except WooCommerceError as exc:
+                log.info("store %s: could not check coupon code %r: %s", store.id, code, exc)
+                return False
+            problem = store_code_problem(found, now)
+            if problem:
+                raise CouponNotInStore(
+                    f"coupon.{name}: {code!r} {problem}; create it in WooCommerce (Marketing → "
+                    "Coupons) or fix it there, or choose another code")
+    return True
+
+
+def check_fixed_codes(factory: sessionmaker[Session], now: datetime, *,
+                      limit: int = 2000, connect_timeout: float = 5.0,
+                      read_timeout: float = 20.0, deadline: Deadline = DEADLINE) -> int:
+    """Before messages with a fixed code go out: the store still has the code and would accept
+    it. Messages due within LEAD whose code it does not are held (COUPON_NOT_IN_STORE) until it
+    does; held ones are asked about again (every RECHECK_HELD_MINUTES) and released once their
+    code is usable, their step no longer quotes one, or the store has no keys to ask with.
+    One lookup per store and code per round; no transaction open while a store is called. A
+    store that does not answer holds nothing back. Returns how many messages were held."""
+    recheck = int(now.timestamp() // 60) % RECHECK_HELD_MINUTES == 0
+    with factory() as session:
+        due = [Message.status == SCHEDULED, Message.due_at <= now + LEAD]
+        held = [lifecycle.held_for(Reason.COUPON_NOT_IN_STORE)]
+        rows = session.execute(
+            select(Message.id, Message.status, Message.store_id, CampaignStep.coupon)
+            .join(CampaignStep, CampaignStep.id == Message.step_id)
+            .where(or_(and_(*due), *held) if recheck else and_(*due))
+            .order_by(Message.due_at).limit(limit)).all()
+        wanted: dict[int, dict[str, list[tuple[int, str]]]] = {}  # store → code → messages
+        unchecked: list[int] = []  # held, though nothing (left) to check
+        for message_id, status, store_id, raw in rows:
+            code = _fixed_code(raw)
+            if code is None:
+                if status == HELD:
+                    unchecked.append(message_id)
+                continue
+            wanted.setdefault(store_id, {}).setdefault(code.lower(), []).append(
+                (message_id, status))
+        stores = {s.id: _Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
+                  for s in session.scalars(select(Store).where(Store.id.in_(wanted)))}
+    for store_id in list(wanted):
+        store = stores[store_id]
+        if not (store.consumer_key and store.consumer_secret):  # nothing to ask with: accepted
+            unchecked += [m for found in wanted.pop(store_id).values() for m, s in found
+                          if s == HELD]
+
+    def ask(store_id: int) -> tuple[int, dict[str, str | None]]:
+        """code → what is wrong with it (None: fine); codes the store did not answer for are
+        left out."""
+        store, verdicts = stores[store_id], {}
+        try:
+            client = WooCommerceClient(store.url, store.consumer_key or "",
+                                       store.consumer_secret or "",
+                                       connect_timeout=connect_timeout, read_timeout=read_timeout)
+        except ValueError:
+            return store_id, {}
+        with client:
+            for code in wanted[store_id]:
+                try:
+                    verdicts[code] = store_code_problem(client.find_coupon(code), now)
+                except WooCommerceError as exc:
+                    log.info("store %s: could not check coupon code %r: %s", store_id, code, exc)
+                    if exc.kind is Kind.RETRY:
+                        break
+        return store_id, verdicts
+
+    answers = dict(fan_out(ask, wanted, what="coupon code checks", deadline=deadline))
+    held_now = 0
+    with unit_of_work(factory) as session:
+        if unchecked:
+            lifecycle.release_held(session, Message.id.in_(unchecked),
+                                   lifecycle.held_for(Reason.COUPON_NOT_IN_STORE),
+                                   reason=Reason.COUPON_IN_STORE)
+        for store_id, verdicts in answers.items():
+            for code, problem in verdicts.items():
+                ids = [m for m, _ in wanted[store_id][code]]
+                if problem is None:
+                    lifecycle.release_held(session, Message.id.in_(ids),
+                                           lifecycle.held_for(Reason.COUPON_NOT_IN_STORE),
+                                           reason=Reason.COUPON_IN_STORE)
+                    continue
+                why = detail(f"{code!r} {problem}")
+                count = lifecycle.hold_pending(session, Message.id.in_(ids),
+                                               reason=Reason.COUPON_NOT_IN_STORE,
+                                               reason_detail=why)
+                held_now += count
+                if count:
+                    log.warning("store %s: messages held: coupon code %r %s", store_id, code,
+                                problem)
+    return held_now

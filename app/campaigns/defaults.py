@@ -25,14 +25,15 @@ DEFAULT_CAMPAIGNS = [
     # Unpaid at the bank's page for 30 minutes: pay now, then a personal discount, a last call.
     (LOST_ORDER, "سفارش پرداخت‌نشده", True, True, 30, [30, 1 * DAY, 3 * DAY]),
 ]
-# What the second abandoned-cart step offers until the merchant sets a discount of their own.
-DEFAULT_CART_COUPON = {"mode": "fixed", "code": "off5"}
 # The lost order's second step: a single-use 5% code made for that customer (needs the store's
 # WooCommerce REST keys; without them the message is held with the reason, nothing else is).
 DEFAULT_LOST_ORDER_COUPON = {"mode": "personal", "discount_type": "percent", "amount": "5",
                              "expires_days": 3, "on_failure": "hold"}
-DEFAULT_COUPONS = {(ABANDONED_CART, 2): DEFAULT_CART_COUPON,
-                   (LOST_ORDER, 2): DEFAULT_LOST_ORDER_COUPON}
+# The abandoned cart's steps carry no coupon until the merchant chooses one. Never a fixed code
+# by default: no store has it until its merchant makes it, and a code the store lacks is a
+# "does not exist" at checkout. Nor a personal one: most stores start without REST keys, and the
+# sequence's middle reminder would be held in every one of them.
+DEFAULT_COUPONS = {(LOST_ORDER, 2): DEFAULT_LOST_ORDER_COUPON}
 
 
 def create_default_campaigns(session: Session, store_id: int) -> list[Campaign]:

@@ -112,9 +112,11 @@ def _ensure_only_active_of_kind(session: Session, campaign: Campaign) -> None:
 
 def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
                     now: datetime) -> Campaign:
-    _lock_store(session, store.id)
     steps = [checked_step_fields(step.model_dump(), where=f"steps[{i}].")
              for i, step in enumerate(data.steps)]
+    for i, step in enumerate(steps):
+        _codes_in_store(store, step, now, where=f"steps[{i}].")
+    _lock_store(session, store.id)
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
                         promotional=_KIND_DEFAULTS[data.kind][0],
                         trigger_minutes=_trigger_minutes(data.kind, data.trigger_minutes),
@@ -242,11 +244,13 @@ def draft_step(*, campaign: Campaign, data: dict[str, Any]) -> CampaignStep:
                         **checked_step_fields(data))
 
 
-def add_step(session: Session, *, campaign: Campaign, data: StepCreate) -> CampaignStep:
+def add_step(session: Session, *, campaign: Campaign, data: StepCreate,
+             now: datetime) -> CampaignStep:
     """A new last step. It applies to enrollments from now on (those already running keep the
     messages they were given when they started)."""
-    campaign = _locked(session, campaign)  # two new steps at once must not take one position
     fields = checked_step_fields(data.model_dump())
+    _codes_in_store(session.get_one(Store, campaign.store_id), fields, now)
+    campaign = _locked(session, campaign)  # two new steps at once must not take one position
     count = session.scalar(select(func.count()).select_from(CampaignStep).where(
         CampaignStep.campaign_id == campaign.id, CampaignStep.deleted_at.is_(None))) or 0
     if count >= MAX_STEPS:
@@ -260,14 +264,37 @@ def add_step(session: Session, *, campaign: Campaign, data: StepCreate) -> Campa
     return step
 
 
-def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any]) -> CampaignStep:
+def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
+                now: datetime) -> CampaignStep:
     for name in ("delay_minutes", "template", "variants"):
         if name in data and data[name] is None:
             raise InvalidStep(f"{name}: cannot be null (leave it out to keep it)")
-    for name, value in checked_step_fields(data).items():
+    fields = checked_step_fields(data)
+    campaign = session.get_one(Campaign, step.campaign_id)
+    _codes_in_store(session.get_one(Store, campaign.store_id), fields, now)
+    for name, value in fields.items():
         setattr(step, name, value)
     session.flush()
+    if "coupon" in fields:
+        # Its messages held for a code the store lacked meet the new one (checked again
+        # before they go out).
+        lifecycle.release_held(session, Message.step_id == step.id,
+                               lifecycle.held_for(Reason.COUPON_NOT_IN_STORE),
+                               reason=Reason.COUPON_IN_STORE)
     return step
+
+
+def _codes_in_store(store: Store, fields: dict[str, Any], now: datetime, *,
+                    where: str = "") -> None:
+    """The codes the step's SMS would quote as they are must exist in the store and be usable
+    (asked through its REST keys, before any row is locked or written: the store is called).
+    Without keys they are accepted; the panel says they could not be checked."""
+    if not fields.get("coupon"):
+        return
+    try:
+        coupons.check_codes_in_store(store, fields["coupon"], now)
+    except coupons.CouponNotInStore as exc:
+        raise coupons.CouponNotInStore(f"{where}{exc.message}") from None
 
 
 def delete_step(session: Session, *, campaign: Campaign, step: CampaignStep,

@@ -103,6 +103,17 @@ def skip_pending(session: Session, *where: ColumnElement[bool], reason: Reason,
         .execution_options(synchronize_session=False)))
 
 
+def hold_pending(session: Session, *where: ColumnElement[bool], reason: Reason,
+                 reason_detail: str | None = None) -> int:
+    """Scheduled (unclaimed) messages matching `where` are held until what `reason` names is
+    fixed; returns how many."""
+    session.flush()
+    return rowcount(session.execute(
+        update(Message).where(*where, Message.status == SCHEDULED)
+        .values(status=HELD, reason=reason, reason_detail=reason_detail)
+        .execution_options(synchronize_session=False)))
+
+
 def release_held(session: Session, *where: ColumnElement[bool], reason: Reason,
                  due_at: datetime | None = None) -> int:
     """Held messages matching `where` are scheduled again (at `due_at` if given), to meet every

@@ -32,6 +32,7 @@ class Reason(StrEnum):
     NO_BALANCE = "no_balance"
     COUPON_INVALID = "coupon_invalid"
     COUPON_FAILED = "coupon_failed"
+    COUPON_NOT_IN_STORE = "coupon_not_in_store"  # the fixed code is not usable in the store
     LOOKUP_CONFIG = "lookup_config"
     LOOKUP_REFUSED = "lookup_refused"
     TEMPLATE_BROKEN = "template_broken"
@@ -48,6 +49,7 @@ class Reason(StrEnum):
     STORE_RESUMED = "store_resumed"
     BALANCE_TOPPED_UP = "balance_topped_up"
     COUPON_RETRY = "coupon_retry"
+    COUPON_IN_STORE = "coupon_in_store"  # the fixed code is usable in the store again
     # failed
     GATEWAY_REFUSED = "gateway_refused"
     NOT_DELIVERED = "not_delivered"

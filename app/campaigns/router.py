@@ -79,8 +79,10 @@ def delete_campaign(campaign: CampaignDep, session: SessionDep, now: NowDep) -> 
 
 @router.post("/{campaign_id}/steps", status_code=201, response_model=StepOut,
              responses=api_errors(404, 409), summary="Add a last step (for enrollments from now on)")
-def add_step(campaign: CampaignDep, data: StepCreate, session: SessionDep) -> StepOut:
-    return StepOut.model_validate(editing.add_step(session, campaign=campaign, data=data))
+def add_step(campaign: CampaignDep, data: StepCreate, session: SessionDep,
+             now: NowDep) -> StepOut:
+    return StepOut.model_validate(editing.add_step(session, campaign=campaign, data=data,
+                                                   now=now))
 
 
 @router.get("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404))
@@ -91,10 +93,10 @@ def get_step(found: StepDep) -> StepOut:
 
 @router.patch("/{campaign_id}/steps/{step_id}", response_model=StepOut, responses=api_errors(404),
               summary="Change a step (a new text applies to every message not sent yet)")
-def update_step(found: StepDep, patch: StepPatch, session: SessionDep) -> StepOut:
+def update_step(found: StepDep, patch: StepPatch, session: SessionDep, now: NowDep) -> StepOut:
     _, step = found
     return StepOut.model_validate(editing.update_step(
-        session, step=step, data=patch.model_dump(exclude_unset=True)))
+        session, step=step, data=patch.model_dump(exclude_unset=True), now=now))
 
 
 @router.delete("/{campaign_id}/steps/{step_id}", response_model=Deleted,

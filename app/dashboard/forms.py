@@ -126,6 +126,7 @@ _SERVICE_CODES = {
     "invalid_template": "template_invalid",
     "invalid_variants": "variants_invalid",
     "invalid_coupon": "coupon_invalid",
+    "coupon_not_in_store": "coupon_not_in_store",
     "invalid_lookup": "lookup_invalid",
 }
 

@@ -85,7 +85,7 @@ def test_a_preview_for_a_real_cart_makes_no_link_and_no_row(api, shop, factory):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["subject"] == f"cart {cart_id}"
-    assert body["text"].startswith("علی عزیز، با کد off5 سبدت در چای‌خانه")
+    assert body["text"].startswith("علی عزیز، سبدت در چای‌خانه")
     assert SAMPLE_LINK in body["text"]
     assert counts(factory) == before
 

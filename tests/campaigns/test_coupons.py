@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.coupons import coupon_problems, prepare_coupons, read_coupon
-from app.campaigns.defaults import DEFAULT_CART_COUPON
+from app.campaigns.defaults import DEFAULT_LOST_ORDER_COUPON
 from app.campaigns.models import Campaign, CampaignStep, Coupon, Message
 from app.campaigns.service import set_campaign_active
 from app.commerce.fake_woocommerce import FakeWooCommerce
@@ -29,6 +29,8 @@ AT = tehran("2026-11-24T10:00")   # the cart goes quiet
 FIRST = tehran("2026-11-24T11:00")  # step 1 is due
 SECOND = tehran("2026-11-25T10:00")  # step 2 (the discount step) is due
 TEMPLATE = "کد تخفیف: {{ coupon_code }} {{ link }}"
+# A discount step's text, as the merchant writes it when they give the second step a coupon.
+DISCOUNT = '{{ first_name or "مشتری" }} عزیز، با کد {{ coupon_code }} سبدت در {{ store_name }} رو با تخفیف بخر: {{ link }}'
 PERSONAL = {"mode": "personal", "discount_type": "percent", "amount": "10", "expires_days": 3,
             "on_failure": "fallback", "fallback_code": "off5"}
 
@@ -90,7 +92,7 @@ def ticks(shop, start, minutes: int, every: int = 1) -> None:
 
 def test_the_discount_step_gets_a_personal_coupon_made_in_the_store(shop, woo):
     connect(shop, woo.base_url)
-    set_step(shop, 2, PERSONAL)  # the default template: «با کد {{ coupon_code }} …»
+    set_step(shop, 2, PERSONAL, DISCOUNT)
     cart(shop, "coupon-cart-001", email="Ali@Example.com")
     shop.tick(FIRST)
     assert woo.calls("POST /coupons") == []  # step 1 carries no coupon
@@ -290,9 +292,9 @@ def test_an_unreachable_store_is_retried_then_the_fallback_code_is_sent(shop):
     assert first.attempts == 1  # the waits were not send attempts
 
 
-def test_the_default_discount_step_sends_the_fallback_code_when_the_store_is_down(shop):
+def test_the_discount_step_sends_the_fallback_code_when_the_store_is_down(shop):
     connect(shop, f"http://127.0.0.1:{closed_port()}")
-    set_step(shop, 2, PERSONAL)
+    set_step(shop, 2, PERSONAL, DISCOUNT)
     cart(shop, "coupon-cart-007")
     shop.tick(FIRST)
     ticks(shop, SECOND - timedelta(minutes=15), 90, every=5)
@@ -408,7 +410,7 @@ def test_the_secret_never_appears_in_reasons_errors_or_logs(shop, woo, caplog):
 
 def test_coupon_settings_are_validated_with_clear_errors():
     assert coupon_problems(None) == []
-    assert coupon_problems(DEFAULT_CART_COUPON) == []
+    assert coupon_problems(DEFAULT_LOST_ORDER_COUPON) == []
     assert coupon_problems({"code": "off5"}) == []  # the older form: a fixed code
     assert coupon_problems(PERSONAL) == []
     assert read_coupon(PERSONAL | {"amount": "۱۲٫۵"}).amount == "12.5"
@@ -634,3 +636,102 @@ def test_a_coupon_never_made_for_a_skipped_message_needs_no_call(shop, woo):
     assert woo.coupons == [] and deletes(woo) == []
     assert len(woo.calls("POST /coupons")) == 1  # never made again for a skipped message
     assert shop.sms() == []
+
+
+# -- fixed codes the store must have -------------------------------------------------------------
+
+def step_url(api, position: int) -> str:
+    [campaign] = [c for c in api.get("/api/v1/campaigns").json()["items"]
+                  if c["kind"] == "abandoned_cart"]
+    return f"/api/v1/campaigns/{campaign['id']}/steps/{campaign['steps'][position - 1]['id']}"
+
+
+def test_saving_a_fixed_code_the_store_lacks_is_refused(api, store, factory, woo, clock):
+    store_settings(factory, store.id, url=woo.base_url, wc_consumer_key=KEY,
+                   wc_consumer_secret=SECRET)
+    url = step_url(api, 2)
+    missing = api.patch(url, json={"coupon": {"mode": "fixed", "code": "off5"}})
+    assert missing.status_code == 422, missing.text
+    error = missing.json()["error"]
+    assert error["code"] == "coupon_not_in_store"
+    assert error["message"].startswith("coupon.code: 'off5' does not exist in the store")
+    assert woo.calls("GET /coupons")[0].query == {"code": "off5"}
+    now = clock.now()
+    for code, fields, why in (
+            ("draft5", {"status": "draft"}, "is not published in the store"),
+            ("old5", {"date_expires_gmt": gmt(now - timedelta(days=1))}, "expired in the store"),
+            ("once5", {"usage_limit": 1, "usage_count": 1}, "is used up in the store (1 of 1")):
+        woo.add_coupon(code, **fields)
+        refused = api.patch(url, json={"coupon": {"mode": "fixed", "code": code}})
+        assert refused.status_code == 422 and why in refused.json()["error"]["message"], code
+    fallback = api.patch(url, json={"coupon": PERSONAL | {"fallback_code": "nope5"}})
+    assert fallback.status_code == 422
+    assert fallback.json()["error"]["message"].startswith("coupon.fallback_code: 'nope5'")
+    woo.add_coupon("OFF5", amount="5", discount_type="percent")  # the merchant makes it
+    saved = api.patch(url, json={"coupon": {"mode": "fixed", "code": "off5"}})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["coupon"] == {"mode": "fixed", "code": "off5"}
+
+
+def test_without_keys_a_fixed_code_is_accepted_unchecked(api, store, factory, woo):
+    store_settings(factory, store.id, url=woo.base_url, wc_consumer_key=None,
+                   wc_consumer_secret=None)
+    saved = api.patch(step_url(api, 2), json={"coupon": {"mode": "fixed", "code": "off5"}})
+    assert saved.status_code == 200 and woo.requests == []
+
+
+def firsts(shop) -> list[Message]:
+    with shop.factory() as session:
+        return session.scalars(select(Message).join(CampaignStep)
+                               .where(CampaignStep.position == 1).order_by(Message.id)).all()
+
+
+def test_a_message_whose_fixed_code_is_not_in_the_store_is_held_until_it_is(shop, woo):
+    """The step was saved with «off5» (say, before the store had keys); the store has no such
+    code. Before anything is sent the code is looked up, once a round for all its messages."""
+    connect(shop, woo.base_url)
+    set_step(shop, 1, {"mode": "fixed", "code": "off5"}, TEMPLATE)
+    shop.cart("coupon-cart-040", AT, phone="09121111111")
+    shop.cart("coupon-cart-041", AT, phone="09122222222")
+    report = shop.tick(FIRST)
+    assert report.coupon_codes_missing == 2
+    assert [r.query for r in woo.calls("GET /coupons")] == [{"code": "off5"}]
+    held = firsts(shop)
+    assert {(m.status, m.reason) for m in held} == {("held", "coupon_not_in_store")}
+    assert held[0].reason_detail == "'off5' does not exist in the store"
+    assert shop.sms() == []
+    shop.tick(FIRST + timedelta(minutes=1))  # held ones are asked about every 5 minutes
+    assert len(woo.calls("GET /coupons")) == 1
+    woo.add_coupon("off5", amount="5")  # the merchant makes it in WooCommerce
+    shop.tick(FIRST + timedelta(minutes=5))
+    texts = sorted(s.text for s in shop.sms())
+    assert len(texts) == 2 and all(t.startswith("کد تخفیف: off5 ") for t in texts)
+    assert {m.status for m in firsts(shop)} == {"delivered"}
+
+
+def test_saving_the_step_with_a_code_the_store_has_releases_its_held_messages(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, {"mode": "fixed", "code": "off5"}, TEMPLATE)
+    cart(shop, "coupon-cart-042")
+    shop.tick(FIRST)
+    assert message(shop, 1).reason == "coupon_not_in_store"
+    woo.add_coupon("welcome10", amount="10")
+    from app.campaigns import editing
+    with unit_of_work(shop.factory) as session:
+        step = session.get(CampaignStep, message(shop, 1).step_id)
+        editing.update_step(session, step=step, now=FIRST + timedelta(minutes=1),
+                            data={"coupon": {"mode": "fixed", "code": "welcome10"}})
+    assert (message(shop, 1).status, message(shop, 1).reason) == ("scheduled", "coupon_in_store")
+    shop.tick(FIRST + timedelta(minutes=2))
+    [sms] = shop.sms()
+    assert sms.text.startswith("کد تخفیف: welcome10 ")
+
+
+def test_a_store_that_does_not_answer_holds_no_fixed_code_back(shop, woo):
+    connect(shop, woo.base_url)
+    set_step(shop, 1, {"mode": "fixed", "code": "off5"}, TEMPLATE)
+    cart(shop, "coupon-cart-043")
+    woo.fail_next("GET /coupons", 503)
+    shop.tick(FIRST)
+    [sms] = shop.sms()  # unchecked this round: sent, as it was saved
+    assert "off5" in sms.text

@@ -25,7 +25,7 @@ def test_a_new_store_lists_its_default_campaigns(api):
     cart = items[0]
     assert cart["active"] is True and cart["promotional"] is True and cart["trigger_minutes"] == 60
     assert [s["delay_minutes"] for s in cart["steps"]] == [60, 1440, 4320]
-    assert cart["steps"][1]["coupon"] == {"mode": "fixed", "code": "off5"}
+    assert cart["steps"][1]["coupon"] is None
     assert items[1]["promotional"] is False  # the survey: no cap, no opt-out line
     lost = items[4]
     assert lost["active"] is True and lost["promotional"] is True and lost["trigger_minutes"] == 30

@@ -233,6 +233,35 @@ def test_edit_a_step_with_persian_digits_and_a_personal_coupon(panel, seeded, fa
         assert stored.coupon["expires_days"] == 5
 
 
+def test_a_fixed_code_is_looked_up_in_the_store_when_the_step_is_saved(panel, seeded, factory):
+    """With the store's REST keys the code must exist there (refused in Persian if not);
+    without them it is saved, and the editor says it could not be checked."""
+    from app.commerce.fake_woocommerce import FakeWooCommerce
+    from tests.factories import store_settings
+
+    campaign = seeded.campaign_ids["abandoned_cart"]
+    step = _first_step(factory, campaign)
+    url = f"/panel/campaigns/{campaign}/steps/{step.id}"
+    with FakeWooCommerce() as woo:
+        store_settings(factory, seeded.store.id, url=woo.base_url,
+                       wc_consumer_key=woo.consumer_key, wc_consumer_secret=woo.consumer_secret)
+        panel.get(url)
+        refused = panel.post(url, _step_form(coupon_mode="fixed", coupon_code="off5"))
+        assert refused.status_code == 200 and "?ok=saved" not in refused.headers.get("location", "")
+        assert "این کد تخفیف در فروشگاه ووکامرس شما نیست" in refused.text
+        assert "does not exist in the store" in refused.text
+        woo.add_coupon("off5", amount="5")
+        saved = panel.post(url, _step_form(coupon_mode="fixed", coupon_code="off5"))
+        assert location(saved) == f"{url}?ok=saved"
+        assert 'id="unchecked-codes"' not in panel.get(url).text
+    store_settings(factory, seeded.store.id, wc_consumer_key=None, wc_consumer_secret=None)
+    saved = panel.post(url, _step_form(coupon_mode="fixed", coupon_code="nowhere7"))
+    assert location(saved) == f"{url}?ok=saved"
+    editor = panel.get(saved.headers["location"])
+    assert 'id="unchecked-codes"' in editor.text and "nowhere7" in editor.text
+    assert 'id="unchecked-codes"' in panel.get(f"/panel/campaigns/{campaign}").text
+
+
 def test_the_step_form_answers_in_persian(panel, seeded, factory):
     campaign = seeded.campaign_ids["abandoned_cart"]
     step = _first_step(factory, campaign)

@@ -36,7 +36,7 @@ def test_a_missing_first_name_falls_back_to_a_polite_address():
 
 
 def test_coupon_appears_in_the_discount_step():
-    assert "off5" in render(default_template("abandoned_cart_2"), CONTEXT)
+    assert "off5" in render(default_template("lost_order_2"), CONTEXT)
 
 
 def test_filters_give_persian_digits_money_and_jalali_dates():

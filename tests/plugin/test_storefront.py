@@ -66,7 +66,7 @@ def lines(log) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def test_a_shopper_typing_at_checkout_reaches_the_plugin_once_per_pause(browser, storefront):  # noqa: F811
+def test_a_shopper_typing_at_checkout_reaches_the_plugin_once_per_pause(browser, storefront):
     base, log = storefront
     page = browser.new_page()
     try:

@@ -102,10 +102,18 @@ def _campaign_page(request, current, session, campaign: Campaign, *, problems=()
         isinstance(s.coupon, dict) and s.coupon.get("mode") == "personal" for s in steps)
     return page(request, "campaign.html", status_code=status_code, panel=current,
                 nav="campaigns", campaign=campaign, steps=steps, problems=list(problems),
-                needs_keys=needs_keys,
+                needs_keys=needs_keys, unchecked_codes=_unchecked_codes(store, steps),
                 name=campaign.name if name is None else name,
                 trigger=trigger if trigger is not None else _trigger_state(campaign),
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"))
+
+
+def _unchecked_codes(store, steps: list[CampaignStep]) -> list[str]:
+    """The codes these steps quote as they are, when bazgasht cannot look them up in the store
+    (no REST keys): the merchant must make sure they exist."""
+    if coupons.can_check(store):
+        return []
+    return list(dict.fromkeys(code for s in steps for _, code in coupons.static_codes(s.coupon)))
 
 
 @router.get("/{campaign_id}")
@@ -149,7 +157,7 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
 
 
 @router.post("/{campaign_id}/steps")
-def add_step(campaign_id: str, current: PostDep, session: SessionDep) -> Response:
+def add_step(campaign_id: str, current: PostDep, session: SessionDep, now: NowDep) -> Response:
     """A new last step, a day after the current last one, starting from its text."""
     campaign = _campaign(session, current, campaign_id)
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
@@ -158,7 +166,7 @@ def add_step(campaign_id: str, current: PostDep, session: SessionDep) -> Respons
                                         MAX_DELAY_MINUTES),
                       template=last.template if last else "{{ store_name }}: {{ link }}")
     try:
-        step = editing.add_step(session, campaign=campaign, data=data)
+        step = editing.add_step(session, campaign=campaign, data=data, now=now)
     except DomainError as exc:
         session.rollback()
         return redirect(f"/panel/campaigns/{campaign.id}?error={from_service(exc).code}")
@@ -218,6 +226,7 @@ def _editor(request, current, session, campaign, step, *, state: dict, now: date
                 campaign=campaign, step=step, state=state, problems=list(problems),
                 previews=previews, test=test or {}, units=step_form.UNITS,
                 discount_types=step_form.DISCOUNT_TYPES, ok=request.query_params.get("ok"),
+                unchecked_codes=_unchecked_codes(current.store, [step]),
                 error=request.query_params.get("error"),
                 lookup_mode=current.store.sms_template_mode == "lookup")
 
@@ -255,7 +264,7 @@ def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep
     fields = step_form.fields_of(checks, state)
     if checks.ok:
         try:
-            editing.update_step(session, step=step, data=fields)
+            editing.update_step(session, step=step, data=fields, now=now)
         except DomainError as exc:
             checks.problems.append(from_service(exc, _field_of(exc)))
     if not checks.ok:
