@@ -16,6 +16,7 @@ from app.campaigns import service as campaigns
 from app.campaigns.router import router as campaigns_router
 from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
+from app.connection.router import router as connection_router
 from app.dashboard import install as install_dashboard
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(stores_router)
+    app.include_router(connection_router)  # one-click connect (app/connection)
     app.include_router(surveys_router)
     app.include_router(plugin_download_router)
     app.include_router(billing_platform_router)

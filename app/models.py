@@ -4,6 +4,7 @@ from app.admin.models import TestSend
 from app.billing.models import LedgerEntry
 from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Cart, Order, Product
+from app.connection.models import StoreWebhook
 from app.contacts.models import Contact
 from app.db import Base
 from app.ingest.models import WebhookDelivery
@@ -12,4 +13,4 @@ from app.messaging.models import ConsoleSms, InboundSms
 from app.stores.models import Store
 from app.surveys.models import SurveyAlert, SurveyAnswer
 
-__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "SurveyAlert", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "StoreWebhook", "SurveyAlert", "SurveyAnswer", "WebhookDelivery"]

@@ -26,6 +26,8 @@ from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
 from app.campaigns.enroll import run_triggers
 from app.campaigns.service import Executor, send_due
+from app.config import get_settings
+from app.connection.service import check_connections
 from app.db import unit_of_work
 from app.messaging.inbound import read_replies
 from app.ops import metrics
@@ -112,6 +114,14 @@ def _alerts(ctx: Context, now: datetime) -> dict[str, Any]:  # low survey rating
                                      deadline=ctx.deadline).claimed}
 
 
+def _connections(ctx: Context, now: datetime) -> dict[str, Any]:
+    # One-click connections: each store's webhooks checked and healed, gaps back-filled
+    # (app/connection): every 15 minutes a store, at once after a refused delivery.
+    return {"connections": check_connections(ctx.factory, now,
+                                             public_url=get_settings().public_url,
+                                             deadline=ctx.deadline)}
+
+
 # The one list of jobs: the embedded loop, `bazgasht tick` and the beat schedule all read it.
 JOBS = (
     Job("replies", _replies),
@@ -122,6 +132,7 @@ JOBS = (
     Job("dispatch", _dispatch),
     Job("delivery_reports", _delivery_reports, every=SLOW),
     Job("alerts", _alerts),
+    Job("connections", _connections, every=SLOW),
 )
 BY_NAME = {job.name: job for job in JOBS}
 
@@ -150,6 +161,7 @@ class TickReport:
     outcome: dict[str, int] = field(default_factory=dict)
     delivery_updates: int = 0
     alerts: int = 0
+    connections: int = 0  # stores whose connection was checked
     jobs: dict[str, str] = field(default_factory=dict)  # job → ran, skipped or failed
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # job → what it raised

@@ -50,6 +50,15 @@ class Store(Base):
     # WooCommerce REST API keys (write-only in every API): personal coupons.
     wc_consumer_key: Mapped[str | None] = mapped_column(String(200))
     wc_consumer_secret: Mapped[str | None] = mapped_column(String(200))
+    # One-click connect (app/connection): sha256 of the pending authorisation's nonce (a token
+    # is used once: the callback clears it); when the connections job last checked the store's
+    # webhooks; how far orders and products were back-filled (the newest date_modified_gmt
+    # seen in a back-fill walk); when a break was last told to the merchant (NULL: healthy).
+    wc_connect_nonce_hash: Mapped[str | None] = mapped_column(String(64))
+    connection_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    orders_synced_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    products_synced_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    connection_broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Where the merchant hears about low survey ratings and paused sending.
     alert_phone: Mapped[str | None] = mapped_column(String(20))
     alert_webhook_url: Mapped[str | None] = mapped_column(String(500))

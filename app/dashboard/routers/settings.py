@@ -2,12 +2,13 @@
 credentials and a connection check), WooCommerce keys, alerts, the webhook and the API key."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import object_session
 
 from app.admin import service
 from app.admin.schemas import StoreSettingsPatch
+from app.connection import service as connection
 from app.dashboard import auth
 from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PostDep
 from app.dashboard.forms import Form, Problem, from_service, plain_number
@@ -53,7 +54,9 @@ def _page(request, current, settings, *, values=None, problems=(), section=None,
     return page(request, "settings.html", status_code=status_code, panel=current,
                 nav="settings", values=values or _values(store), problems=list(problems),
                 section=section, week=WEEK, webhook_url=webhook_url(settings.public_url, store.id),
-                health=health,
+                health=health, connection=connection.topic_results(session, store.id),
+                connect=request.query_params.get("connect"),
+                connect_success=request.query_params.get("success"),
                 ok=request.query_params.get("ok"), **({"show_secret": False, "new_key": None,
                                                        "credit": None} | extra))
 
@@ -133,6 +136,22 @@ def _alerts(checks: Form, form) -> dict:
 # The field a service error is about, by section (for where to show it).
 _FIELD = {"sending": "send_until", "gateway": "sms_api_key", "woocommerce": "wc_consumer_key",
           "alerts": "alert_phone"}
+
+
+@router.post("/connect")
+def start_connect(request: Request, current: PostDep, session: SessionDep, settings: SettingsDep,
+                  now: NowDep) -> Response:
+    """One-click connect: off to the store's WooCommerce to approve bazgasht's keys; it comes
+    back to ?connect=done (app/connection)."""
+    try:
+        url = connection.authorize_url(session, current.store, public_url=settings.public_url,
+                                       now=now)
+    except DomainError as exc:
+        session.rollback()
+        session.refresh(current.store)
+        return _page(request, current, settings, problems=[from_service(exc, "connect")],
+                     section="connect", status_code=FORM_REFUSED)
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{section}")
