@@ -5,6 +5,7 @@ import base64
 import logging
 import socket
 
+import httpx
 import pytest
 
 from app.commerce.fake_woocommerce import FakeWooCommerce
@@ -151,15 +152,18 @@ def test_a_store_without_the_rest_api_is_invalid(woo):
     assert "/wp-json/" in caught.value.message
 
 
-def test_basic_auth_needs_https_except_on_loopback():
+def test_store_urls_are_http_or_https_and_the_keys_go_basic_or_signed_accordingly():
     assert check_store_url("https://shop.example/") == "https://shop.example"
     assert check_store_url("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
-    assert check_store_url("http://localhost") == "http://localhost"
-    for url in ("http://shop.example", "http://10.0.0.5", "ftp://shop.example", "shop.example"):
+    assert check_store_url("http://shop.example/") == "http://shop.example"
+    for url in ("ftp://shop.example", "shop.example", "http://"):
         with pytest.raises(ValueError):
             check_store_url(url)
-    with pytest.raises(ValueError, match="HTTPS"):
-        WooCommerceClient("http://shop.example", KEY, SECRET)
+    # Basic auth only where WooCommerce reads it (https); OAuth 1.0a, secret kept, over http.
+    with WooCommerceClient("https://shop.example", KEY, SECRET) as secure, \
+            WooCommerceClient("http://shop.example", KEY, SECRET) as plain:
+        assert isinstance(secure._http.auth, httpx.BasicAuth)
+        assert type(plain._http.auth).__name__ == "OAuth1"
 
 
 def test_the_secret_never_shows_in_reprs_errors_or_logs(woo, client, caplog):
