@@ -190,8 +190,10 @@ def _clock_back_to_the_machine(request):
 def client(live_server, factory, clock):
     with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10) as client:
         yield client
-    # Clicks are written in batches: write this test's before the next one empties the tables.
+    # Clicks and refused deliveries are written in batches: write this test's before the next
+    # one empties the tables.
     live_server.app.state.click_recorder.flush()
+    live_server.app.state.rejection_recorder.flush()
 
 
 @pytest.fixture

@@ -422,7 +422,23 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
 
 def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
                  now: datetime, *, timeouts: tuple[float, float]) -> int:
-    made = 0
+    outcomes = _each_coupon(factory, store, coupon_ids, now, timeouts=timeouts, claim=_claim,
+                            attempt=_attempt, finish=_finish, unexpected=_unexpected_making)
+    return sum(isinstance(outcome, WcCoupon) for outcome in outcomes)
+
+
+def _unexpected_making(job: _Job, exc: Exception) -> WooCommerceError:
+    job.maybe_created = True  # the call may have made it: look it up before making another
+    return WooCommerceError(Kind.RETRY, f"unexpected {type(exc).__name__}", ambiguous=True)
+
+
+def _each_coupon(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
+                 now: datetime, *, timeouts: tuple[float, float], claim, attempt, finish,
+                 unexpected) -> list:
+    """The store's coupons one after another through one client: each claimed (skipped when
+    someone else has it), tried with `attempt`, recorded with `finish`; the outcomes. A store
+    that cannot be asked (no keys) records that on each; once it fails to answer, the rest of
+    its coupons wait with it. A bug in one coupon must not stall the others: it is retried."""
     try:
         if not (store.consumer_key and store.consumer_secret):
             raise ValueError("the store has no WooCommerce REST API keys (set them with PUT "
@@ -432,35 +448,31 @@ def _serve_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list
     except ValueError as exc:
         problem = WooCommerceError(Kind.INVALID, str(exc))
         for coupon_id in coupon_ids:
-            if (job := _claim(factory, coupon_id, now)) is not None:
-                _finish(factory, job, now, problem, store_id=store.id)
-        return 0
+            if (job := claim(factory, coupon_id, now)) is not None:
+                finish(factory, job, now, problem, store_id=store.id)
+        return []
+    outcomes: list = []
     down: WooCommerceError | None = None
     with client:
         for coupon_id in coupon_ids:
-            job = _claim(factory, coupon_id, now)
+            job = claim(factory, coupon_id, now)
             if job is None:
                 continue
             if down is not None:
-                # The store just failed to answer: the rest of its coupons wait with it.
-                _finish(factory, job, now, down, store_id=store.id, tried=False)
+                finish(factory, job, now, down, store_id=store.id, tried=False)
                 continue
-            outcome: WcCoupon | _Taken | WooCommerceError
             try:
-                outcome = _attempt(client, job)
+                outcome = attempt(client, job)
             except WooCommerceError as exc:
                 outcome = exc
-            except Exception as exc:  # a bug must not stall every other coupon; retried
+            except Exception as exc:
                 log.exception("store %s: coupon %s: unexpected error", store.id, job.id)
-                job.maybe_created = True
-                outcome = WooCommerceError(Kind.RETRY, f"unexpected {type(exc).__name__}",
-                                           ambiguous=True)
-            _finish(factory, job, now, outcome, store_id=store.id)
-            if isinstance(outcome, WcCoupon):
-                made += 1
-            elif isinstance(outcome, WooCommerceError) and outcome.kind is Kind.RETRY:
+                outcome = unexpected(job, exc)
+            finish(factory, job, now, outcome, store_id=store.id)
+            outcomes.append(outcome)
+            if isinstance(outcome, WooCommerceError) and outcome.kind is Kind.RETRY:
                 down = outcome
-    return made
+    return outcomes
 
 
 def _claim(factory: sessionmaker[Session], coupon_id: int, now: datetime) -> _Job | None:
@@ -688,42 +700,12 @@ def _mark_for_deletion(factory: sessionmaker[Session], now: datetime, limit: int
 
 def _delete_for_store(factory: sessionmaker[Session], store: _Store, coupon_ids: list[int],
                       now: datetime, *, timeouts: tuple[float, float]) -> int:
-    deleted = 0
-    try:
-        if not (store.consumer_key and store.consumer_secret):
-            raise ValueError("the store has no WooCommerce REST API keys (set them with PUT "
-                             f"/platform/v1/stores/{store.id}/woocommerce-api)")
-        client = WooCommerceClient(store.url, store.consumer_key, store.consumer_secret,
-                                   connect_timeout=timeouts[0], read_timeout=timeouts[1])
-    except ValueError as exc:
-        problem = WooCommerceError(Kind.INVALID, str(exc))
-        for coupon_id in coupon_ids:
-            if (job := _claim_deletion(factory, coupon_id, now)) is not None:
-                _finish_deletion(factory, job, now, problem, store_id=store.id)
-        return 0
-    down: WooCommerceError | None = None
-    with client:
-        for coupon_id in coupon_ids:
-            job = _claim_deletion(factory, coupon_id, now)
-            if job is None:
-                continue
-            if down is not None:  # the store just failed to answer: the rest wait with it
-                _finish_deletion(factory, job, now, down, store_id=store.id, tried=False)
-                continue
-            outcome: _Done | WooCommerceError
-            try:
-                outcome = _delete(client, job)
-            except WooCommerceError as exc:
-                outcome = exc
-            except Exception as exc:  # a bug must not stall the other deletions; retried
-                log.exception("store %s: deleting coupon %s: unexpected error", store.id, job.id)
-                outcome = WooCommerceError(Kind.RETRY, f"unexpected {type(exc).__name__}")
-            _finish_deletion(factory, job, now, outcome, store_id=store.id)
-            if isinstance(outcome, _Done) and outcome.status == COUPON_DELETED:
-                deleted += 1
-            elif isinstance(outcome, WooCommerceError) and outcome.kind is Kind.RETRY:
-                down = outcome
-    return deleted
+    outcomes = _each_coupon(
+        factory, store, coupon_ids, now, timeouts=timeouts, claim=_claim_deletion,
+        attempt=_delete, finish=_finish_deletion,
+        unexpected=lambda job, exc: WooCommerceError(Kind.RETRY,
+                                                     f"unexpected {type(exc).__name__}"))
+    return sum(isinstance(o, _Done) and o.status == COUPON_DELETED for o in outcomes)
 
 
 def _claim_deletion(factory: sessionmaker[Session], coupon_id: int,
