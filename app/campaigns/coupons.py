@@ -354,22 +354,29 @@ def prepare_coupons(factory: sessionmaker[Session], now: datetime, *, limit: int
     with no transaction open; stores are served side by side, one call at a time each, and a
     store still answering at the deadline finishes on its own (its coupon is leased meanwhile)."""
     _open_coupons(factory, now, limit)
-    with factory() as session:
-        pending = session.execute(
-            select(Coupon.id, Coupon.store_id)
-            .where(Coupon.status == COUPON_PENDING, Coupon.retry_at <= now)
-            .order_by(Coupon.retry_at).limit(limit)).all()
-        by_store: dict[int, list[int]] = {}
-        for coupon_id, store_id in pending:
-            by_store.setdefault(store_id, []).append(coupon_id)
-        stores = {s.id: _Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
-              for s in session.scalars(select(Store).where(Store.id.in_(by_store)))}
+    by_store, stores = _due_by_store(factory, COUPON_PENDING, now, limit)
 
     def serve(store_id: int) -> int:
         return _serve_store(factory, stores[store_id], by_store[store_id], now,
                             timeouts=(connect_timeout, read_timeout))
 
     return sum(fan_out(serve, stores, what="coupons", deadline=deadline))
+
+
+def _due_by_store(factory: sessionmaker[Session], status: str, now: datetime,
+                  limit: int) -> tuple[dict[int, list[int]], dict[int, _Store]]:
+    """The coupons in `status` whose try is due, oldest first, by store; and those stores."""
+    with factory() as session:
+        due = session.execute(
+            select(Coupon.id, Coupon.store_id)
+            .where(Coupon.status == status, Coupon.retry_at <= now)
+            .order_by(Coupon.retry_at).limit(limit)).all()
+        by_store: dict[int, list[int]] = {}
+        for coupon_id, store_id in due:
+            by_store.setdefault(store_id, []).append(coupon_id)
+        stores = {s.id: _Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
+                  for s in session.scalars(select(Store).where(Store.id.in_(by_store)))}
+    return by_store, stores
 
 
 def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> None:
@@ -653,16 +660,7 @@ def delete_unsent_coupons(factory: sessionmaker[Session], now: datetime, *,
     Like their making: each store called with no transaction open, each coupon leased while its
     call runs, a store that does not answer retried later. A coupon an order used is kept."""
     _mark_for_deletion(factory, now, limit)
-    with factory() as session:
-        due = session.execute(
-            select(Coupon.id, Coupon.store_id)
-            .where(Coupon.status == COUPON_DELETING, Coupon.retry_at <= now)
-            .order_by(Coupon.retry_at).limit(limit)).all()
-        by_store: dict[int, list[int]] = {}
-        for coupon_id, store_id in due:
-            by_store.setdefault(store_id, []).append(coupon_id)
-        stores = {s.id: _Store(s.id, s.url, s.timezone, s.wc_consumer_key, s.wc_consumer_secret)
-                  for s in session.scalars(select(Store).where(Store.id.in_(by_store)))}
+    by_store, stores = _due_by_store(factory, COUPON_DELETING, now, limit)
 
     def serve(store_id: int) -> int:
         return _delete_for_store(factory, stores[store_id], by_store[store_id], now,
