@@ -15,7 +15,6 @@ runs under `fan_out`.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -33,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.admin import service as admin
 from app.admin.schemas import StoreSettingsPatch
-from app.clock import Clock
+from app.clock import Clock, SettableClock
 from app.commerce.models import Order, Product
 from app.commerce.topics import WEBHOOK_TOPICS
 from app.commerce.woocommerce_api import (
@@ -58,6 +57,7 @@ from app.errors import Conflict, DomainError, Unauthorized
 from app.ingest.models import WebhookRejection
 from app.ingest.service import delivery_row, insert_deliveries
 from app.ops.fanout import DEADLINE, Deadline, fan_out
+from app.signing import sign
 from app.stores.models import Store
 from app.stores.service import get_store, webhook_url
 
@@ -93,16 +93,6 @@ class KeysRefused(DomainError, status=400, code="connect_keys_refused"):
     pass
 
 
-@dataclass(frozen=True)
-class At:
-    """A clock standing at one instant: the OAuth timestamps of a job round's calls."""
-
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
-
-
 # -- the one-time token ------------------------------------------------------------------------
 
 def _nonce_hash(nonce: str) -> str:
@@ -110,9 +100,7 @@ def _nonce_hash(nonce: str) -> str:
 
 
 def _signature(store: Store, body: str) -> str:
-    mac = hmac.new(store.webhook_secret.encode(), f"bazgasht-connect.{body}".encode(),
-                   hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    return sign(store.webhook_secret, "bazgasht-connect.", body)
 
 
 def new_token(store: Store, now: datetime) -> str:
@@ -422,7 +410,7 @@ def check_connections(factory: sessionmaker[Session], now: datetime, *, public_u
         ids = due_stores(session, now)[:limit]
 
     def serve(store_id: int) -> dict[str, Result]:
-        return _heal(factory, store_id, now, public_url=public_url, clock=At(now),
+        return _heal(factory, store_id, now, public_url=public_url, clock=SettableClock(now),
                      verify=verify)
 
     return len(fan_out(serve, ids, what="connections", deadline=deadline))

@@ -8,22 +8,17 @@ both without padding; the payload `{"v": 1, "cart", "items": [[product, variatio
 "coupon", "exp"}`. A token of one store is worthless at another (each has its own secret).
 """
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import datetime, timedelta
 
+from app.signing import b64url, sign
+
 RESTORE_PARAM = "bazgasht_restore"
 VERSION = 1
-_LABEL = b"bazgasht-restore."
+_LABEL = "bazgasht-restore."
 # Long after the campaign's last reminder (3 days), short of the short link's 90 days: a cart
 # from more than a month ago is better started afresh.
 LIFETIME = timedelta(days=30)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _quantity(value: object) -> int | float:
@@ -39,6 +34,5 @@ def restore_token(secret: str, *, cart_token: str, items: list[dict], coupon: st
                          for item in items if item.get("product_id")],
                "coupon": coupon or None,
                "exp": int((now + LIFETIME).timestamp())}
-    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-    signature = hmac.new(secret.encode(), _LABEL + body.encode(), hashlib.sha256).digest()
-    return f"{body}.{_b64(signature)}"
+    body = b64url(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{body}.{sign(secret, _LABEL, body)}"

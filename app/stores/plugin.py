@@ -1,7 +1,6 @@
 """The companion WordPress plugin as merchants get it: the installable zip (served by bazgasht and
 built by `make plugin`) and the connection code they paste into its settings (docs/plugin.md)."""
 
-import base64
 import io
 import json
 import re
@@ -12,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from app.signing import b64url
 from app.stores.models import Store
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugin" / "bazgasht"
@@ -26,7 +26,7 @@ def connection_code(store: Store, webhook_url: str) -> str:
     """What the plugin needs to create its cart webhook and to verify restore tokens."""
     body = json.dumps({"url": webhook_url, "secret": store.webhook_secret, "store": store.name},
                       ensure_ascii=False, separators=(",", ":"))
-    return CONNECTION_PREFIX + base64.urlsafe_b64encode(body.encode()).rstrip(b"=").decode()
+    return CONNECTION_PREFIX + b64url(body.encode())
 
 
 def version(folder: Path = PLUGIN_DIR) -> str:
