@@ -1,6 +1,7 @@
 """Every domain's tables, imported once so the metadata (and Alembic) sees them all."""
 
 from app.admin.models import TestSend
+from app.alerts.models import MerchantAlert
 from app.billing.models import LedgerEntry
 from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Cart, Order, Product
@@ -11,6 +12,6 @@ from app.ingest.models import WebhookDelivery
 from app.links.models import Click, Link
 from app.messaging.models import ConsoleSms, InboundSms
 from app.stores.models import Store
-from app.surveys.models import SurveyAlert, SurveyAnswer
+from app.surveys.models import SurveyAnswer
 
-__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "StoreWebhook", "SurveyAlert", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.alerts.service import deliver_alerts
 from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
@@ -34,7 +35,6 @@ from app.ops import metrics
 from app.ops.fanout import DEADLINE, Deadline
 from app.ops.locks import try_exclusive
 from app.ops.logs import log_context, redact
-from app.surveys.service import deliver_alerts
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def _delivery_reports(ctx: Context, now: datetime) -> dict[str, Any]:
                                                 deadline=ctx.deadline)}
 
 
-def _alerts(ctx: Context, now: datetime) -> dict[str, Any]:  # low survey ratings
+def _alerts(ctx: Context, now: datetime) -> dict[str, Any]:  # what merchants must hear of
     return {"alerts": deliver_alerts(ctx.factory, ctx.gateways, now,
                                      deadline=ctx.deadline).claimed}
 

@@ -25,6 +25,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.models import Base
 from tests.helpers import StoreCreds, bearer, create_store
+from tests.receiver import WebhookReceiver
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 def _worker_redis_url(url: str) -> str:
@@ -296,3 +297,10 @@ def browser():
                                           "--disable-dev-shm-usage"])
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def receiver():
+    """The merchant's webhook endpoint (alerts), on loopback."""
+    with WebhookReceiver() as receiver:
+        yield receiver

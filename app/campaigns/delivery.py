@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.alerts.models import SENDING_RESUMED
+from app.alerts.service import raise_alert
 from app.billing import service as billing
 from app.campaigns import lifecycle
 from app.campaigns.models import SENT, Campaign, Message
@@ -109,6 +111,9 @@ def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetim
             row.sending_checked_at = now
             if not ok:
                 return 0
+            raise_alert(session, row, SENDING_RESUMED, {
+                "paused_at": row.sending_paused_at.isoformat() if row.sending_paused_at else None,
+                "credit": credit}, now)
             row.sending_paused_at = row.sending_paused_reason = None
             # What was held for the store goes out again, through every rule once more.
             lifecycle.release_held(session, Message.store_id == store.id,

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.alerts.models import SENDING_PAUSED
+from app.alerts.service import raise_alert
 from app.billing import service as billing
 from app.campaigns import lifecycle
 from app.campaigns.guard import Batch, Case, Send, decide
@@ -191,6 +193,8 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
             if store.sending_paused_at is None:
                 store.sending_paused_at, store.sending_paused_reason = now, detail(exc)
                 log.error("store %s: sending paused: %s", store.id, exc)
+                raise_alert(session, store, SENDING_PAUSED,
+                            {"paused_at": now.isoformat(), "reason": detail(exc)}, now)
             to = Move(HELD, Reason.STORE_PAUSED, detail(exc))
         elif exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID) or message.attempts >= MAX_ATTEMPTS:
             to = Move(FAILED, Reason.GATEWAY_REFUSED, detail(exc))

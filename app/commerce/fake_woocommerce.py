@@ -794,6 +794,17 @@ class FakeWooCommerce(LoopbackServer):
         """The merchant presses Deny on the grant page (from now on, until called with False)."""
         self._refusing = refuse
 
+    def revoke_issued_keys(self) -> list[ApiKey]:
+        """The merchant revokes the keys the authorization made (WooCommerce → Settings →
+        Advanced → REST API → Revoke); returns them, to be given back with `restore_keys`."""
+        with self._lock:
+            revoked, self._issued = list(self._issued.values()), {}
+            return revoked
+
+    def restore_keys(self, keys: list[ApiKey]) -> None:
+        with self._lock:
+            self._issued.update({k.consumer_key: k for k in keys})
+
     @property
     def issued_keys(self) -> list[ApiKey]:
         with self._lock:

@@ -11,6 +11,10 @@ right (re-create, re-activate, set the secret and delivery URL again), then back
 and products changed since the last back-fill are stored as webhook deliveries and applied by
 the normal processor. Calls to the store are made with no transaction open; each store's work
 runs under `fan_out`.
+
+Each check also decides what the merchant hears (app/alerts): the connection broke (still
+failing at the next check), was healed after that, or had webhooks disabled or deleted at the
+store that the check put back.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from pydantic import SecretStr
@@ -32,10 +36,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.admin import service as admin
 from app.admin.schemas import StoreSettingsPatch
+from app.alerts.models import CONNECTION_BROKEN, CONNECTION_HEALED, CONNECTION_REPAIRED
+from app.alerts.service import raise_alert, raised_since
 from app.clock import Clock, SettableClock
 from app.commerce.models import Order, Product
 from app.commerce.topics import WEBHOOK_TOPICS
 from app.commerce.woocommerce_api import (
+    Kind,
     WcWebhook,
     WooCommerceClient,
     WooCommerceError,
@@ -48,6 +55,7 @@ from app.connection.models import (
     REACTIVATED,
     RECREATED,
     REGISTERED,
+    REPAIRS,
     REUSED,
     UPDATED,
     StoreWebhook,
@@ -66,6 +74,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "bazgasht"
 TOKEN_TTL = timedelta(hours=1)
 CHECK_EVERY = timedelta(minutes=15)
+BROKEN_AFTER = timedelta(minutes=10)  # failing still at the next check: the merchant is told
 # Back-fill asks for what changed after the watermark minus this: WordPress's filter is
 # exclusive and to the second, and the store's clock is not ours. What comes twice is deduped.
 MARGIN = timedelta(minutes=5)
@@ -205,7 +214,7 @@ def connect(factory: sessionmaker[Session], store_id: int, *, token: str, keys: 
     # The keys are saved: from here on WooCommerce must get its 200, whatever fails.
     results = _heal(factory, store_id, now, public_url=public_url, clock=clock, verify=verify,
                     listed=listed, connecting=True)
-    return {topic: status for topic, (status, _, _) in results.items()}
+    return {topic: result.status for topic, result in results.items()}
 
 
 def _start_watermarks(session: Session, store: Store, now: datetime) -> None:
@@ -220,7 +229,22 @@ def _start_watermarks(session: Session, store: Store, now: datetime) -> None:
 
 # -- putting the webhooks right ----------------------------------------------------------------
 
-Result = tuple[str, int | None, str | None]  # status, the webhook's id, the error
+class Result(NamedTuple):
+    status: str
+    wc_id: int | None       # the webhook's id at the store
+    error: str | None = None
+    cause: str | None = None  # of a failure: KEYS_REFUSED, STORE_UNREACHABLE or STORE_REFUSED
+
+
+# Why a check failed, as the merchant's alert says it.
+KEYS_REFUSED, STORE_UNREACHABLE, STORE_REFUSED = "keys_refused", "store_unreachable", "store_refused"
+
+
+def _failed(exc: Exception, wc_id: int | None) -> Result:
+    kind = getattr(exc, "kind", None)
+    cause = (KEYS_REFUSED if kind == Kind.AUTH else STORE_UNREACHABLE if kind == Kind.RETRY
+             else STORE_REFUSED)
+    return Result(FAILED, wc_id, str(exc)[:300], cause)
 
 
 def _pick(listed: list[WcWebhook], topic: str, known: int | None,
@@ -248,7 +272,7 @@ def sync_webhooks(client: WooCommerceClient, listed: list[WcWebhook], *, deliver
                 made = client.create_webhook(WEBHOOK_NAME.format(topic=topic), topic,
                                              delivery_url, secret)
                 status = RECREATED if known.get(topic) and not connecting else REGISTERED
-                results[topic] = (status, made.id, None)
+                results[topic] = Result(status, made.id)
                 continue
             fields: dict[str, str] = {}
             if mine.status != "active":
@@ -260,9 +284,9 @@ def sync_webhooks(client: WooCommerceClient, listed: list[WcWebhook], *, deliver
                 client.update_webhook(mine.id, **fields)
             status = (REACTIVATED if "status" in fields else REUSED if connecting
                       else UPDATED if fields else OK)
-            results[topic] = (status, mine.id, None)
+            results[topic] = Result(status, mine.id)
         except WooCommerceError as exc:
-            results[topic] = (FAILED, mine.id if mine else known.get(topic), str(exc)[:300])
+            results[topic] = _failed(exc, mine.id if mine else known.get(topic))
     return results
 
 
@@ -278,10 +302,44 @@ def _suspect_topics(session: Session, store: Store) -> set[str]:
 def _record(session: Session, store_id: int, results: dict[str, Result], now: datetime) -> None:
     rows = {r.topic: r for r in session.scalars(
         select(StoreWebhook).where(StoreWebhook.store_id == store_id))}
-    for topic, (status, wc_id, error) in results.items():
+    for topic, result in results.items():
         row = rows.get(topic) or StoreWebhook(store_id=store_id, topic=topic)
-        row.status, row.wc_webhook_id, row.error, row.checked_at = status, wc_id, error, now
+        row.status, row.wc_webhook_id, row.error = result.status, result.wc_id, result.error
+        row.checked_at = now
         session.add(row)
+    store = get_store(session, store_id)
+    store.connection_checked_at = now
+    _tell_the_merchant(session, store, results, now)
+
+
+def _tell_the_merchant(session: Session, store: Store, results: dict[str, Result],
+                       now: datetime) -> None:
+    """Alert the merchant when the connection breaks (a check still fails BROKEN_AFTER after
+    the first failure: one blip is not worth an SMS), again when it is healed, and when a check
+    found webhooks disabled or deleted at the store and put them back."""
+    failed = [r for r in results.values() if r.status == FAILED]
+    since = store.connection_broken_at
+    if failed:
+        if since is None:
+            store.connection_broken_at = now
+        elif now - since >= BROKEN_AFTER and not raised_since(session, store.id,
+                                                               CONNECTION_BROKEN, since):
+            causes = {r.cause for r in failed}
+            cause = next(c for c in (KEYS_REFUSED, STORE_REFUSED, STORE_UNREACHABLE)
+                         if c in causes)
+            raise_alert(session, store, CONNECTION_BROKEN, {
+                "cause": cause, "broken_since": since.isoformat(),
+                "topics": [t for t, r in results.items() if r.status == FAILED]}, now)
+        return
+    store.connection_broken_at = None
+    if since is not None and raised_since(session, store.id, CONNECTION_BROKEN, since):
+        raise_alert(session, store, CONNECTION_HEALED, {
+            "broken_since": since.isoformat(),
+            "topics": [t for t, r in results.items() if r.status in REPAIRS]}, now)
+        return
+    put_back = [t for t, r in results.items() if r.status in (REACTIVATED, RECREATED)]
+    if put_back:
+        raise_alert(session, store, CONNECTION_REPAIRED, {"topics": put_back}, now)
 
 
 def _heal(factory: sessionmaker[Session], store_id: int, now: datetime, *, public_url: str,
@@ -301,23 +359,21 @@ def _heal(factory: sessionmaker[Session], store_id: int, now: datetime, *, publi
     try:
         client = _client(url, keys, clock, verify)
     except ValueError as exc:
-        results = {t: (FAILED, known.get(t), str(exc)[:300]) for t in WEBHOOK_TOPICS}
+        results = {t: _failed(exc, known.get(t)) for t in WEBHOOK_TOPICS}
     else:
         with client:
             try:
                 if listed is None:
                     listed = client.list_webhooks()
             except WooCommerceError as exc:
-                results = {t: (FAILED, known.get(t), str(exc)[:300]) for t in WEBHOOK_TOPICS}
+                results = {t: _failed(exc, known.get(t)) for t in WEBHOOK_TOPICS}
             else:
                 results = sync_webhooks(client, listed, delivery_url=delivery_url,
                                         secret=secret, known=known, suspect=suspect,
                                         connecting=connecting)
             with unit_of_work(factory) as session:
                 _record(session, store_id, results, now)
-                session.execute(update(Store).where(Store.id == store_id)
-                                .values(connection_checked_at=now))
-            if all(status in HEALTHY for status, _, _ in results.values()):
+            if all(result.status in HEALTHY for result in results.values()):
                 try:
                     backfill(factory, client, store_id, now)
                 except WooCommerceError as exc:
@@ -325,8 +381,6 @@ def _heal(factory: sessionmaker[Session], store_id: int, now: datetime, *, publi
         return results
     with unit_of_work(factory) as session:
         _record(session, store_id, results, now)
-        session.execute(update(Store).where(Store.id == store_id)
-                        .values(connection_checked_at=now))
     return results
 
 

@@ -133,6 +133,11 @@ class RejectionOut(BaseModel):
 class ConnectionHealth(BaseModel):
     topics: list[TopicOut]
     rejected: list[RejectionOut]
+    checked_at: datetime | None = Field(description="when bazgasht last checked the store's "
+                                                    "webhooks through its REST API (one-click "
+                                                    "connected stores)")
+    broken_since: datetime | None = Field(description="the first of the checks failing since; "
+                                                      "null while the connection is healthy")
 
 
 @router.get("/api/v1/store/webhooks", response_model=ConnectionHealth, tags=["admin: store"],
@@ -140,4 +145,5 @@ class ConnectionHealth(BaseModel):
             summary="Each webhook topic's last delivery, and deliveries refused for their "
                     "signature")
 def webhook_health(store: StoreDep, session: SessionDep) -> dict:
-    return service.connection_health(session, store_id=store.id)
+    return service.connection_health(session, store_id=store.id) | {
+        "checked_at": store.connection_checked_at, "broken_since": store.connection_broken_at}

@@ -1,4 +1,4 @@
-"""Post-purchase survey answers (one per order) and the merchant alerts low ratings raise."""
+"""Post-purchase survey answers: one per order."""
 
 from datetime import datetime
 
@@ -6,9 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
-    String,
     Text,
     UniqueConstraint,
 )
@@ -17,12 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.clock import utcnow
 from app.db import Base
 from app.types import BigId, UTCDateTime
-
-# Delivery state of one alert channel (SMS, webhook).
-PENDING = "pending"
-SENT = "sent"
-FAILED = "failed"
-NOT_CONFIGURED = "not_configured"
 
 
 class SurveyAnswer(Base):
@@ -44,37 +36,3 @@ class SurveyAnswer(Base):
     rating: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SurveyAlert(Base):
-    """A low rating the merchant must hear about, and how telling them went.
-
-    Delivered by the scheduler tick, never inside the customer's request. `next_attempt_at` is
-    when the tick should try again (NULL: nothing left to do); a claim pushes it a lease ahead, so
-    an alert whose deliverer died is picked up again once the lease runs out.
-    """
-
-    __tablename__ = "survey_alerts"
-    __table_args__ = (
-        UniqueConstraint("answer_id"),
-        Index("ix_survey_alerts_next_attempt_at", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    answer_id: Mapped[int] = mapped_column(BigId,
-                                           ForeignKey("survey_answers.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Delivery rounds claimed so far (both channels together).
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sms_status: Mapped[str] = mapped_column(String(20), default=NOT_CONFIGURED)
-    sms_to: Mapped[str | None] = mapped_column(String(20))
-    sms_gateway_id: Mapped[str | None] = mapped_column(String(64))
-    sms_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sms_error: Mapped[str | None] = mapped_column(String(300))
-    webhook_status: Mapped[str] = mapped_column(String(20), default=NOT_CONFIGURED)
-    webhook_url: Mapped[str | None] = mapped_column(String(500))
-    webhook_response: Mapped[int | None] = mapped_column(Integer)  # the last HTTP status
-    webhook_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    webhook_error: Mapped[str | None] = mapped_column(String(300))

@@ -13,6 +13,7 @@ from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import InboundSms
 from app.stores.models import Store
 from tests.campaigns.shop import tehran
+from tests.factories import store_settings
 
 # The Kavenegar shop (`kshop`) and the fake (`kavenegar`) are in tests/campaigns/conftest.py.
 AT = tehran("2026-11-24T10:00")  # carts abandoned; first step due an hour later
@@ -94,7 +95,10 @@ def test_an_invalid_number_fails_that_message_only(kshop, kavenegar):
     assert len(kavenegar.messages) == 2
 
 
-def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kavenegar):
+def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kavenegar, receiver):
+    # The merchant listens by SMS and webhook; only the webhook can tell of a refusing gateway.
+    store_settings(kshop.factory, kshop.store.id, alert_phone="09120001111",
+                   alert_webhook_url=f"{receiver.url}/hooks")
     abandon(kshop, 3, "kv-credit")
     kavenegar.credit = 0
     kshop.tick(DUE)
@@ -109,12 +113,16 @@ def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kaveneg
     assert kavenegar.messages == []
     kshop.tick(DUE + timedelta(minutes=1))  # still no credit, not rechecked yet: nothing moves
     assert kavenegar.messages == []
+    [paused] = [r.json() for r in receiver.requests]
+    assert paused["event"] == "sending.paused" and "418" in paused["reason"]
     kavenegar.credit = 10_000_000  # the merchant tops up
     kshop.tick(DUE + timedelta(minutes=6))  # the paused store is rechecked, resumed and sends
     with kshop.factory() as session:
         assert session.scalar(select(Store.sending_paused_at)) is None
-    assert len(kavenegar.messages) == 3
+    assert len(kavenegar.messages) == 3  # the campaign's: no alert went by SMS
     assert all(kavenegar.sends_with_localid(m.localid) == 1 for m in kavenegar.messages)
+    kshop.tick(DUE + timedelta(minutes=7))
+    assert [r.json()["event"] for r in receiver.requests] == ["sending.paused", "sending.resumed"]
     assert sorted(sendarray_localids(kavenegar)[-1]) == sorted(m.id for m in firsts)
     assert {m.status for m in kshop.messages() if m.id in {f.id for f in firsts}} == {"sent"}
 

@@ -19,7 +19,7 @@ from app.commerce.woocommerce_api import (
     WooCommerceError,
     oauth_signature,
 )
-from tests.surveys.receiver import WebhookReceiver
+from tests.receiver import WebhookReceiver
 
 KEY = "ck_" + "0123456789abcdef" * 2 + "01234567"
 SECRET = "cs_" + "fedcba9876543210" * 2 + "76543210"

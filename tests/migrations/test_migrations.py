@@ -1,13 +1,18 @@
 """`alembic upgrade head` from an empty database gives exactly the models' schema."""
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.orm import sessionmaker
 
+from app.db import make_engine
 from app.messaging.render import default_template
 from app.models import Base
+from tests.conftest import POSTGRES_URL, _postgres_available, require_server
 
 
 def test_upgrade_from_empty_matches_the_models(engine):
@@ -107,3 +112,60 @@ def test_free_text_reasons_become_codes_with_their_particulars(tmp_path):
         ("confirmed_after_loss", None, "text"),
         ("lookup_unknown", "lookup outcome unknown: the answer was lost", "lookup"),
         (None, None, None)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of an empty database of its own, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
+    name = f"bazgasht_migrate_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_survey_alerts_move_to_merchant_alerts_with_their_ids_and_facts(empty_database):
+    """Revision 0017: a survey alert half delivered keeps its id (its SMS's localid) and its
+    channels' state, and gets the facts the deliverer used to read at send time."""
+    from app.alerts.models import MerchantAlert
+    from app.alerts.service import raise_alert
+    from app.migrate import upgrade
+    from app.stores.models import Store
+
+    upgrade(empty_database, "0016")
+    engine = make_engine(empty_database)
+    with engine.begin() as conn:
+        _insert(conn, "stores", id=1)
+        _insert(conn, "contacts", id=1, phone="+989121112222")
+        _insert(conn, "orders", id=1, contact_id=1, wc_id=901, number="901", first_name="سارا",
+                last_name="", phone_raw="0912 111 2222")
+        _insert(conn, "survey_answers", id=1, order_id=1, message_id=None, rating=1, comment="دیر رسید",
+                answered_at=datetime(2026, 11, 2, 8, 30, tzinfo=timezone.utc))
+        _insert(conn, "survey_alerts", id=7, answer_id=1, attempts=2, sms_status="sent",
+                sms_gateway_id="g-1", webhook_status="pending",
+                next_attempt_at=datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+    upgrade(empty_database)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        [moved] = session.scalars(sa.select(MerchantAlert)).all()
+        assert (moved.id, moved.kind, moved.answer_id, moved.attempts) == (7, "survey.low_rating", 1, 2)
+        assert (moved.sms_status, moved.sms_gateway_id, moved.webhook_status) == ("sent", "g-1", "pending")
+        assert moved.next_attempt_at == datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+        assert moved.details == {
+            "order": {"id": 901, "number": "901"}, "rating": 1, "comment": "دیر رسید",
+            "answered_at": "2026-11-02T08:30:00+00:00",
+            "customer": {"first_name": "سارا", "last_name": "", "phone": "+989121112222"}}
+        # New alerts number on after the moved ones (PostgreSQL's sequence was moved on).
+        later = raise_alert(session, session.get(Store, 1), "connection.healed", {},
+                            datetime(2026, 11, 3, tzinfo=timezone.utc))
+        assert later.id > 7
+    engine.dispose()

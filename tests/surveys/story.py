@@ -4,10 +4,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from app.alerts.models import MerchantAlert
 from app.campaigns.models import Enrollment
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
-from app.surveys.models import SurveyAlert, SurveyAnswer
+from app.surveys.models import SurveyAnswer
 from app.surveys.service import survey_url
 from tests.campaigns.shop import tehran
 
@@ -51,9 +52,9 @@ def answers(factory) -> list[SurveyAnswer]:
         return session.scalars(select(SurveyAnswer).order_by(SurveyAnswer.id)).all()
 
 
-def alerts(factory) -> list[SurveyAlert]:
+def alerts(factory) -> list[MerchantAlert]:
     with factory() as session:
-        return session.scalars(select(SurveyAlert).order_by(SurveyAlert.id)).all()
+        return session.scalars(select(MerchantAlert).order_by(MerchantAlert.id)).all()
 
 
 def console_sms(factory) -> list[ConsoleSms]:

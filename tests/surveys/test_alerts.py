@@ -6,16 +6,16 @@ from datetime import timedelta
 
 import pytest
 
-from app.clock import SYSTEM
-from app.messaging.fake_kavenegar import FakeKavenegar
-from app.messaging.gateway import ConsoleGateway, Gateways
-from app.surveys.models import SurveyAlert
-from app.surveys.service import (
+from app.alerts.models import MerchantAlert
+from app.alerts.service import (
     ALERT_LOCALID_BASE,
     ALERT_MAX_ROUNDS,
     deliver_alerts,
     sign_webhook,
 )
+from app.clock import SYSTEM
+from app.messaging.fake_kavenegar import FakeKavenegar
+from app.messaging.gateway import ConsoleGateway, Gateways
 from tests.factories import store_settings, use_kavenegar
 from tests.helpers import StoreCreds
 from tests.surveys.story import alerts, console_sms, count, open_survey_link
@@ -155,7 +155,7 @@ def test_two_deliverers_at_once_tell_the_merchant_once(client, survey, factory, 
     assert sorted(r.claimed for r in reports) == [0, 1]
     assert len(receiver.requests) == 1
     assert [s.localid for s in console_sms(factory)].count(str(ALERT_LOCALID_BASE + alert.id)) == 1
-    assert count(factory, SurveyAlert) == 1 and alerts(factory)[0].sms_status == "sent"
+    assert count(factory, MerchantAlert) == 1 and alerts(factory)[0].sms_status == "sent"
 
 
 KEY = "kavenegar-test-key-0123"

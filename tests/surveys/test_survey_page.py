@@ -9,13 +9,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.alerts.models import MerchantAlert
 from app.campaigns.service import message_subject
 from app.clock import SYSTEM
 from app.db import unit_of_work
 from app.http import tls
 from app.stores.models import Store
 from app.surveys import service
-from app.surveys.models import SurveyAlert, SurveyAnswer
+from app.surveys.models import SurveyAnswer
 from tests.factories import set_product
 from tests.surveys.story import alerts, answers, count, open_survey_link
 
@@ -94,7 +95,7 @@ def test_an_invalid_answer_shows_the_form_again_with_the_reason(client, survey, 
     html = assert_small_private_persian_page(response)
     assert 'role="alert"' in html and error in html
     assert 'name="rating"' in html  # the form again, to correct
-    assert count(factory, SurveyAnswer) == 0 and count(factory, SurveyAlert) == 0
+    assert count(factory, SurveyAnswer) == 0 and count(factory, MerchantAlert) == 0
     if "comment" in form:  # what they typed is not lost
         assert form["comment"] in html
     if form.get("rating") == "5":
