@@ -32,7 +32,7 @@ from app.onboarding import open_store
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
-from app.scheduler import tick
+from app.scheduler import OWN_JOBS, TENANT_JOBS, tick
 from app.stores.plugin import router as plugin_download_router
 from app.stores.router import router as stores_router
 from app.surveys.router import router as surveys_router
@@ -68,9 +68,14 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     if background and settings.embedded:
         loops.append(BackgroundLoop(lambda: ingest.process_pending(factory, now=clock.now()),
                                     name="bazgasht-ingest"))
-        # Every scheduler job in turn, each on its own (app/scheduler.py).
-        loops.append(BackgroundLoop(lambda: tick(factory, gateways, clock.now()),
+        # Every scheduler job in turn, each on its own (app/scheduler.py); those that call
+        # tenants' URLs in a loop of their own, so a slow store or alert endpoint never holds
+        # up sending.
+        loops.append(BackgroundLoop(lambda: tick(factory, gateways, clock.now(), jobs=OWN_JOBS),
                                     interval=settings.tick_seconds, name="bazgasht-tick"))
+        loops.append(BackgroundLoop(lambda: tick(factory, gateways, clock.now(),
+                                                 jobs=TENANT_JOBS),
+                                    interval=settings.tick_seconds, name="bazgasht-tenants"))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import re
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +102,14 @@ def live_kavenegar(live_server, api_key: str, **fake_options):
             yield fake
         finally:
             state.gateways = own
+
+
+class AllDone:
+    """A fan-out deadline that waits for every store's work: a test's round is decided by what
+    the stores answered, never by how busy the machine is."""
+
+    def wait(self, futures: dict[int, Future], *, what: str) -> None:
+        wait(futures.values())
+
+
+ALL_DONE = AllDone()

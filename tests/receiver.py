@@ -24,6 +24,9 @@ class WebhookReceiver:
         self.requests: list[Received] = []
         self.script: list[int] = []
         self._lock = threading.Lock()
+        # Set: answers wait (after the request is recorded) until `release()` or the end.
+        self._answer = threading.Event()
+        self._answer.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,6 +35,7 @@ class WebhookReceiver:
                 with receiver._lock:
                     receiver.requests.append(Received("POST", self.path, dict(self.headers), body))
                     status = receiver.script.pop(0) if receiver.script else 200
+                receiver._answer.wait()
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -44,11 +48,19 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
+    def hold(self) -> None:
+        """Requests are taken and recorded, their answers held until `release()`."""
+        self._answer.clear()
+
+    def release(self) -> None:
+        self._answer.set()
+
     def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
+        self._answer.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)

@@ -8,6 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from app.alerts.service import raise_alert
 from app.campaigns.enroll import run_triggers
 from app.campaigns.models import Message
 from app.contacts.models import Contact
@@ -16,10 +17,11 @@ from app.messaging.fake_kavenegar import FakeKavenegar
 from app.messaging.gateway import Gateways
 from app.messaging.models import InboundSms
 from app.ops.fanout import THREAD_PREFIX
-from app.scheduler import JOBS, Job, run_job, tick
+from app.scheduler import JOBS, OWN_JOBS, TENANT_JOBS, Job, run_job, tick
+from app.stores.models import Store
 from tests.campaigns.shop import Shop, tehran
-from tests.factories import use_kavenegar
-from tests.helpers import create_store
+from tests.factories import store_settings, use_kavenegar
+from tests.helpers import ALL_DONE, create_store
 from tests.ops.conftest import UntilDoneOrHeld, wait_until
 
 AT = tehran("2026-11-24T10:00")  # first carts abandoned: their reminders are due an hour later
@@ -217,3 +219,35 @@ def test_a_store_whose_gateway_hangs_mid_send_holds_up_no_other_stores_sms(two_s
         wait_until(lambda: not fan_out_threads(), what="the slow store's send to end")
     assert reminders(factory, slow_shop.store.id) == ["sent"]  # late, not lost, not twice
     assert [m.receptor for m in slow.messages] == ["+989124000001"]
+
+
+# -- jobs that call tenants' URLs --------------------------------------------------------------
+
+def test_jobs_that_call_tenants_urls_hold_no_lock_and_their_work_is_leased(shop, receiver):
+    """A merchant's alert endpoint takes the POST and never answers: the round waiting on it
+    holds no lock, so another round of the same job runs at once — and leaves the alert that
+    is being delivered alone."""
+    assert {job.name for job in TENANT_JOBS} == {"coupons", "alerts", "connections"}
+    assert not set(OWN_JOBS) & set(TENANT_JOBS) and set(OWN_JOBS) | set(TENANT_JOBS) == set(JOBS)
+    store_settings(shop.factory, shop.store.id, alert_webhook_url=f"{receiver.url}/hooks")
+    with unit_of_work(shop.factory) as session:
+        store = session.get_one(Store, shop.store.id)
+        raise_alert(session, store, "connection.healed", {"broken_since": None, "topics": []},
+                    DUE)
+    receiver.hold()
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(report=run_job(
+        "alerts", shop.factory, shop.gateway, DUE, deadline=ALL_DONE)))
+    thread.start()
+    try:
+        wait_until(lambda: receiver.requests, what="the alert's POST")
+        again = run_job("alerts", shop.factory, shop.gateway, DUE)
+        others = {name: run_job(name, shop.factory, shop.gateway, DUE).result
+                  for name in ("coupons", "connections", "dispatch")}
+    finally:
+        receiver.release()
+        thread.join(60)
+    assert (again.result, again.did) == ("ran", {"alerts": 0})
+    assert set(others.values()) == {"ran"}
+    assert first["report"].did == {"alerts": 1}
+    assert len(receiver.requests) == 1

@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "bazgasht"
 TOKEN_TTL = timedelta(hours=1)
 CHECK_EVERY = timedelta(minutes=15)
+LEASE = timedelta(minutes=10)  # a round's hold on a store it checks
 BROKEN_AFTER = timedelta(minutes=10)  # failing still at the next check: the merchant is told
 # Back-fill asks for what changed after the watermark minus this: WordPress's filter is
 # exclusive and to the second, and the store's clock is not ours. What comes twice is deduped.
@@ -445,12 +446,14 @@ def backfill(factory: sessionmaker[Session], client: WooCommerceClient, store_id
 # -- the scheduler's job -----------------------------------------------------------------------
 
 def due_stores(session: Session, now: datetime, every: timedelta = CHECK_EVERY) -> list[int]:
-    """Stores with REST keys not checked for `every`, or with a delivery refused since."""
+    """Stores with REST keys not checked for `every`, or with a delivery refused since, that no
+    round holds right now."""
     refused = select(WebhookRejection.id).where(
         WebhookRejection.store_id == Store.id,
         WebhookRejection.last_at > Store.connection_checked_at).exists()
     return list(session.scalars(select(Store.id).where(
         Store.enabled, Store.wc_consumer_key.is_not(None), Store.wc_consumer_secret.is_not(None),
+        or_(Store.connection_leased_until.is_(None), Store.connection_leased_until <= now),
         or_(Store.connection_checked_at.is_(None), Store.connection_checked_at <= now - every,
             refused)).order_by(Store.connection_checked_at.is_not(None),
                                Store.connection_checked_at, Store.id)))
@@ -460,14 +463,33 @@ def check_connections(factory: sessionmaker[Session], now: datetime, *, public_u
                       deadline: Deadline = DEADLINE, verify=None, limit: int = 200) -> int:
     """One round of the `connections` job: each due store checked, healed and back-filled side
     by side (fan_out); returns how many were done within the deadline."""
-    with factory() as session:
-        ids = due_stores(session, now)[:limit]
+    with unit_of_work(factory) as session:
+        ids = _lease(session, due_stores(session, now)[:limit], now)
 
     def serve(store_id: int) -> dict[str, Result]:
-        return _heal(factory, store_id, now, public_url=public_url, clock=SettableClock(now),
-                     verify=verify)
+        try:
+            return _heal(factory, store_id, now, public_url=public_url,
+                         clock=SettableClock(now), verify=verify)
+        finally:
+            with unit_of_work(factory) as session:
+                session.execute(update(Store).where(Store.id == store_id)
+                                .values(connection_leased_until=None))
 
     return len(fan_out(serve, ids, what="connections", deadline=deadline))
+
+
+def _lease(session: Session, ids: list[int], now: datetime) -> list[int]:
+    """The stores of `ids` this round takes: each leased for LEASE, so a round running at the
+    same time (no lock is held while stores are called) leaves them alone; a round that dies
+    leaves them to the next once the lease runs out."""
+    if not ids:
+        return []
+    taken = set(session.scalars(
+        update(Store).where(Store.id.in_(ids), or_(Store.connection_leased_until.is_(None),
+                                                   Store.connection_leased_until <= now))
+        .values(connection_leased_until=now + LEASE).returning(Store.id)
+        .execution_options(synchronize_session=False)))
+    return [i for i in ids if i in taken]
 
 
 def topic_results(session: Session, store_id: int) -> list[StoreWebhook]:

@@ -53,13 +53,16 @@ class Store(Base):
     # One-click connect (app/connection): sha256 of the pending authorisation's nonce (a token
     # is used once: the callback clears it); when the connections job last checked the store's
     # webhooks; how far orders and products were back-filled (the newest date_modified_gmt
-    # seen in a back-fill walk); when a break was last told to the merchant (NULL: healthy).
+    # seen in a back-fill walk); the first check of the current outage (NULL: healthy); until
+    # when a round of the connections job holds the store (its calls to the store run on no
+    # lock: this lease keeps two rounds from checking it at once).
     wc_connect_nonce_hash: Mapped[str | None] = mapped_column(String(64))
     connection_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     orders_synced_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     products_synced_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connection_broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Where the merchant hears about low survey ratings and paused sending.
+    connection_leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the merchant hears what bazgasht saw (app/alerts).
     alert_phone: Mapped[str | None] = mapped_column(String(20))
     alert_webhook_url: Mapped[str | None] = mapped_column(String(500))
     # An order counts for a message whose link was clicked (or that was sent) this many days before.

@@ -14,7 +14,7 @@ from app.messaging.gateway import ConsoleGateway
 from tests.campaigns.shop import tehran
 from tests.connection.conftest import approve, store_row
 from tests.factories import store_settings
-from tests.helpers import deliver
+from tests.helpers import ALL_DONE, deliver
 from tests.surveys.story import console_sms
 
 CONNECTED = tehran("2026-11-24T10:00")
@@ -35,13 +35,14 @@ def _check_at(minutes: int, factory, clock, live_server) -> list[MerchantAlert]:
     clock.set(CONNECTED + timedelta(minutes=minutes))
     with factory() as session:
         before = session.scalar(select(MerchantAlert.id).order_by(MerchantAlert.id.desc())) or 0
-    assert check_connections(factory, clock.now(), public_url=live_server.url) == 1
+    assert check_connections(factory, clock.now(), public_url=live_server.url,
+                             deadline=ALL_DONE) == 1
     with factory() as session:
         return list(session.scalars(select(MerchantAlert).where(MerchantAlert.id > before)))
 
 
 def _deliver(factory, clock):
-    return deliver_alerts(factory, ConsoleGateway(factory), clock.now())
+    return deliver_alerts(factory, ConsoleGateway(factory), clock.now(), deadline=ALL_DONE)
 
 
 def test_revoked_keys_alert_once_and_the_reconnect_alerts_healed(connected, woo, factory, clock,

@@ -2,6 +2,7 @@
 the normal ingest, and a store with refused deliveries checked at once."""
 
 import json
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -14,7 +15,8 @@ from app.scheduler import BY_NAME
 from app.stores.service import webhook_url
 from tests.campaigns.shop import Shop, gmt, tehran
 from tests.connection.conftest import approve, store_row, topics
-from tests.helpers import capture, deliver
+from tests.helpers import ALL_DONE, capture, deliver
+from tests.ops.conftest import wait_until
 
 PLACED = tehran("2026-11-24T10:00")  # a Tuesday, inside the default sending window
 
@@ -25,7 +27,7 @@ def _hook(woo, topic: str) -> dict:
 
 
 def _check(factory, clock, live_server) -> int:
-    return check_connections(factory, clock.now(), public_url=live_server.url)
+    return check_connections(factory, clock.now(), public_url=live_server.url, deadline=ALL_DONE)
 
 
 def test_disabled_deleted_and_moved_webhooks_are_put_right(api, shop_at_woo, woo, factory,
@@ -134,3 +136,28 @@ def test_story_the_secret_breaks_the_order_is_paid_and_no_reminder_goes_out(
     shop.tick(PLACED + timedelta(minutes=30))
     shop.tick(PLACED + timedelta(days=1))
     assert shop.sms() == []
+
+
+def test_a_store_being_checked_is_leased_not_checked_twice(api, shop_at_woo, woo, factory, clock,
+                                                            live_server):
+    """No lock is held while a store is called: a second round running meanwhile skips the
+    store the first one holds, and the store is free again once the first is done."""
+    clock.set(PLACED)
+    approve(api)
+    clock.set(PLACED + timedelta(minutes=15))
+    woo.hold("GET /webhooks")
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(done=_check(factory, clock,
+                                                                       live_server)))
+    thread.start()
+    try:
+        wait_until(lambda: woo.holding("GET /webhooks"), what="the first round's listing")
+        assert _check(factory, clock, live_server) == 0
+    finally:
+        woo.release("GET /webhooks")
+        thread.join(60)
+    assert first["done"] == 1
+    assert len(woo.calls("GET /webhooks")) == 2  # the connect's and the first round's
+    assert store_row(factory, shop_at_woo.id).connection_leased_until is None
+    clock.set(PLACED + timedelta(minutes=30))
+    assert _check(factory, clock, live_server) == 1
