@@ -65,6 +65,7 @@ from app.errors import Conflict, DomainError, Unauthorized
 from app.ingest.models import WebhookRejection
 from app.ingest.service import delivery_row, insert_deliveries
 from app.ops.fanout import DEADLINE, Deadline, fan_out
+from app.outbound import UrlRefused
 from app.signing import sign
 from app.stores.models import Store
 from app.stores.service import get_store, webhook_url
@@ -125,8 +126,8 @@ def new_token(store: Store, now: datetime) -> str:
 def authorize_url(session: Session, store: Store, *, public_url: str, now: datetime) -> str:
     try:
         base = check_store_url(store.url)
-    except ValueError as exc:
-        raise DomainError(str(exc), code="store_url_not_https") from None
+    except UrlRefused as exc:
+        raise DomainError(exc.message, code=exc.code, status_code=422) from None
     token = new_token(store, now)
     session.flush()
     query = urlencode({
