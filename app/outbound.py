@@ -210,7 +210,7 @@ class _PinnedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        host = url.host
+        host = url.raw_host.decode("ascii")  # IDNA-encoded, as DNS and SNI want it
         address = resolve(host, url.port or (443 if url.scheme == "https" else 80))
         extensions = dict(request.extensions)
         if url.scheme == "https":

@@ -184,6 +184,8 @@ class Keys:
 
 
 def _client(url: str, keys: Keys, clock: Clock, verify=None) -> WooCommerceClient:
+    """The store's client (app/outbound.py guards it: the store URL is the merchant's choice).
+    Every call through it here is made with no transaction open: sessions are closed first."""
     return WooCommerceClient(url, keys.consumer_key, keys.consumer_secret, clock=clock,
                              verify=verify)
 
