@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     # A worker told to stop at once (SIGQUIT, a second Ctrl-C) still gives running send
     # batches this long before cancelling them.
     worker_soft_shutdown_seconds: float = 60.0
+    # ---- outbound calls to tenant URLs (app/outbound.py) ----
+    # On: a store URL or alert webhook URL may point at loopback and private addresses, and an
+    # alert webhook may be plain http: local development and tests against the fakes, nothing
+    # else. Refused with REDIS_URL set (production runs with Redis): the process does not start.
+    outbound_allow_private: bool = False
+
+    @model_validator(mode="after")
+    def _private_outbound_only_embedded(self):
+        if self.outbound_allow_private and self.redis_url:
+            raise ValueError("OUTBOUND_ALLOW_PRIVATE is for local development (embedded mode) "
+                             "only: unset it, or unset REDIS_URL")
+        return self
 
     @property
     def embedded(self) -> bool:

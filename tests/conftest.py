@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
+from app import outbound
 from app.clock import SettableClock
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, unit_of_work
@@ -40,6 +41,10 @@ def _worker_redis_url(url: str) -> str:
         raise RuntimeError(f"TEST_REDIS_URL {url} leaves no Redis database for xdist {worker}")
     return f"{base}/{int(db) - index}"
 
+
+# The one place tests allow tenant URLs (store, alert webhook) on loopback: the fakes live there.
+# tests/security turns it off for the attacks; nothing else may.
+outbound.set_allow_private(True)
 
 REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 IN_CI = os.environ.get("CI", "").lower() == "true"

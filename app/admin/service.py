@@ -10,6 +10,7 @@ from app.campaigns import coupons
 from app.commerce.woocommerce_api import check_store_url
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.errors import DomainError
+from app.outbound import UrlRefused, check_url
 from app.stores.models import Store
 from app.stores.service import hash_api_key, new_api_key
 
@@ -55,11 +56,17 @@ def update_settings(session: Session, *, store: Store, patch: StoreSettingsPatch
     else:
         wc_set = bool(store.wc_consumer_key and store.wc_consumer_secret)
     url = str(changes["url"]).rstrip("/") if changes.get("url") is not None else store.url
-    if wc_set and (keys or "url" in changes):
+    if "url" in changes or (wc_set and keys):
         try:
             check_store_url(url)
-        except ValueError as exc:
-            raise InvalidSettings(str(exc), code="store_url_not_https") from None
+        except UrlRefused as exc:
+            raise InvalidSettings(exc.message, code=exc.code) from None
+    if changes.get("alert_webhook_url") is not None:
+        try:
+            check_url(str(changes["alert_webhook_url"]), what="alert_webhook_url",
+                      https_only=True)
+        except UrlRefused as exc:
+            raise InvalidSettings(exc.message, code=exc.code) from None
 
     alert_phone = changes.get("alert_phone")
     if alert_phone is not None:

@@ -17,15 +17,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
 import jdatetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import outbound
 from app.alerts.models import (
     FAILED,
     NOT_CONFIGURED,
@@ -38,7 +37,6 @@ from app.alerts.models import (
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.db import unit_of_work
 from app.digits import persian_digits
-from app.http import tls
 from app.messaging.gateway import ErrorKind, GatewayError
 from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
@@ -57,7 +55,8 @@ ALERT_BATCH = 50
 ALERT_LEASE = timedelta(minutes=5)
 ALERT_MAX_ROUNDS = 10  # with the backoff below: retried for about four hours, then failed
 MAX_SMS_COMMENT = 120
-WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+WEBHOOK_DEADLINE = 10.0  # seconds for one post, the whole answer included
+WEBHOOK_MAX_ANSWER = 64 * 1024  # bytes: only the status matters
 
 
 def raise_alert(session: Session, store: Store, kind: str, details: dict[str, Any],
@@ -222,15 +221,20 @@ def _send_sms(job: _Job, gateways, now: datetime) -> None:
     out.update(sms_status=SENT, sms_gateway_id=result.gateway_id, sms_sent_at=now, sms_error=None)
 
 
-def _post_webhook(job: _Job, http: httpx.Client, now: datetime) -> None:
+def _post_webhook(job: _Job, http: outbound.Client, now: datetime) -> None:
+    """Through the guarded client for tenant URLs (app/outbound.py), with no transaction open.
+    What is recorded of a failure is the HTTP status or our own words: nothing of the answer,
+    nor of the URL (it may carry the merchant's token)."""
     store, out = job.store, job.result
     url = store.alert_webhook_url
     if not url:
         out.update(webhook_status=NOT_CONFIGURED)
         return
     out["webhook_url"] = url
-    if urlsplit(url).scheme not in ("http", "https"):
-        out.update(webhook_status=FAILED, webhook_error="the alert webhook URL is not http(s)")
+    try:
+        outbound.check_url(url, what="the alert webhook URL", https_only=True)
+    except outbound.UrlRefused as exc:  # saved before the rule, or under the development setting
+        out.update(webhook_status=FAILED, webhook_error=exc.message)
         return
     body = json.dumps(job.payload, ensure_ascii=False, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json; charset=utf-8",
@@ -239,24 +243,24 @@ def _post_webhook(job: _Job, http: httpx.Client, now: datetime) -> None:
                "X-Bazgasht-Delivery": str(job.alert_id),
                "X-Bazgasht-Signature": sign_webhook(body, store.webhook_secret)}
     try:
-        response = http.post(url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        # The exception's text, never the URL: a webhook URL may carry the merchant's token.
-        error = f"{type(exc).__name__}: {exc}"
-        out["webhook_response"] = None
+        answer = http.request("POST", url, content=body, headers=headers)
+    except outbound.OutboundError as exc:
+        error = str(exc)
+        out["webhook_response"] = exc.status
+        final = exc.failure == outbound.Failure.REFUSED
     else:
-        out["webhook_response"] = response.status_code
-        if response.is_success:
+        out["webhook_response"] = answer.status
+        if 200 <= answer.status < 300:
             out.update(webhook_status=SENT, webhook_sent_at=now, webhook_error=None)
             return
-        error = f"HTTP {response.status_code}"
+        error, final = f"HTTP {answer.status}", False
     log.warning("alert %s: webhook failed: %s", job.alert_id, error)
-    out.update(webhook_status=FAILED if job.attempts >= ALERT_MAX_ROUNDS else PENDING,
+    out.update(webhook_status=FAILED if final or job.attempts >= ALERT_MAX_ROUNDS else PENDING,
                webhook_error=error[:300])
 
 
 def deliver_alerts(factory: sessionmaker[Session], gateways, now: datetime, *,
-                   http: httpx.Client | None = None, limit: int = ALERT_BATCH,
+                   http: outbound.Client | None = None, limit: int = ALERT_BATCH,
                    deadline: Deadline = DEADLINE) -> AlertReport:
     """Tell merchants what was raised: an SMS to the store's alert phone through its gateway
     (`gateways.for_store(store)`), and a signed JSON POST to its alert webhook URL.
@@ -293,18 +297,17 @@ def deliver_alerts(factory: sessionmaker[Session], gateways, now: datetime, *,
     return report
 
 
-def _webhook_client(http: httpx.Client | None, jobs: list[_Job]):
+def _webhook_client(http: outbound.Client | None, jobs: list[_Job]):
     """The caller's client, else one of the store's own when one of its alerts has a webhook
     to post (closed when the store is done, late or not)."""
     if http is not None or not any(j.webhook_status == PENDING for j in jobs):
         return nullcontext(http)
     # One immediate retry of a failed connection (nothing was sent); the rest waits for the
     # next round.
-    return httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False,
-                        transport=httpx.HTTPTransport(retries=1, verify=tls()))
+    return outbound.Client(deadline=WEBHOOK_DEADLINE, max_body=WEBHOOK_MAX_ANSWER, retries=1)
 
 
-def _deliver(job: _Job, gateways, http: httpx.Client | None, now: datetime) -> None:
+def _deliver(job: _Job, gateways, http: outbound.Client | None, now: datetime) -> None:
     try:
         if job.sms_status == PENDING:
             _send_sms(job, gateways, now)

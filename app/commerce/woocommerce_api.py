@@ -5,12 +5,15 @@ Auth follows WooCommerce's `WC_REST_Authentication`: over https the consumer key
 as HTTP Basic auth; over plain http WooCommerce does not look at Basic auth at all and wants
 one-legged OAuth 1.0a instead (`oauth_*` query parameters signed with HMAC-SHA256 keyed by the
 secret, see `oauth_signature`), so the secret itself never crosses the wire. Which store URLs
-are accepted is `check_store_url`'s rule (https, or plain http to a loopback host: the fake in
-tests and local work). The secret is never part of a URL, a log line, an error or a repr, and
-anything the store says back is scrubbed of both keys before we repeat it.
+are accepted is `check_store_url`'s rule. The secret is never part of a URL, a log line, an
+error or a repr.
 
-Outbound guards: per-phase timeouts, no redirects followed, answers capped at `MAX_BODY` bytes,
-and listings that walk pages stop after a page cap.
+Every call goes through the guarded client for tenant URLs (app/outbound.py): public addresses
+only, pinned once checked, no redirects followed, one deadline per call, answers capped at
+`MAX_BODY` bytes; listings that walk pages stop after a page cap. Nothing of what the store
+says is repeated in an error but its HTTP status and a WooCommerce error code of the expected
+shape (`CODE_SHAPE`): the store URL is the merchant's choice, and what answers there need not
+be WooCommerce.
 """
 
 from __future__ import annotations
@@ -22,18 +25,17 @@ import logging
 import re
 import secrets
 import ssl
-import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
+from app import outbound
 from app.clock import SYSTEM, Clock
-from app.http import tls
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ CODE_EXISTS = "woocommerce_rest_coupon_code_already_exists"
 MAX_BODY = 8 * 1024 * 1024  # bytes of one answer; 100 orders with their line items are far less
 PER_PAGE = 100              # the most WordPress allows per page
 MAX_PAGES = 50              # a listing stops here (5,000 items): a huge store cannot hold us
+AUTH_REFUSED = ("the store refused the REST API keys (wrong, revoked or read-only keys, or "
+                "the store's clock far off): connect again, or set new read_write keys")
+CODE_SHAPE = re.compile(r"[a-z0-9_]{1,64}")  # WooCommerce's error codes; anything else is dropped
 
 
 class Kind(StrEnum):
@@ -161,19 +166,16 @@ def _modified_after(after: datetime) -> dict[str, str]:
 
 
 def check_store_url(url: str) -> str:
-    """The store's base URL without a trailing slash; ValueError when it is no http(s) URL.
+    """The store's base URL without a trailing slash; outbound.UrlRefused (a ValueError with a
+    `code`) when bazgasht will not call it: not http(s), a user name in it, a query or fragment
+    (the client appends the REST API's path: WordPress in a subfolder is fine), or a host that is
+    no public internet host.
 
     Either scheme keeps the keys safe: over https they go as HTTP Basic auth, over plain http
     the client signs each request with OAuth 1.0a (the secret never travels), as WooCommerce
     expects there."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"the store URL {url!r} is not an http(s) URL")
+    outbound.check_url(url, what="the store URL", bare=True)
     return url.strip().rstrip("/")
-
-
-# Raised before any byte of the request left: the store cannot have acted on it.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 # -- OAuth 1.0a over plain http ---------------------------------------------------------------
@@ -246,24 +248,25 @@ class WooCommerceClient:
     def __init__(self, base_url: str, consumer_key: str, consumer_secret: str, *,
                  connect_timeout: float = 5.0, read_timeout: float = 20.0,
                  clock: Clock = SYSTEM, verify: ssl.SSLContext | None = None):
-        """`clock` dates the OAuth signatures over plain http (the app's clock; tests set it);
-        `verify` replaces the shared CA bundle (a test trusting the fake's own certificate)."""
+        """`read_timeout` is each call's deadline: it ends within that many seconds, connecting,
+        sending and its whole answer included (connecting alone within `connect_timeout`). `clock` dates the OAuth signatures
+        over plain http (the app's clock; tests set it); `verify` replaces the shared CA bundle
+        (a test trusting the fake's own certificate). Callers call with no database
+        transaction open."""
         if not consumer_key or not consumer_secret:
             raise ValueError("the consumer key and secret are both required")
         self._base_url = check_store_url(base_url)
-        self._secrets = (consumer_key, consumer_secret)
-        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
-                                write=read_timeout, pool=connect_timeout)
         # WooCommerce reads Basic auth only over https (is_ssl()); over http it wants OAuth 1.0a.
         auth: httpx.Auth = (httpx.BasicAuth(consumer_key, consumer_secret)
                             if self._base_url.startswith("https://")
                             else OAuth1(consumer_key, consumer_secret, clock))
         # Redirects are not followed: a POST cannot be replayed safely, and a redirect means the
         # store URL we hold is not where the store lives (fix it once, rather than every call).
-        self._http = httpx.Client(timeout=timeout, follow_redirects=False,
-                                  verify=verify or tls(), auth=auth,
-                                  headers={"Accept": "application/json",
-                                           "User-Agent": "bazgasht (WooCommerce REST client)"})
+        self._http = outbound.Client(deadline=read_timeout,
+                                     connect_timeout=connect_timeout, max_body=MAX_BODY,
+                                     verify=verify, auth=auth,
+                                     headers={"Accept": "application/json",
+                                              "User-Agent": "bazgasht (WooCommerce REST client)"})
 
     def __repr__(self) -> str:
         return (f"WooCommerceClient(base_url={self._base_url!r}, consumer_key='***', "
@@ -393,11 +396,6 @@ class WooCommerceClient:
 
     # -- transport -----------------------------------------------------------------------------
 
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
     @staticmethod
     def _object(raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
@@ -409,70 +407,50 @@ class WooCommerceClient:
 
     def _send(self, method: str, path: str, **kwargs) -> tuple[Any, httpx.Headers]:
         """One call: (the JSON answer, the answer's headers)."""
-        url = f"{self._base_url}{API_PREFIX}{path}"
         writes = method != "GET"
-        started = time.monotonic()
         try:
-            with self._http.stream(method, url, **kwargs) as streamed:
-                response = self._read_capped(streamed, writes)
-        except httpx.InvalidURL:
-            raise WooCommerceError(Kind.INVALID, "invalid store URL") from None
-        except httpx.HTTPError as exc:
-            # `from None`: the httpx exception holds the request, and the request its headers.
-            raise WooCommerceError(Kind.RETRY, f"{type(exc).__name__}: {self._scrub(str(exc))}",
-                                   ambiguous=writes and not isinstance(exc, _NOT_SENT)) from None
-        log.debug("woocommerce %s %s -> HTTP %s in %.0f ms", method, path, response.status_code,
-                  (time.monotonic() - started) * 1000)
-        return self._unwrap(response, writes), response.headers
+            answer = self._http.request(method, f"{self._base_url}{API_PREFIX}{path}", **kwargs)
+        except outbound.OutboundError as exc:
+            kind = (Kind.INVALID if exc.failure in (outbound.Failure.REFUSED,
+                                                    outbound.Failure.TOO_LARGE) else Kind.RETRY)
+            raise WooCommerceError(kind, str(exc), status=exc.status,
+                                   ambiguous=writes and exc.sent) from None
+        log.debug("woocommerce %s %s -> HTTP %s", method, path, answer.status)
+        return self._unwrap(answer, writes), answer.headers
 
-    def _read_capped(self, streamed: httpx.Response, writes: bool) -> httpx.Response:
-        """The answer read whole, unless it is over MAX_BODY bytes (decoded): then an error."""
-        data = bytearray()
-        for chunk in streamed.iter_bytes():
-            data += chunk
-            if len(data) > MAX_BODY:
-                raise WooCommerceError(Kind.INVALID, f"the answer is over {MAX_BODY} bytes",
-                                       status=streamed.status_code, ambiguous=writes)
-        headers = httpx.Headers([(k, v) for k, v in streamed.headers.multi_items()
-                                 if k.lower() not in ("content-encoding", "content-length")])
-        return httpx.Response(streamed.status_code, headers=headers, content=bytes(data),
-                              request=streamed.request)
-
-    def _unwrap(self, response: httpx.Response, writes: bool) -> Any:
-        status = response.status_code
+    @staticmethod
+    def _unwrap(answer: outbound.Answer, writes: bool) -> Any:
+        """The JSON of a 2xx answer, else a WooCommerceError in our words: its status and, from
+        the body, only a `code` of WooCommerce's shape."""
+        status = answer.status
         try:
-            body = response.json()
+            body = answer.json()
         except ValueError:
             body = None
         if 200 <= status < 300:
             if body is None:
                 # A cache, a security plugin or a PHP notice in front of the JSON: not WooCommerce
                 # talking, so we cannot tell whether it acted.
-                raise WooCommerceError(Kind.RETRY, f"not JSON: {self._snippet(response)}",
-                                       status=status, ambiguous=writes)
+                raise WooCommerceError(Kind.RETRY, "the answer is not JSON", status=status,
+                                       ambiguous=writes)
             return body
-        code = body.get("code") if isinstance(body, dict) else None
-        message = body.get("message") if isinstance(body, dict) else None
-        text = self._scrub(str(message)[:200]) if message else self._snippet(response)
-        code = self._scrub(str(code)[:80]) if code else None
+        raw_code = body.get("code") if isinstance(body, dict) else None
+        code = raw_code if isinstance(raw_code, str) and CODE_SHAPE.fullmatch(raw_code) else None
         if 300 <= status < 400:
-            where = self._scrub(response.headers.get("location", "")[:200])
-            raise WooCommerceError(Kind.INVALID, f"the store redirects to {where!r}: set the store "
+            raise WooCommerceError(Kind.INVALID, "the store redirects elsewhere: set the store "
                                    "URL to the address it ends up at", status=status)
         if status in (401, 403):
-            raise WooCommerceError(Kind.AUTH, text, status=status, code=code)
+            raise WooCommerceError(Kind.AUTH, AUTH_REFUSED, status=status, code=code)
         if status == 400 and code == CODE_EXISTS:
-            raise WooCommerceError(Kind.EXISTS, text, status=status, code=code)
+            raise WooCommerceError(Kind.EXISTS, "the coupon code is taken", status=status,
+                                   code=code)
         if status == 404:
-            raise WooCommerceError(Kind.INVALID, f"{text} (is WooCommerce active, and the "
+            raise WooCommerceError(Kind.INVALID, "not found (is WooCommerce active, and the "
                                    "WordPress REST API reachable at /wp-json/?)", status=status,
                                    code=code)
         if status in (408, 425, 429) or status >= 500:
             # A 5xx may come from a proxy after the store did the work.
-            raise WooCommerceError(Kind.RETRY, text, status=status, code=code,
-                                   ambiguous=writes and status >= 500)
-        raise WooCommerceError(Kind.INVALID, text, status=status, code=code)
-
-    def _snippet(self, response: httpx.Response) -> str:
-        kind = response.headers.get("content-type", "no content type")
-        return f"{kind}: {self._scrub(response.text[:120])!r}".replace("\n", " ")
+            raise WooCommerceError(Kind.RETRY, "the store is busy or failing", status=status,
+                                   code=code, ambiguous=writes and status >= 500)
+        raise WooCommerceError(Kind.INVALID, "the store refused the request", status=status,
+                               code=code)

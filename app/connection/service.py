@@ -65,6 +65,7 @@ from app.errors import Conflict, DomainError, Unauthorized
 from app.ingest.models import WebhookRejection
 from app.ingest.service import delivery_row, insert_deliveries
 from app.ops.fanout import DEADLINE, Deadline, fan_out
+from app.outbound import UrlRefused
 from app.signing import sign
 from app.stores.models import Store
 from app.stores.service import get_store, webhook_url
@@ -126,8 +127,8 @@ def new_token(store: Store, now: datetime) -> str:
 def authorize_url(session: Session, store: Store, *, public_url: str, now: datetime) -> str:
     try:
         base = check_store_url(store.url)
-    except ValueError as exc:
-        raise DomainError(str(exc), code="store_url_not_https") from None
+    except UrlRefused as exc:
+        raise DomainError(exc.message, code=exc.code, status_code=422) from None
     token = new_token(store, now)
     session.flush()
     query = urlencode({
@@ -184,6 +185,8 @@ class Keys:
 
 
 def _client(url: str, keys: Keys, clock: Clock, verify=None) -> WooCommerceClient:
+    """The store's client (app/outbound.py guards it: the store URL is the merchant's choice).
+    Every call through it here is made with no transaction open: sessions are closed first."""
     return WooCommerceClient(url, keys.consumer_key, keys.consumer_secret, clock=clock,
                              verify=verify)
 

@@ -112,7 +112,11 @@ class Form:
 # service's own (technical) reason.
 _SERVICE_CODES = {
     "invalid_sending_window": "window_order",
-    "store_url_not_https": "store_url_not_https",
+    "url_invalid": "url_invalid",
+    "url_not_https": "url_not_https",
+    "url_not_public": "url_not_public",
+    "url_has_credentials": "url_has_credentials",
+    "url_has_query": "url_has_query",
     "invalid_phone": "phone_invalid",
     "kind_already_active": "kind_already_active",
     "campaign_has_no_steps": "campaign_has_no_steps",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.commerce.woocommerce_api import check_store_url
 from app.errors import DomainError, Forbidden, NotFound
+from app.outbound import UrlRefused
 from app.stores.models import Store
 from app.stores.schemas import SmsGatewaySettings, StoreCreate, WooCommerceApiKeys
 
@@ -36,10 +37,15 @@ def webhook_url(public_url: str, store_id: int) -> str:
 
 def create_store(session: Session, data: StoreCreate) -> tuple[Store, str]:
     """Create a store; returns it with its plain API key, which is never stored."""
+    url = str(data.url).rstrip("/")
+    try:
+        check_store_url(url)
+    except UrlRefused as exc:
+        raise DomainError(exc.message, code=exc.code, status_code=422) from None
     api_key = new_api_key()
     store = Store(
         name=data.name,
-        url=str(data.url).rstrip("/"),
+        url=url,
         timezone=data.timezone,
         currency=data.currency,
         api_key_hash=hash_api_key(api_key),
@@ -106,12 +112,12 @@ def set_sms_gateway(session: Session, store_id: int, settings: SmsGatewaySetting
 
 
 def set_woocommerce_api(session: Session, store_id: int, keys: WooCommerceApiKeys) -> Store:
-    """Store the WooCommerce REST keys; only for an https store (they travel as Basic auth)."""
+    """Store the WooCommerce REST keys; only for a store URL bazgasht may call."""
     store = get_store(session, store_id)
     try:
         check_store_url(store.url)
-    except ValueError as exc:
-        raise DomainError(str(exc), code="store_url_not_https") from None
+    except UrlRefused as exc:
+        raise DomainError(exc.message, code=exc.code, status_code=422) from None
     store.wc_consumer_key = keys.consumer_key.get_secret_value()
     store.wc_consumer_secret = keys.consumer_secret.get_secret_value()
     session.flush()

@@ -159,7 +159,7 @@ def test_a_lost_answer_is_looked_up_by_code_not_created_again(shop, woo):
     assert prepare_coupons(shop.factory, FIRST + timedelta(minutes=20), read_timeout=0.3) == 0
     [coupon] = coupons(shop)
     assert (coupon.status, coupon.maybe_created) == ("pending", True)
-    assert "ReadTimeout" in coupon.last_error
+    assert "deadline" in coupon.last_error
     woo.delay("POST /coupons", 0)
     shop.tick(FIRST + timedelta(minutes=30))  # the retry asks first, finds it, keeps it
     assert len(woo.calls("POST /coupons")) == 1 and len(woo.coupons) == 1
@@ -283,7 +283,7 @@ def test_an_unreachable_store_is_retried_then_the_fallback_code_is_sent(shop):
     first = message(shop, 1)
     assert (first.status, first.due_at) == ("scheduled", FIRST + timedelta(minutes=2))
     assert first.reason == "coupon_not_ready"
-    assert first.reason_detail.startswith("WooCommerce no answer: ConnectError")
+    assert first.reason_detail.startswith("WooCommerce no answer: no answer")
     ticks(shop, FIRST + timedelta(minutes=1), 58)
     assert shop.sms() == []  # still trying, for an hour
     ticks(shop, FIRST + timedelta(minutes=59), 5)
@@ -344,7 +344,7 @@ def test_keys_the_store_refuses_give_up_at_once(shop, woo):
     first = message(shop, 1)
     assert first.status == "held"
     assert first.reason == "coupon_failed"
-    assert "401" in first.reason_detail and "write permissions" in first.reason_detail
+    assert "401" in first.reason_detail and "refused the REST API keys" in first.reason_detail
     assert shop.sms() == []
 
 
@@ -405,7 +405,7 @@ def test_the_secret_never_appears_in_reasons_errors_or_logs(shop, woo, caplog):
         store = session.get(Store, shop.store.id)
     # Over http (the fake on loopback) the keys are OAuth-signed: a rotated secret shows as a
     # signature WooCommerce does not accept (over https: "Consumer secret is invalid").
-    assert any("500" in t for t in texts) and any("Invalid signature" in t for t in texts)
+    assert any("500" in t for t in texts) and any("401" in t for t in texts)
     shown = " ".join(texts) + caplog.text
     assert SECRET not in shown and KEY not in shown
     assert store.wc_consumer_secret == SECRET  # kept, for the calls

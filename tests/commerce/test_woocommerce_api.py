@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from app.commerce.fake_woocommerce import FakeWooCommerce
-from app.commerce.woocommerce_api import Kind, WooCommerceClient, WooCommerceError, check_store_url
+from app.commerce.woocommerce_api import (
+    AUTH_REFUSED,
+    Kind,
+    WooCommerceClient,
+    WooCommerceError,
+    check_store_url,
+)
 
 KEY = "ck_" + "0123456789abcdef" * 2 + "01234567"
 SECRET = "cs_" + "fedcba9876543210" * 2 + "76543210"
@@ -84,7 +90,9 @@ def test_wrong_or_read_only_keys_are_an_auth_error(woo, client, setup, message):
     with pytest.raises(WooCommerceError) as caught:
         client.create_coupon(COUPON)
     assert caught.value.kind is Kind.AUTH and caught.value.status == 401
-    assert caught.value.message == message
+    # Our words and WooCommerce's code; the store's own text is never repeated.
+    assert caught.value.message == AUTH_REFUSED and message not in str(caught.value)
+    assert caught.value.code == "woocommerce_rest_authentication_error"
     assert woo.coupons == []
 
 
@@ -92,7 +100,7 @@ def test_a_refused_field_is_invalid_and_not_retried(woo, client):
     with pytest.raises(WooCommerceError) as caught:
         client.create_coupon(COUPON | {"amount": 10})
     assert caught.value.kind is Kind.INVALID and caught.value.code == "rest_invalid_param"
-    assert "amount" in caught.value.message
+    assert caught.value.message == "the store refused the request"
 
 
 def test_server_errors_are_retried_and_a_lost_create_is_ambiguous(woo, client):
@@ -100,7 +108,7 @@ def test_server_errors_are_retried_and_a_lost_create_is_ambiguous(woo, client):
     with pytest.raises(WooCommerceError) as caught:
         client.create_coupon(COUPON)
     assert (caught.value.kind, caught.value.ambiguous) == (Kind.RETRY, True)
-    assert "Bad Gateway" in caught.value.message
+    assert caught.value.status == 502 and "Bad Gateway" not in str(caught.value)
     assert client.find_coupon("ab23cd45") is not None  # the store did make it
 
     woo.fail_next("GET /coupons", 429, code="too_many_requests", message="Slow down")
@@ -115,7 +123,7 @@ def test_a_timeout_after_the_store_acted_is_ambiguous(woo):
         with pytest.raises(WooCommerceError) as caught:
             slow.create_coupon(COUPON)
     assert (caught.value.kind, caught.value.ambiguous) == (Kind.RETRY, True)
-    assert "ReadTimeout" in caught.value.message
+    assert "deadline" in caught.value.message
     assert woo.coupon("ab23cd45") is not None
 
 
@@ -125,7 +133,7 @@ def test_an_unreachable_store_is_a_retry_that_did_nothing():
             client.create_coupon(COUPON)
     assert (caught.value.kind, caught.value.ambiguous, caught.value.status) == (
         Kind.RETRY, False, None)
-    assert "ConnectError" in caught.value.message
+    assert caught.value.message == "no answer (the host could not be reached)"
 
 
 def test_a_page_that_is_not_json_is_a_retry(woo, client):
@@ -133,7 +141,7 @@ def test_a_page_that_is_not_json_is_a_retry(woo, client):
     with pytest.raises(WooCommerceError) as caught:
         client.create_coupon(COUPON)
     assert (caught.value.kind, caught.value.ambiguous) == (Kind.RETRY, True)
-    assert "text/html" in caught.value.message
+    assert caught.value.message == "the answer is not JSON"
 
 
 def test_a_redirect_is_not_followed_and_says_where_to(woo, client):
@@ -156,14 +164,15 @@ def test_store_urls_are_http_or_https_and_the_keys_go_basic_or_signed_accordingl
     assert check_store_url("https://shop.example/") == "https://shop.example"
     assert check_store_url("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
     assert check_store_url("http://shop.example/") == "http://shop.example"
-    for url in ("ftp://shop.example", "shop.example", "http://"):
+    for url in ("ftp://shop.example", "shop.example", "http://", "https://shop.example/#",
+                "https://shop.example/?a=1", "https://user:pw@shop.example"):
         with pytest.raises(ValueError):
             check_store_url(url)
     # Basic auth only where WooCommerce reads it (https); OAuth 1.0a, secret kept, over http.
     with WooCommerceClient("https://shop.example", KEY, SECRET) as secure, \
             WooCommerceClient("http://shop.example", KEY, SECRET) as plain:
-        assert isinstance(secure._http.auth, httpx.BasicAuth)
-        assert type(plain._http.auth).__name__ == "OAuth1"
+        assert isinstance(secure._http._http.auth, httpx.BasicAuth)
+        assert type(plain._http._http.auth).__name__ == "OAuth1"
 
 
 def test_the_secret_never_shows_in_reprs_errors_or_logs(woo, client, caplog):
@@ -187,6 +196,6 @@ def test_the_secret_never_shows_in_reprs_errors_or_logs(woo, client, caplog):
             down.find_coupon("x")
         errors.append(caught.value)
     shown = " ".join([str(e) for e in errors] + [repr(e) for e in errors] + [caplog.text])
-    assert "***" in str(errors[0])
+    assert "PHP Warning" not in shown and "debug" not in shown
     assert SECRET not in shown and KEY not in shown
     assert "woocommerce" in caplog.text.lower()  # the calls were logged, without the secret

@@ -16,6 +16,7 @@ from app.alerts.service import (
 from app.clock import SYSTEM
 from app.messaging.fake_kavenegar import FakeKavenegar
 from app.messaging.gateway import ConsoleGateway, Gateways
+from app.outbound import Failure, OutboundError
 from tests.factories import store_settings, use_kavenegar
 from tests.helpers import StoreCreds
 from tests.surveys.story import alerts, console_sms, count, open_survey_link
@@ -117,7 +118,8 @@ def test_an_unreachable_webhook_is_given_up_after_the_last_round_with_the_reason
         report = deliver_alerts(factory, ConsoleGateway(factory), at)
         assert report.claimed == 1
         [alert] = alerts(factory)
-        assert alert.attempts == round_ and "ConnectError" in alert.webhook_error
+        assert alert.attempts == round_ and alert.webhook_error == str(
+            OutboundError(Failure.UNREACHABLE, sent=False))
         if alert.next_attempt_at is None:
             break
         assert alert.next_attempt_at > at

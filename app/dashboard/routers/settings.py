@@ -6,6 +6,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import object_session
 
+from app import outbound
 from app.admin import service
 from app.admin.schemas import StoreSettingsPatch
 from app.connection import service as connection
@@ -127,8 +128,10 @@ def _alerts(checks: Form, form) -> dict:
         changes["alert_phone"] = checks.phone("alert_phone")
     url = checks.text("alert_webhook_url", max_length=500)
     if url is not None:
-        if not url.startswith(("http://", "https://")):
-            checks.add("alert_webhook_url", "url_invalid")
+        try:
+            outbound.check_url(url, what="the alert webhook URL", https_only=True)
+        except outbound.UrlRefused as exc:
+            checks.add("alert_webhook_url", exc.code)
         changes["alert_webhook_url"] = url
     return changes
 
