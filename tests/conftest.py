@@ -27,6 +27,8 @@ from app.models import Base
 from tests.helpers import StoreCreds, bearer, create_store
 from tests.receiver import WebhookReceiver
 
+# The stores' credentials are encrypted with this key (app/crypto.py), in every test process.
+os.environ.setdefault("BAZGASHT_ENCRYPTION_KEY", "x6aHCpJIbI2-9bIL6wD3cPl9qoDvhG8klFQASu84XUY=")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 def _worker_redis_url(url: str) -> str:
     """Under pytest-xdist each worker (gw0, gw1, …) gets a Redis database of its own, counted
