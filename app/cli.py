@@ -319,6 +319,30 @@ def tick(
         raise typer.Exit(1)
 
 
+@cli.command("new-encryption-key")
+def new_encryption_key() -> None:
+    """Print a new key for BAZGASHT_ENCRYPTION_KEY (README: Security)."""
+    from app.crypto import new_key
+
+    typer.echo(new_key())
+
+
+@cli.command("rotate-encryption-key")
+def rotate_encryption_key() -> None:
+    """Re-encrypt every stored store credential with the first key of BAZGASHT_ENCRYPTION_KEY
+    (the others only read); then the old keys can be removed."""
+    from app.crypto import rotate
+    from app.db import unit_of_work
+    from app.models import Base
+    from app.types import EncryptedText
+
+    columns = [column for table in Base.metadata.sorted_tables for column in table.columns
+               if isinstance(column.type, EncryptedText)]
+    with unit_of_work(_factory(get_settings())) as session:
+        count = rotate(session.connection(), columns)
+    typer.echo(f"re-encrypted {count} secrets with the current key")
+
+
 @cli.command("fake-kavenegar")
 def fake_kavenegar(
     port: Annotated[int, typer.Option(help="Port to listen on (loopback).")] = 8787,
@@ -377,6 +401,7 @@ def plugin_zip(out: Annotated[Path, typer.Option(help="folder to write the zip i
 def main() -> None:
     from sqlalchemy.exc import OperationalError
 
+    from app.crypto import EncryptionKeyError
     from app.errors import DomainError
     from app.migrate import DatabaseUnavailable, describe_database
 
@@ -385,7 +410,7 @@ def main() -> None:
     except DomainError as exc:  # a clear message, as the API would give, not a traceback
         typer.echo(f"error: {exc.message}", err=True)
         raise SystemExit(2) from None
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, EncryptionKeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
     except OperationalError as exc:  # the database went away or cannot be opened

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     bazgasht_admin_token: SecretStr | None = None
     bazgasht_public_url: str = "http://127.0.0.1:8000"
+    # Fernet keys, comma-separated, for the stores' credentials at rest (app/crypto.py): the
+    # first encrypts, all decrypt. Unset: an SQLite database's own key file; PostgreSQL refuses.
+    bazgasht_encryption_key: SecretStr | None = None
     # WooCommerce never retries; anything larger than this is not a real delivery.
     max_webhook_body_bytes: int = 1024 * 1024
     # How often the scheduler enrolls, claims due messages and sends them.

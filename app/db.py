@@ -8,6 +8,9 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from app.config import get_settings
+from app.crypto import Keyring, attach, keyring_for
+
 # Stable constraint names make migrations reproducible on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,7 +25,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, keys: Keyring | None = None) -> Engine:
+    """An engine that encrypts the stores' secrets with `keys` (default: the configured ones,
+    app/crypto.py); without a key for this database it raises EncryptionKeyError."""
+    keys = keys or keyring_for(url, get_settings().bazgasht_encryption_key)
+    engine = _engine(url)
+    attach(engine, keys)
+    return engine
+
+
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 

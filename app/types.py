@@ -2,8 +2,10 @@
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, Text
 from sqlalchemy.types import TypeDecorator
+
+from app.crypto import keyring_of
 
 # BIGINT on Postgres, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -37,3 +39,18 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class EncryptedText(TypeDecorator):
+    """A secret a store gave us: plaintext in Python, a Fernet token in the database, with the
+    keys of the engine it goes through (app/crypto.py). An engine without keys fails; nothing
+    is ever written in plaintext."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect):
+        return None if value is None else keyring_of(dialect).encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect):
+        return None if value is None else keyring_of(dialect).decrypt(value)

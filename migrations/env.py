@@ -5,7 +5,7 @@ from alembic import context
 from app.config import get_settings
 from app.db import make_engine
 from app.models import Base
-from app.types import UTCDateTime
+from app.types import EncryptedText, UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -18,6 +18,8 @@ def render_item(type_, obj, autogen_context):
     """Revisions are history: render our column types as plain SQLAlchemy ones."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 

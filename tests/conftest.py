@@ -28,6 +28,8 @@ from app.models import Base
 from tests.helpers import StoreCreds, bearer, create_store
 from tests.receiver import WebhookReceiver
 
+# The stores' credentials are encrypted with this key (app/crypto.py), in every test process.
+os.environ.setdefault("BAZGASHT_ENCRYPTION_KEY", "x6aHCpJIbI2-9bIL6wD3cPl9qoDvhG8klFQASu84XUY=")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 def _worker_redis_url(url: str) -> str:
     """Under pytest-xdist each worker (gw0, gw1, …) gets a Redis database of its own, counted
@@ -309,3 +311,22 @@ def receiver():
     """The merchant's webhook endpoint (alerts), on loopback."""
     with WebhookReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """The URL of an empty database of its own, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
+    name = f"bazgasht_migrate_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

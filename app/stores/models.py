@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
 from app.db import Base
-from app.types import UTCDateTime
+from app.types import EncryptedText, UTCDateTime
 
 
 class Store(Base):
@@ -35,7 +35,8 @@ class Store(Base):
     # SMS gateway: "console" (records, delivers nothing), "kavenegar" with the store's own key,
     # or "platform": the platform's Kavenegar account, paid per part from the store's balance.
     sms_provider: Mapped[str] = mapped_column(String(20), default="console", server_default="console")
-    sms_api_key: Mapped[str | None] = mapped_column(String(200))  # write-only in every API
+    # Store credentials are encrypted at rest (app/crypto.py); write-only in every API.
+    sms_api_key: Mapped[str | None] = mapped_column(EncryptedText)
     sms_sender: Mapped[str | None] = mapped_column(String(20))
     # "sms": our rendered text through sms/send; "lookup": Kavenegar verify/lookup with the
     # step's approved template and tokens (reaches numbers that block advertising lines).
@@ -48,8 +49,8 @@ class Store(Base):
     sending_paused_reason: Mapped[str | None] = mapped_column(String(300))
     sending_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # WooCommerce REST API keys (write-only in every API): personal coupons.
-    wc_consumer_key: Mapped[str | None] = mapped_column(String(200))
-    wc_consumer_secret: Mapped[str | None] = mapped_column(String(200))
+    wc_consumer_key: Mapped[str | None] = mapped_column(EncryptedText)
+    wc_consumer_secret: Mapped[str | None] = mapped_column(EncryptedText)
     # One-click connect (app/connection): sha256 of the pending authorisation's nonce (a token
     # is used once: the callback clears it); when the connections job last checked the store's
     # webhooks; how far orders and products were back-filled (the newest date_modified_gmt

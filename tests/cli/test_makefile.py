@@ -1,5 +1,6 @@
 """`make serve` installs what serving needs and nothing more; `make test` installs the test
-tools too. Read with `make -n` (nothing is installed or run)."""
+tools too; both from their lock file, hashes checked. Read with `make -n` (nothing is
+installed or run)."""
 
 import os
 import shutil
@@ -26,8 +27,9 @@ def planned(tmp_path, *args: str) -> str:
 def test_serve_installs_the_project_without_dev_extras_and_passes_the_port(tmp_path):
     steps = planned(tmp_path, "serve", "PORT=9123")
     venv = tmp_path / "venv"
-    assert f"{venv}/bin/pip install -q -e .\n" in steps
-    assert "[dev]" not in steps and "playwright" not in steps.lower()
+    assert f"{venv}/bin/pip install -q --require-hashes -r requirements.lock\n" in steps
+    assert f"{venv}/bin/pip install -q --no-deps -e .\n" in steps
+    assert "dev.lock" not in steps and "playwright" not in steps.lower()
     assert f"touch {venv}/.installed-serve" in steps
     assert steps.rstrip().endswith(f"{venv}/bin/bazgasht serve --port 9123")
 
@@ -38,5 +40,5 @@ def test_serve_listens_on_8000_by_default(tmp_path):
 
 def test_test_still_installs_the_dev_extras(tmp_path):
     steps = planned(tmp_path, "test")
-    assert "pip install -q -e '.[dev]'" in steps
+    assert "pip install -q --require-hashes -r requirements-dev.lock" in steps
     assert f"{tmp_path / 'venv'}/bin/pytest" in steps

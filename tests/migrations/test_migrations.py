@@ -1,9 +1,7 @@
 """`alembic upgrade head` from an empty database gives exactly the models' schema."""
 
-import uuid
 from datetime import datetime, timezone
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,7 +10,6 @@ from sqlalchemy.orm import sessionmaker
 from app.db import make_engine
 from app.messaging.render import default_template
 from app.models import Base
-from tests.conftest import POSTGRES_URL, _postgres_available, require_server
 
 
 def test_upgrade_from_empty_matches_the_models(engine):
@@ -112,25 +109,6 @@ def test_free_text_reasons_become_codes_with_their_particulars(tmp_path):
         ("confirmed_after_loss", None, "text"),
         ("lookup_unknown", "lookup outcome unknown: the answer was lost", "lookup"),
         (None, None, None)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """The URL of an empty database of its own, on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
-    name = f"bazgasht_migrate_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_survey_alerts_move_to_merchant_alerts_with_their_ids_and_facts(empty_database):
