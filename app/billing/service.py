@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing.models import CHARGE, REFUND, TOPUP, LedgerEntry
+from app.campaigns.models import Message
+from app.contacts.models import Contact
 from app.errors import DomainError, NotFound
 from app.stores.models import Store
 
@@ -100,6 +102,22 @@ def refund(session: Session, message_id: int, code: int, now: datetime) -> Ledge
                     parts=charge.parts, note=f"gateway status {code}")
     session.flush()
     return entry
+
+
+def platform_senders(session: Session, phones: list[str]) -> dict[str, set[int]]:
+    """For each phone (E.164), the stores that have texted it through the platform's account:
+    those charged for a message to it."""
+    if not phones:
+        return {}
+    rows = session.execute(
+        select(Contact.phone, LedgerEntry.store_id).distinct()
+        .join(Message, Message.id == LedgerEntry.message_id)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(LedgerEntry.kind == CHARGE, Contact.phone.in_(phones)))
+    found: dict[str, set[int]] = {}
+    for phone, store_id in rows:
+        found.setdefault(phone, set()).add(store_id)
+    return found
 
 
 def entries(session: Session, store_id: int, *, limit: int = 100,
