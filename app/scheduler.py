@@ -26,7 +26,7 @@ from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prep
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
 from app.campaigns.enroll import run_triggers
-from app.campaigns.service import Executor, send_due
+from app.campaigns.service import Executor, platform_senders, send_due
 from app.config import get_settings
 from app.connection.service import check_connections
 from app.db import unit_of_work
@@ -71,7 +71,8 @@ class Job:
 
 
 def _replies(ctx: Context, now: datetime) -> dict[str, Any]:
-    return {"replies": read_replies(ctx.factory, ctx.gateways, now, deadline=ctx.deadline)}
+    return {"replies": read_replies(ctx.factory, ctx.gateways, now,
+                                    platform_senders=platform_senders, deadline=ctx.deadline)}
 
 
 def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:

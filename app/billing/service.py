@@ -13,8 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing.models import CHARGE, REFUND, TOPUP, LedgerEntry
-from app.campaigns.models import Message
-from app.contacts.models import Contact
 from app.errors import DomainError, NotFound
 from app.stores.models import Store
 
@@ -88,6 +86,20 @@ def charge_sent(session: Session, sent: list[tuple[int, int, int]], now: datetim
     return written
 
 
+def charge_alert(session: Session, store_id: int, alert_id: int, parts: int,
+                 now: datetime) -> LedgerEntry | None:
+    """Charge a merchant alert SMS the platform's account sent, like a campaign message (once
+    per alert); None when it was charged already."""
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.kind == CHARGE,
+                                                   LedgerEntry.alert_id == alert_id)):
+        return None
+    store = _locked_store(session, store_id)
+    entry = _append(session, store, CHARGE, -price(store, parts), now, alert_id=alert_id,
+                    parts=parts, note=f"alert SMS, {parts} part(s)")
+    session.flush()
+    return entry
+
+
 def refund(session: Session, message_id: int, code: int, now: datetime) -> LedgerEntry | None:
     """Give back a message's charge when the gateway refunds its status (13, 14)."""
     if code not in REFUNDED_STATUSES:
@@ -102,22 +114,6 @@ def refund(session: Session, message_id: int, code: int, now: datetime) -> Ledge
                     parts=charge.parts, note=f"gateway status {code}")
     session.flush()
     return entry
-
-
-def platform_senders(session: Session, phones: list[str]) -> dict[str, set[int]]:
-    """For each phone (E.164), the stores that have texted it through the platform's account:
-    those charged for a message to it."""
-    if not phones:
-        return {}
-    rows = session.execute(
-        select(Contact.phone, LedgerEntry.store_id).distinct()
-        .join(Message, Message.id == LedgerEntry.message_id)
-        .join(Contact, Contact.id == Message.contact_id)
-        .where(LedgerEntry.kind == CHARGE, Contact.phone.in_(phones)))
-    found: dict[str, set[int]] = {}
-    for phone, store_id in rows:
-        found.setdefault(phone, set()).add(store_id)
-    return found
 
 
 def entries(session: Session, store_id: int, *, limit: int = 100,

@@ -2,13 +2,13 @@
 
 import logging
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.billing import service as billing
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.contacts.service import set_consent
 from app.db import rowcount, unit_of_work
@@ -58,7 +58,12 @@ def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
                                 .order_by(InboundSms.id).limit(limit).with_for_update(skip_locked=True)))
 
 
-def keep_platform(session: Session, messages: list[Inbound]) -> int:
+# (session, phones in E.164) → {phone: ids of the stores that texted it on the platform's line}
+PlatformSenders = Callable[[Session, list[str]], dict[str, set[int]]]
+
+
+def keep_platform(session: Session, messages: list[Inbound],
+                  platform_senders: PlatformSenders) -> int:
     """Store replies to the platform's shared line once for each pay-as-you-go store that has
     sent to that phone through the platform's account: «11» there stops them all. A reply from
     a phone no store has texted there is dropped (there is nothing to stop)."""
@@ -68,7 +73,7 @@ def keep_platform(session: Session, messages: list[Inbound]) -> int:
             by_phone.setdefault(normalize_phone(message.sender).e164, []).append(message)
         except InvalidPhone:
             log.info("platform line: reply from an invalid number dropped")
-    senders = billing.platform_senders(session, list(by_phone))
+    senders = platform_senders(session, list(by_phone))
     kept = 0
     for phone, replies in by_phone.items():
         for store_id in sorted(senders.get(phone, ())):
@@ -76,13 +81,15 @@ def keep_platform(session: Session, messages: list[Inbound]) -> int:
     return kept
 
 
-def read_replies(factory, gateways, now, *, deadline: Deadline = DEADLINE) -> int:
+def read_replies(factory, gateways, now, *, platform_senders: PlatformSenders | None = None,
+                 deadline: Deadline = DEADLINE) -> int:
     """Fetch replies from every store's line and the platform's, keep them, then act on them;
     returns how many.
 
     Lines are read side by side (app/ops/fanout.py): one line that does not answer delays no
     other. What a line's read returns is kept by that read itself, even after the deadline:
-    Kavenegar marks replies read as it answers, so a read that is not kept would lose them."""
+    Kavenegar marks replies read as it answers, so a read that is not kept would lose them.
+    The platform's line is read when `platform_senders` (the campaign engine's) is given."""
     with factory() as session:
         stores = {s.id: s for s in session.scalars(
             select(Store).where(Store.sms_provider == "kavenegar",
@@ -97,11 +104,12 @@ def read_replies(factory, gateways, now, *, deadline: Deadline = DEADLINE) -> in
             log.warning("store %s: cannot read replies: %s", store_id, exc)
             return 0
         with unit_of_work(factory) as session:  # kept before anything acts on them
-            if store_id == PLATFORM_LINE:
-                return keep_platform(session, replies)
+            if store_id == PLATFORM_LINE and platform_senders is not None:
+                return keep_platform(session, replies, platform_senders)
             return keep(session, store_id, replies)
 
-    fan_out(read, [PLATFORM_LINE, *stores], what="replies", deadline=deadline)
+    lines = [PLATFORM_LINE] if platform_senders else []
+    fan_out(read, [*lines, *stores], what="replies", deadline=deadline)
     handled = 0
     with unit_of_work(factory) as session:
         for reply in unprocessed(session):

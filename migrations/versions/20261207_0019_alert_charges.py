@@ -1,0 +1,36 @@
+"""ledger_entries.alert_id: a merchant alert SMS sent through the platform's account is charged
+like a campaign message, once per alert
+
+Revision ID: 0019
+Revises: 0017
+Create Date: 2026-12-07 12:00:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0019'
+down_revision: str | None = '0017'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(),
+                                                                               'sqlite'),
+                                      nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_ledger_entries_alert_id_merchant_alerts'),
+                                    'merchant_alerts', ['alert_id'], ['id'],
+                                    ondelete='SET NULL')
+        batch_op.create_unique_constraint(batch_op.f('uq_ledger_entries_kind_alert_id'),
+                                          ['kind', 'alert_id'])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_ledger_entries_kind_alert_id'), type_='unique')
+        batch_op.drop_constraint(batch_op.f('fk_ledger_entries_alert_id_merchant_alerts'),
+                                 type_='foreignkey')
+        batch_op.drop_column('alert_id')
