@@ -17,7 +17,7 @@ from datetime import datetime
 
 import psycopg
 from pydantic import ValidationError
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,7 @@ from app.commerce import service as commerce
 from app.commerce.money import InvalidAmount
 from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
 from app.commerce.topics import CART_TOPIC, WEBHOOK_TOPICS
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.errors import Unauthorized
 from app.ingest.models import (
     APPLIED,
@@ -272,6 +272,19 @@ def process_pending(factory: sessionmaker[Session], *, now: datetime, batch: int
         handled += len(deliveries)
         if len(deliveries) < batch:
             return handled
+
+
+def forget_bodies(session: Session, *, before: datetime, limit: int = 5000) -> int:
+    """Empty the bodies of deliveries received before `before` and done with (applied,
+    duplicate, stale, ignored or dead letters), at most `limit` of them; returns how many.
+    A pending one keeps its body until it is applied."""
+    due = (select(WebhookDelivery.id)
+           .where(WebhookDelivery.received_at < before, WebhookDelivery.status != PENDING,
+                  func.length(WebhookDelivery.body) > 0)
+           .order_by(WebhookDelivery.id).limit(limit))
+    return rowcount(session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.id.in_(due.scalar_subquery()))
+        .values(body=b"").execution_options(synchronize_session=False)))
 
 
 def list_deliveries(session: Session, *, store_id: int, status: str | None, limit: int,
