@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # "platform" (metered per part against their prepaid balance). Unset: the console gateway.
     platform_kavenegar_api_key: SecretStr | None = None
     platform_sms_sender: str | None = None
+    # ---- retention (app/ingest) ----
+    # Webhook bodies (shoppers' names, phones, addresses) are kept this many days after they
+    # arrive, then emptied by the scheduler's webhook_bodies job; each delivery's row (topic,
+    # status, dates, body hash) stays for reports and for recognising replays.
+    webhook_body_retention_days: int = Field(30, ge=1)
     # ---- operations (app/ops) ----
     # "json" in production: one JSON object per line, with request, store and message ids.
     log_format: str = "text"

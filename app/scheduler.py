@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,10 +27,11 @@ from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prep
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
 from app.campaigns.enroll import run_triggers
-from app.campaigns.service import Executor, send_due
+from app.campaigns.service import Executor, platform_senders, send_due
 from app.config import get_settings
 from app.connection.service import check_connections
 from app.db import unit_of_work
+from app.ingest.service import forget_bodies
 from app.messaging.inbound import read_replies
 from app.ops import metrics
 from app.ops.fanout import DEADLINE, Deadline
@@ -43,6 +44,8 @@ RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
 # Jobs whose work is throttled per store or message anyway (a paused store is asked every 5
 # minutes, a report polled every 5, a send is stalled after 10): a shorter beat finds nothing.
 SLOW = 60.0
+# Retention counts in days: once an hour is soon enough, and spares the scan.
+RETENTION = 3600.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ class Job:
 
 
 def _replies(ctx: Context, now: datetime) -> dict[str, Any]:
-    return {"replies": read_replies(ctx.factory, ctx.gateways, now, deadline=ctx.deadline)}
+    return {"replies": read_replies(ctx.factory, ctx.gateways, now,
+                                    platform_senders=platform_senders, deadline=ctx.deadline)}
 
 
 def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:
@@ -128,6 +132,13 @@ def _connections(ctx: Context, now: datetime) -> dict[str, Any]:
                                              deadline=ctx.deadline)}
 
 
+def _webhook_bodies(ctx: Context, now: datetime) -> dict[str, Any]:
+    # Shoppers' data in stored webhook bodies is kept only as long as the settings say.
+    before = now - timedelta(days=get_settings().webhook_body_retention_days)
+    with unit_of_work(ctx.factory) as session:
+        return {"bodies_forgotten": forget_bodies(session, before=before)}
+
+
 # The one list of jobs: the embedded loop, `bazgasht tick` and the beat schedule all read it.
 JOBS = (
     Job("replies", _replies),
@@ -139,6 +150,7 @@ JOBS = (
     Job("delivery_reports", _delivery_reports, every=SLOW),
     Job("alerts", _alerts, calls_tenants=True),
     Job("connections", _connections, every=SLOW, calls_tenants=True),
+    Job("webhook_bodies", _webhook_bodies, every=RETENTION),
 )
 BY_NAME = {job.name: job for job in JOBS}
 OWN_JOBS = tuple(job for job in JOBS if not job.calls_tenants)
@@ -170,6 +182,7 @@ class TickReport:
     delivery_updates: int = 0
     alerts: int = 0
     connections: int = 0  # stores whose connection was checked
+    bodies_forgotten: int = 0  # webhook bodies emptied after the retention period
     jobs: dict[str, str] = field(default_factory=dict)  # job → ran, skipped or failed
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # job → what it raised

@@ -600,6 +600,9 @@ class NullGateway:
     def for_store(self, store) -> "NullGateway":
         return self
 
+    def platform(self) -> "NullGateway":
+        return self
+
     def send(self, *, localid: int, receptor: str, text: str) -> SendResult:
         self.sent[localid] += 1
         return SendResult(gateway_id=f"null-{localid}")

@@ -133,6 +133,9 @@ class KavenegarPerStore:
     def for_store(self, store):
         return self._gateways[store.id].for_store(store)
 
+    def platform(self):
+        return next(iter(self._gateways.values())).platform()
+
 
 @pytest.fixture
 def two_shops(shop, client, factory, clock):

@@ -34,10 +34,13 @@ from app.alerts.models import (
     WEBHOOK_ONLY,
     MerchantAlert,
 )
+from app.billing import service as billing
+from app.contacts.names import clean_name, clean_text
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.db import unit_of_work
 from app.digits import persian_digits
 from app.messaging.gateway import ErrorKind, GatewayError
+from app.messaging.segments import count_segments
 from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
@@ -106,10 +109,11 @@ def _sms_context(kind: str, store: Store, details: dict[str, Any]) -> dict[str, 
     context: dict[str, Any] = {"store_name": store.name}
     if kind == SURVEY_LOW_RATING:
         order, customer = details.get("order") or {}, details.get("customer") or {}
-        name = " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
-        comment = details.get("comment") or ""
-        if len(comment) > MAX_SMS_COMMENT:
-            comment = comment[:MAX_SMS_COMMENT - 1].rstrip() + "…"
+        # What the shopper typed goes out from the store's line (or the platform's): no links,
+        # no phone numbers, no direction tricks (app/contacts/names.py).
+        name = " ".join(p for p in (clean_name(customer.get("first_name")),
+                                    clean_name(customer.get("last_name"))) if p)
+        comment = clean_text(details.get("comment"), limit=MAX_SMS_COMMENT)
         return context | {
             "rating": persian_digits(details["rating"]),
             "order_number": persian_digits(order.get("number") or order.get("id")),
@@ -155,6 +159,7 @@ class _Job:
     webhook_status: str
     details: dict[str, Any]
     result: dict = field(default_factory=dict)
+    charge_parts: int | None = None  # pay as you go: the parts of an SMS sent, to be charged
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -207,11 +212,17 @@ def _send_sms(job: _Job, gateways, now: datetime) -> None:
     gateway = gateways.for_store(store)
     localid = alert_localid(job.alert_id)
     out["sms_to"] = receptor
+    text = alert_sms_text(job.kind, store, job.details)
+    parts = count_segments(text).parts
     try:
         # A later round may follow a send whose answer (or deliverer) was lost: ask first.
         found = gateway.accepted([localid]).get(localid) if job.attempts > 1 else None
-        result = found or gateway.send(localid=localid, receptor=receptor,
-                                       text=alert_sms_text(job.kind, store, job.details))
+        if found is None and not billing.can_afford(store, parts):
+            # Pay as you go: the platform's account sends nothing the balance does not pay for.
+            out.update(sms_status=FAILED, sms_error="the prepaid balance does not cover "
+                       f"this SMS ({parts} part(s) at {store.sms_price_per_part} Rial)")
+            return
+        result = found or gateway.send(localid=localid, receptor=receptor, text=text)
     except GatewayError as exc:
         log.warning("alert %s: SMS failed: %s", job.alert_id, exc)
         final = exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID)
@@ -219,6 +230,8 @@ def _send_sms(job: _Job, gateways, now: datetime) -> None:
                    sms_error=str(exc)[:300])
         return
     out.update(sms_status=SENT, sms_gateway_id=result.gateway_id, sms_sent_at=now, sms_error=None)
+    if billing.metered(store):
+        job.charge_parts = parts
 
 
 def _post_webhook(job: _Job, http: outbound.Client, now: datetime) -> None:
@@ -327,6 +340,8 @@ def _record(factory: sessionmaker[Session], jobs: list[_Job], now: datetime) -> 
             values = dict(job.result)
             if values.pop("crashed", False):
                 continue  # its lease runs out and a later round tries again
+            if job.charge_parts:  # charged once per alert, even if our claim was lost
+                billing.charge_alert(session, job.store.id, job.alert_id, job.charge_parts, now)
             sms = values.get("sms_status", job.sms_status)
             webhook = values.get("webhook_status", job.webhook_status)
             waiting = PENDING in (sms, webhook)

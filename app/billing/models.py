@@ -18,8 +18,10 @@ REFUND = "refund"
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        # One charge and at most one refund per message, whatever retries or replays do.
+        # One charge and at most one refund per message (and per merchant alert SMS),
+        # whatever retries or replays do.
         UniqueConstraint("kind", "message_id"),
+        UniqueConstraint("kind", "alert_id"),
         Index("ix_ledger_entries_store_id_id", "store_id", "id"),
     )
 
@@ -30,6 +32,8 @@ class LedgerEntry(Base):
     balance_after: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL"))
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("merchant_alerts.id", ondelete="SET NULL"))
     parts: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -86,6 +86,20 @@ def charge_sent(session: Session, sent: list[tuple[int, int, int]], now: datetim
     return written
 
 
+def charge_alert(session: Session, store_id: int, alert_id: int, parts: int,
+                 now: datetime) -> LedgerEntry | None:
+    """Charge a merchant alert SMS the platform's account sent, like a campaign message (once
+    per alert); None when it was charged already."""
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.kind == CHARGE,
+                                                   LedgerEntry.alert_id == alert_id)):
+        return None
+    store = _locked_store(session, store_id)
+    entry = _append(session, store, CHARGE, -price(store, parts), now, alert_id=alert_id,
+                    parts=parts, note=f"alert SMS, {parts} part(s)")
+    session.flush()
+    return entry
+
+
 def refund(session: Session, message_id: int, code: int, now: datetime) -> LedgerEntry | None:
     """Give back a message's charge when the gateway refunds its status (13, 14)."""
     if code not in REFUNDED_STATUSES:

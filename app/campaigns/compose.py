@@ -14,6 +14,7 @@ from jinja2 import TemplateError
 from app.campaigns.lookup import LOOKUP_MODE, LookupConfigError, validate_lookup
 from app.campaigns.models import Campaign, CampaignStep
 from app.campaigns.reasons import Reason
+from app.contacts.names import clean_name, clean_text
 from app.messaging.gateway import Lookup
 from app.messaging.kavenegar import TokenProblem, fit_token
 from app.messaging.render import VARIABLES, TemplateProblem, render, validate
@@ -81,9 +82,29 @@ def choose_variant(step: CampaignStep, *, seed: int | None = None,
     return chosen.get("name"), chosen["template"]
 
 
+# Variables whose text a shopper typed (names) or that come from orders and carts: cleaned
+# before any template sees them (app/contacts/names.py). A name that is not a name is dropped,
+# so the template's fallback shows: {{ first_name or "مشتری" }}.
+SHOPPER_NAMES = ("first_name", "last_name")
+ORDER_TEXTS = ("cart_items", "product_names", "product_name")
+
+
+def shopper_safe(context: dict) -> dict:
+    """The variables with what came from shoppers, orders and carts made safe to send."""
+    safe = dict(context)
+    for name in SHOPPER_NAMES:
+        if name in safe:
+            safe[name] = clean_name(safe[name])
+    for name in ORDER_TEXTS:
+        if name in safe:
+            safe[name] = clean_text(safe[name])
+    return safe
+
+
 def compose(*, store: Store, campaign: Campaign, step: CampaignStep, source: str,
             variant: str | None, context: dict) -> Composed:
     """The SMS of `source` (the step's or its variant's template) for these variables."""
+    context = shopper_safe(context)
     try:
         text = render(source, context)
     except RENDER_ERRORS as exc:

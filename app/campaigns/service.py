@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.billing.models import CHARGE, LedgerEntry
 from app.campaigns.dispatch import send_batch
 from app.campaigns.lifecycle import claim_due, exit_enrollment, release_held
 from app.campaigns.models import (
@@ -20,6 +21,7 @@ from app.campaigns.models import (
 )
 from app.campaigns.reasons import Reason
 from app.commerce.models import Cart, Order
+from app.contacts.models import Contact
 from app.errors import NotFound
 from app.ops.fanout import DEADLINE, Deadline
 
@@ -111,13 +113,31 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
 
 
 def message_subject(session: Session, *, message_id: int) -> tuple[int, str, int] | None:
-    """(store id, subject type, subject id) of a message, or None: the order a survey link is
-    about (app/surveys)."""
+    """(store id, subject type, subject id) of a message that went out, or None: the order a
+    survey link is about (app/surveys). A message still scheduled, held or never sent opens
+    nothing: its link reached nobody."""
     row = session.execute(
         select(Message.store_id, Enrollment.subject_type, Enrollment.subject_id)
         .join(Enrollment, Enrollment.id == Message.enrollment_id)
-        .where(Message.id == message_id)).first()
+        .where(Message.id == message_id, Message.sent_at.is_not(None))).first()
     return (row[0], row[1], row[2]) if row else None
+
+
+def platform_senders(session: Session, phones: list[str]) -> dict[str, set[int]]:
+    """For each phone (E.164), the stores that have texted it through the platform's account:
+    those charged for a message to it. Handed to the replies reader (app/messaging/inbound.py)
+    by the scheduler: a «۱۱» on the platform's shared line stops them all."""
+    if not phones:
+        return {}
+    rows = session.execute(
+        select(Contact.phone, LedgerEntry.store_id).distinct()
+        .join(Message, Message.id == LedgerEntry.message_id)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(LedgerEntry.kind == CHARGE, Contact.phone.in_(phones)))
+    found: dict[str, set[int]] = {}
+    for phone, store_id in rows:
+        found.setdefault(phone, set()).add(store_id)
+    return found
 
 
 def campaign_of_store(session: Session, *, store_id: int, campaign_id: int,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.commerce.models import Cart, Order, Product
 from app.commerce.money import to_minor
 from app.commerce.schemas import CartPayload, WooOrder, WooProduct
+from app.contacts.names import strip_invisible
 from app.contacts.service import contact_for_phone, set_consent
 
 Outcome = Literal["applied", "duplicate", "stale"]
@@ -106,8 +107,9 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     currency = data.currency or ""
     billing, shipping = data.billing, data.shipping
     phone_raw = billing.phone or shipping.phone
-    first_name = billing.first_name or shipping.first_name
-    last_name = billing.last_name or shipping.last_name
+    # Kept without control and direction override characters (app/contacts/names.py).
+    first_name = strip_invisible(billing.first_name or shipping.first_name)
+    last_name = strip_invisible(billing.last_name or shipping.last_name)
     cart_token = data.meta(CART_TOKEN_META_KEY)
 
     was = order.status
@@ -210,6 +212,8 @@ def apply_cart(session: Session, *, store_id: int, data: CartPayload, body_sha25
     if declined:  # keep nothing personal, whatever the body carried
         data = data.model_copy(update=dict(phone=None, first_name="", last_name="", email="",
                                            items=[], total=None))
+    data = data.model_copy(update=dict(first_name=strip_invisible(data.first_name),
+                                       last_name=strip_invisible(data.last_name)))
     cart.declined_at = (cart.declined_at or now) if declined else None
     cart.first_name, cart.last_name, cart.email = data.first_name, data.last_name, data.email
     cart.phone_raw = data.phone or ""

@@ -28,6 +28,8 @@ class WebhookDelivery(Base):
         # A store's last delivery of each topic (the connection's health): one probe per topic.
         Index("ix_webhook_deliveries_store_id_topic_received_at", "store_id", "topic",
               "received_at"),
+        # Stored once: a replay of the same body (same topic, same store) is no new delivery.
+        UniqueConstraint("store_id", "topic", "body_sha256"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

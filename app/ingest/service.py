@@ -17,7 +17,9 @@ from datetime import datetime
 
 import psycopg
 from pydantic import ValidationError
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,7 +29,7 @@ from app.commerce import service as commerce
 from app.commerce.money import InvalidAmount
 from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
 from app.commerce.topics import CART_TOPIC, WEBHOOK_TOPICS
-from app.db import unit_of_work
+from app.db import rowcount, unit_of_work
 from app.errors import Unauthorized
 from app.ingest.models import (
     APPLIED,
@@ -76,13 +78,41 @@ def delivery_row(*, store_id: int, topic: str, webhook_id: str, delivery_id: str
                 received_at=received_at)
 
 
+# A delivery is stored once: the same body under the same topic for the same store again (a
+# replay, WooCommerce's "resend", an attacker's capture) answers with the first one's id.
+_SAME_DELIVERY = ("store_id", "topic", "body_sha256")
+
+
+def _key(row) -> tuple:
+    return tuple(row[column] for column in _SAME_DELIVERY)
+
+
+def _ids_in_order(rows: list[dict], inserted: dict[tuple, int],
+                  earlier: dict[tuple, int]) -> list[int]:
+    return [inserted.get(_key(row)) or earlier[_key(row)] for row in rows]
+
+
+def _earlier_query(missing: list[dict]):
+    table = WebhookDelivery.__table__
+    return select(table.c.id, table.c.store_id, table.c.topic, table.c.body_sha256).where(
+        table.c.store_id.in_({row["store_id"] for row in missing}),
+        table.c.body_sha256.in_({row["body_sha256"] for row in missing}))
+
+
 def insert_deliveries(conn: Connection, rows: list[dict]) -> list[int]:
-    """Store deliveries (from `delivery_row`) as received, in one statement; their ids in order."""
+    """Store deliveries (from `delivery_row`) as received, in one statement; their ids in order
+    (a replay's is its first delivery's)."""
     if not rows:
         return []
     table = WebhookDelivery.__table__
-    stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-    return list(conn.execute(stmt, rows).scalars())
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).on_conflict_do_nothing(index_elements=list(_SAME_DELIVERY)).returning(
+        table.c.id, *(table.c[column] for column in _SAME_DELIVERY))
+    inserted = {tuple(found[1:]): found[0] for found in conn.execute(stmt, rows)}
+    missing = [row for row in rows if _key(row) not in inserted]
+    earlier = {tuple(found[1:]): found[0]
+               for found in conn.execute(_earlier_query(missing))} if missing else {}
+    return _ids_in_order(rows, inserted, earlier)
 
 
 _DELIVERY_COLUMNS = ("store_id", "topic", "webhook_id", "delivery_id", "body", "body_sha256",
@@ -99,12 +129,19 @@ def _pg_insert_deliveries(n: int) -> str:
     values = ", ".join(
         "(" + ", ".join(f"${i * k + j + 1}" for j in range(k)) + f", {i})" for i in range(n))
     return (f"INSERT INTO {WebhookDelivery.__tablename__} ({columns}) SELECT {columns} "
-            f"FROM (VALUES {values}) AS v({columns}, n) ORDER BY n RETURNING id")
+            f"FROM (VALUES {values}) AS v({columns}, n) ORDER BY n "
+            f"ON CONFLICT ({', '.join(_SAME_DELIVERY)}) DO NOTHING "
+            f"RETURNING id, {', '.join(_SAME_DELIVERY)}")
+
+
+_PG_EARLIER = (f"SELECT id, {', '.join(_SAME_DELIVERY)} FROM {WebhookDelivery.__tablename__} "
+               "WHERE store_id = ANY($1) AND body_sha256 = ANY($2)")
 
 
 async def insert_deliveries_psycopg(conn: psycopg.AsyncConnection, rows: list[dict]) -> list[int]:
     """`insert_deliveries` on a psycopg connection in autocommit mode: one statement, so one
-    transaction, committed when it returns, in a single round trip.
+    transaction, committed when it returns, in a single round trip (two when a replay is in
+    the batch: its first delivery's id is read).
 
     Values go in as they are: the columns' bind processing is the identity on PostgreSQL
     (received_at is already aware UTC).
@@ -114,10 +151,14 @@ async def insert_deliveries_psycopg(conn: psycopg.AsyncConnection, rows: list[di
     params = [row[column] for row in rows for column in _DELIVERY_COLUMNS]
     async with psycopg.AsyncRawCursor(conn) as cursor:
         await cursor.execute(_pg_insert_deliveries(len(rows)), params)
-        # As with SQLAlchemy's sort_by_parameter_order on PostgreSQL: the ids come from a
-        # sequence in the order the rows are inserted, which ORDER BY n makes the order of
-        # `rows`, whatever order RETURNING lists them in.
-        return sorted(delivery_id for (delivery_id,) in await cursor.fetchall())
+        inserted = {tuple(found[1:]): found[0] for found in await cursor.fetchall()}
+        missing = [row for row in rows if _key(row) not in inserted]
+        earlier: dict[tuple, int] = {}
+        if missing:
+            await cursor.execute(_PG_EARLIER, [list({row["store_id"] for row in missing}),
+                                               list({row["body_sha256"] for row in missing})])
+            earlier = {tuple(found[1:]): found[0] for found in await cursor.fetchall()}
+    return _ids_in_order(rows, inserted, earlier)
 
 
 def _decode(body: bytes) -> dict:
@@ -231,6 +272,19 @@ def process_pending(factory: sessionmaker[Session], *, now: datetime, batch: int
         handled += len(deliveries)
         if len(deliveries) < batch:
             return handled
+
+
+def forget_bodies(session: Session, *, before: datetime, limit: int = 5000) -> int:
+    """Empty the bodies of deliveries received before `before` and done with (applied,
+    duplicate, stale, ignored or dead letters), at most `limit` of them; returns how many.
+    A pending one keeps its body until it is applied."""
+    due = (select(WebhookDelivery.id)
+           .where(WebhookDelivery.received_at < before, WebhookDelivery.status != PENDING,
+                  func.length(WebhookDelivery.body) > 0)
+           .order_by(WebhookDelivery.id).limit(limit))
+    return rowcount(session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.id.in_(due.scalar_subquery()))
+        .values(body=b"").execution_options(synchronize_session=False)))
 
 
 def list_deliveries(session: Session, *, store_id: int, status: str | None, limit: int,

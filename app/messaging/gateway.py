@@ -108,6 +108,9 @@ class ConsoleGateway:
     def for_store(self, store) -> "ConsoleGateway":
         return self
 
+    def platform(self) -> "ConsoleGateway":
+        return self
+
     def send(self, *, localid: int, receptor: str, text: str) -> SendResult:
         with unit_of_work(self._factory) as session:
             row = ConsoleSms(localid=str(localid), receptor=receptor, text=text)
@@ -341,13 +344,19 @@ class Gateways:
 
     def for_store(self, store) -> Gateway:
         if store.sms_provider == "platform":  # pay as you go: the platform's own account
-            if not self._platform_key:
-                return self._console
-            key = (self._platform_key, self._platform_sender)
-        elif store.sms_provider == "kavenegar" and store.sms_api_key:
-            key = (store.sms_api_key, store.sms_sender)
-        else:
+            return self.platform()
+        if store.sms_provider == "kavenegar" and store.sms_api_key:
+            return self._account(store.sms_api_key, store.sms_sender)
+        return self._console
+
+    def platform(self) -> Gateway:
+        """The platform's own account and line, shared by every pay-as-you-go store."""
+        if not self._platform_key:
             return self._console
+        return self._account(self._platform_key, self._platform_sender)
+
+    def _account(self, api_key: str, sender: str | None) -> "KavenegarGateway":
+        key = (api_key, sender)
         with self._made:  # one client per account and line, however many threads ask
             if key not in self._kavenegar:
                 client = KavenegarClient(key[0], base_url=self._base_url,

@@ -2,12 +2,14 @@
 
 import logging
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.contacts.phones import InvalidPhone, normalize_phone
 from app.contacts.service import set_consent
 from app.db import rowcount, unit_of_work
 from app.digits import latin_digits
@@ -24,6 +26,9 @@ _ARABIC_FORMS = str.maketrans({"ي": "ی", "ك": "ک", "ى": "ی"})
 OPT_OUT_WORDS = frozenset({"11", "لغو", "لغو11", "11لغو", "stop", "unsubscribe", "انصراف",
                            "لغوعضویت", "off"})
 OPT_IN_WORDS = frozenset({"12", "start", "شروع"})
+
+# The platform's shared line, read beside the stores' own lines (no store has id 0).
+PLATFORM_LINE = 0
 
 
 def classify(text: str) -> str:
@@ -53,27 +58,58 @@ def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
                                 .order_by(InboundSms.id).limit(limit).with_for_update(skip_locked=True)))
 
 
-def read_replies(factory, gateways, now, *, deadline: Deadline = DEADLINE) -> int:
-    """Fetch replies from every store's line, keep them, then act on them; returns how many.
+# (session, phones in E.164) → {phone: ids of the stores that texted it on the platform's line}
+PlatformSenders = Callable[[Session, list[str]], dict[str, set[int]]]
 
-    Stores are read side by side (app/ops/fanout.py): one line that does not answer delays no
-    other. What a store's read returns is kept by that read itself, even after the deadline:
-    Kavenegar marks replies read as it answers, so a read that is not kept would lose them."""
+
+def keep_platform(session: Session, messages: list[Inbound],
+                  platform_senders: PlatformSenders) -> int:
+    """Store replies to the platform's shared line once for each pay-as-you-go store that has
+    sent to that phone through the platform's account: «11» there stops them all. A reply from
+    a phone no store has texted there is dropped (there is nothing to stop)."""
+    by_phone: dict[str, list[Inbound]] = {}
+    for message in messages:
+        try:
+            by_phone.setdefault(normalize_phone(message.sender).e164, []).append(message)
+        except InvalidPhone:
+            log.info("platform line: reply from an invalid number dropped")
+    senders = platform_senders(session, list(by_phone))
+    kept = 0
+    for phone, replies in by_phone.items():
+        for store_id in sorted(senders.get(phone, ())):
+            kept += keep(session, store_id, replies)
+    return kept
+
+
+def read_replies(factory, gateways, now, *, platform_senders: PlatformSenders | None = None,
+                 deadline: Deadline = DEADLINE) -> int:
+    """Fetch replies from every store's line and the platform's, keep them, then act on them;
+    returns how many.
+
+    Lines are read side by side (app/ops/fanout.py): one line that does not answer delays no
+    other. What a line's read returns is kept by that read itself, even after the deadline:
+    Kavenegar marks replies read as it answers, so a read that is not kept would lose them.
+    The platform's line is read when `platform_senders` (the campaign engine's) is given."""
     with factory() as session:
         stores = {s.id: s for s in session.scalars(
             select(Store).where(Store.sms_provider == "kavenegar",
                                 Store.sms_sender.is_not(None)))}
 
     def read(store_id: int) -> int:
+        gateway = gateways.platform() if store_id == PLATFORM_LINE else \
+            gateways.for_store(stores[store_id])
         try:
-            replies = gateways.for_store(stores[store_id]).receive()
+            replies = gateway.receive()
         except GatewayError as exc:
             log.warning("store %s: cannot read replies: %s", store_id, exc)
             return 0
         with unit_of_work(factory) as session:  # kept before anything acts on them
+            if store_id == PLATFORM_LINE and platform_senders is not None:
+                return keep_platform(session, replies, platform_senders)
             return keep(session, store_id, replies)
 
-    fan_out(read, stores, what="replies", deadline=deadline)
+    lines = [PLATFORM_LINE] if platform_senders else []
+    fan_out(read, [*lines, *stores], what="replies", deadline=deadline)
     handled = 0
     with unit_of_work(factory) as session:
         for reply in unprocessed(session):

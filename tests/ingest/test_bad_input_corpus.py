@@ -45,6 +45,10 @@ PING = "ping"
 
 # ---- the cases -------------------------------------------------------------------------------
 
+# Dropped from names at ingest (app/contacts/names.py).
+DIRECTION_MARKS = frozenset("\u061c\u200b\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                            "\u2060\u2066\u2067\u2068\u2069\ufeff")
+
 
 @dataclass
 class Case:
@@ -505,9 +509,11 @@ class Corpus:
             payload["line_items"][0]["name"] = name
             case = self.signed("unicode", f"order name {name[:12]!r}", "order.created", payload,
                                makes)
-            # Kept as typed, without NULs, cut to the column.
+            # Kept as typed, without NULs, cut to the column; a person's name also without
+            # direction marks and overrides (they can make an SMS read backwards).
             kept = name.replace("\x00", "").strip()
-            case.values = {"first_name": kept[:200], ("items", 0, "name"): kept[:500]}
+            person = "".join(c for c in kept[:200] if c not in DIRECTION_MARKS).strip()
+            case.values = {"first_name": person, ("items", 0, "name"): kept[:500]}
             self.add(case)
             payload, makes = self.product()
             payload["name"] = name
@@ -936,7 +942,8 @@ def test_bad_input_corpus(client, live_server, stores, factory, fixtures_dir, cl
         if set(answer) != {"ok", "delivery_id"} or answer["ok"] is not True:
             problems.append(f"{label}: answered {answer}")
             continue
-        stored[answer["delivery_id"]] = case
+        # A replay is answered with its first delivery's id: that one is what was stored.
+        stored.setdefault(answer["delivery_id"], case)
     assert not problems, f"{len(problems)} wrong answers:\n" + "\n".join(problems[:40])
 
     # Only what was answered with a delivery id was stored; nothing of the rest.
