@@ -17,6 +17,7 @@ from app.campaigns.router import router as campaigns_router
 from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
 from app.connection.router import router as connection_router
+from app.crypto import keyring_for
 from app.dashboard import install as install_dashboard
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -60,7 +61,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     """Build the app. `background=False` leaves applying deliveries to the caller (tests);
     `clock` is the one clock the app, its routers and its background loops read."""
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url,
+                         keyring_for(settings.database_url, settings.bazgasht_encryption_key))
     factory = make_sessionmaker(engine)
     loops: list[BackgroundLoop] = []
     # One set per app: they keep HTTP clients (the scheduler, test sends, gateway checks).
