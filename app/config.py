@@ -2,8 +2,23 @@
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 10
+
+
+def weakness(secret: str) -> str | None:
+    """Why a configured secret is too weak to guard anything, or None. Random ones pass:
+    `python -c "import secrets; print(secrets.token_urlsafe(32))"`."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return (f"{len(secret)} characters, at least {MIN_SECRET_LENGTH} needed "
+                "(generate one: python -c \"import secrets; print(secrets.token_urlsafe(32))\")")
+    if len(set(secret)) < MIN_DISTINCT_CHARACTERS:
+        return (f"only {len(set(secret))} different characters, at least "
+                f"{MIN_DISTINCT_CHARACTERS} needed: use a random value")
+    return None
 
 
 class Settings(BaseSettings):
@@ -13,6 +28,9 @@ class Settings(BaseSettings):
     # Unset means embedded mode: background work runs in threads inside `serve`.
     redis_url: str | None = None
     bazgasht_admin_token: SecretStr | None = None
+    # Signs panel sessions and CSRF tokens. Unset: generated once and kept in the database
+    # (app/server_key.py); production sets it. Changing it signs every merchant out.
+    bazgasht_secret_key: SecretStr | None = None
     bazgasht_public_url: str = "http://127.0.0.1:8000"
     # WooCommerce never retries; anything larger than this is not a real delivery.
     max_webhook_body_bytes: int = 1024 * 1024
@@ -36,6 +54,15 @@ class Settings(BaseSettings):
     # A worker told to stop at once (SIGQUIT, a second Ctrl-C) still gives running send
     # batches this long before cancelling them.
     worker_soft_shutdown_seconds: float = 60.0
+
+    @field_validator("bazgasht_admin_token", "bazgasht_secret_key", "metrics_token")
+    @classmethod
+    def _strong(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            problem = weakness(value.get_secret_value())
+            if problem:
+                raise ValueError(f"{info.field_name.upper()} is too weak: {problem}")
+        return value
 
     @property
     def embedded(self) -> bool:

@@ -156,7 +156,7 @@ class LiveServer:
         self.thread.join(10)
 
 
-ADMIN_TOKEN = "test-operator-token"
+ADMIN_TOKEN = "test-operator-token-9fK2xQ7mZp4LwR8vN3bT"
 
 
 def pytest_configure(config):

@@ -221,12 +221,12 @@ def show_webhook_secret(request: Request, current: PostDep, settings: SettingsDe
 
 @router.post("/api-key/rotate")
 def rotate_api_key(request: Request, current: PostDep, session: SessionDep,
-                   settings: SettingsDep) -> Response:
+                   settings: SettingsDep, key: auth.KeyDep, now: NowDep) -> Response:
     """A new API key, shown this once. Every other session and API client with the old key is
     signed out; this session continues with the new one."""
     api_key = service.rotate_api_key(session, store=current.store)
-    cookie = auth.session_cookie(current.store)
-    fresh = auth.read_session(session, cookie)
+    cookie = auth.session_cookie(key, current.store, now=now)
+    fresh = auth.read_session(session, key, cookie, now=now)
     response = _page(request, fresh, settings, section="api_key", new_key=api_key)
     response.set_cookie(COOKIE, cookie, max_age=auth.MAX_AGE,
                         path=COOKIE_PATH, httponly=True, samesite="lax",
