@@ -185,6 +185,7 @@ def _clock_back_to_the_machine(request):
     yield
     if "live_server" in request.fixturenames:
         request.getfixturevalue("live_server").clock.set(None)
+        request.getfixturevalue("live_server").app.state.limiter.reset()  # nor its counts
 
 
 @pytest.fixture

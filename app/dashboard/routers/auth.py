@@ -1,5 +1,7 @@
 """Signing in with the store's API key, and out."""
 
+import math
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -8,6 +10,8 @@ from app.dashboard.auth import COOKIE, COOKIE_PATH, LOGIN_COOKIE, FormDep, KeyDe
 from app.dashboard.forms import Problem
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep
+from app.digits import persian_digits
+from app.ratelimit import LOGIN_FAILURES_PER_IP, LOGIN_FAILURES_PER_KEY, client_ip
 
 router = APIRouter(prefix="/panel", include_in_schema=False)
 
@@ -53,15 +57,26 @@ _REASONS = {"expired", "key_changed", "invalid", "disabled", "signed_out"}
 @router.post("/login")
 def login(request: Request, key: KeyDep, session: SessionDep, form: FormDep,
           now: NowDep) -> Response:
-    api_key, csrf, next = (form.get(name) or "" for name in ("api_key", "csrf", "next"))
+    api_key, csrf, next = (str(form.get(name) or "") for name in ("api_key", "csrf", "next"))
     if not auth.login_csrf_ok(request, csrf):
         return _login_page(request, problems=[Problem("api_key", "login_expired")],
                            next_url=next, status_code=403)
     if not api_key.strip():
         return _login_page(request, problems=[Problem("api_key", "required")], next_url=next,
                            status_code=FORM_REFUSED)
+    limiter, ip, prefix = request.app.state.limiter, client_ip(request), api_key.strip()[:8]
+    wait = max((limiter.exhausted(LOGIN_FAILURES_PER_IP, ip, now=now) or 0),
+               (limiter.exhausted(LOGIN_FAILURES_PER_KEY, prefix, now=now) or 0))
+    if wait:
+        response = _login_page(request, problems=[Problem("api_key", "too_many_attempts", {
+            "minutes": persian_digits(math.ceil(wait / 60))})], next_url=next,
+            status_code=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     store = auth.sign_in(session, api_key)
     if store is None:
+        limiter.hit(LOGIN_FAILURES_PER_IP, ip, now=now)
+        limiter.hit(LOGIN_FAILURES_PER_KEY, prefix, now=now)
         # The key typed is never written back into the page.
         return _login_page(request, problems=[Problem("api_key", "api_key_invalid")],
                            next_url=next, status_code=FORM_REFUSED)
