@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Signs panel sessions and CSRF tokens. Unset: generated once and kept in the database
     # (app/server_key.py); production sets it. Changing it signs every merchant out.
     bazgasht_secret_key: SecretStr | None = None
+    # Off only for load tests and benchmarks from one address (README, Security).
+    rate_limits: bool = True
     bazgasht_public_url: str = "http://127.0.0.1:8000"
     # WooCommerce never retries; anything larger than this is not a real delivery.
     max_webhook_body_bytes: int = 1024 * 1024
