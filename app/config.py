@@ -2,8 +2,23 @@
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 10
+
+
+def weakness(secret: str) -> str | None:
+    """Why a configured secret is too weak to guard anything, or None. Random ones pass:
+    `python -c "import secrets; print(secrets.token_urlsafe(32))"`."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return (f"{len(secret)} characters, at least {MIN_SECRET_LENGTH} needed "
+                "(generate one: python -c \"import secrets; print(secrets.token_urlsafe(32))\")")
+    if len(set(secret)) < MIN_DISTINCT_CHARACTERS:
+        return (f"only {len(set(secret))} different characters, at least "
+                f"{MIN_DISTINCT_CHARACTERS} needed: use a random value")
+    return None
 
 
 class Settings(BaseSettings):
@@ -13,6 +28,11 @@ class Settings(BaseSettings):
     # Unset means embedded mode: background work runs in threads inside `serve`.
     redis_url: str | None = None
     bazgasht_admin_token: SecretStr | None = None
+    # Signs panel sessions and CSRF tokens. Unset: generated once and kept in the database
+    # (app/server_key.py); production sets it. Changing it signs every merchant out.
+    bazgasht_secret_key: SecretStr | None = None
+    # Off only for load tests and benchmarks from one address (README, Security).
+    rate_limits: bool = True
     bazgasht_public_url: str = "http://127.0.0.1:8000"
     # Fernet keys, comma-separated, for the stores' credentials at rest (app/crypto.py): the
     # first encrypts, all decrypt. Unset: an SQLite database's own key file; PostgreSQL refuses.
@@ -56,6 +76,15 @@ class Settings(BaseSettings):
             raise ValueError("OUTBOUND_ALLOW_PRIVATE is for local development (embedded mode) "
                              "only: unset it, or unset REDIS_URL")
         return self
+
+    @field_validator("bazgasht_admin_token", "bazgasht_secret_key", "metrics_token")
+    @classmethod
+    def _strong(cls, value: SecretStr | None, info) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            problem = weakness(value.get_secret_value())
+            if problem:
+                raise ValueError(f"{info.field_name.upper()} is too weak: {problem}")
+        return value
 
     @property
     def embedded(self) -> bool:

@@ -13,6 +13,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import unit_of_work
 from app.errors import Forbidden, Unauthorized
+from app.ratelimit import MERCHANT_API, limit
 from app.stores.models import Store
 from app.stores.service import store_for_api_key
 from app.types import MAX_ID, MAX_SMALL_ID
@@ -70,10 +71,11 @@ AdminDep = Depends(require_admin)
 
 
 def require_store(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Store:
-    """The store whose API key the request carries."""
+    """The store whose API key the request carries (within its rate limit)."""
     if credentials is None:
         raise Unauthorized("send the store's API key as 'Authorization: Bearer <key>'",
                            code="missing_api_key")
@@ -82,6 +84,7 @@ def require_store(
         raise Unauthorized("the API key is not valid", code="invalid_api_key")
     if not store.enabled:
         raise Forbidden("this store is disabled", code="store_disabled")
+    limit(request, MERCHANT_API, str(store.id))
     return store
 
 

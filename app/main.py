@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import ratelimit
 from app.admin.routers import activity, contacts, preview
 from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
@@ -35,6 +36,7 @@ from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
 from app.scheduler import OWN_JOBS, TENANT_JOBS, tick
 from app.stores.plugin import router as plugin_download_router
+from app.stores.router import merchant_router as webhook_secret_router
 from app.stores.router import router as stores_router
 from app.surveys.router import router as surveys_router
 
@@ -124,8 +126,10 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
     app.state.message_subject = campaigns.message_subject  # a survey's order (app/surveys)
     install_error_handlers(app)
+    ratelimit.install(app)  # app.state.limiter and its 429 answer (app/ratelimit.py)
     app.include_router(ingest_router)
     app.include_router(stores_router)
+    app.include_router(webhook_secret_router)  # the merchant's webhook secret rotation
     app.include_router(connection_router)  # one-click connect (app/connection)
     app.include_router(surveys_router)
     app.include_router(plugin_download_router)

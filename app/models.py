@@ -7,11 +7,13 @@ from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment
 from app.commerce.models import Cart, Order, Product
 from app.connection.models import StoreWebhook
 from app.contacts.models import Contact
+from app.dashboard.models import PanelSignOut
 from app.db import Base
 from app.ingest.models import WebhookDelivery
 from app.links.models import Click, Link
 from app.messaging.models import ConsoleSms, InboundSms
+from app.server_key import ServerSecret
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer
 
-__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "Product", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelSignOut", "Product", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]

@@ -9,4 +9,6 @@ import os
 from app.config import Settings
 from app.main import create_app
 
-app = create_app(Settings(database_url=os.environ["DATABASE_URL"]), background=False)
+# Load from one address: the rate limits would measure themselves (README, Security).
+app = create_app(Settings(database_url=os.environ["DATABASE_URL"], rate_limits=False),
+                 background=False)

@@ -73,7 +73,8 @@ TEXT = ("علی جان، سبد خریدتان در چای‌خانه منتظر
 
 def server_app():
     """The app under test (uvicorn --factory): no background loops, as an API replica runs."""
-    return create_app(Settings(database_url=os.environ["DATABASE_URL"]), background=False)
+    return create_app(Settings(database_url=os.environ["DATABASE_URL"], rate_limits=False),
+                      background=False)
 
 
 # ---------------------------------------------------------------------------------------------

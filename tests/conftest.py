@@ -163,7 +163,7 @@ class LiveServer:
         self.thread.join(10)
 
 
-ADMIN_TOKEN = "test-operator-token"
+ADMIN_TOKEN = "test-operator-token-9fK2xQ7mZp4LwR8vN3bT"
 
 
 def pytest_configure(config):
@@ -192,6 +192,7 @@ def _clock_back_to_the_machine(request):
     yield
     if "live_server" in request.fixturenames:
         request.getfixturevalue("live_server").clock.set(None)
+        request.getfixturevalue("live_server").app.state.limiter.reset()  # nor its counts
 
 
 @pytest.fixture

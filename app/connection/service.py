@@ -158,10 +158,17 @@ def _read_token(store: Store, token: str, now: datetime) -> str:
     return parts[2]
 
 
+def _store_or_stand_in(session: Session, store_id: int) -> Store:
+    """The store, or for a missing one a stand-in whose secret nobody has: its token is refused
+    as a store's would be, so trying ids tells an outsider nothing."""
+    return session.get(Store, store_id) or Store(id=store_id,
+                                                 webhook_secret=secrets.token_hex(20))
+
+
 def claim_token(factory: sessionmaker[Session], store_id: int, token: str, now: datetime) -> None:
     """Check the token and use it up (once: a compare-and-clear of the nonce's hash)."""
     with unit_of_work(factory) as session:
-        store = get_store(session, store_id)
+        store = _store_or_stand_in(session, store_id)
         nonce = _read_token(store, token, now)
         done = session.execute(
             update(Store).where(Store.id == store_id,
@@ -197,7 +204,7 @@ def connect(factory: sessionmaker[Session], store_id: int, *, token: str, keys: 
     status. Raises (4xx) before the keys are saved; never after."""
     now = clock.now()
     with factory() as session:
-        _read_token(get_store(session, store_id), token, now)
+        _read_token(_store_or_stand_in(session, store_id), token, now)
     if permissions != "read_write":
         raise WrongPermissions(f"key_permissions is {permissions[:20]!r}: bazgasht needs "
                                "read_write (it registers webhooks and makes coupons)")
@@ -295,7 +302,10 @@ def sync_webhooks(client: WooCommerceClient, listed: list[WcWebhook], *, deliver
 
 
 def _suspect_topics(session: Session, store: Store) -> set[str]:
-    """Topics whose deliveries were refused since the last check ("": all of them)."""
+    """Topics whose deliveries were refused since the last check ("": all of them); all of
+    them after the webhook secret was rotated (the rotation made the store due at once)."""
+    if store.connection_checked_at is None and store.previous_webhook_secret_until is not None:
+        return set(WEBHOOK_TOPICS)
     query = select(WebhookRejection.topic).where(WebhookRejection.store_id == store.id)
     if store.connection_checked_at is not None:
         query = query.where(WebhookRejection.last_at > store.connection_checked_at)

@@ -1,30 +1,35 @@
 """Panel sessions: a merchant signs in with the store's API key and gets a signed cookie.
 
-The cookie holds the store id, a fingerprint of the current API key and a random nonce — never
-the key. It is signed with a key derived from the stored hash of the store's API key (256 bits
-of server-side secret the merchant never sees), so:
+The cookie holds the store id, a fingerprint of the current API key, a random session id and
+when it was issued — never the key. It is signed with the installation's secret key
+(app/server_key.py), which is in no store row, so:
 
-- no operator secret has to be configured for the panel to work across processes and restarts;
-- a cookie minted for one store says nothing about another store's;
-- rotating the API key changes the hash, which invalidates the signature and the fingerprint:
-  every panel session of the store is signed out at once.
+- a cookie minted for one store says nothing about another store's (the store id is signed);
+- rotating the API key changes the fingerprint: every panel session of the store ends at once;
+- signing out records the session id until the cookie would have expired anyway
+  (panel_sign_outs), so a copy of the cookie is worth nothing afterwards.
 
 Every POST carries a CSRF token (a hidden field, or the X-CSRF-Token header of the preview
-fetch) derived from the session: a page of another site can neither read nor forge it. The
-sign-in form, before any session exists, uses a double-submit cookie instead.
+fetch) derived from the session and the secret key: a page of another site can neither read
+nor forge it. The sign-in form, before any session exists, uses a double-submit cookie instead.
 """
 
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, Request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app import server_key
+from app.dashboard.models import PanelSignOut
 from app.deps import SessionDep
 from app.stores.models import Store
 from app.stores.service import store_for_api_key
@@ -57,51 +62,76 @@ def fingerprint(store: Store) -> str:
     return hashlib.sha256(f"bazgasht.panel.fp:{store.api_key_hash}".encode()).hexdigest()[:16]
 
 
-def _serializer(store: Store) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(store.api_key_hash, salt=_SALT)
+def _serializer(key: bytes) -> URLSafeSerializer:
+    return URLSafeSerializer(key, salt=_SALT)
 
 
-def session_cookie(store: Store) -> str:
-    payload = {"fp": fingerprint(store), "n": secrets.token_urlsafe(12)}
-    return f"{store.id}.{_serializer(store).dumps(payload)}"
+def session_cookie(key: bytes, store: Store, *, now: datetime) -> str:
+    payload = {"s": store.id, "fp": fingerprint(store), "n": secrets.token_urlsafe(12),
+               "iat": int(now.timestamp())}
+    return f"{store.id}.{_serializer(key).dumps(payload)}"
 
 
 @dataclass(frozen=True)
 class Panel:
-    """The signed-in store and this session's CSRF token."""
+    """The signed-in store, this session's id (until when it is valid) and CSRF token."""
 
     store: Store
     csrf: str
+    session_id: str
+    expires_at: datetime
 
 
-def _csrf_token(store: Store, nonce: str) -> str:
-    return hmac.new(store.api_key_hash.encode(), f"csrf:{nonce}".encode(),
+def _csrf_token(key: bytes, store: Store, session_id: str) -> str:
+    return hmac.new(key, f"csrf:{store.id}:{session_id}".encode(),
                     hashlib.sha256).hexdigest()[:32]
 
 
-def read_session(session, cookie: str | None) -> Panel:
+def _payload(key: bytes, store_id: int, signed: str) -> tuple[str, datetime, str]:
+    """(fingerprint, issued at, session id) of a cookie signed with this key for this store."""
+    try:
+        payload = _serializer(key).loads(signed)
+    except BadSignature:
+        raise LoginRequired("invalid") from None
+    if not isinstance(payload, dict) or payload.get("s") != store_id:
+        raise LoginRequired("invalid")
+    issued, session_id = payload.get("iat"), payload.get("n")
+    if not isinstance(issued, int) or not isinstance(session_id, str) or not session_id:
+        raise LoginRequired("invalid")
+    return str(payload.get("fp", "")), datetime.fromtimestamp(issued, timezone.utc), session_id
+
+
+def read_session(session: Session, key: bytes, cookie: str | None, *, now: datetime) -> Panel:
     """The panel of a session cookie, or LoginRequired saying why not."""
     if not cookie:
         raise LoginRequired()
     store_id, _, signed = cookie.partition(".")
-    if not store_id.isdigit() or len(store_id) > 12 or not signed:
+    if not store_id.isascii() or not store_id.isdigit() or len(store_id) > 12 or not signed:
         raise LoginRequired("invalid")
+    fp, issued, session_id = _payload(key, int(store_id), signed)
+    expires_at = issued + timedelta(seconds=MAX_AGE)
+    if now >= expires_at:
+        raise LoginRequired("expired")
     store = session.get(Store, int(store_id))
     if store is None:
         raise LoginRequired("invalid")
-    try:
-        payload = _serializer(store).loads(signed, max_age=MAX_AGE)
-    except SignatureExpired:
-        raise LoginRequired("expired") from None
-    except BadSignature:
-        # Also what a rotated key looks like: the signing key was derived from the old one.
-        raise LoginRequired("key_changed") from None
-    if not isinstance(payload, dict) or not hmac.compare_digest(str(payload.get("fp", "")),
-                                                                fingerprint(store)):
+    if not hmac.compare_digest(fp, fingerprint(store)):
         raise LoginRequired("key_changed")
+    if session.get(PanelSignOut, session_id) is not None:
+        raise LoginRequired("signed_out")
     if not store.enabled:
         raise LoginRequired("disabled")
-    return Panel(store=store, csrf=_csrf_token(store, str(payload.get("n", ""))))
+    return Panel(store=store, csrf=_csrf_token(key, store, session_id), session_id=session_id,
+                 expires_at=expires_at)
+
+
+def sign_out(session: Session, current: Panel, *, now: datetime) -> None:
+    """End this session for good; sessions past their expiry need no record any more."""
+    session.execute(delete(PanelSignOut).where(PanelSignOut.expires_at <= now))
+    if session.scalar(select(PanelSignOut.session_id)
+                      .where(PanelSignOut.session_id == current.session_id)) is None:
+        session.add(PanelSignOut(session_id=current.session_id, expires_at=current.expires_at))
+    session.flush()
 
 
 def sign_in(session, api_key: str) -> Store | None:
@@ -154,8 +184,17 @@ class FormTooLarge(Exception):
 FormDep = Annotated[FormData, Depends(form_data)]
 
 
-def panel(request: Request, session: SessionDep) -> Panel:
-    return read_session(session, request.cookies.get(COOKIE))
+def secret_key(request: Request) -> bytes:
+    """The installation's key, resolved before the request's transaction begins."""
+    return server_key.of_app(request.app)
+
+
+KeyDep = Annotated[bytes, Depends(secret_key)]
+
+
+def panel(request: Request, key: KeyDep, session: SessionDep) -> Panel:
+    return read_session(session, key, request.cookies.get(COOKIE),
+                        now=request.app.state.clock.now())
 
 
 async def checked_panel(request: Request, current: Annotated[Panel, Depends(panel)],

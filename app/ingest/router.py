@@ -10,7 +10,9 @@ from app.ingest import service
 from app.ingest.writer import PING_ANSWER, Incoming
 from app.ops import metrics
 from app.ops.logs import bind as bind_log_context
+from app.ratelimit import WEBHOOKS, limit
 from app.stores.service import get_store
+from app.types import MAX_SMALL_ID
 
 router = APIRouter()
 
@@ -51,6 +53,8 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
     """
     headers = request.headers
     topic = headers.get("x-wc-webhook-topic", "")
+    # Before anything is recorded: a 429 is no refused signature for the merchant to see.
+    limit(request, WEBHOOKS, store_id[:20])
     sid = None
     try:  # ---- ops: deliveries by topic and result (app/ops/metrics.py) ----
         sid = _store_id(store_id)
@@ -65,7 +69,8 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
         ))
     except DomainError as exc:
         metrics.WEBHOOK_DELIVERIES.labels(metrics.topic_label(topic), exc.code).inc()
-        if sid is not None:  # the merchant sees it (app/ingest/rejections.py)
+        # The merchant sees it (app/ingest/rejections.py); no store has a larger id.
+        if sid is not None and sid <= MAX_SMALL_ID:
             request.app.state.rejection_recorder.record(
                 store_id=sid, cause=exc.code, topic=topic,
                 webhook_id=headers.get("x-wc-webhook-id", ""),

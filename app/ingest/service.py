@@ -57,13 +57,16 @@ def is_ping(signature: str | None, body: bytes) -> bool:
     return signature is None and PING_BODY.match(body.strip()) is not None
 
 
-def verify_signature(secret: str, body: bytes, signature: str | None) -> None:
+def verify_signature(secrets: tuple[str, ...], body: bytes, signature: str | None) -> None:
+    """Accepts a signature made with any of the secrets (the current one, and the previous
+    one while a rotation's grace lasts)."""
     if not signature:
         raise Unauthorized(
             "missing X-WC-Webhook-Signature header: deliveries must come from a WooCommerce "
             "webhook created with the secret bazgasht gave you", code="missing_signature")
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, signature.strip().encode()):
+    given = signature.strip().encode()
+    if not any([hmac.compare_digest(given, base64.b64encode(
+            hmac.new(secret.encode(), body, hashlib.sha256).digest())) for secret in secrets]):
         raise Unauthorized(
             "X-WC-Webhook-Signature does not match the body: check that the webhook's secret in "
             "WooCommerce is exactly the secret bazgasht gave you for this store",

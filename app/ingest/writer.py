@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, select
 from app.errors import DomainError
 from app.ingest import service
 from app.stores.models import Store
-from app.stores.service import ensure_accepts_webhooks
+from app.stores.service import ensure_accepts_webhooks, webhook_secrets
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,17 @@ def check_batch(items: list[Incoming],
     results: list[Result] = []
     rows, slots = [], []
     for item in items:
+        # An outsider learns nothing by trying ids: a missing or disabled store answers a ping
+        # and an unsigned or badly signed delivery as a working one does. Only who holds the
+        # store's secret hears that it is disabled.
+        store = stores.get(item.store_id)
         try:
-            store = ensure_accepts_webhooks(stores.get(item.store_id), item.store_id)
             if service.is_ping(item.signature, item.body):
                 results.append(PING_ANSWER)
                 continue
-            service.verify_signature(store.webhook_secret, item.body, item.signature)
+            service.verify_signature(webhook_secrets(store, item.received_at) if store else (),
+                                     item.body, item.signature)
+            store = ensure_accepts_webhooks(store, item.store_id)
         except DomainError as exc:
             results.append(exc)
             continue
@@ -93,12 +98,14 @@ def write_batch(conn: Connection, items: list[Incoming]) -> list[Result]:
     """
     ids = {item.store_id for item in items}
     stores = {row.id: row for row in conn.execute(
-        select(Store.id, Store.enabled, Store.webhook_secret).where(Store.id.in_(ids)))}
+        select(Store.id, Store.enabled, Store.webhook_secret, Store.previous_webhook_secret,
+               Store.previous_webhook_secret_until).where(Store.id.in_(ids)))}
     results, rows, slots = check_batch(items, stores)
     return _answered(results, slots, service.insert_deliveries(conn, rows))
 
 
-_PG_SELECT_STORES = (f"SELECT id, enabled, webhook_secret FROM {Store.__tablename__} "
+_PG_SELECT_STORES = ("SELECT id, enabled, webhook_secret, previous_webhook_secret, "
+                     f"previous_webhook_secret_until FROM {Store.__tablename__} "
                      f"WHERE id = ANY(%s)")
 
 

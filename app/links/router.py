@@ -10,9 +10,18 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
 from app.links.clicks import Hit
-from app.links.service import ALPHABET, CODE_LENGTH, RESERVED, LinkInfo, is_bot, resolve
+from app.links.service import (
+    ALPHABET,
+    CODE_LENGTH,
+    RESERVED,
+    LinkInfo,
+    counts_as_click,
+    is_bot,
+    resolve,
+)
 from app.ops import metrics
 from app.pages import not_found_page
+from app.ratelimit import LINK_REDIRECTS, client_ip, limit
 
 CODE = re.compile(f"[{re.escape(ALPHABET)}]{{{CODE_LENGTH}}}")
 
@@ -42,6 +51,7 @@ _cache: TTLCache = TTLCache(maxsize=100_000, ttl=300)
 @router.api_route("/{code}", methods=["GET", "HEAD"], include_in_schema=False)
 @metrics.timed(metrics.REDIRECT_SECONDS)  # ops: redirect latency (app/ops/metrics.py)
 async def follow(code: str, request: Request) -> Response:
+    limit(request, LINK_REDIRECTS, client_ip(request))
     if not CODE.fullmatch(code):
         return not_found_page()
     info: LinkInfo | None = _cache.get(code)
@@ -55,9 +65,12 @@ async def follow(code: str, request: Request) -> Response:
     if info is None or info.expires_at < now:
         return not_found_page()
     user_agent = request.headers.get("user-agent", "")
-    request.app.state.click_recorder.record(Hit(
-        link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
-        bot=request.method == "HEAD" or is_bot(user_agent), user_agent=user_agent))
+    bot = request.method == "HEAD" or is_bot(user_agent)
+    if counts_as_click(request.app.state.limiter, link_id=info.id, ip=client_ip(request),
+                       user_agent=user_agent, bot=bot, now=now):
+        request.app.state.click_recorder.record(Hit(
+            link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
+            bot=bot, user_agent=user_agent))
     return RedirectResponse(info.target, status_code=302, headers=NO_INDEX)
 
 

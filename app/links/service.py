@@ -1,5 +1,6 @@
 """Mint a message's short link; resolve a code on the redirect's hot path."""
 
+import hashlib
 import secrets
 import string
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.links.models import Link
 from app.links.targets import on_site
+from app.ratelimit import CLICK_ONCE, Limiter
 from app.stores.models import Store
 
 CODE_LENGTH = 7  # 62**7 ≈ 3.5e12 codes: unguessable at any volume we will reach
@@ -92,3 +94,12 @@ def is_bot(user_agent: str) -> bool:
     0.3 ms for a user agent it has not seen, three times a whole redirect, and phones send
     the same few thousand user agents over and over."""
     return not user_agent.strip() or _crawlers.isCrawler(user_agent)
+
+
+def counts_as_click(limiter: Limiter, *, link_id: int, ip: str, user_agent: str, bot: bool,
+                    now: datetime) -> bool:
+    """A click counts once per link and client (address and user agent; a preview apart from
+    a tap) within CLICK_ONCE's window: a script fetching a link over and over inflates
+    nothing (it is still redirected)."""
+    client = hashlib.sha256(f"{ip}|{user_agent}|{bot}".encode()).hexdigest()[:16]
+    return limiter.hit(CLICK_ONCE, f"{link_id}:{client}", now=now) is None

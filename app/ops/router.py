@@ -10,7 +10,7 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.ops import health, metrics
 
 router = APIRouter(tags=["ops"])
@@ -34,17 +34,29 @@ def _redis(request: Request):
     return state.ops_redis
 
 
+def _check_metrics_token(request: Request) -> None:
+    """METRICS_TOKEN set: scrapes send it. Unset: open in embedded mode (one machine, local
+    development), closed in production (REDIS_URL set), where the queue's lag and the stores'
+    volumes are nobody else's business."""
+    settings = request.app.state.settings
+    token = settings.metrics_token
+    if token is None or not token.get_secret_value():
+        if settings.embedded:
+            return
+        raise Forbidden("metrics are off: set METRICS_TOKEN and scrape with "
+                        "'Authorization: Bearer <token>'", code="metrics_disabled")
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
+        raise Unauthorized("send the metrics token as 'Authorization: Bearer <token>'",
+                           code="invalid_metrics_token")
+
+
 @router.get("/metrics", summary="Prometheus metrics (text exposition format)",
             response_class=Response)
 def prometheus_metrics(request: Request) -> Response:
     state = request.app.state
     now = state.clock.now()
-    token = state.settings.metrics_token
-    if token is not None and token.get_secret_value():
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
-            raise Unauthorized("send the metrics token as 'Authorization: Bearer <token>'",
-                               code="invalid_metrics_token")
+    _check_metrics_token(request)
 
     def lag() -> float | None:
         with state.sessionmaker() as session:

@@ -18,6 +18,9 @@ class Store(Base):
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     api_key_prefix: Mapped[str] = mapped_column(String(16))
     webhook_secret: Mapped[str] = mapped_column(String(64))
+    # After a rotation the previous secret still verifies deliveries and links until then.
+    previous_webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    previous_webhook_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tehran")
     currency: Mapped[str] = mapped_column(String(8), default="IRT")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

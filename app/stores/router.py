@@ -8,8 +8,8 @@ app/stores and dependencies point one way.
 
 from fastapi import APIRouter, Request
 
-from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreId
-from app.errors import platform_errors
+from app.deps import AdminDep, NowDep, SessionDep, SettingsDep, StoreDep, StoreId
+from app.errors import api_errors, platform_errors
 from app.stores import plugin, service
 from app.stores.models import Store
 from app.stores.schemas import (
@@ -17,11 +17,31 @@ from app.stores.schemas import (
     StoreCreate,
     StoreCreated,
     StoreOut,
+    WebhookSecretRotated,
     WooCommerceApiKeys,
 )
 
 router = APIRouter(prefix="/platform/v1/stores", tags=["platform"], dependencies=[AdminDep],
                    responses=platform_errors())
+
+
+# The merchant's own (its API key): rotating the webhook secret.
+merchant_router = APIRouter(tags=["admin: store"], responses=api_errors())
+
+
+@merchant_router.post("/api/v1/store/webhook-secret/rotate", response_model=WebhookSecretRotated,
+                      summary="Rotate the webhook secret: the previous one verifies for 24 h more")
+def rotate_webhook_secret(store: StoreDep, session: SessionDep, settings: SettingsDep,
+                          now: NowDep) -> dict:
+    service.rotate_webhook_secret(session, store=store, now=now)
+    return rotated(store, settings.public_url)
+
+
+def rotated(store: Store, public_url: str) -> dict:
+    return {"webhook_secret": store.webhook_secret,
+            "previous_valid_until": store.previous_webhook_secret_until,
+            "plugin_connection_code": plugin.connection_code(
+                store, service.webhook_url(public_url, store.id))}
 
 
 def store_out(store: Store, public_url: str) -> dict:

@@ -120,3 +120,12 @@ class StoreCreated(StoreOut):
     api_key: str
     webhook_secret: str
     plugin_connection_code: str = Field(description="paste into the companion plugin's settings")
+
+
+class WebhookSecretRotated(BaseModel):
+    """The new webhook secret; the previous one still verifies until `previous_valid_until`."""
+
+    webhook_secret: str = Field(description="set it on every WooCommerce webhook of the store "
+                                            "(one-click connected stores: bazgasht does it)")
+    previous_valid_until: datetime
+    plugin_connection_code: str = Field(description="paste into the companion plugin's settings")

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 import string
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,32 @@ def new_webhook_secret() -> str:
     # WooCommerce HTML-unescapes secrets before signing: anything but letters and digits
     # risks a secret that signs differently on the store than here.
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(40))
+
+
+# After a rotation the previous webhook secret verifies deliveries (and opens survey links)
+# this long: time to paste the new one into WooCommerce and the companion plugin.
+WEBHOOK_SECRET_GRACE = timedelta(hours=24)
+
+
+def webhook_secrets(store, now: datetime) -> tuple[str, ...]:
+    """The secrets a signature may be made with now (rows with .webhook_secret,
+    .previous_webhook_secret and .previous_webhook_secret_until): the current one first."""
+    until = store.previous_webhook_secret_until
+    if store.previous_webhook_secret and until is not None and now < until:
+        return store.webhook_secret, store.previous_webhook_secret
+    return (store.webhook_secret,)
+
+
+def rotate_webhook_secret(session: Session, *, store: Store, now: datetime) -> str:
+    """A new webhook secret; the previous one keeps verifying for WEBHOOK_SECRET_GRACE. A
+    one-click connected store's webhooks get the new one at the connections job's next check
+    (it is due at once and sets the secret of every topic: app/connection/service.py)."""
+    store.previous_webhook_secret = store.webhook_secret
+    store.previous_webhook_secret_until = now + WEBHOOK_SECRET_GRACE
+    store.webhook_secret = new_webhook_secret()
+    store.connection_checked_at = None
+    session.flush()
+    return store.webhook_secret
 
 
 def new_api_key() -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.deps import NowDep, SessionDep
 from app.pages import not_found_page, page
+from app.ratelimit import SURVEY_ANSWERS, client_ip, limit
 from app.surveys import service
 from app.surveys.models import SurveyAnswer
 from app.surveys.service import AlreadyAnswered, InvalidAnswer, Survey, SurveyNotFound
@@ -68,7 +69,8 @@ def _answered(session: Session, survey: Survey, answer: SurveyAnswer, *, templat
 def _open(request: Request, session: Session, token: str) -> Survey:
     # The campaign engine's message_subject, handed over by create_app (app.state).
     return service.open_survey(session, token=token,
-                               message_subject=request.app.state.message_subject)
+                               message_subject=request.app.state.message_subject,
+                               now=request.app.state.clock.now())
 
 
 @router.get("/survey/{token}", response_class=HTMLResponse)
@@ -86,6 +88,7 @@ def show_survey(token: str, request: Request, session: SessionDep) -> HTMLRespon
 @router.post("/survey/{token}", response_class=HTMLResponse)
 def answer_survey(token: str, request: Request, form: FormDep, session: SessionDep,
                   now: NowDep) -> HTMLResponse:
+    limit(request, SURVEY_ANSWERS, client_ip(request))
     try:
         survey = _open(request, session, token)
     except SurveyNotFound:

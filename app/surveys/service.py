@@ -39,6 +39,7 @@ from app.contacts.models import Contact
 from app.digits import latin_digits, persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.stores.models import Store
+from app.stores.service import webhook_secrets
 from app.surveys.models import SurveyAnswer
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ class AlreadyAnswered(Conflict):
 
 # -- links ------------------------------------------------------------------------------------
 
-def _tag(store: Store, payload: bytes) -> bytes:
-    key = hmac.new(store.webhook_secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+def _tag(secret: str, payload: bytes) -> bytes:
+    key = hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
     return hmac.new(key, payload, hashlib.sha256).digest()[:TAG_BYTES]
 
 
@@ -86,7 +87,7 @@ def survey_token(store: Store, message_id: int) -> str:
     if not 0 < message_id < 2 ** (8 * MAX_ID_BYTES):
         raise ValueError(f"message id out of range: {message_id}")
     payload = message_id.to_bytes((message_id.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(payload + _tag(store, payload)).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(payload + _tag(store.webhook_secret, payload)).rstrip(b"=").decode()
 
 
 def survey_url(public_url: str, store: Store, message_id: int) -> str:
@@ -140,15 +141,19 @@ class ReviewLink:
 MessageSubject = Callable[..., tuple[int, str, int] | None]
 
 
-def open_survey(session: Session, *, token: str, message_subject: MessageSubject) -> Survey:
-    """The survey a token opens; SurveyNotFound for anything forged, garbled or gone."""
+def open_survey(session: Session, *, token: str, message_subject: MessageSubject,
+                now: datetime) -> Survey:
+    """The survey a token opens; SurveyNotFound for anything forged, garbled or gone. A link
+    sent before the webhook secret was rotated opens while the previous secret is in force."""
     parsed = _parse_token(token)
     if parsed is None:
         raise SurveyNotFound("no such survey")
     message_id, payload, tag = parsed
     found = message_subject(session, message_id=message_id)
     store = session.get(Store, found[0]) if found else None
-    if found is None or store is None or not hmac.compare_digest(tag, _tag(store, payload)):
+    if found is None or store is None or not any(
+            [hmac.compare_digest(tag, _tag(secret, payload))
+             for secret in webhook_secrets(store, now)]):
         raise SurveyNotFound("no such survey")
     _, subject_type, subject_id = found
     order = session.get(Order, subject_id) if subject_type == "order" else None

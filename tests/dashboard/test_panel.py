@@ -69,10 +69,10 @@ def test_sign_in_with_the_api_key_gives_a_signed_httponly_cookie_without_the_key
 def test_a_forged_or_foreign_cookie_is_no_session(anonymous, seeded):
     anonymous.sign_in(seeded.store.api_key)
     mine = anonymous.http.cookies[COOKIE]
-    # The other shop's id with this shop's signature: the signature is per store.
+    # The other shop's id with this shop's signature: the store id is signed.
     anonymous.http.cookies.set(COOKIE, f"{seeded.other.id}.{mine.partition('.')[2]}",
                                path="/panel")
-    assert location(anonymous.get("/panel")).startswith("/panel/login?reason=key_changed")
+    assert location(anonymous.get("/panel")).startswith("/panel/login?reason=invalid")
     anonymous.http.cookies.clear()
     anonymous.http.cookies.set(COOKIE, mine[:-3] + "abc", path="/panel")
     assert location(anonymous.get("/panel/campaigns")).startswith("/panel/login")

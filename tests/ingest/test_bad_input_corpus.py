@@ -635,7 +635,8 @@ class Corpus:
             ("ping with a newline", b"webhook_id=1\n", "real", 200, None),
             ("ping with a huge id", b"webhook_id=" + b"9" * 100, "real", 200, None),
             ("ping to another store", b"webhook_id=1", "other", 200, None),
-            ("ping to a disabled store", b"webhook_id=1", "off", 403, "store_disabled"),
+            # Answered as any store's ping: trying ids tells an outsider nothing.
+            ("ping to a disabled store", b"webhook_id=1", "off", 200, None),
             ("ping-like, not a number", b"webhook_id=abc", "real", 401, "missing_signature"),
             ("ping-like, more fields", b"webhook_id=1&x=2", "real", 401, "missing_signature"),
             ("empty and unsigned", b"", "real", 401, "missing_signature"),
@@ -699,13 +700,15 @@ class Corpus:
                 self.add(Case("other_store", f"signed with another store's secret, to {store}",
                               body, headers_for("order.created", body, secret), status=401,
                               error="invalid_signature", makes=makes, store=store))
-        # A disabled store answers 403 whatever the signature.
-        for name, secret in (("its own secret", SECRETS["off"]), ("wrong secret", REAL_SECRET),
-                             ("no signature", None)):
+        # A disabled store says so only to who holds its secret (401 to everyone else).
+        for name, secret, status, code in (
+                ("its own secret", SECRETS["off"], 403, "store_disabled"),
+                ("wrong secret", REAL_SECRET, 401, "invalid_signature"),
+                ("no signature", None, 401, "missing_signature")):
             payload, makes = self.order(store="off")
             body = wc_body(payload)
             self.add(Case("disabled_store", name, body, headers_for("order.created", body, secret),
-                          status=403, error="store_disabled", makes=makes, store="off"))
+                          status=status, error=code, makes=makes, store="off"))
 
     def replays_and_stale(self):
         """Later states first, then the older ones: stale. Same bytes again: duplicates."""
@@ -783,9 +786,14 @@ class Corpus:
                         "%00", "%201", "1%20", "%E2%80%8F1", "1;2", "null", "[1]"]:
             payload, makes = self.order()
             body = wc_body(payload)
+            # A store id that could exist answers as a wrong signature does (nothing to learn
+            # by trying ids); a malformed one is 404.
+            possible = segment.isdigit() and len(segment) <= 18
             case = Case("path", f"store id {segment!r}", body,
-                        headers_for("order.created", body, REAL_SECRET), status=404,
-                        error="store_not_found", makes=makes)
+                        headers_for("order.created", body, REAL_SECRET),
+                        status=401 if possible else 404,
+                        error="invalid_signature" if possible else "store_not_found",
+                        makes=makes)
             case.path = f"/webhooks/woocommerce/{segment}"
             self.add(case)
         # Starlette redirects a doubled trailing slash to the URL with one (307): WooCommerce

@@ -264,15 +264,17 @@ def test_body_over_one_mebibyte_is_413(client, store, factory):
     assert count(factory, WebhookDelivery) == 0
 
 
-@pytest.mark.parametrize("path", ["/webhooks/woocommerce/999999", "/webhooks/woocommerce/abc",
-                                  "/webhooks/woocommerce/-1"])
-def test_unknown_store_is_404(client, store, factory, path):
+@pytest.mark.parametrize("path, status, code", [
+    ("/webhooks/woocommerce/999999", 401, "invalid_signature"),  # as a wrong secret
+    ("/webhooks/woocommerce/abc", 404, "store_not_found"),
+    ("/webhooks/woocommerce/-1", 404, "store_not_found")])
+def test_unknown_store_is_refused(client, store, factory, path, status, code):
     body = wc_body({"id": 1})
     response = client.post(path, content=body, headers={
         "X-WC-Webhook-Signature": sign(body, store.webhook_secret),
         "X-WC-Webhook-Topic": "order.created"})
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "store_not_found"
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
     assert count(factory, WebhookDelivery) == 0
 
 

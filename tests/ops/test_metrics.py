@@ -139,12 +139,12 @@ def test_queue_lag_is_the_age_of_the_oldest_due_message(shop, client):
 
 
 def test_a_metrics_token_closes_the_endpoint(database_url):
-    settings = Settings(database_url=database_url, metrics_token="scrape-me")
+    settings = Settings(database_url=database_url, metrics_token="scrape-me-7Hq2Lx9PzW4nK8vR3tY6bJ")
     with LiveServer(settings) as server, httpx.Client(verify=tls(), base_url=server.url) as client:
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
         assert "bazgasht_ticks_total" in client.get(
-            "/metrics", headers={"Authorization": "Bearer scrape-me"}).text
+            "/metrics", headers={"Authorization": "Bearer scrape-me-7Hq2Lx9PzW4nK8vR3tY6bJ"}).text
 
 
 WRITER = textwrap.dedent("""

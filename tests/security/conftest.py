@@ -1,4 +1,6 @@
-"""Pay-as-you-go shops on the platform's account, at the fake Kavenegar over real HTTP."""
+"""Fixtures of the attacks: pay-as-you-go shops on the platform's account at the fake Kavenegar
+over real HTTP; the merchant panel (a seeded tea shop, a browser-like client); a store at the
+fake WooCommerce."""
 
 import pytest
 
@@ -6,6 +8,8 @@ from app.db import unit_of_work
 from app.messaging.fake_kavenegar import FakeKavenegar
 from app.messaging.gateway import Gateways
 from tests.campaigns.shop import Shop
+from tests.connection.conftest import shop_at_woo, woo  # noqa: F401
+from tests.dashboard.conftest import anonymous, panel, seeded  # noqa: F401
 from tests.helpers import create_store
 
 PLATFORM_KEY = "platform-security-key-0001"

@@ -168,11 +168,13 @@ def test_simultaneous_submits_store_one_answer(live_server, survey, factory):
 def test_a_submit_that_read_a_stale_page_loses_to_the_unique_order(survey, factory):
     """Two requests both saw no answer; the database, not an `if`, decides who wins."""
     with unit_of_work(factory) as session:
-        first = service.open_survey(session, token=survey.token, message_subject=message_subject)
+        first = service.open_survey(session, token=survey.token, message_subject=message_subject,
+                                    now=SYSTEM.now())
         service.submit_answer(session, survey=first, form={"rating": "2"}, now=SYSTEM.now())
     with unit_of_work(factory) as session:
         stale = replace(service.open_survey(session, token=survey.token,
-                                            message_subject=message_subject), answer=None)
+                                            message_subject=message_subject, now=SYSTEM.now()),
+                        answer=None)
         with pytest.raises(service.AlreadyAnswered) as refused:
             service.submit_answer(session, survey=stale, form={"rating": "5"}, now=SYSTEM.now())
         assert refused.value.answer.rating == 2

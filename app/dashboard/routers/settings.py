@@ -20,6 +20,7 @@ from app.ingest.service import connection_health
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 from app.stores.plugin import connection_code
+from app.stores.service import rotate_webhook_secret as rotate
 from app.stores.service import webhook_url
 
 router = APIRouter(prefix="/panel/settings", include_in_schema=False)
@@ -59,7 +60,8 @@ def _page(request, current, settings, *, values=None, problems=(), section=None,
                 connect=request.query_params.get("connect"),
                 connect_success=request.query_params.get("success"),
                 ok=request.query_params.get("ok"), **({"show_secret": False, "new_key": None,
-                                                       "credit": None} | extra))
+                                                       "credit": None, "rotated": False}
+                                                      | extra))
 
 
 @router.get("")
@@ -222,14 +224,25 @@ def show_webhook_secret(request: Request, current: PostDep, settings: SettingsDe
                  connection_code=code)
 
 
+@router.post("/webhook/rotate")
+def rotate_webhook_secret(request: Request, current: PostDep, session: SessionDep,
+                          settings: SettingsDep, now: NowDep) -> Response:
+    """A new webhook secret, shown with the plugin's new connection code; the previous one
+    keeps verifying deliveries for a day (app/stores/service.py)."""
+    rotate(session, store=current.store, now=now)
+    code = connection_code(current.store, webhook_url(settings.public_url, current.store.id))
+    return _page(request, current, settings, section="webhook", show_secret=True,
+                 connection_code=code, rotated=True)
+
+
 @router.post("/api-key/rotate")
 def rotate_api_key(request: Request, current: PostDep, session: SessionDep,
-                   settings: SettingsDep) -> Response:
+                   settings: SettingsDep, key: auth.KeyDep, now: NowDep) -> Response:
     """A new API key, shown this once. Every other session and API client with the old key is
     signed out; this session continues with the new one."""
     api_key = service.rotate_api_key(session, store=current.store)
-    cookie = auth.session_cookie(current.store)
-    fresh = auth.read_session(session, cookie)
+    cookie = auth.session_cookie(key, current.store, now=now)
+    fresh = auth.read_session(session, key, cookie, now=now)
     response = _page(request, fresh, settings, section="api_key", new_key=api_key)
     response.set_cookie(COOKIE, cookie, max_age=auth.MAX_AGE,
                         path=COOKIE_PATH, httponly=True, samesite="lax",
