@@ -9,8 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
+from app.links.bots import MAX_USER_AGENT, is_bot
 from app.links.clicks import Hit
-from app.links.service import ALPHABET, CODE_LENGTH, RESERVED, LinkInfo, is_bot, resolve
+from app.links.service import ALPHABET, CODE_LENGTH, RESERVED, LinkInfo, resolve
 from app.ops import metrics
 from app.pages import not_found_page
 
@@ -54,7 +55,7 @@ async def follow(code: str, request: Request) -> Response:
     now = request.app.state.clock.now()
     if info is None or info.expires_at < now:
         return not_found_page()
-    user_agent = request.headers.get("user-agent", "")
+    user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT]
     request.app.state.click_recorder.record(Hit(
         link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
         bot=request.method == "HEAD" or is_bot(user_agent), user_agent=user_agent))
