@@ -57,11 +57,15 @@ def validate(source: str) -> None:
     TemplateLimit for a template over a limit on any branch (not only the ones its sample
     values take)."""
     parsed = _parse(source)
-    unknown = sorted(meta.find_undeclared_variables(parsed) - VARIABLES)
+    check_shape(parsed)
+    try:
+        unknown = sorted(meta.find_undeclared_variables(parsed) - VARIABLES)
+    except TemplateSyntaxError as exc:  # an unknown filter ("No filter named 'center'.")
+        filters = ", ".join(sorted(f for f in _env.filters if not f.startswith("_")))
+        raise TemplateProblem(f"{exc.message} Filters: {filters}", exc.lineno) from None
     if unknown:
         raise TemplateProblem(f"unknown variable(s): {', '.join(unknown)}; "
                               f"available: {', '.join(sorted(VARIABLES))}")
-    check_shape(parsed)
     sample = {name: "x" for name in VARIABLES}
     for template in (_compiled(source), _env.from_string(instrument(_every_branch(parsed)))):
         try:

@@ -28,6 +28,16 @@ MAX_STEPS = 10_000      # loop iterations, calls, filters and operators in one r
 MAX_RANGE = 100         # items of range()
 MAX_LOOP_DEPTH = 2      # loops inside loops
 
+# What an SMS needs, and nothing that builds text of a size it is told: no center, indent,
+# wordwrap, lipsum; no list building (list, batch, map, sum...), so no value nests lists (whose
+# text could be exponentially long).
+FILTERS = frozenset({"abs", "capitalize", "count", "d", "default", "first", "float", "format",
+                     "int", "join", "last", "length", "lower", "replace", "reverse", "round",
+                     "string", "title", "trim", "truncate", "upper", "wordcount"})
+STR_METHODS = frozenset({"capitalize", "count", "endswith", "find", "format", "isalpha",
+                         "isdigit", "isnumeric", "lower", "lstrip", "replace", "rstrip", "split",
+                         "startswith", "strip", "title", "upper"})
+
 
 class TemplateProblem(ValueError):
     def __init__(self, message: str, line: int | None = None):
@@ -118,6 +128,26 @@ def _repeat(left: Any, right: Any) -> None:
             raise _too_large("a product")
 
 
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list | tuple | dict | set | frozenset)
+
+
+def _check_growth(name: str, value: Any, args: tuple, kwargs: dict) -> None:
+    """Filters and methods whose output can be far larger than their input: estimated first."""
+    if name == "replace" and isinstance(value, str) and len(args) >= 2:
+        old, new = str(args[0]), str(args[1])
+        times = value.count(old) if old else len(value) + 1
+        if len(value) + times * (len(new) - len(old)) > MAX_VALUE:
+            raise _too_large("a replace")
+    elif name == "join" and isinstance(value, list | tuple | str | range):
+        separator = str(args[0] if args else kwargs.get("d", ""))
+        if any(_is_list(item) for item in value):
+            raise TemplateLimit("join takes text and numbers, not lists")
+        size = len(separator) * len(value) + sum(len(str(item)) for item in value)
+        if size > MAX_VALUE:
+            raise _too_large("a join")
+
+
 def _safe_range(*args: int) -> range:
     items = range(*args)
     if len(items) > MAX_RANGE:
@@ -128,8 +158,15 @@ def _safe_range(*args: int) -> range:
 class _LimitedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and attr not in STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
         _step()
+        if operator in ("*", "+") and (_is_list(left) or _is_list(right)):
+            raise TemplateLimit("lists cannot be repeated or added in a template")
         if operator == "**":
             _power(left, right)
         elif operator == "*":
@@ -148,6 +185,8 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
                 _bounded(arg)
         else:
             _check_arguments(args, kwargs)
+            if isinstance(getattr(method, "__self__", None), str):
+                _check_growth(getattr(method, "__name__", ""), method.__self__, args, kwargs)
         return _bounded(super().call(__context, __obj, *args, **kwargs))
 
 
@@ -162,6 +201,7 @@ def _guard_filter(name: str, func):
             _bounded(args[value_at + 1:])
         else:
             _check_arguments(args[value_at + 1:], kwargs)
+            _check_growth(name, args[value_at], args[value_at + 1:], kwargs)
         return _bounded(func(*args, **kwargs))
 
     return guarded
@@ -184,10 +224,10 @@ def make_environment(filters: dict) -> ImmutableSandboxedEnvironment:
     from jinja2 import StrictUndefined
 
     env = _LimitedSandbox(autoescape=False, undefined=StrictUndefined)
-    env.filters.update(filters)
-    env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
+    allowed = {name: f for name, f in env.filters.items() if name in FILTERS} | filters
+    env.filters = {name: _guard_filter(name, f) for name, f in allowed.items()}
     env.filters.update(_counted=_counted, _concat=_concat)
-    env.globals["range"] = _safe_range
+    env.globals = {"range": _safe_range, "namespace": env.globals["namespace"]}
     return env
 
 
@@ -215,6 +255,13 @@ def check_shape(tree: nodes.Template) -> None:
         if depth > MAX_LOOP_DEPTH:
             raise TemplateLimit(f"loops are nested {depth} deep; at most {MAX_LOOP_DEPTH}",
                                 loop.lineno)
+    for literal in tree.find_all((nodes.List, nodes.Tuple, nodes.Dict)):
+        if isinstance(literal, nodes.Tuple) and literal.ctx == "store":
+            continue  # `{% for a, b in … %}`: names, not a value
+        if not all(isinstance(n, nodes.Const | nodes.List | nodes.Tuple | nodes.Dict | nodes.Pair)
+                   for n in literal.find_all(nodes.Node)):
+            raise TemplateLimit("lists in a template hold constants only, e.g. "
+                                "{% if first_name in ['', 'مشتری'] %}", literal.lineno)
     for node in tree.find_all((nodes.Mul, nodes.Pow, nodes.Mod, nodes.Call, nodes.Filter)):
         _check_constants(node)
 

@@ -24,7 +24,7 @@ BOMBS = {
     "nested loops behind a condition false for the sample values": HIDDEN_LOOPS,
     "loops three deep": "{% for a in first_name %}{% for b in first_name %}{% for c in "
                         "first_name %}{% endfor %}{% endfor %}{% endfor %}{{ link }}",
-    "a giant range": "{{ range(10**9)|list|length }} {{ link }}",
+    "a giant range": "{{ range(10**9)|join }} {{ link }}",
     "a giant range behind a condition": '{% if first_name == "z" %}{% for i in range(10**9) %}'
                                         "{% endfor %}{% endif %}{{ link }}",
     "string multiplication": '{{ "a" * 10**9 }}{{ link }}',
@@ -39,6 +39,11 @@ BOMBS = {
                    "{% endfor %}{% endfor %}{{ link }}",
     "a macro that calls itself twice": "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}"
                                        "{% endif %}{% endmacro %}{{ f(40) }}{{ link }}",
+    "lists nesting lists (text exponential in the loop count)":
+        "{% set ns = namespace(l=[]) %}{% for i in range(40) %}{% set ns.l = [ns.l, ns.l] %}"
+        "{% endfor %}{{ ns.l }}{{ link }}",
+    "list multiplication": '{{ ["x"] * 10000 }}{{ link }}',
+    "a replace that multiplies": '{% set s = "ab" * 4000 %}{{ s.replace("", s) }}{{ link }}',
     "a recursive loop": "{% for a in cart_items recursive %}{{ loop(a) }}{% endfor %}{{ link }}",
 }
 
@@ -61,6 +66,15 @@ def test_a_template_bomb_is_refused_when_previewed(api):
     response = api.post(url, json={"template": HIDDEN_LOOPS})
     assert response.status_code == 422
     assert error_of(response)["code"] == "template_too_heavy"
+
+
+@pytest.mark.parametrize("template", ["{{ first_name|center(9999) }}", "{{ lipsum(9999) }}",
+                                      "{{ first_name.expandtabs(9999) }}"])
+def test_what_an_sms_does_not_need_is_not_there(api, template):
+    cart = campaign_of(api, "abandoned_cart")
+    url = f"/api/v1/campaigns/{cart['id']}/steps/{cart['steps'][0]['id']}"
+    response = api.patch(url, json={"template": template + "{{ link }}"})
+    assert response.status_code == 422 and error_of(response)["code"] == "invalid_template"
 
 
 def test_a_template_longer_than_the_limit_is_refused(api):
