@@ -14,7 +14,6 @@ slow headers are the reverse proxy's to time out (README, "Security").
 
 import asyncio
 import json
-import time
 
 from app.config import Settings
 
@@ -55,14 +54,19 @@ class BodyLimits:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if value.isdigit() and int(value) > self.max_bytes:
                     for message in self._too_large():
                         await send(message)
                     return None
-                break
-        deadline = time.monotonic() + self.timeout
+                has_body = value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body:  # most requests (the redirect): nothing to count or wait for
+            return await self.app(scope, receive, send)
+        deadline = asyncio.get_running_loop().time() + self.timeout
         received = 0
         answered = False  # by us: what the endpoint sends afterwards goes nowhere
         started = False
@@ -83,7 +87,8 @@ class BodyLimits:
             if complete:  # the body is in: what follows is waiting for a disconnect
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0))
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 return await refuse(self._too_slow())
             if message["type"] == "http.request":
