@@ -76,6 +76,7 @@ def serve(
     import uvicorn
 
     from app.db import unit_of_work
+    from app.limits import server_options
     from app.main import create_app
     from app.migrate import describe_database, upgrade
     from app.onboarding import open_demo_store
@@ -129,7 +130,9 @@ def serve(
                 typer.echo(banner)
 
     app = create_app(settings)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info")  # sets up its loggers
+    # Sets up its loggers; bounds headers and idle connections (app/limits.py).
+    config = uvicorn.Config(app, host=host, port=port, log_level="info",
+                            **server_options(settings))
     configure_logging(settings.log_format, settings.log_level)  # then LOG_FORMAT, redaction
     logging.getLogger("uvicorn.error").addFilter(_hide_uvicorn_address)
     Server(config).run()

@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     bazgasht_encryption_key: SecretStr | None = None
     # WooCommerce never retries; anything larger than this is not a real delivery.
     max_webhook_body_bytes: int = 1024 * 1024
+    # ---- HTTP limits (app/limits.py), before any endpoint or authentication runs ----
+    # The largest body any endpoint takes (a blacklist CSV, app/admin/contacts.py): larger is
+    # refused with 413 before it is read.
+    max_request_body_bytes: int = 2 * 1024 * 1024
+    # A request's body must have arrived this long after the request started (else 408).
+    body_timeout_seconds: float = 30.0
+    # `bazgasht serve`: a request head (request line and headers) larger than this is refused
+    # (400), and an idle keep-alive connection is closed after keep_alive_seconds.
+    max_header_bytes: int = 16 * 1024
+    keep_alive_seconds: float = 5.0
     # How often the scheduler enrolls, claims due messages and sends them.
     tick_seconds: float = 15.0
     # Tests and local development point this at `bazgasht fake-kavenegar`.

@@ -26,6 +26,7 @@ from app.ingest import service as ingest
 from app.ingest.rejections import RejectionRecorder
 from app.ingest.router import router as ingest_router
 from app.ingest.writer import DeliveryWriter
+from app.limits import BodyLimits
 from app.links.clicks import ClickRecorder
 from app.links.router import install as install_links
 from app.messaging.gateway import make_gateways
@@ -148,6 +149,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(ops_router)  # /readyz, /metrics (app/ops)
     app.include_router(gateway_check_router)  # a store's gateway check (app/messaging)
     app.add_middleware(RequestIdMiddleware)  # X-Request-ID in, out, and in the logs
+    # Outermost: a body over the limit or too slow is refused before anything else reads it.
+    app.add_middleware(BodyLimits, max_bytes=settings.max_request_body_bytes,
+                       timeout=settings.body_timeout_seconds)
 
     install_dashboard(app)  # the merchant panel, /panel
 

@@ -37,7 +37,7 @@ from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, Lookup, SendResult
 from app.messaging.persian import jalali_date, money
-from app.messaging.render import TEMPLATES
+from app.messaging.render import TEMPLATES, over_limit
 from app.messaging.segments import Segments
 from app.stores.models import Store
 
@@ -164,6 +164,9 @@ def _template_of(step: CampaignStep, template: str | None,
     """(variant name, template) to preview: a draft template, a named variant, or what the step
     says by default (app/campaigns/compose.py choose_variant)."""
     if template is not None:
+        limit = over_limit(template)
+        if limit:
+            raise PreviewError(f"template: {limit}", code="template_too_heavy")
         problem = template_problem(template)
         if problem:
             raise PreviewError(f"template: {problem}", code="invalid_template")

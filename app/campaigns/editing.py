@@ -30,6 +30,7 @@ from app.campaigns.schemas import MAX_STEPS, CampaignCreate, CampaignPatch, Step
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
 from app.errors import Conflict, DomainError, NotFound
+from app.messaging.render import over_limit
 from app.stores.models import Store
 
 
@@ -186,6 +187,9 @@ def delete_campaign(session: Session, *, campaign: Campaign, now: datetime) -> t
 
 def _template_problem(where: str, source: str) -> None:
     """InvalidStep for a template that cannot be sent."""
+    limit = over_limit(source)
+    if limit:
+        raise InvalidStep(f"{where}: {limit}", code="template_too_heavy")
     problem = template_problem(source)
     if problem:
         raise InvalidStep(f"{where}: {problem}", code="invalid_template")

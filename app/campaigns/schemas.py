@@ -6,12 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.messaging.sandbox import MAX_SOURCE
 from app.stores.schemas import NonBlank
 
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
 # A step's delay counts from the trigger; links live 90 days, so a later SMS makes no sense.
 MAX_DELAY_MINUTES = 90 * 24 * 60
-MAX_TEMPLATE = 1000
+MAX_TEMPLATE = MAX_SOURCE  # app/messaging/sandbox.py owns the limit
 MAX_STEPS = 10
 MAX_VARIANTS = 10
 

@@ -128,6 +128,7 @@ _SERVICE_CODES = {
     "sms_gateway_unavailable": "gateway_unavailable",
     "lookup_missing": "lookup_missing",
     "invalid_template": "template_invalid",
+    "template_too_heavy": "template_too_heavy",
     "invalid_variants": "variants_invalid",
     "invalid_coupon": "coupon_invalid",
     "coupon_not_in_store": "coupon_not_in_store",

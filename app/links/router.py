@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
+from app.links.bots import MAX_USER_AGENT, is_bot
 from app.links.clicks import Hit
 from app.links.service import (
     ALPHABET,
@@ -16,7 +17,6 @@ from app.links.service import (
     RESERVED,
     LinkInfo,
     counts_as_click,
-    is_bot,
     resolve,
 )
 from app.ops import metrics
@@ -64,7 +64,7 @@ async def follow(code: str, request: Request) -> Response:
     now = request.app.state.clock.now()
     if info is None or info.expires_at < now:
         return not_found_page()
-    user_agent = request.headers.get("user-agent", "")
+    user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT]
     bot = request.method == "HEAD" or is_bot(user_agent)
     if counts_as_click(request.app.state.limiter, link_id=info.id, ip=client_ip(request),
                        user_agent=user_agent, bot=bot, now=now):

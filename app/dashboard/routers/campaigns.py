@@ -198,8 +198,10 @@ def _render_preview(session, current, campaign, step, *, template: str | None,
                              delay_minutes=step.delay_minutes, template=template, coupon=coupon,
                              lookup=step.lookup, variants=[])
     try:
+        # The draft's template passed as such too: checked like one being saved.
         return {"preview": preview.preview(session, store=current.store, campaign=campaign,
-                                           step=draft, variant=variant, now=now)}
+                                           step=draft, template=template, variant=variant,
+                                           now=now)}
     except DomainError as exc:
         return {"problem": from_service(exc, "template")}
 
