@@ -19,10 +19,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
+# A throwaway database needs a throwaway key for the stores' credentials (app/crypto.py); set in
+# the environment, so the servers and workers a benchmark starts inherit it.
+os.environ.setdefault("BAZGASHT_ENCRYPTION_KEY", Fernet.generate_key().decode())
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL",
                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # Every server under test runs as ONE uvicorn process with these options: default loop (uvloop)

@@ -13,6 +13,7 @@ same run: the same N through the console gateway (no HTTP).
 """
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -23,8 +24,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# A throwaway database, a throwaway key for the stores' credentials (app/crypto.py).
+os.environ.setdefault("BAZGASHT_ENCRYPTION_KEY", Fernet.generate_key().decode())
 
 from app.campaigns import content  # noqa: E402
 from app.campaigns.enroll import run_triggers  # noqa: E402
