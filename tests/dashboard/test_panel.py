@@ -2,6 +2,7 @@
 of the seeded shop, and every form's Persian answer to a wrong value."""
 
 import re
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -522,3 +523,19 @@ def test_a_campaign_with_a_personal_code_says_it_needs_the_stores_keys(panel, se
     store_settings(factory, seeded.store.id, wc_consumer_key="ck_" + "a" * 40,
                    wc_consumer_secret="cs_" + "b" * 40)
     assert "کلیدها را در تنظیمات" not in text_of(panel.get(f"/panel/campaigns/{campaign}"))
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example",
+                                    "/\\/evil.example", "javascript:alert(1)", "/panel@evil.example",
+                                    "\t//evil.example"])
+def test_signing_in_never_redirects_off_the_panel(anonymous, seeded, target):
+    form = anonymous.http.get("/panel/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)[1]
+    response = anonymous.post("/panel/login", {"api_key": seeded.store.api_key, "next": target},
+                              csrf=token)
+    assert response.status_code == 303
+    where = location(response)
+    # Where a browser goes: resolved against the panel's own address, it stays there.
+    resolved = urlsplit(urljoin("https://bazgasht.test/panel/login", where))
+    assert (resolved.scheme, resolved.netloc) == ("https", "bazgasht.test"), where
+    assert resolved.path.startswith("/panel"), where
