@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -73,6 +74,25 @@ def _postgres_available() -> str | None:
         engine.dispose()
 
 
+@contextmanager
+def postgres_database(prefix: str):
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (skips without the
+    server, except in CI)."""
+    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash: commits stop waiting for the disk.
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    try:
+        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     """A freshly migrated database for the whole session, on one backend."""
@@ -81,21 +101,9 @@ def database_url(request, tmp_path_factory):
         upgrade(url)
         yield url
         return
-    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
-    name = f"bazgasht_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        # A test database need not survive a crash: commits stop waiting for the disk.
-        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-    url = sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with postgres_database("bazgasht_test") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -320,14 +328,5 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    require_server("PostgreSQL", POSTGRES_URL, _postgres_available())
-    name = f"bazgasht_migrate_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("bazgasht_migrate") as url:
+        yield url
