@@ -204,6 +204,23 @@ def _summary(samples: list[float]) -> dict:
             "p90": pct(90), "p99": pct(99), "p999": pct(99.9), "max": round(s[-1] * 1000, 3)}
 
 
+def varied(url: str, headers: list[str], method: str, prefix_file: str, suffix_file: str,
+           signatures_file: str, base: str) -> list[tuple[str, int, bytes]]:
+    """One request per signature: the body prefix + (base + i) + suffix, signed."""
+    with open(prefix_file, "rb") as f:
+        prefix = f.read()
+    with open(suffix_file, "rb") as f:
+        suffix = f.read()
+    with open(signatures_file) as f:
+        signatures = [line.strip() for line in f if line.strip()]
+    kept = [h for h in headers if not h.lower().startswith(("x-wc-webhook-signature:",
+                                                             "x-wc-webhook-delivery-id:"))]
+    return [build_request(url, kept + [f"X-WC-Webhook-Signature: {sig}",
+                                       f"X-WC-Webhook-Delivery-ID: {int(base) + i}"],
+                          prefix + str(int(base) + i).encode() + suffix, method)
+            for i, sig in enumerate(signatures)]
+
+
 def build_request(url: str, headers: list[str], body: bytes, method: str = "POST",
                   path: str | None = None) -> tuple[str, int, bytes]:
     parts = urlsplit(url)
@@ -228,6 +245,9 @@ def main(argv=None) -> int:
     ap.add_argument("--paths-file", help="one path per line, used in turn instead of the URL's")
     ap.add_argument("--ok-status", type=int, help="the status counted as success (default: 2xx)")
     ap.add_argument("-H", "--header", action="append", default=[])
+    ap.add_argument("--vary", help="prefix,suffix,signatures,base: every request a different "
+                    "body, prefix + (base + i) + suffix, with X-WC-Webhook-Signature line i "
+                    "of the signatures file (as bench/post.lua)")
     ap.add_argument("--drain-timeout", type=float, default=10.0)
     ap.add_argument("--max-queue-seconds", type=float, default=2.0,
                     help="give up (overloaded) once this many seconds of requests wait for a "
@@ -243,7 +263,11 @@ def main(argv=None) -> int:
     if args.paths_file:
         with open(args.paths_file) as f:
             paths = [line.strip() for line in f if line.strip()]
-    built = [build_request(args.url, args.header, body, args.method, path) for path in paths]
+    if args.vary:
+        built = varied(args.url, args.header, args.method, *args.vary.split(","))
+    else:
+        built = [build_request(args.url, args.header, body, args.method, path)
+                 for path in paths]
     host, port = built[0][:2]
     gen = Generator(host, port, [request for _, _, request in built], args.rate, args.duration,
                     args.connections, max_queue=max(1, int(args.rate * args.max_queue_seconds)),

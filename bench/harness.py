@@ -197,10 +197,13 @@ def run_wrk(procs: Processes, url: str, env: dict, *, script: Path, threads: int
 
 def run_fixed(procs: Processes, url: str, *, rate: float, seconds: float, connections: int,
               headers: dict, body_file: Path | None = None, method: str = "POST",
-              paths_file: Path | None = None, ok_status: int | None = None) -> dict:
+              paths_file: Path | None = None, ok_status: int | None = None,
+              vary: str | None = None) -> dict:
     """bench/fixed_rate.py at `rate` requests/s; its JSON result."""
     argv = [sys.executable, str(BENCH / "fixed_rate.py"), "--url", url, "--rate", f"{rate:.1f}",
             "--duration", str(seconds), "--connections", str(connections), "--method", method]
+    if vary:
+        argv += ["--vary", vary]
     if body_file:
         argv += ["--body-file", str(body_file)]
     if paths_file:

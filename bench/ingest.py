@@ -22,6 +22,7 @@ import hmac
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import sys
@@ -80,6 +81,26 @@ def load_fixture() -> tuple[bytes, dict]:
 
 def sign(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def deliveries(body: bytes, secret: str, tmp: Path, *, base: int, count: int) -> dict[str, str]:
+    """`count` different deliveries for one phase: the fixture with its order id set to base,
+    base + 1, …, each signed with the store's secret, as files bench/post.lua and
+    bench/fixed_rate.py read (bazgasht stores a body once: the same one over and over would
+    measure the replay path). Returns post.lua's environment; "vary" is fixed_rate.py's."""
+    found = re.search(rb'"id":\d+', body)
+    assert found, "the fixture has no order id to vary"
+    prefix, suffix = body[:found.start()] + b'"id":', body[found.end():]
+    (tmp / "prefix.bin").write_bytes(prefix)
+    (tmp / "suffix.bin").write_bytes(suffix)
+    signatures = tmp / f"signatures-{base}.txt"
+    signatures.write_text("".join(sign(secret, prefix + str(base + i).encode() + suffix) + "\n"
+                                  for i in range(count)))
+    env = {"BENCH_PREFIX_FILE": str(tmp / "prefix.bin"), "BENCH_SUFFIX_FILE": str(tmp / "suffix.bin"),
+           "BENCH_SIGS_FILE": str(signatures), "BENCH_ID_BASE": str(base)}
+    env["vary"] = ",".join((env["BENCH_PREFIX_FILE"], env["BENCH_SUFFIX_FILE"], str(signatures),
+                            str(base)))
+    return env
 
 
 def report(res: dict) -> None:
@@ -172,7 +193,14 @@ def main(argv=None) -> int:
         path = f"/webhooks/woocommerce/{store_id}"
         wrk_env = dict(os.environ, BENCH_BODY_FILE=str(body_file), BENCH_SIGNATURE=signature,
                        BENCH_TOPIC=topic, BENCH_WEBHOOK_ID=headers["X-WC-Webhook-ID"],
-                       BENCH_DELIVERY_ID=headers["X-WC-Webhook-Delivery-ID"])
+                       BENCH_DELIVERY_ID=headers["X-WC-Webhook-Delivery-ID"],
+                       BENCH_THREADS=str(args.threads))
+
+        def phase(base: int, seconds: float, rate: float = 15_000) -> dict[str, str]:
+            """post.lua's environment for a phase of at most `rate` requests/s: each request
+            a delivery no other phase sends."""
+            return wrk_env | deliveries(body, secret, tmp, base=base,
+                                        count=int(rate * seconds) + 1000)
         server_env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
         server_env["DATABASE_URL"] = url
         wrk_kw = dict(script=BENCH / "post.lua", threads=args.threads,
@@ -183,9 +211,10 @@ def main(argv=None) -> int:
         echo_url = f"http://127.0.0.1:{port}{path}"
         r = httpx.post(echo_url, content=body, headers=headers)
         assert r.status_code == 200 and r.content == body, f"echo sanity check: {r.status_code}"
-        run_wrk(procs, echo_url, wrk_env, seconds=args.warmup, **wrk_kw)
+        echo_env = phase(1_000_000, args.warmup + args.seconds)
+        run_wrk(procs, echo_url, echo_env, seconds=args.warmup, **wrk_kw)
         before = cpu_snapshot(proc.pid)
-        echo = run_wrk(procs, echo_url, wrk_env, seconds=args.seconds, **wrk_kw)
+        echo = run_wrk(procs, echo_url, echo_env, seconds=args.seconds, **wrk_kw)
         echo["cpu"] = cpu_usage(before, cpu_snapshot(proc.pid), echo["requests"])
         procs.stop(proc)
 
@@ -194,13 +223,14 @@ def main(argv=None) -> int:
         ingest_url = f"http://127.0.0.1:{port}{path}"
         r = httpx.post(ingest_url, content=body, headers=headers)
         assert r.status_code == 200, f"ingest sanity check: {r.status_code} {r.text}"
-        run_wrk(procs, ingest_url, wrk_env, seconds=args.warmup, **wrk_kw)
+        run_wrk(procs, ingest_url, phase(2_000_000, args.warmup), seconds=args.warmup, **wrk_kw)
         rows_before = settle(lambda: count_rows(engine))
         profiler = None
         if args.profile:
             profiler = py_spy(procs, proc.pid, args.seconds, results_dir / "ingest-profile.txt")
         before = cpu_snapshot(proc.pid)
-        ingest = run_wrk(procs, ingest_url, wrk_env, seconds=args.seconds, **wrk_kw)
+        ingest = run_wrk(procs, ingest_url, phase(3_000_000, args.seconds), seconds=args.seconds,
+                         **wrk_kw)
         ingest["cpu"] = cpu_usage(before, cpu_snapshot(proc.pid), ingest["requests"])
         if profiler:
             try:
@@ -213,11 +243,14 @@ def main(argv=None) -> int:
         # same fraction of its own wrk rate (for information: its latency below saturation)
         rows = {"wrk_run": rows_after - rows_before}
         fixed_runs = {}
-        for key, base in (("fixed_rate", echo["rps"]), ("fixed_rate_own", ingest["rps"])):
+        for n, (key, base) in enumerate((("fixed_rate", echo["rps"]),
+                                         ("fixed_rate_own", ingest["rps"]))):
+            rate = base * args.fixed_fraction
             fixed_runs[key] = run_fixed(procs, ingest_url, body_file=body_file, headers=headers,
-                                        rate=base * args.fixed_fraction,
-                                        seconds=args.fixed_seconds,
-                                        connections=args.connections)
+                                        rate=rate, seconds=args.fixed_seconds,
+                                        connections=args.connections,
+                                        vary=phase(4_000_000 + n * 1_000_000, args.fixed_seconds,
+                                                   rate * 1.2)["vary"])
             now = settle(lambda: count_rows(engine))
             rows[key] = now - rows_after
             rows_after = now
