@@ -5,7 +5,8 @@ page, then paid after our messages); the order carries the cart token of an aban
 reminded (the plugin copies it into the order); the order used a personal coupon one message
 carried; the contact clicked a message's link (the last such click wins); the order bought the
 product a cross-sell message recommended. Always within the store's window, only for purchased
-orders; cancelling, refunding, failing or trashing the order removes the credit.
+orders; cancelling, refunding, failing or trashing the order removes the credit, and a partial
+refund takes what it gave back off the credited revenue.
 
 The window ends when the order was placed, except for a lost order's own messages: they went out
 after it was placed (that is what made it lost), so for them it ends when it was paid.
@@ -126,6 +127,13 @@ def _is_cross_sell_purchase(session: Session, order: Order, message: Message) ->
     return bool(link and link.kind == "product" and link.product_wc_id in _bought_products(order))
 
 
+def _net(order: Order) -> tuple[int, int]:
+    """(revenue, refunded): the order's total less what its refunds gave back, and that."""
+    total = order.total or 0
+    refunded = min(order.refunded or 0, total)
+    return total - refunded, refunded
+
+
 def attribute_order(session: Session, *, store_id: int, wc_id: int,
                     now: datetime) -> Attribution | None:
     """Bring the order's credit up to date after it changed; returns its attribution."""
@@ -140,16 +148,17 @@ def attribute_order(session: Session, *, store_id: int, wc_id: int,
         return credit
     if credit is not None:  # once credited, a later update never moves the credit
         credit.removed_at = credit.removed_reason = None
-        credit.revenue = order.total or 0
+        credit.revenue, credit.refunded = _net(order)
         return credit
     found = _credited_message(session, order, session.get_one(Store, store_id), now)
     if found is None:
         return None
     basis, message = found
+    revenue, refunded = _net(order)
     credit = Attribution(
         store_id=store_id, order_id=order.id, message_id=message.id,
         campaign_id=message.campaign_id, step_id=message.step_id,
-        variant=message.variant, basis=basis, revenue=order.total or 0,
+        variant=message.variant, basis=basis, revenue=revenue, refunded=refunded,
         cross_sell_purchase=_is_cross_sell_purchase(session, order, message),
         attributed_at=now)
     session.add(credit)

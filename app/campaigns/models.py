@@ -229,7 +229,9 @@ class Attribution(Base):
     variant: Mapped[str | None] = mapped_column(String(40))
     # lost_order | cart_token | coupon | click | cross_sell: why this message got the credit
     basis: Mapped[str] = mapped_column(String(20))
-    revenue: Mapped[int] = mapped_column(BigInteger)  # the order's total, Rial
+    # The order's total less what its refunds gave back, Rial; `refunded`: that part.
+    revenue: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The message recommended a product (cross-sell) and this order bought it.
     cross_sell_purchase: Mapped[bool] = mapped_column(Boolean, default=False,
                                                       server_default=false())

@@ -39,6 +39,8 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(8), default="")
     # Rial for Iranian currencies, the minor unit otherwise (see app.commerce.money).
     total: Mapped[int | None] = mapped_column(BigInteger)
+    # What the order's refunds gave back so far (a partial refund leaves it purchased), Rial.
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     customer_wc_id: Mapped[int | None] = mapped_column(BigInteger)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     last_name: Mapped[str] = mapped_column(String(200), default="")

@@ -107,6 +107,11 @@ class CouponLine(_Lenient):
     code: Annotated[str, TEXT, cut(100)] = ""
 
 
+class Refund(_Lenient):
+    """One of the order's refunds as the order shows it: its total is negative."""
+    total: Amount = None
+
+
 class WooOrder(_Lenient):
     id: WcId
     status: Annotated[str, AfterValidator(_clean), Field(min_length=1, max_length=64)]
@@ -119,6 +124,7 @@ class WooOrder(_Lenient):
     meta_data: list[Meta] = []
     line_items: list[LineItem] = []
     coupon_lines: Annotated[list[CouponLine], BeforeValidator(lambda v: v or [])] = []
+    refunds: Annotated[list[Refund], BeforeValidator(lambda v: v or [])] = []
     date_created_gmt: UTC = None
     date_modified_gmt: UTC = None
     date_paid_gmt: UTC = None

@@ -82,6 +82,12 @@ def coupon_codes(data: WooOrder) -> list[str]:
     return list(dict.fromkeys(line.code.lower() for line in data.coupon_lines if line.code))
 
 
+def _refunded(data: WooOrder, currency: str, total: int | None) -> int:
+    """What the order's refunds gave back (their totals are negative), at most its total."""
+    given = sum(abs(to_minor(r.total, currency) or 0) for r in data.refunds)
+    return min(given, total) if total is not None else given
+
+
 def _cancelled_unpaid(was: str | None, data: WooOrder) -> bool:
     """Pending (or failed) a moment ago, cancelled now, never paid, made by the store's own
     checkout: WooCommerce's hold-stock timer cancelled it (its note says "Unpaid order cancelled -
@@ -120,6 +126,7 @@ def apply_order(session: Session, *, store_id: int, data: WooOrder, body_sha256:
     order.payment_url, order.created_via = data.payment_url, data.created_via
     order.currency = currency
     order.total = to_minor(data.total, currency)
+    order.refunded = _refunded(data, currency, order.total)
     order.customer_wc_id = data.customer_id or None
     order.first_name, order.last_name, order.email = first_name, last_name, billing.email
     order.phone_raw = phone_raw

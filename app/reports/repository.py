@@ -72,15 +72,22 @@ def clicked(session: Session, *, store_id: int, period: Period, by, where=()) ->
 
 
 def credited(session: Session, *, store_id: int, period: Period, by, where=()) -> list[Row]:
-    """Orders credited to messages sent in the period (credits not removed):
-    by + (orders, revenue, recovered carts, cross-sell purchases)."""
-    recovered = func.sum(case((Campaign.kind == ABANDONED_CART, 1), else_=0))
-    cross_sell = func.sum(case((Attribution.cross_sell_purchase, 1), else_=0))
+    """Orders credited to messages sent in the period: by + (orders, revenue, recovered carts,
+    cross-sell purchases, revenue taken back). A credit removed since (the order cancelled,
+    refunded, trashed) counts only in what was taken back, with its whole revenue; a kept one
+    with what partial refunds gave back."""
+    kept = Attribution.removed_at.is_(None)
+    orders = func.sum(case((kept, 1), else_=0))
+    revenue = func.sum(case((kept, Attribution.revenue), else_=0))
+    recovered = func.sum(case((kept & (Campaign.kind == ABANDONED_CART), 1), else_=0))
+    cross_sell = func.sum(case((kept & Attribution.cross_sell_purchase, 1), else_=0))
+    taken_back = func.sum(case((kept, Attribution.refunded),
+                               else_=Attribution.revenue + Attribution.refunded))
     return session.execute(
-        select(*by, func.count(), func.sum(Attribution.revenue), recovered, cross_sell)
+        select(*by, orders, revenue, recovered, cross_sell, taken_back)
         .select_from(Attribution).join(Message, Message.id == Attribution.message_id)
         .join(Campaign, Campaign.id == Attribution.campaign_id)
-        .where(Attribution.store_id == store_id, Attribution.removed_at.is_(None),
+        .where(Attribution.store_id == store_id,
                Attribution.attributed_at >= period.since - SKEW, *_went_out_in(period), *where)
         .group_by(*by)).all()
 

@@ -55,7 +55,11 @@ class Figures(BaseModel):
     clicks: int = Field(description="messages whose link a person followed (bots excluded)")
     click_rate: float | None = Field(description="clicks / sent")
     orders: int = Field(description="orders credited to these messages")
-    revenue: int = Field(description="Rial")
+    revenue: int = Field(description="Rial: the credited orders' totals less what their refunds "
+                                     "gave back")
+    revenue_taken_back: int = Field(description="Rial: credit taken back since — the whole "
+                                                "revenue of orders cancelled, refunded or trashed "
+                                                "after they were credited, and partial refunds")
     recovered_carts: int = Field(description="orders credited to abandoned-cart messages")
     cross_sell_purchases: int = Field(description="orders that bought the product recommended")
     conversion_rate: float | None = Field(description="orders / sent")

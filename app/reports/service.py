@@ -62,6 +62,7 @@ class Figures:
     clicks: int = 0
     orders: int = 0
     revenue: int = 0
+    revenue_taken_back: int = 0
     recovered_carts: int = 0
     cross_sell_purchases: int = 0
     opt_outs: int = 0
@@ -96,6 +97,7 @@ class Figures:
             "cost_estimated_messages": self.cost.estimated,
             "clicks": self.clicks, "click_rate": _rate(self.clicks, self.sent),
             "orders": self.orders, "revenue": self.revenue,
+            "revenue_taken_back": self.revenue_taken_back,
             "recovered_carts": self.recovered_carts,
             "cross_sell_purchases": self.cross_sell_purchases,
             "conversion_rate": _rate(self.orders, self.sent),
@@ -125,9 +127,10 @@ def _collect(session: Session, store: Store, period: Period, by, where,
         figures[tuple(row[:n])].clicks += row[n]
     for row in repo.credited(session, **args):
         f = figures[tuple(row[:n])]
-        orders, revenue, recovered, cross_sell = row[n:]
-        f.orders += orders
+        orders, revenue, recovered, cross_sell, taken_back = row[n:]
+        f.orders += int(orders or 0)
         f.revenue += int(revenue or 0)
+        f.revenue_taken_back += int(taken_back or 0)
         f.recovered_carts += int(recovered or 0)
         f.cross_sell_purchases += int(cross_sell or 0)
     if events:

@@ -50,9 +50,10 @@ class Shop:
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
               cart_token=None, items=((11, 2),), coupons=(), placed: datetime | None = None,
-              total="600000", sms_consent: str | None = None):
+              total="600000", sms_consent: str | None = None, refunds=()):
         """The order as it is at `at` (paid then, if processing or completed), placed at
-        `placed` (default: at `at` too); `sms_consent` as the plugin's checkout box left it."""
+        `placed` (default: at `at` too); `sms_consent` as the plugin's checkout box left it;
+        `refunds`: the amounts its refunds gave back so far (toman, as WooCommerce lists them)."""
         meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
         if sms_consent is not None:
             meta.append({"id": 2, "key": "_bazgasht_sms_consent", "value": sms_consent})
@@ -62,6 +63,8 @@ class Shop:
             "total": total, "billing": {"first_name": "علی", "phone": phone},
             "meta_data": meta,
             "coupon_lines": [{"id": i, "code": code} for i, code in enumerate(coupons, 1)],
+            "refunds": [{"id": 900 + i, "reason": "", "total": f"-{amount}"}
+                        for i, amount in enumerate(refunds, 1)],
             "line_items": [{"product_id": p, "quantity": q, "price": 275000, "total": "550000"}
                            for p, q in items],
             "date_created_gmt": gmt(placed or at), "date_modified_gmt": gmt(at),

@@ -250,3 +250,36 @@ def test_refunding_a_recovered_lost_order_takes_its_revenue_out_of_the_report(
     [credit] = credits(factory)
     assert credit.removed_at is None and credit.message_id == first
     assert revenue() == 6_000_000
+
+
+def test_revenue_follows_each_orders_state_and_the_report_says_what_was_taken_back(
+        shop, client, factory, now):
+    """Four carts reminded and bought through their restore links (toman 600,000 each, the
+    store's currency): one kept, one partly refunded, one refunded, one cancelled after
+    payment. The report counts exactly what a hand count gives."""
+    for n in range(4):
+        shop.cart(f"honest-cart-{n}", now - timedelta(hours=3), phone=f"0912100000{n}")
+    shop.tick(now - timedelta(minutes=90))
+    assert len(shop.sms()) == 4
+    paid = now + timedelta(minutes=5)
+    for n in range(4):
+        shop.order(760 + n, paid, phone=f"0912100000{n}", cart_token=f"honest-cart-{n}")
+    later = paid + timedelta(days=1)
+    shop.order(761, later, phone="09121000001", cart_token="honest-cart-1", refunds=("100000",))
+    shop.order(762, later, phone="09121000002", cart_token="honest-cart-2", status="refunded",
+               refunds=("600000",))
+    shop.order(763, later, phone="09121000003", cart_token="honest-cart-3", status="cancelled")
+
+    response = client.get("/api/v1/reports/summary", params={"from": "2026-11-20",
+                                                             "to": "2026-11-30"},
+                          headers=bearer(shop.store))
+    assert response.status_code == 200, response.text
+    totals = response.json()["totals"]
+    # Rial: 6,000,000 kept + (6,000,000 − 1,000,000) partly refunded.
+    assert (totals["orders"], totals["revenue"]) == (2, 11_000_000)
+    # 1,000,000 of the partial refund + 6,000,000 refunded + 6,000,000 cancelled.
+    assert totals["revenue_taken_back"] == 13_000_000
+    # A removed credit keeps what it was worth when it was taken back.
+    assert sorted((c.revenue, c.refunded, c.removed_reason or "") for c in credits(factory)) == [
+        (5_000_000, 1_000_000, ""), (6_000_000, 0, ""), (6_000_000, 0, "order cancelled"),
+        (6_000_000, 0, "order refunded")]
