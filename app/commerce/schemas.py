@@ -5,6 +5,7 @@ wrong value would corrupt the mirror (ids, statuses, the cart token).
 """
 
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import (
@@ -76,6 +77,55 @@ WcId = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, lt=2**63)]
 Amount = Annotated[str | int | float | None, BeforeValidator(_not_bool)]
 
 
+def _sign(value: Any) -> int:
+    """-1, 0 or 1 for an amount WooCommerce sends (a number, or a number as text); ValueError
+    for anything else. Empty means none (0)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {str(value)[:40]!r}") from None
+    if not number.is_finite():
+        raise ValueError("not a finite amount")
+    return (number > 0) - (number < 0)
+
+
+def _not_negative(value: Any) -> Any:
+    if _sign(value) < 0:
+        raise ValueError("an amount cannot be negative")
+    return value
+
+
+def _not_positive(value: Any) -> Any:
+    if _sign(value) > 0:
+        raise ValueError("a refund's total is negative or zero")
+    return value
+
+
+# A price or total: never negative (a refund is not written as a negative price).
+Price = Annotated[Amount, AfterValidator(_not_negative)]
+# A refund's total as the order lists it: zero or negative.
+RefundTotal = Annotated[Amount, AfterValidator(_not_positive)]
+# Items bought: whole or decimal (weights), within what a cart can hold.
+Quantity = Annotated[float, Field(ge=0, le=100_000)]
+
+
+def _text_only(value: Any) -> Any:
+    # A code, never a number: coercion would make 7 a status "7" and NaN a currency "nan".
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+# WooCommerce's slug (processing, on-hold, a plugin's own): never a number, never free text.
+Status = Annotated[str, BeforeValidator(_text_only),
+                   Field(max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]
+# ISO 4217 or the Iranian units WooCommerce plugins add (IRT, IRHR, IRHT): without one the
+# amounts cannot be read (cents or toman?).
+Currency = Annotated[str, BeforeValidator(_text_only), Field(pattern=r"^[A-Za-z]{3,4}$")]
+
+
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, allow_inf_nan=False)
 
@@ -97,10 +147,10 @@ class LineItem(_Lenient):
     name: Annotated[str, TEXT, cut(500)] = ""
     product_id: int = Field(0, ge=0, lt=2**63)
     variation_id: int = Field(0, ge=0, lt=2**63)
-    quantity: float = 0
+    quantity: Quantity = 0
     sku: Annotated[str, TEXT, cut(100)] = ""
-    price: Amount = None
-    total: Amount = None
+    price: Price = None
+    total: Price = None
 
 
 class CouponLine(_Lenient):
@@ -109,15 +159,15 @@ class CouponLine(_Lenient):
 
 class Refund(_Lenient):
     """One of the order's refunds as the order shows it: its total is negative."""
-    total: Amount = None
+    total: RefundTotal = None
 
 
 class WooOrder(_Lenient):
     id: WcId
-    status: Annotated[str, AfterValidator(_clean), Field(min_length=1, max_length=64)]
+    status: Status
     number: Annotated[str, TEXT, cut(40)] = ""
-    currency: Annotated[str, TEXT, cut(8)] = ""
-    total: Amount = None
+    currency: Currency
+    total: Price = None
     customer_id: int | None = Field(None, ge=0, lt=2**63)
     billing: Address = Address()
     shipping: Address = Address()
@@ -153,9 +203,9 @@ class WooProduct(_Lenient):
     permalink: Annotated[str, TEXT, cut(2000)] = ""
     type: Annotated[str, TEXT, cut(40)] = ""
     status: Annotated[str, TEXT, cut(40)] = ""
-    price: Amount = None
-    regular_price: Amount = None
-    sale_price: Amount = None
+    price: Price = None
+    regular_price: Price = None
+    sale_price: Price = None
     stock_status: Annotated[str, TEXT, cut(40)] = ""
     stock_quantity: int | None = Field(None, gt=-(2**63), lt=2**63)
     cross_sell_ids: list[WcId] = []
@@ -177,9 +227,9 @@ class CartItem(BaseModel):
     product_id: WcId
     variation_id: int = Field(0, ge=0, lt=2**63)
     name: Annotated[str, TEXT, cut(500)] = ""
-    quantity: float = Field(gt=0)
-    price: Amount = None
-    total: Amount = None
+    quantity: Annotated[float, Field(gt=0, le=100_000)]
+    price: Price = None
+    total: Price = None
 
 
 class CartPayload(BaseModel):
@@ -193,8 +243,8 @@ class CartPayload(BaseModel):
     last_name: Annotated[str, TEXT, cut(200)] = ""
     email: Annotated[str, TEXT, cut(320)] = ""
     items: list[CartItem] = []
-    total: Amount = None
-    currency: str = Field(min_length=3, max_length=8)
+    total: Price = None
+    currency: Currency
     restore_url: Annotated[str, TEXT, cut(2000)] = ""
     cart_url: Annotated[str, TEXT, cut(2000)] = ""
     # False: the shopper unticked the SMS consent box (the plugin then sends no personal data).
