@@ -21,12 +21,18 @@ def opted_out(factory, store_id: int, e164: str) -> bool | None:
         return None if contact is None else contact.opted_out_at is not None
 
 
-def test_stop_on_the_platform_line_opts_out_at_every_store_that_texted_there(
-        shop, other_shop, admin_client, factory, platform):
+def both_on_platform(shop, other_shop, admin_client, platform):
+    """Both shops pay as they go, sending through the platform's line; the fake Kavenegar."""
     fake, gateways = platform
     for one in (shop, other_shop):
         on_platform(one, admin_client)
         one.gateway = gateways
+    return fake
+
+
+def test_stop_on_the_platform_line_opts_out_at_every_store_that_texted_there(
+        shop, other_shop, admin_client, factory, platform):
+    fake = both_on_platform(shop, other_shop, admin_client, platform)
     shop.cart("plat-x-a", AT, phone=X)
     other_shop.cart("plat-x-b", AT, phone=X)
     other_shop.cart("plat-y-b", AT, phone=Y)
@@ -48,10 +54,7 @@ def test_stop_on_the_platform_line_opts_out_at_every_store_that_texted_there(
 
 def test_a_stop_reaches_only_the_stores_that_texted_that_phone(shop, other_shop, admin_client,
                                                                factory, platform):
-    fake, gateways = platform
-    for one in (shop, other_shop):
-        on_platform(one, admin_client)
-        one.gateway = gateways
+    fake = both_on_platform(shop, other_shop, admin_client, platform)
     shop.cart("plat-y-a", AT, phone=Y)
     other_shop.cart("plat-x-b", AT, phone=X)
     shop.tick(SENT)
