@@ -66,6 +66,7 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
             webhook_id=headers.get("x-wc-webhook-id", ""),
             delivery_id=headers.get("x-wc-webhook-delivery-id", ""),
             received_at=request.app.state.clock.now(),
+            content_type=headers.get("content-type", ""),
         ))
     except DomainError as exc:
         metrics.WEBHOOK_DELIVERIES.labels(metrics.topic_label(topic), exc.code).inc()

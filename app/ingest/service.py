@@ -30,7 +30,7 @@ from app.commerce.money import InvalidAmount
 from app.commerce.schemas import CartPayload, Deleted, WooOrder, WooProduct
 from app.commerce.topics import CART_TOPIC, WEBHOOK_TOPICS
 from app.db import rowcount, unit_of_work
-from app.errors import Unauthorized
+from app.errors import DomainError, Unauthorized
 from app.ingest.models import (
     APPLIED,
     DEAD_LETTER,
@@ -55,6 +55,19 @@ class Unusable(Exception):
 
 def is_ping(signature: str | None, body: bytes) -> bool:
     return signature is None and PING_BODY.match(body.strip()) is not None
+
+
+class NotJson(DomainError, status=415, code="unsupported_media_type"):
+    pass
+
+
+def ensure_json(content_type: str) -> None:
+    """A delivery is JSON, as WooCommerce sends it (checked once it is known to be signed: a
+    ping is a form, and an unsigned request hears only 401)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise NotJson(f"a delivery is sent as application/json, not {media[:60] or 'nothing'}; "
+                      "WooCommerce does so: check what posts here")
 
 
 def verify_signature(secrets: tuple[str, ...], body: bytes, signature: str | None) -> None:

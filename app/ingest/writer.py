@@ -46,6 +46,7 @@ class Incoming:
     webhook_id: str
     delivery_id: str
     received_at: datetime
+    content_type: str = "application/json"
 
 
 # Answers are JSON bytes, made once here rather than serialized per request by the framework.
@@ -74,6 +75,7 @@ def check_batch(items: list[Incoming],
             service.verify_signature(webhook_secrets(store, item.received_at) if store else (),
                                      item.body, item.signature)
             store = ensure_accepts_webhooks(store, item.store_id)
+            service.ensure_json(item.content_type)
         except DomainError as exc:
             results.append(exc)
             continue

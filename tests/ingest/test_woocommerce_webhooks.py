@@ -5,6 +5,7 @@ worker (or the embedded thread of `serve`) does.
 """
 
 import copy
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -452,3 +453,24 @@ def test_infinite_quantity_in_a_cart_is_dead_lettered(client, store, factory, cl
     process_pending(factory, now=clock.now())
     [delivery] = rows(factory, WebhookDelivery)
     assert delivery.status == "dead_letter" and "quantity" in delivery.reason
+
+
+def test_a_signed_delivery_that_is_not_json_is_refused_and_changes_nothing(client, store,
+                                                                            factory):
+    """A correctly signed body sent as text/plain is no WooCommerce delivery: 415, nothing
+    stored; unsigned, it hears only 401."""
+    body = json.dumps({"id": 7101, "status": "processing", "currency": "IRT"}).encode()
+    signed = {"X-WC-Webhook-Topic": "order.updated",
+              "X-WC-Webhook-Signature": sign(body, store.webhook_secret),
+              "X-WC-Webhook-ID": "1", "X-WC-Webhook-Delivery-ID": "d-1"}
+    for media in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = signed | ({"Content-Type": media} if media else {})
+        response = client.post(f"/webhooks/woocommerce/{store.id}", content=body, headers=headers)
+        assert response.status_code == 415, (media, response.text)
+        assert response.json()["error"]["code"] == "unsupported_media_type"
+    unsigned = client.post(f"/webhooks/woocommerce/{store.id}", content=body,
+                           headers={"X-WC-Webhook-Topic": "order.updated",
+                                    "Content-Type": "text/plain"})
+    assert unsigned.status_code == 401
+    with factory() as session:
+        assert session.scalar(select(func.count(WebhookDelivery.id))) == 0
