@@ -46,6 +46,19 @@ def _number(value, digits: int = 0) -> str:
     return persian_digits(text.replace(",", "٬").replace(".", "٫"))
 
 
+ROI_CAP = 100  # past this the ratio says more about a tiny cost than about the campaign
+
+
+def times(ratio) -> str:
+    """Revenue per rial spent, as a merchant reads it: «۲٫۵ برابر», «۲۳ برابر», «بیش از ۱۰۰
+    برابر»; «—» when nothing was spent."""
+    if ratio is None:
+        return "—"
+    if ratio >= ROI_CAP:
+        return f"بیش از {_number(ROI_CAP)} برابر"
+    return f"{_number(ratio, 0 if ratio >= 10 or ratio == 0 else 1)} برابر"
+
+
 def _percent(rate) -> str:
     if rate is None:
         return "—"
@@ -106,7 +119,7 @@ def _fill(message: str, params: dict | None) -> str:
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES / "dashboard"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(fa=persian_digits, num=_number, pct=_percent, jdate=_jdate,
+    env.filters.update(fa=persian_digits, num=_number, pct=_percent, times=times, jdate=_jdate,
                        jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money, fill=_fill)
     env.globals.update(asset=asset_url, query=_query)
     return env

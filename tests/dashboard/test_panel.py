@@ -13,6 +13,7 @@ from app.admin.preview import TEST_SEND_LOCALID_BASE
 from app.campaigns.models import Campaign, CampaignStep
 from app.contacts.models import Contact
 from app.dashboard.auth import COOKIE
+from app.dashboard.views import times
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
@@ -149,7 +150,7 @@ def test_home_shows_the_periods_figures_in_persian(panel):
     assert re.search(r'id="fig-orders">۲<', home.text)
     assert re.search(r'id="fig-sent">۴<', home.text)
     assert re.search(r'id="fig-cost">۷۱۰ تومان<', home.text)
-    assert re.search(r'id="fig-ros">۱٬۱۲۶٫۸ برابر<', home.text)
+    assert re.search(r'id="fig-ros">بیش از ۱۰۰ برابر<', home.text)  # 1,126.8: a tiny cost
     assert re.search(r'id="fig-click-rate">۷۵٪<', home.text)
     assert re.search(r'id="fig-opt-outs">۱<', home.text)
     assert "سبد رهاشده" in body and "پیشنهاد محصول مکمل" in body
@@ -539,3 +540,11 @@ def test_signing_in_never_redirects_off_the_panel(anonymous, seeded, target):
     resolved = urlsplit(urljoin("https://bazgasht.test/panel/login", where))
     assert (resolved.scheme, resolved.netloc) == ("https", "bazgasht.test"), where
     assert resolved.path.startswith("/panel"), where
+
+
+@pytest.mark.parametrize("ratio, shown", [
+    (None, "—"),                      # nothing spent: no ratio to speak of
+    (0.0, "۰ برابر"), (0.45, "۰٫۵ برابر"), (2.5, "۲٫۵ برابر"), (23.4, "۲۳ برابر"),
+    (99.6, "۱۰۰ برابر"), (100, "بیش از ۱۰۰ برابر"), (2316.0, "بیش از ۱۰۰ برابر")])
+def test_return_on_spend_reads_as_a_merchant_would_say_it(ratio, shown):
+    assert times(ratio) == shown
