@@ -9,15 +9,20 @@ Redis failing never stops the service: a limit that cannot be counted lets the r
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.errors import DomainError, error_body
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,11 @@ class Limiter:
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._window_of: dict[str, int] = {}
+
+    @property
+    def remote(self) -> bool:
+        """Counts in Redis: each count is a network round trip (up to its 0.5 s timeout)."""
+        return self._redis is not None
 
     def _key(self, rule: Rule, subject: str, number: int) -> str:
         return f"bazgasht:rl:{rule.name}:{subject}:{number}"
@@ -127,6 +137,15 @@ def limit(request: Request, rule: Rule, subject: str) -> None:
     """Count this request against the app's limiter, or raise RateLimited (429)."""
     state = request.app.state
     state.limiter.check(rule, subject, now=state.clock.now())
+
+
+async def off_the_loop(limiter: Limiter, count: Callable[..., T], *args, **kwargs) -> T:
+    """`count(*args, **kwargs)` for an async endpoint: in a worker thread when the limiter
+    counts in Redis (a slow Redis must not stall every request of the process), in place when
+    it counts in this process (a thread hop would cost more than the count)."""
+    if limiter.remote:
+        return await run_in_threadpool(count, *args, **kwargs)
+    return count(*args, **kwargs)
 
 
 def install(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from app.ingest import service
 from app.ingest.writer import PING_ANSWER, Incoming
 from app.ops import metrics
 from app.ops.logs import bind as bind_log_context
-from app.ratelimit import WEBHOOKS, limit
+from app.ratelimit import WEBHOOKS, limit, off_the_loop
 from app.stores.service import get_store
 from app.types import MAX_SMALL_ID
 
@@ -54,7 +54,7 @@ async def woocommerce_webhook(store_id: str, request: Request) -> Response:
     headers = request.headers
     topic = headers.get("x-wc-webhook-topic", "")
     # Before anything is recorded: a 429 is no refused signature for the merchant to see.
-    limit(request, WEBHOOKS, store_id[:20])
+    await off_the_loop(request.app.state.limiter, limit, request, WEBHOOKS, store_id[:20])
     sid = None
     try:  # ---- ops: deliveries by topic and result (app/ops/metrics.py) ----
         sid = _store_id(store_id)

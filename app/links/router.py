@@ -21,7 +21,7 @@ from app.links.service import (
 )
 from app.ops import metrics
 from app.pages import not_found_page
-from app.ratelimit import LINK_REDIRECTS, client_ip, limit
+from app.ratelimit import LINK_REDIRECTS, client_ip, limit, off_the_loop
 
 CODE = re.compile(f"[{re.escape(ALPHABET)}]{{{CODE_LENGTH}}}")
 
@@ -51,7 +51,8 @@ _cache: TTLCache = TTLCache(maxsize=100_000, ttl=300)
 @router.api_route("/{code}", methods=["GET", "HEAD"], include_in_schema=False)
 @metrics.timed(metrics.REDIRECT_SECONDS)  # ops: redirect latency (app/ops/metrics.py)
 async def follow(code: str, request: Request) -> Response:
-    limit(request, LINK_REDIRECTS, client_ip(request))
+    limiter = request.app.state.limiter
+    await off_the_loop(limiter, limit, request, LINK_REDIRECTS, client_ip(request))
     if not CODE.fullmatch(code):
         return not_found_page()
     info: LinkInfo | None = _cache.get(code)
@@ -66,8 +67,8 @@ async def follow(code: str, request: Request) -> Response:
         return not_found_page()
     user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT]
     bot = request.method == "HEAD" or is_bot(user_agent)
-    if counts_as_click(request.app.state.limiter, link_id=info.id, ip=client_ip(request),
-                       user_agent=user_agent, bot=bot, now=now):
+    if await off_the_loop(limiter, counts_as_click, limiter, link_id=info.id,
+                          ip=client_ip(request), user_agent=user_agent, bot=bot, now=now):
         request.app.state.click_recorder.record(Hit(
             link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
             bot=bot, user_agent=user_agent))

@@ -2,6 +2,8 @@
 panel, a Persian page), and lets requests through again in the next window of the app's clock.
 """
 
+import asyncio
+import threading
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -16,6 +18,7 @@ from app.ratelimit import (
     WEBHOOKS,
     Limiter,
     Rule,
+    off_the_loop,
 )
 from tests.dashboard.conftest import Panel
 
@@ -143,3 +146,24 @@ def test_a_script_fetching_a_link_over_and_over_counts_one_click(shop, client, f
     live_server.app.state.click_recorder.flush()
     with factory() as session:
         assert session.get_one(Link, link.id).human_clicks == 3
+
+
+def test_counting_in_redis_happens_off_the_event_loop(redis_url):
+    """With Redis each count is a network call: an async endpoint makes it in a worker thread,
+    so a slow Redis stalls no other request; in-process counts stay on the loop's thread."""
+    def where() -> str:
+        return threading.current_thread().name
+
+    async def both() -> tuple[str, str, str]:
+        here = where()
+        return (here, await off_the_loop(Limiter(redis_url), where),
+                await off_the_loop(Limiter(None), where))
+
+    # A loop of its own, in a thread of its own: a browser test may leave this one's running.
+    found: list = []
+    runner = threading.Thread(target=lambda: found.append(asyncio.run(both())))
+    runner.start()
+    runner.join(30)
+    [(loop_thread, remote, local)] = found
+    assert Limiter(redis_url).remote and not Limiter(None).remote
+    assert remote != loop_thread and local == loop_thread
