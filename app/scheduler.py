@@ -41,8 +41,8 @@ from app.ops.logs import log_context, redact
 log = logging.getLogger(__name__)
 
 RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
-# Jobs whose work is throttled per store or message anyway (a paused store is asked every 5
-# minutes, a report polled every 5, a send is stalled after 10): a shorter beat finds nothing.
+# Jobs whose work is throttled per store or message anyway (a report polled every 5 minutes, a
+# send is stalled after 10): a shorter beat finds nothing.
 SLOW = 60.0
 # Retention counts in days: once an hour is soon enough, and spares the scan.
 RETENTION = 3600.0
@@ -143,7 +143,7 @@ def _webhook_bodies(ctx: Context, now: datetime) -> dict[str, Any]:
 JOBS = (
     Job("replies", _replies),
     Job("enrolment", _enrolment),
-    Job("paused_stores", _paused_stores, every=SLOW),
+    Job("paused_stores", _paused_stores),
     Job("reaper", _reaper, every=SLOW),
     Job("coupons", _coupons, calls_tenants=True),
     Job("dispatch", _dispatch),

@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 # Kavenegar keeps statuses for 48 hours; asking more often than this is wasted credit of patience.
 POLL_EVERY = timedelta(minutes=5)
 POLL_WINDOW = timedelta(hours=48)
-RECHECK_PAUSED_EVERY = timedelta(minutes=5)
+# A paused store's gateway is asked again soon after the pause (a top-up is often minutes
+# away), then less and less often: after half the time it has been paused so far (each wait
+# about 1.5 times the last), never sooner than FIRST_RECHECK nor later than RECHECK_AT_MOST.
+FIRST_RECHECK = timedelta(seconds=15)
+RECHECK_AT_MOST = timedelta(minutes=5)
 POLL_BATCH = 500
 
 
@@ -85,6 +89,15 @@ def release_funded(session: Session, now: datetime) -> int:
         reason=Reason.BALANCE_TOPPED_UP, due_at=now)
 
 
+def next_recheck(paused: datetime, checked: datetime | None) -> datetime:
+    """When the gateway of a store paused at `paused` and last asked at `checked` is asked
+    next: FIRST_RECHECK after the pause, then after half the time it had been paused at the
+    last check (at most RECHECK_AT_MOST)."""
+    if checked is None or checked < paused:  # not asked since this pause began
+        return paused + FIRST_RECHECK
+    return checked + min(max((checked - paused) / 2, FIRST_RECHECK), RECHECK_AT_MOST)
+
+
 def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetime, *,
                           deadline: Deadline = DEADLINE) -> int:
     """Resume stores whose gateway accepts them again (credit topped up, key fixed), and
@@ -94,9 +107,9 @@ def recheck_paused_stores(factory: sessionmaker[Session], gateways, now: datetim
         release_funded(session, now)
     with factory() as session:
         paused = {s.id: s for s in session.scalars(select(Store).where(
-            Store.sending_paused_at.is_not(None),
-            or_(Store.sending_checked_at.is_(None),
-                Store.sending_checked_at <= now - RECHECK_PAUSED_EVERY)))}
+            Store.sending_paused_at.is_not(None)))
+            if s.sending_paused_at is not None
+            and next_recheck(s.sending_paused_at, s.sending_checked_at) <= now}
 
     def recheck(store_id: int) -> int:
         store = paused[store_id]

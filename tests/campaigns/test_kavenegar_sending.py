@@ -111,8 +111,8 @@ def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kaveneg
         store = session.scalar(select(Store))
         assert store.sending_paused_at is not None and "418" in store.sending_paused_reason
     assert kavenegar.messages == []
-    kshop.tick(DUE + timedelta(minutes=1))  # still no credit, not rechecked yet: nothing moves
-    assert kavenegar.messages == []
+    kshop.tick(DUE + timedelta(minutes=1))  # rechecked, still no credit: nothing moves
+    assert kavenegar.messages == [] and len(kavenegar.calls("account/info")) == 1
     [paused] = [r.json() for r in receiver.requests]
     assert paused["event"] == "sending.paused" and "418" in paused["reason"]
     kavenegar.credit = 10_000_000  # the merchant tops up
@@ -125,6 +125,25 @@ def test_no_credit_pauses_the_store_and_resumes_with_nothing_lost(kshop, kaveneg
     assert [r.json()["event"] for r in receiver.requests] == ["sending.paused", "sending.resumed"]
     assert sorted(sendarray_localids(kavenegar)[-1]) == sorted(m.id for m in firsts)
     assert {m.status for m in kshop.messages() if m.id in {f.id for f in firsts}} == {"sent"}
+
+
+def test_a_paused_store_is_asked_again_within_seconds_then_less_and_less_often(kshop, kavenegar):
+    abandon(kshop, 2, "kv-recheck")
+    kavenegar.credit = 0
+    kshop.tick(DUE)  # 418: paused
+    asked = []
+    for second in range(0, 601, 5):  # a tick every 5 seconds for 10 minutes
+        before = len(kavenegar.calls("account/info"))
+        kshop.tick(DUE + timedelta(seconds=second))
+        if len(kavenegar.calls("account/info")) > before:
+            asked.append(second)
+    # 15 s after the pause, then after half the time paused at the last check, 5 min at most.
+    assert asked == [15, 30, 45, 70, 105, 160, 240, 360, 540]
+    kavenegar.credit = 10_000_000
+    kshop.tick(DUE + timedelta(seconds=600))  # not due again yet: still paused
+    assert kavenegar.messages == []
+    kshop.tick(DUE + timedelta(seconds=540 + 270))  # asked, accepted: resumed and sent
+    assert len(kavenegar.messages) == 2
 
 
 def test_a_send_that_timed_out_but_went_through_is_not_sent_again(kshop, kavenegar):
