@@ -37,11 +37,23 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode alters a SQLite table by copying it and dropping the old one: with
+            # foreign keys enforced, that drop would cascade into every row that refers to it
+            # (altering campaign_steps would delete every message). Off for the run (it cannot
+            # change inside a transaction), and the keys are checked once it is over.
+            connection.connection.execute("PRAGMA foreign_keys=OFF")  # not in a transaction
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite",
+                          render_as_batch=sqlite,
                           compare_type=True, render_item=render_item)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.connection.execute("PRAGMA foreign_key_check").fetchall()
+            connection.connection.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left rows without their parents: {broken[:5]}")
     engine.dispose()
 
 

@@ -36,6 +36,18 @@ DEFAULT_LOST_ORDER_COUPON = {"mode": "personal", "discount_type": "percent", "am
 DEFAULT_COUPONS = {(LOST_ORDER, 2): DEFAULT_LOST_ORDER_COUPON}
 
 
+def default_send_within(kind: str, delay_minutes: int) -> int:
+    """How late a step of this kind may still go out, in minutes after its due time. A reminder
+    about a cart or an unpaid order is worth sending for about as long as it waited (at least
+    12 hours, at most 2 days: the 1-hour reminder within 12 hours, the 3-day one within 2
+    days); a survey within 3 days; a cross-sell or win-back message within a week."""
+    if kind in (ABANDONED_CART, LOST_ORDER):
+        return min(max(delay_minutes, 12 * HOUR), 2 * DAY)
+    if kind == POST_PURCHASE_SURVEY:
+        return 3 * DAY
+    return 7 * DAY
+
+
 def create_default_campaigns(session: Session, store_id: int) -> list[Campaign]:
     campaigns = []
     for kind, name, active, promotional, trigger_minutes, delays in DEFAULT_CAMPAIGNS:
@@ -47,6 +59,7 @@ def create_default_campaigns(session: Session, store_id: int) -> list[Campaign]:
             coupon = DEFAULT_COUPONS.get((kind, position))
             session.add(CampaignStep(campaign_id=campaign.id, position=position,
                                      delay_minutes=delay, coupon=coupon, variants=[],
+                                     send_within_minutes=default_send_within(kind, delay),
                                      template=default_template(f"{kind}_{position}")))
         campaigns.append(campaign)
     session.flush()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns import coupons, lifecycle
 from app.campaigns.compose import checked_lookup, template_problem
-from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS
+from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS, default_send_within
 from app.campaigns.models import (
     ABANDONED_CART,
     LOST_ORDER,
@@ -125,7 +125,8 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
     session.add(campaign)
     session.flush()
     for position, step in enumerate(steps, start=1):
-        session.add(CampaignStep(campaign_id=campaign.id, position=position, **step))
+        session.add(CampaignStep(campaign_id=campaign.id, position=position,
+                                 **_send_within(campaign.kind, step)))
     session.flush()
     if data.active:
         _activate(session, campaign, now)
@@ -230,6 +231,14 @@ def checked_step_fields(data: dict[str, Any], *, where: str = "") -> dict[str, A
     return checked
 
 
+def _send_within(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The step's fields with its send-no-later-than: the one given, or its kind's default
+    for its delay."""
+    if fields.get("send_within_minutes") is None:
+        return fields | {"send_within_minutes": default_send_within(kind, fields["delay_minutes"])}
+    return fields
+
+
 def step_of(session: Session, *, campaign: Campaign, step_id: int) -> CampaignStep:
     """The campaign's step (not deleted), or NotFound: another campaign's is as unknown."""
     step = session.scalar(select(CampaignStep).where(CampaignStep.id == step_id,
@@ -262,7 +271,8 @@ def add_step(session: Session, *, campaign: Campaign, data: StepCreate,
     # Positions of deleted steps stay taken: their messages' history names them.
     last = session.scalar(select(func.max(CampaignStep.position))
                           .where(CampaignStep.campaign_id == campaign.id)) or 0
-    step = CampaignStep(campaign_id=campaign.id, position=last + 1, **fields)
+    step = CampaignStep(campaign_id=campaign.id, position=last + 1,
+                        **_send_within(campaign.kind, fields))
     session.add(step)
     session.flush()
     return step
@@ -276,6 +286,8 @@ def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
     fields = checked_step_fields(data)
     campaign = session.get_one(Campaign, step.campaign_id)
     _codes_in_store(session.get_one(Store, campaign.store_id), fields, now)
+    if "send_within_minutes" in fields and fields["send_within_minutes"] is None:
+        fields = _send_within(campaign.kind, {"delay_minutes": step.delay_minutes} | fields)
     for name, value in fields.items():
         setattr(step, name, value)
     session.flush()

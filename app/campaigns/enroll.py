@@ -38,6 +38,11 @@ ORDER_LOOKBACK = timedelta(days=1)
 ONCE_PER_CUSTOMER = timedelta(days=30)
 
 
+def latest_at(anchor_at: datetime, step: CampaignStep) -> datetime:
+    """The last moment the step's message may go out for an enrollment anchored here."""
+    return anchor_at + timedelta(minutes=step.delay_minutes + step.send_within_minutes)
+
+
 def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_id: int,
            contact_id: int, anchor_at: datetime) -> Enrollment | None:
     """Enroll one subject and schedule its messages; None if it already was enrolled."""
@@ -55,6 +60,7 @@ def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_i
                 store_id=campaign.store_id, campaign_id=campaign.id, enrollment_id=enrollment.id,
                 step_id=step.id, contact_id=contact_id, promotional=campaign.promotional,
                 due_at=anchor_at + timedelta(minutes=step.delay_minutes), status="scheduled",
+                latest_at=latest_at(anchor_at, step),
             ) for step in steps)
             session.flush()
     except IntegrityError:

@@ -234,6 +234,19 @@ def something_to_recommend(case: Case) -> Move | None:
         else None
 
 
+def _too_late(case: Case, at: datetime) -> Move | None:
+    latest = case.message.latest_at
+    if latest is not None and at > latest:
+        return Move(SKIPPED, Reason.TOO_LATE,
+                    detail(f"due by {latest.isoformat()}, could go at {at.isoformat()}"))
+    return None
+
+
+def not_too_late(case: Case) -> Move | None:
+    """Past its step's send-no-later-than: a late reminder annoys more than it recovers."""
+    return _too_late(case, case.now)
+
+
 def coupon_is_ready(case: Case) -> Move | None:
     """A personal coupon the store has not confirmed yet: wait; given up: fallback or hold."""
     return coupon_gate(case.session, step=case.step, message=case.message, now=case.now)
@@ -254,7 +267,10 @@ def within_sending_hours(case: Case) -> Move | None:
                 break
             why = Reason.FREQUENCY_CAP
             at = next_allowed_minute(capped, **window)
-    return Move(SCHEDULED, why, due_at=at) if at > now else None
+    if at <= now:
+        return None
+    # Not moved past its send-no-later-than: skipped now, so the panel says so at once.
+    return _too_late(case, at) or Move(SCHEDULED, why, due_at=at)
 
 
 CHECKS: tuple[Check, ...] = (
@@ -266,6 +282,7 @@ CHECKS: tuple[Check, ...] = (
     receiver_takes_ads,
     subject_still_wants_it,
     something_to_recommend,
+    not_too_late,
     coupon_is_ready,
     within_sending_hours,
 )

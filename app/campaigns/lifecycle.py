@@ -142,14 +142,15 @@ def held_for(reason: Reason) -> ColumnElement[bool]:
 def postpone(session: Session, enrollment: Enrollment, anchor: datetime) -> None:
     """The shopper came back: the sequence starts over from their latest activity."""
     enrollment.anchor_at = anchor
-    delays = dict(session.execute(
-        select(CampaignStep.id, CampaignStep.delay_minutes)
-        .where(CampaignStep.campaign_id == enrollment.campaign_id)).all())
+    steps = {step_id: (delay, within) for step_id, delay, within in session.execute(
+        select(CampaignStep.id, CampaignStep.delay_minutes, CampaignStep.send_within_minutes)
+        .where(CampaignStep.campaign_id == enrollment.campaign_id)).all()}
     for message in session.scalars(select(Message).where(
             Message.enrollment_id == enrollment.id,
             Message.status.in_([SCHEDULED, SENDING, HELD]))):
-        move(message, Move(SCHEDULED, Reason.POSTPONED,
-                           due_at=anchor + timedelta(minutes=delays[message.step_id])))
+        delay, within = steps[message.step_id]
+        message.latest_at = anchor + timedelta(minutes=delay + within)
+        move(message, Move(SCHEDULED, Reason.POSTPONED, due_at=anchor + timedelta(minutes=delay)))
 
 
 @dataclass(frozen=True)

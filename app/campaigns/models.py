@@ -81,6 +81,9 @@ class CampaignStep(Base):
     position: Mapped[int] = mapped_column(Integer)
     # Counted from the enrollment's anchor (the moment the trigger fired), not from the last step.
     delay_minutes: Mapped[int] = mapped_column(Integer)
+    # Sent within this many minutes of its due time or not at all (skipped: too_late): quiet
+    # hours, the frequency cap, a paused store or a stopped service never make it days late.
+    send_within_minutes: Mapped[int] = mapped_column(Integer)
     template: Mapped[str] = mapped_column(Text)
     coupon: Mapped[dict | None] = mapped_column(JSON)
     # For stores in "lookup" mode: {"template": "<approved Kavenegar template>",
@@ -144,6 +147,8 @@ class Message(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     promotional: Mapped[bool] = mapped_column(Boolean, default=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Its step's due time plus the step's send_within_minutes: after it, it is skipped instead.
+    latest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=SCHEDULED)
     # Why it is where it is (app/campaigns/reasons.py), with the particulars beside it.
     reason: Mapped[Reason | None] = mapped_column(_code_column(Reason, 40))

@@ -26,6 +26,7 @@ class Reason(StrEnum):
     ORDER_PLACED = "order_placed"  # the cart became an order: the lost-order sequence follows it
     CART_DECLINED = "cart_declined"  # the shopper unticked the SMS consent box at checkout
     ONCE_PER_CUSTOMER = "once_per_customer"  # asked for another order of theirs, not long ago
+    TOO_LATE = "too_late"  # past its step's send-no-later-than (hours, cap, a pause, downtime)
     # held: it goes out once someone fixes or resumes something
     CAMPAIGN_PAUSED = "campaign_paused"
     STORE_PAUSED = "store_paused"

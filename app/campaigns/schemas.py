@@ -12,6 +12,11 @@ from app.stores.schemas import NonBlank
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
 # A step's delay counts from the trigger; links live 90 days, so a later SMS makes no sense.
 MAX_DELAY_MINUTES = 90 * 24 * 60
+# How late a step's message may still go out: at least 15 minutes (a tick or two), at most 30 days.
+MIN_SEND_WITHIN, MAX_SEND_WITHIN = 15, 30 * 24 * 60
+_SEND_WITHIN = ("minutes after its due time the message may still go out; later it is skipped "
+                "(reason too_late). Default (and null): the campaign kind's, by the step's delay "
+                "(README «Send no later than»)")
 MAX_TEMPLATE = MAX_SOURCE  # app/messaging/sandbox.py owns the limit
 MAX_STEPS = 10
 MAX_VARIANTS = 10
@@ -46,6 +51,8 @@ class StepCreate(BaseModel):
 
     delay_minutes: int = Field(ge=0, le=MAX_DELAY_MINUTES,
                                description="minutes after the trigger (not after the last step)")
+    send_within_minutes: int | None = Field(None, ge=MIN_SEND_WITHIN, le=MAX_SEND_WITHIN,
+                                            description=_SEND_WITHIN)
     template: str = Field(min_length=1, max_length=MAX_TEMPLATE)
     coupon: dict[str, Any] | None = None
     lookup: dict[str, Any] | None = None
@@ -53,7 +60,8 @@ class StepCreate(BaseModel):
 
 
 class StepPatch(BaseModel):
-    """Only the fields sent change (null clears `coupon` or `lookup`). A new delay applies to
+    """Only the fields sent change (null clears `coupon` or `lookup`, and sets
+    `send_within_minutes` back to its default). A new delay or send_within_minutes applies to
     enrollments from now on; a new text to every message not sent yet."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
@@ -62,6 +70,8 @@ class StepPatch(BaseModel):
                       {"name": "B", "template": "{{ store_name }}: {{ link }}", "weight": 50}]}]})
 
     delay_minutes: int | None = Field(None, ge=0, le=MAX_DELAY_MINUTES)
+    send_within_minutes: int | None = Field(None, ge=MIN_SEND_WITHIN, le=MAX_SEND_WITHIN,
+                                            description=_SEND_WITHIN)
     template: str | None = Field(None, min_length=1, max_length=MAX_TEMPLATE)
     coupon: dict[str, Any] | None = None
     lookup: dict[str, Any] | None = None
@@ -72,11 +82,13 @@ class StepOut(BaseModel):
     # Read from the step's row: StepOut.model_validate(step). (No docstring: it would become
     # the schema's description in the OpenAPI document.)
     model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [
-        {"id": 12, "position": 2, **_STEP_EXAMPLE, "lookup": None}]})
+        {"id": 12, "position": 2, **_STEP_EXAMPLE, "send_within_minutes": 1440,
+         "lookup": None}]})
 
     id: int
     position: int
     delay_minutes: int
+    send_within_minutes: int
     template: str
     coupon: dict[str, Any] | None
     lookup: dict[str, Any] | None
@@ -114,7 +126,8 @@ class CampaignPatch(BaseModel):
 _CAMPAIGN_EXAMPLE: dict[str, Any] = {
     "id": 3, "kind": "abandoned_cart", "name": "سبد رهاشده", "active": True,
     "promotional": True, "trigger_minutes": 60, "created_at": "2026-11-20T08:00:00Z",
-    "steps": [{"id": 12, "position": 1, **_STEP_EXAMPLE, "lookup": None}]}
+    "steps": [{"id": 12, "position": 1, **_STEP_EXAMPLE, "send_within_minutes": 1440,
+               "lookup": None}]}
 
 
 class CampaignOut(BaseModel):

@@ -8,7 +8,13 @@ fields `app.campaigns.editing.update_step` takes, which checks everything again.
 from decimal import Decimal, InvalidOperation
 
 from app.campaigns.models import CampaignStep
-from app.campaigns.schemas import MAX_DELAY_MINUTES, MAX_TEMPLATE, MAX_VARIANTS
+from app.campaigns.schemas import (
+    MAX_DELAY_MINUTES,
+    MAX_SEND_WITHIN,
+    MAX_TEMPLATE,
+    MAX_VARIANTS,
+    MIN_SEND_WITHIN,
+)
 from app.dashboard.forms import Form, plain_number
 
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
@@ -33,6 +39,7 @@ def _blank_coupon() -> dict:
 
 def state_of_step(step: CampaignStep) -> dict:
     value, unit = delay_parts(step.delay_minutes)
+    within, within_unit = delay_parts(step.send_within_minutes)
     coupon = _blank_coupon()
     saved = step.coupon or {}
     if saved:
@@ -42,7 +49,8 @@ def state_of_step(step: CampaignStep) -> dict:
         coupon["expires_days"] = str(saved.get("expires_days", 3))
     variants = [{"name": v.get("name", ""), "template": v.get("template", ""),
                  "weight": str(v.get("weight", 0))} for v in step.variants or []]
-    return {"delay_value": str(value), "delay_unit": unit, "template": step.template,
+    return {"delay_value": str(value), "delay_unit": unit,
+            "within_value": str(within), "within_unit": within_unit, "template": step.template,
             "coupon": coupon, "variants": _with_blank_row(variants)}
 
 
@@ -73,6 +81,9 @@ def state_of_form(form: Form) -> dict:
                 for n, t, w in zip(names, templates, weights, strict=False)][:MAX_VARIANTS]
     return {"delay_value": form.raw("delay_value").strip(),
             "delay_unit": form.raw("delay_unit") if form.raw("delay_unit") in UNITS else "hours",
+            "within_value": form.raw("within_value").strip(),
+            "within_unit": form.raw("within_unit") if form.raw("within_unit") in UNITS
+            else "hours",
             "template": form.raw("template"), "coupon": coupon,
             "variants": _with_blank_row([v for v in variants
                                          if v["name"].strip() or v["template"].strip()])}
@@ -141,6 +152,13 @@ def fields_of(form: Form, state: dict) -> dict:
     form.problems += delay_form.problems
     if value is not None:
         fields["delay_minutes"] = value * unit
+    within_form = Form({"within_value": state["within_value"]})
+    unit = UNITS[state["within_unit"]]
+    within = within_form.integer("within_value", low=-(-MIN_SEND_WITHIN // unit),
+                                 high=MAX_SEND_WITHIN // unit, required=False)
+    form.problems += within_form.problems
+    if not within_form.problems:  # left empty: the campaign kind's default
+        fields["send_within_minutes"] = None if within is None else within * unit
     template = state["template"].strip()
     if not template:
         form.add("template", "required")

@@ -26,6 +26,7 @@ from app.campaigns.models import (
     Enrollment,
     Message,
 )
+from app.campaigns.reasons import Reason
 from app.commerce.models import Order
 from app.contacts.models import Contact
 from app.links.models import Link
@@ -50,9 +51,11 @@ def went_out(session: Session, *, store_id: int, period: Period, by, where=()) -
 
 
 def not_sent(session: Session, *, store_id: int, period: Period, by, where=()) -> list[Row]:
-    """Messages that have not gone out, due in the period: by + (status, count)."""
+    """Messages that have not gone out, due in the period: by + (status, count, of them
+    skipped as too late)."""
+    too_late = func.sum(case((Message.reason == Reason.TOO_LATE, 1), else_=0))
     return session.execute(
-        select(*by, Message.status, func.count())
+        select(*by, Message.status, func.count(), too_late)
         .where(Message.store_id == store_id, Message.sent_at.is_(None),
                Message.due_at >= period.since, Message.due_at < period.until, *where)
         .group_by(*by, Message.status)).all()

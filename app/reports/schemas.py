@@ -44,6 +44,7 @@ class Figures(BaseModel):
     sending: int
     held: int = Field(description="waiting for a coupon or for the store's gateway")
     skipped: int = Field(description="not sent, with a reason (opted out, nothing to recommend …)")
+    too_late: int = Field(description="of the skipped, those past their step's send-no-later-than")
     sent: int = Field(description="accepted by the gateway (delivered and failed included)")
     delivered: int
     failed: int = Field(description="refused by the gateway, or reported undelivered")

@@ -53,6 +53,7 @@ class Figures:
     sending: int = 0
     held: int = 0
     skipped: int = 0
+    too_late: int = 0
     sent: int = 0
     delivered: int = 0
     failed: int = 0
@@ -90,7 +91,8 @@ class Figures:
     def out(self) -> dict:
         return {
             "messages": self.messages, "scheduled": self.scheduled, "sending": self.sending,
-            "held": self.held, "skipped": self.skipped, "sent": self.sent,
+            "held": self.held, "skipped": self.skipped, "too_late": self.too_late,
+            "sent": self.sent,
             "delivered": self.delivered, "failed": self.failed, "blocked": self.blocked,
             "delivery_rate": _rate(self.delivered, self.sent),
             "parts": self.parts, "cost": self.cost.rial,
@@ -135,7 +137,9 @@ def _collect(session: Session, store: Store, period: Period, by, where,
         f.cross_sell_purchases += int(cross_sell or 0)
     if events:
         for row in repo.not_sent(session, **args):
-            figures[tuple(row[:n])].count_status(row[n], row[n + 1], went_out=False)
+            f = figures[tuple(row[:n])]
+            f.count_status(row[n], row[n + 1], went_out=False)
+            f.too_late += int(row[n + 2] or 0)
         for row in repo.opt_outs_after(session, **args):
             figures[tuple(row[:n])].opt_outs += row[n]
         for row in repo.survey_answers_by(session, **args):

@@ -364,7 +364,7 @@ def test_a_store_without_keys_sends_the_fallback_at_once(shop, woo):
 def test_a_coupon_that_expired_while_the_message_was_held_is_made_anew(shop, woo):
     connect(shop, woo.base_url)
     set_step(shop, 1, PERSONAL | {"expires_days": 1}, TEMPLATE)
-    shop.set_step("abandoned_cart", 1, delay_minutes=90)
+    shop.set_step("abandoned_cart", 1, delay_minutes=90, send_within_minutes=7 * 24 * 60)
     cart(shop, "coupon-cart-011")
     shop.tick(FIRST)  # enrolled; step 1 due at 11:30
     shop.tick(FIRST + timedelta(minutes=20))  # its coupon is made ahead …
@@ -450,7 +450,7 @@ def coupon_calls(woo) -> list:
 def test_no_coupon_is_made_for_a_paused_campaign(shop, woo):
     connect(shop, woo.base_url)
     set_step(shop, 1, PERSONAL, TEMPLATE)
-    shop.set_step("abandoned_cart", 1, delay_minutes=90)
+    shop.set_step("abandoned_cart", 1, delay_minutes=90, send_within_minutes=2 * 24 * 60)
     cart(shop, "coupon-cart-015")
     shop.tick(FIRST)
     with unit_of_work(shop.factory) as session:

@@ -25,6 +25,8 @@ def test_a_new_store_lists_its_default_campaigns(api):
     cart = items[0]
     assert cart["active"] is True and cart["promotional"] is True and cart["trigger_minutes"] == 60
     assert [s["delay_minutes"] for s in cart["steps"]] == [60, 1440, 4320]
+    # Sent within 12 hours, a day, two days of their due time, or skipped as too late.
+    assert [s["send_within_minutes"] for s in cart["steps"]] == [720, 1440, 2880]
     assert cart["steps"][1]["coupon"] is None
     assert items[1]["promotional"] is False  # the survey: no cap, no opt-out line
     lost = items[4]
@@ -165,6 +167,16 @@ def test_steps_are_added_changed_and_deleted(api, shop):
     assert changed.status_code == 200, changed.text
     assert changed.json()["coupon"] is None and changed.json()["delay_minutes"] == 7 * 24 * 60
     assert [v["weight"] for v in changed.json()["variants"]] == [3, 1]
+    assert step["send_within_minutes"] == 2 * 24 * 60  # the kind's default for a 7-day delay
+    within = api.patch(f"{base}/{step['id']}", json={"send_within_minutes": 90})
+    assert within.status_code == 200 and within.json()["send_within_minutes"] == 90
+    for bad in (14, 30 * 24 * 60 + 1, "یک"):
+        refused = api.patch(f"{base}/{step['id']}", json={"send_within_minutes": bad})
+        assert refused.status_code == 422
+        assert error_of(refused)["code"] == "invalid_request", refused.text
+    assert api.get(f"{base}/{step['id']}").json()["send_within_minutes"] == 90
+    reset = api.patch(f"{base}/{step['id']}", json={"send_within_minutes": None})
+    assert reset.json()["send_within_minutes"] == 2 * 24 * 60
 
     # A cart enrolled now gets four messages; deleting step 3 skips its message.
     shop.cart("steps-cart-0001", tehran("2026-11-24T10:00"))

@@ -3,7 +3,7 @@
 Time is a parameter: every tick gets its `now`, nothing sleeps.
 """
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select, update
 
@@ -11,6 +11,9 @@ from app.campaigns.models import Campaign, CampaignStep, Enrollment, Message
 from app.campaigns.service import set_campaign_active
 from app.commerce.models import Cart
 from app.db import unit_of_work
+from app.reports.period import period_for
+from app.reports.service import summary
+from app.stores.models import Store
 from tests.campaigns.shop import PHONE, tehran
 from tests.factories import set_campaign, set_contact, store_settings
 
@@ -219,9 +222,30 @@ def test_win_back_reaches_a_customer_silent_for_sixty_days(shop):
 
 def test_a_store_that_sends_only_on_weekdays_moves_friday_to_saturday(shop):
     store_settings(shop.factory, shop.store.id, send_weekdays=[0, 1, 2, 3, 5, 6])  # not Friday
+    shop.set_step("abandoned_cart", 1, send_within_minutes=2 * 24 * 60)  # may wait a day
     shop.cart("friday-cart-01", tehran("2026-11-27T10:00"))  # a Friday
     shop.tick(tehran("2026-11-27T11:00"))
     assert shop.messages()[0].due_at == tehran("2026-11-28T09:00")
+
+
+def test_a_reminder_that_could_only_go_past_its_deadline_is_skipped_at_once(shop):
+    # The 1-hour reminder goes within 12 hours of its due time or not at all: on a store
+    # that does not send on Fridays, Friday's is skipped, and the 1-day one follows on Saturday.
+    store_settings(shop.factory, shop.store.id, send_weekdays=[0, 1, 2, 3, 5, 6])
+    shop.cart("friday-cart-02", tehran("2026-11-27T10:00"))
+    shop.tick(tehran("2026-11-27T11:00"))
+    first, second = shop.messages()[:2]
+    assert (first.status, first.reason) == ("skipped", "too_late")
+    assert first.latest_at == tehran("2026-11-27T23:00")
+    assert second.status == "scheduled" and second.latest_at == tehran("2026-11-29T10:00")
+    shop.tick(tehran("2026-11-28T10:00"))
+    [sms] = shop.sms()
+    assert shop.messages()[1].status in ("sent", "delivered") and sms.localid == str(second.id)
+    with shop.factory() as session:  # the report says how many were too late
+        store = session.get_one(Store, shop.store.id)
+        report = summary(session, store=store, period=period_for(
+            first="2026-11-27", last="2026-11-28", tz=store.timezone, today=date(2026, 11, 28)))
+    assert report["totals"]["too_late"] == 1 and report["totals"]["skipped"] == 1
 
 
 def test_an_order_by_the_same_phone_ends_the_sequence_without_a_cart_token(shop):
@@ -234,9 +258,12 @@ def test_an_order_by_the_same_phone_ends_the_sequence_without_a_cart_token(shop)
 
 
 def test_an_unpaid_order_does_not_end_the_sequence(shop):
+    # Two a day allowed: with one, the cap would push the lost-order reminder past its 12 hours.
+    store_settings(shop.factory, shop.store.id, cap_per_day=2)
     shop.cart("unpaid-cart-01", tehran("2026-11-24T10:00"))
     shop.tick(tehran("2026-11-24T11:00"))
     shop.order(801, tehran("2026-11-24T13:00"), status="pending", cart_token="unpaid-cart-01")
+    shop.tick(tehran("2026-11-24T14:00"))  # the lost-order reminder is due
     shop.tick(tehran("2026-11-25T11:00"))
     assert len(shop.sms()) == 2
 

@@ -225,12 +225,14 @@ def test_edit_a_step_with_persian_digits_and_a_personal_coupon(panel, seeded, fa
     url = f"/panel/campaigns/{campaign}/steps/{step.id}"
     editor = panel.get(url)
     assert editor.status_code == 200 and "هزینهٔ تخمینی" in editor.text
+    assert 'id="within_value" name="within_value" value="۱۲"' in editor.text  # hours
     saved = panel.post(url, _step_form(delay_value="۳", coupon_mode="personal", amount="۱۰",
-                                       expires_days="۵"))
+                                       expires_days="۵", within_value="۶", within_unit="hours"))
     assert location(saved) == f"{url}?ok=saved"
     with factory() as session:
         stored = session.get(CampaignStep, step.id)
         assert stored.delay_minutes == 180 and stored.template.startswith("سلام")
+        assert stored.send_within_minutes == 360
         assert stored.coupon["mode"] == "personal" and stored.coupon["amount"] == "10"
         assert stored.coupon["expires_days"] == 5
 

@@ -1,6 +1,6 @@
 """`alembic upgrade head` from an empty database gives exactly the models' schema."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from app.db import make_engine
 from app.messaging.render import default_template
 from app.models import Base
+from app.types import UTCDateTime
 
 
 def test_upgrade_from_empty_matches_the_models(engine):
@@ -147,3 +148,37 @@ def test_survey_alerts_move_to_merchant_alerts_with_their_ids_and_facts(empty_da
                             datetime(2026, 11, 3, tzinfo=timezone.utc))
         assert later.id > 7
     engine.dispose()
+
+
+def test_steps_get_their_kinds_send_within_and_pending_messages_their_deadline(empty_database):
+    """Revision 0023: every step gets its kind's send-no-later-than for its delay; a message
+    not sent yet must go within that of its due time; a sent one has no deadline. Nothing of
+    the messages is lost when SQLite copies the steps' table to alter it."""
+    from app.migrate import upgrade
+
+    upgrade(empty_database, "0022")
+    engine = make_engine(empty_database)
+    due = datetime(2026, 11, 2, 8, 30, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        _insert(conn, "stores", id=1)
+        _insert(conn, "contacts", id=1, phone="+989121112222")
+        for cid, kind in ((1, "abandoned_cart"), (2, "post_purchase_survey")):
+            _insert(conn, "campaigns", id=cid, kind=kind)
+        for sid, cid, delay in ((1, 1, 60), (2, 1, 4320), (3, 2, 4320)):
+            _insert(conn, "campaign_steps", id=sid, campaign_id=cid, position=sid, delay_minutes=delay)
+        for mid, sid, status in ((1, 1, "scheduled"), (2, 2, "held"), (3, 3, "scheduled"),
+                                 (4, 1, "sent")):
+            _insert(conn, "enrollments", id=mid, subject_id=mid)
+            _insert(conn, "messages", id=mid, enrollment_id=mid, step_id=sid, status=status,
+                    due_at=due)
+    upgrade(empty_database)
+    with engine.connect() as conn:
+        steps = conn.execute(sa.text(
+            "SELECT id, send_within_minutes FROM campaign_steps ORDER BY id")).all()
+        messages = conn.execute(sa.select(sa.column("id"), sa.column("latest_at", UTCDateTime()))
+                                .select_from(sa.table("messages")).order_by("id")).all()
+    engine.dispose()
+    assert [tuple(s) for s in steps] == [(1, 720), (2, 2880), (3, 4320)]
+    assert [tuple(m) for m in messages] == [
+        (1, due + timedelta(hours=12)), (2, due + timedelta(days=2)),
+        (3, due + timedelta(days=3)), (4, None)]

@@ -33,8 +33,8 @@ import pytest
 from tests.factories import set_campaign, store_settings
 from tests.reports.conftest import NOVEMBER, headers
 
-ZERO = dict(messages=0, scheduled=0, sending=0, held=0, skipped=0, sent=0, delivered=0, failed=0,
-            blocked=0, delivery_rate=None, parts=0, cost=0, cost_estimated_messages=0, clicks=0,
+ZERO = dict(messages=0, scheduled=0, sending=0, held=0, skipped=0, too_late=0, sent=0,
+            delivered=0, failed=0, blocked=0, delivery_rate=None, parts=0, cost=0, cost_estimated_messages=0, clicks=0,
             click_rate=None, orders=0, revenue=0, recovered_carts=0, cross_sell_purchases=0,
             conversion_rate=None, return_on_spend=None, opt_outs=0, survey_answers=0,
             average_rating=None)
