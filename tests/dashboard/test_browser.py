@@ -18,8 +18,8 @@ except ImportError:
 
 from app.campaigns.models import CampaignStep
 from app.contacts.models import Contact
-from app.messaging.models import ConsoleSms
 from app.db import unit_of_work
+from app.messaging.models import ConsoleSms
 from tests.dashboard.seed import CAMPAIGN_PERIOD, CUSTOMER_PHONE, seed_campaign_history
 
 PHONE = {"width": 390, "height": 844}

@@ -5,12 +5,15 @@ The hand count is in tests/dashboard/seed.py (seed_campaign_history)."""
 import csv
 import io
 import re
+from datetime import datetime, timezone
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from app.db import unit_of_work
+from app.campaigns.models import CampaignStep
 from app.dashboard.views import change, times
+from app.db import unit_of_work
 from app.http import tls
 from tests.dashboard.seed import CAMPAIGN_PERIOD, CAMPAIGN_PERIOD_ISO, seed_campaign_history
 from tests.dashboard.test_panel import location, text_of
@@ -41,9 +44,6 @@ def row(page: httpx.Response, row_id: str) -> str:
 
 
 def step_ids(factory, campaign_id: int) -> list[int]:
-    from sqlalchemy import select
-
-    from app.campaigns.models import CampaignStep
     with factory() as session:
         return list(session.scalars(select(CampaignStep.id).where(
             CampaignStep.campaign_id == campaign_id).order_by(CampaignStep.position)))
@@ -192,3 +192,14 @@ def test_a_whole_return_on_spend_has_no_decimal(ratio, shown):
     (None, 3, "—"), (3, None, "—")])
 def test_the_change_from_the_previous_period_reads_in_persian(now, before, shown):
     assert change(now, before) == shown
+
+
+def test_a_deleted_step_stays_while_it_has_figures(panel, history, cart, factory):
+    step1, step2, step3 = step_ids(factory, cart)
+    with unit_of_work(factory) as session:
+        for step_id in (step2, step3):
+            session.get(CampaignStep, step_id).deleted_at = datetime(2025, 10, 1,
+                                                                     tzinfo=timezone.utc)
+    page = panel.get(f"/panel/campaigns/{cart}", **CAMPAIGN_PERIOD)
+    assert row(page, f"step-{step2}").startswith("مرحلهٔ ۲ حذف‌شده ۱ قبل: ۱")
+    assert f'id="step-{step3}"' not in page.text  # nothing sent, then or before

@@ -2,8 +2,16 @@
 exactly as the period itself (the hand count of conftest.py's November is in test_summary.py)."""
 
 from tests.reports.conftest import NOVEMBER, headers
-from tests.reports.test_summary import CART, CART_1, CART_1_A, CART_1_B, CART_2, CART_3, \
-    figures, only_figures
+from tests.reports.test_summary import (
+    CART,
+    CART_1,
+    CART_1_A,
+    CART_1_B,
+    CART_2,
+    CART_3,
+    figures,
+    only_figures,
+)
 
 # m15 alone: cart 1 A, sent 31 October 23:59 (1 part, 1,200 Rial), clicked and credited with a
 # 7,000,000 Rial order on 1 November; its contact opted out on 8 November (not in October).
