@@ -56,7 +56,20 @@ def times(ratio) -> str:
         return "—"
     if ratio >= ROI_CAP:
         return f"بیش از {_number(ROI_CAP)} برابر"
-    return f"{_number(ratio, 0 if ratio >= 10 or ratio == 0 else 1)} برابر"
+    shown = _number(ratio, 0 if ratio >= 10 or ratio == 0 else 1).removesuffix("٫۰")
+    return f"{shown} برابر"  # «۴ برابر», not «۴٫۰ برابر»
+
+
+def change(current, previous) -> str:
+    """How far a figure moved from the previous period: «▲ ۲۵٪», «▼ ۱۰٪», «۰٪»; «—» when the
+    previous period had none (growth from nothing is no percentage)."""
+    if current is None or not previous:
+        return "—"
+    moved = (current - previous) / previous * 100
+    shown = _number(abs(moved), 1 if abs(moved) < 10 else 0).removesuffix("٫۰")
+    if shown == "۰":
+        return "۰٪"
+    return f"{'▲' if moved > 0 else '▼'} {shown}٪"
 
 
 def _percent(rate) -> str:
@@ -122,6 +135,7 @@ def _env() -> Environment:
     env.filters.update(fa=persian_digits, num=_number, pct=_percent, times=times, jdate=_jdate,
                        jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money, fill=_fill)
     env.globals.update(asset=asset_url, query=_query)
+    env.filters["change"] = change
     return env
 
 

@@ -55,6 +55,11 @@ class Period:
         return [self.first_day + timedelta(days=n)
                 for n in range((self.last_day - self.first_day).days + 1)]
 
+    def previous(self) -> "Period":
+        """The period of as many days right before this one: what "the previous period" is."""
+        length = self.last_day - self.first_day + timedelta(days=1)
+        return Period(self.first_day - length, self.first_day - timedelta(days=1), self.tz)
+
     def describe(self) -> dict:
         return {"from": self.first_day.isoformat(), "to": self.last_day.isoformat(),
                 "from_jalali": jalali_label(self.first_day),

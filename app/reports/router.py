@@ -65,13 +65,6 @@ def ab_tests(store: StoreDep, session: SessionDep, period: PeriodDep,
                             campaign_id=campaign_id)
 
 
-def _csv(rows, name: str, period: Period) -> StreamingResponse:
-    filename = f"bazgasht-{name}-{period.first_day}-{period.last_day}.csv"
-    return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store"})
-
-
 _CSV = {200: {"content": {"text/csv": {}},
               "description": "UTF-8 CSV with a byte-order mark (opens in Excel), streamed"}}
 
@@ -101,4 +94,4 @@ def _export(rows_of, name: str, request: Request, store, session, period, campai
     # Pages are read after this request's session is closed, each in a short read of its own.
     rows = rows_of(request.app.state.sessionmaker, store=export.StoreView.of(store),
                    period=period, campaign_id=campaign_id, phones=phones)
-    return _csv(rows, name, period)
+    return export.download(rows, name, period)

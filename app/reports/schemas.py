@@ -137,9 +137,18 @@ class Summary(Header):
     campaigns: list[CampaignFigures]
 
 
+class PreviousPeriod(BaseModel):
+    range: Range = Field(description=(
+        "the days right before the report's period, as many as it has (1-30 November: 2-31 "
+        "October)"))
+    campaign: CampaignFigures = Field(description=(
+        "the campaign's totals, steps and variants in that period, counted as in `campaign`"))
+
+
 class CampaignReport(Header):
     campaign: CampaignFigures
     surveys: Surveys
+    previous: PreviousPeriod = Field(description="the same figures for the previous period")
 
 
 class DayTotals(BaseModel):

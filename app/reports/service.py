@@ -251,7 +251,7 @@ def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campa
 def campaign_report(session: Session, *, store: Store, period: Period,
                     campaign: Campaign) -> dict:
     """One campaign (the store's, found by its edge): its totals, steps and variants; opt-outs
-    and survey answers after its messages."""
+    and survey answers after its messages; and its figures in the previous period."""
     where = (Message.campaign_id == campaign.id,)
     figures = _collect(session, store, period, KEY, where, events=True)
     campaigns = repo.campaigns_with_steps(session, store_id=store.id, campaign_id=campaign.id)
@@ -260,7 +260,18 @@ def campaign_report(session: Session, *, store: Store, period: Period,
     for f in figures.values():
         cost.add(f.cost)
     return _header(store, period, cost) | {"campaign": row,
-                                           "surveys": _surveys(session, store, period, where)}
+                                           "surveys": _surveys(session, store, period, where),
+                                           "previous": _previous(session, store, period,
+                                                                 campaigns, where)}
+
+
+def _previous(session: Session, store: Store, period: Period, campaigns, where) -> dict:
+    """The campaign's row for the days right before the period, as many as it has: the
+    comparison a merchant makes ("better than last month?")."""
+    before = period.previous()
+    figures = _collect(session, store, before, KEY, where, events=True)
+    [row] = _campaign_rows(campaigns, figures, _lost_orders(session, store, before, campaigns))
+    return {"range": before.describe(), "campaign": row}
 
 
 def timeseries(session: Session, *, store: Store, period: Period,

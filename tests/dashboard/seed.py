@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.campaigns.models import Campaign, CampaignStep
 from app.contacts.models import Contact
 from tests.factories import store_settings
 from tests.helpers import StoreCreds, create_store
@@ -90,3 +92,63 @@ def seed_store(session: Session) -> Seeded:
     return Seeded(store=store, other=other, ids={k: v.id for k, v in m.items()},
                   campaign_ids={kind: c.id for kind, c in h.campaigns.items()},
                   contact_id=customer.id, other_campaign_id=o.campaigns[ac].id)
+
+
+# -- a campaign's page: ten days of an A/B test against the ten days before ----------------------
+
+CAMPAIGN_PERIOD = {"from": "۱۴۰۴/۰۶/۲۰", "to": "۱۴۰۴/۰۶/۲۹"}  # 11-20 September 2025
+CAMPAIGN_PERIOD_ISO = {"from": "2025-09-11", "to": "2025-09-20"}
+AB_VARIANTS = [{"name": "A", "template": "سبد شما منتظر است {{ link }}", "weight": 50},
+               {"name": "B", "template": "یادتان نرود {{ link }}", "weight": 50}]
+
+
+def seed_campaign_history(session: Session, store_id: int) -> dict:
+    """The abandoned-cart campaign's 11-20 September 2025 and the ten days before (Tehran),
+    far from the relative days above, counted by hand for its page (amounts in Rial):
+
+    | msg | step, variant | when | status | cost | clicked | order |
+    |---|---|---|---|---|---|---|
+    | c1 | 1 A | 09-12 | delivered | 100,000 | yes | 4,000,000 |
+    | c2 | 1 B | 09-13 | delivered, 2 parts | 100,000 | no | — |
+    | c3 | 1 B | 09-14 | delivered | 50,000 | yes | 2,000,000; and 500,000 cancelled (taken back) |
+    | c4 | 2 | 09-15 | delivered | 50,000 | no | — |
+    | c5 | 2 | due 09-15 | held «coupon_failed» | | | |
+    | c6 | 1 A | due 09-16 | skipped «opted_out» | | | |
+    | p1 | 1 A | 09-02 | delivered | 100,000 | yes | 1,000,000 |
+    | p2 | 1 B | 09-03 | delivered | 100,000 | no | — |
+    | p3 | 2 | 09-04 | delivered | 50,000 | yes | — |
+
+    The period: 4 sent and delivered, 2 clicks (50%), 2 orders (50%), 600,000 toman revenue,
+    30,000 toman cost (20×), 50,000 toman taken back; held 1, skipped 1. The ten days before: 3
+    sent, 2 clicks, 1 order, 100,000 toman, 25,000 toman (4×).
+    """
+    step = session.scalars(select(CampaignStep).join(Campaign).where(
+        Campaign.store_id == store_id, Campaign.kind == "abandoned_cart",
+        CampaignStep.position == 1)).one()
+    step.variants = AB_VARIANTS
+    session.flush()
+    h = History(session, store_id)
+    ac = "abandoned_cart"
+    m = {}
+    m["c1"] = h.message(ac, 1, variant="A", status="delivered", sent="2025-09-12 10:00", parts=1,
+                        cost=100_000, clicked="2025-09-12 10:30")
+    m["c2"] = h.message(ac, 1, variant="B", status="delivered", sent="2025-09-13 10:00", parts=2,
+                        cost=100_000)
+    m["c3"] = h.message(ac, 1, variant="B", status="delivered", sent="2025-09-14 10:00", parts=1,
+                        cost=50_000, clicked="2025-09-14 11:00")
+    m["c4"] = h.message(ac, 2, status="delivered", sent="2025-09-15 10:00", parts=1, cost=50_000)
+    m["c5"] = h.message(ac, 2, status="held", due="2025-09-15 12:00", reason="coupon_failed")
+    m["c6"] = h.message(ac, 1, variant="A", status="skipped", due="2025-09-16 12:00",
+                        reason="opted_out")
+    m["p1"] = h.message(ac, 1, variant="A", status="delivered", sent="2025-09-02 10:00", parts=1,
+                        cost=100_000, clicked="2025-09-02 10:30")
+    m["p2"] = h.message(ac, 1, variant="B", status="delivered", sent="2025-09-03 10:00", parts=1,
+                        cost=100_000)
+    m["p3"] = h.message(ac, 2, status="delivered", sent="2025-09-04 10:00", parts=1,
+                        cost=50_000, clicked="2025-09-04 11:00")
+    h.order(m["c1"], revenue=4_000_000, at="2025-09-12 11:00", number="2001")
+    h.order(m["c3"], revenue=2_000_000, at="2025-09-14 12:00", number="2002")
+    h.order(m["c3"], revenue=500_000, at="2025-09-14 13:00", number="2003", removed=True,
+            status="cancelled")
+    h.order(m["p1"], revenue=1_000_000, at="2025-09-02 11:00", number="1999")
+    return {name: message.id for name, message in m.items()}

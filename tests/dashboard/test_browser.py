@@ -6,6 +6,8 @@ right to left and never be wider than the screen.
 Without /usr/bin/chromium these tests skip, except in CI (CI=true), where they fail.
 """
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -16,8 +18,9 @@ except ImportError:
 
 from app.campaigns.models import CampaignStep
 from app.contacts.models import Contact
+from app.db import unit_of_work
 from app.messaging.models import ConsoleSms
-from tests.dashboard.seed import CUSTOMER_PHONE
+from tests.dashboard.seed import CAMPAIGN_PERIOD, CUSTOMER_PHONE, seed_campaign_history
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
@@ -207,3 +210,44 @@ def test_forms_explain_mistakes_in_persian(merchant, browser, live_server):
         assert tab.input_value("#api_key") == ""
     finally:
         stranger.close()
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_a_campaigns_figures_fit_the_screen_and_its_csv_downloads(width, merchant_at, seeded,
+                                                                  factory, database_url,
+                                                                  screenshots):
+    with unit_of_work(factory) as session:
+        seed_campaign_history(session, seeded.store.id)
+    merchant = merchant_at(PHONE if width == "phone" else DESKTOP)
+    cart = seeded.campaign_ids["abandoned_cart"]
+    page = merchant.go(f"/panel/campaigns/{cart}")
+    # The merchant types the period in Jalali, in Persian digits.
+    page.fill("#report form.period input[name=from]", CAMPAIGN_PERIOD["from"])
+    page.fill("#report form.period input[name=to]", CAMPAIGN_PERIOD["to"])
+    page.click("#report form.period button[type=submit]")
+    page.wait_for_url(f"**/panel/campaigns/{cart}?from=*")
+    assert page.inner_text("#fig-revenue .now") == "۶۰۰٬۰۰۰ تومان"
+    assert page.inner_text("#fig-revenue .was") == "۱۰۰٬۰۰۰ تومان"
+    assert page.inner_text("#fig-return_on_spend .now") == "۲۰ برابر"
+    assert page.locator("#step-table tr.variant").count() == 2
+    assert merchant.layout_problems() == [], width
+    # Every figure and row inside the screen (the phone's table heads are hidden: each cell
+    # carries its own); at a phone's width the table stacks, on a laptop it fits its card.
+    assert page.evaluate("""() => {
+        const wrap = document.querySelector("#report .table-wrap");
+        const outside = [...document.querySelectorAll("#report *")].filter(e => {
+            const r = e.getBoundingClientRect();
+            return r.width && !e.closest("thead")
+                && (r.left < -1 || r.right > document.documentElement.clientWidth + 1);
+        }).map(e => e.tagName + "." + e.className);
+        return {outside, scrolls: wrap.scrollWidth > wrap.clientWidth + 1};
+    }""") == {"outside": [], "scrolls": False}
+    folder = screenshots / database_url.split(":")[0].split("+")[0]
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=folder / f"campaign-report-{width}.png", full_page=True)
+    with page.expect_download() as download:
+        page.click("#csv-messages")
+    assert download.value.suggested_filename == (
+        f"bazgasht-campaign-{cart}-messages-2025-09-11-2025-09-20.csv")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert len(text.strip().splitlines()) == 1 + 6  # the header and c1-c6

@@ -4,7 +4,7 @@ SMS. Every change goes through app.campaigns.editing, which applies the same rul
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from app.admin import preview
 from app.campaigns import coupons, editing
@@ -14,11 +14,16 @@ from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service
+from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep
 from app.errors import DomainError, NotFound
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.reports import export
+from app.reports import service as reports
+from app.reports.period import period_for, store_today
+from app.reports.router import Phones
 
 router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
 
@@ -97,6 +102,9 @@ def _campaign_page(request, current, session, campaign: Campaign, *, problems=()
                    status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
+    chosen = chosen_period(request, store, request.app.state.clock.now())
+    report = reports.campaign_report(session, store=store, period=chosen.period,
+                                     campaign=campaign)
     # A personal code is made through the store's REST keys: without them its message waits.
     needs_keys = not (store.wc_consumer_key and store.wc_consumer_secret) and any(
         isinstance(s.coupon, dict) and s.coupon.get("mode") == "personal" for s in steps)
@@ -105,7 +113,24 @@ def _campaign_page(request, current, session, campaign: Campaign, *, problems=()
                 needs_keys=needs_keys, unchecked_codes=_unchecked_codes(store, steps),
                 name=campaign.name if name is None else name,
                 trigger=trigger if trigger is not None else _trigger_state(campaign),
-                ok=request.query_params.get("ok"), error=request.query_params.get("error"))
+                ok=request.query_params.get("ok"), error=request.query_params.get("error"),
+                report=report, chosen=chosen, presets=PRESETS,
+                step_rows=_beside(report["campaign"], report["previous"]["campaign"]))
+
+
+def _beside(now: dict, before: dict) -> list[dict]:
+    """The report's steps, each with its figures of the previous period, its variants likewise
+    (matched by step id and variant name). Deleted steps only where they still have figures."""
+    before_steps = {s["id"]: s for s in before["steps"]}
+    rows = []
+    for step in now["steps"]:
+        was = before_steps.get(step["id"])
+        if step["deleted"] and not (step["messages"] or (was and was["messages"])):
+            continue
+        was_variants = {v["name"]: v for v in (was or {}).get("variants", [])}
+        rows.append({"now": step, "before": was,
+                     "variants": [(v, was_variants.get(v["name"])) for v in step["variants"]]})
+    return rows
 
 
 def _unchecked_codes(store, steps: list[CampaignStep]) -> list[str]:
@@ -120,6 +145,37 @@ def _unchecked_codes(store, steps: list[CampaignStep]) -> list[str]:
 def campaign_page(campaign_id: str, request: Request, current: PanelDep,
                   session: SessionDep) -> Response:
     return _campaign_page(request, current, session, _campaign(session, current, campaign_id))
+
+
+@router.get("/{campaign_id}/messages.csv")
+def messages_csv(campaign_id: str, request: Request, current: PanelDep, session: SessionDep,
+                 now: NowDep, phones: Phones = "masked") -> StreamingResponse:
+    """The campaign's messages of the period as the API's CSV (app/reports/export.py)."""
+    return _export(export.messages_csv, "messages", campaign_id, request, current, session, now,
+                   phones)
+
+
+@router.get("/{campaign_id}/orders.csv")
+def orders_csv(campaign_id: str, request: Request, current: PanelDep, session: SessionDep,
+               now: NowDep, phones: Phones = "masked") -> StreamingResponse:
+    """The orders credited to the campaign's messages of the period, as the API's CSV."""
+    return _export(export.orders_csv, "orders", campaign_id, request, current, session, now,
+                   phones)
+
+
+def _export(rows_of, name: str, campaign_id: str, request, current, session, now,
+            phones: str) -> StreamingResponse:
+    campaign = _campaign(session, current, campaign_id)
+    store = current.store
+    # The page's links give from and to; a wrong date here is the API's 422, not another
+    # period's rows.
+    period = period_for(first=request.query_params.get("from") or None,
+                        last=request.query_params.get("to") or None, tz=store.timezone,
+                        today=store_today(store.timezone, now))
+    # Pages are read after this request's session is closed, each in a short read of its own.
+    rows = rows_of(request.app.state.sessionmaker, store=export.StoreView.of(store),
+                   period=period, campaign_id=campaign.id, phones=phones)
+    return export.download(rows, f"campaign-{campaign.id}-{name}", period)
 
 
 @router.post("/{campaign_id}")

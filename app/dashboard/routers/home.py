@@ -1,22 +1,19 @@
 """Home: what bazgasht earned the store in a period, day by day and per campaign."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.dashboard.auth import PanelDep
 from app.dashboard.chart import bar_chart
-from app.dashboard.forms import Problem
+from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.views import page
 from app.deps import NowDep, SessionDep
 from app.reports import service as reports
-from app.reports.period import InvalidPeriod, period_for, store_today
 
 router = APIRouter(prefix="/panel", include_in_schema=False)
 
-PRESETS = (7, 30, 90)
 # The home page's two reports read the same messages twice; on PostgreSQL they run side by side
 # in sessions of their own (read-only: a snapshot apart at most).
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="panel-home")
@@ -39,19 +36,8 @@ def _reports(request: Request, session, store, period) -> tuple[dict, dict]:
 @router.get("")
 def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) -> Response:
     store = current.store
-    first = request.query_params.get("from") or None
-    last = request.query_params.get("to") or None
-    days = request.query_params.get("days")
-    today = store_today(store.timezone, now)
-    problems = []
-    if days and days.isdigit() and int(days) in PRESETS and not (first or last):
-        first = (today - timedelta(days=int(days) - 1)).isoformat()
-    try:
-        period = period_for(first=first, last=last, tz=store.timezone, today=today)
-    except InvalidPeriod as exc:
-        problems.append(Problem("period", "range_invalid" if exc.code == "invalid_range"
-                                else "date_invalid"))
-        period = period_for(first=None, last=None, tz=store.timezone, today=today)
+    chosen = chosen_period(request, store, now)
+    period = chosen.period
     summary, series = _reports(request, session, store, period)
     campaigns = [c for c in summary["campaigns"]
                  if not c["deleted"] or c["messages"] or c["orders"]]
@@ -59,5 +45,5 @@ def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) 
                 totals=summary["totals"], campaigns=campaigns, period=summary["range"],
                 revenue_chart=bar_chart(series["days"], "revenue"),
                 sent_chart=bar_chart(series["days"], "sent"), presets=PRESETS,
-                form_from=first or "", form_to=last or "", problems=problems,
-                period_days=(period.last_day - period.first_day).days + 1)
+                form_from=chosen.form_from, form_to=chosen.form_to, problems=chosen.problems,
+                period_days=chosen.days)

@@ -1,0 +1,45 @@
+"""The period a panel page shows, from its query string: `days` (one of the presets) or
+`from`/`to` (Jalali or ISO, any digits). One rule for every page with a period chooser (home, a
+campaign): a wrong date is a Persian problem beside the chooser and the default period instead,
+never an error page."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fastapi import Request
+
+from app.dashboard.forms import Problem
+from app.reports.period import InvalidPeriod, Period, period_for, store_today
+
+PRESETS = (7, 30, 90)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    period: Period
+    form_from: str   # what the chooser's fields show again
+    form_to: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def days(self) -> int:
+        return (self.period.last_day - self.period.first_day).days + 1
+
+
+def chosen_period(request: Request, store, now: datetime) -> Chosen:
+    first = request.query_params.get("from") or None
+    last = request.query_params.get("to") or None
+    days = request.query_params.get("days")
+    today = store_today(store.timezone, now)
+    problems = []
+    typed = first
+    if days and days.isdigit() and int(days) in PRESETS and not (first or last):
+        first = (today - timedelta(days=int(days) - 1)).isoformat()
+    try:
+        period = period_for(first=first, last=last, tz=store.timezone, today=today)
+    except InvalidPeriod as exc:
+        problems.append(Problem("period", "range_invalid" if exc.code == "invalid_range"
+                                else "date_invalid"))
+        period = period_for(first=None, last=None, tz=store.timezone, today=today)
+    # A preset leaves the date fields empty (and its chip lit), as the merchant left them.
+    return Chosen(period, typed or "", last or "", problems)
