@@ -15,6 +15,7 @@ from app.clock import SYSTEM
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending
 from app.messaging.gateway import make_gateways
+from app.ops import liveness
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ def _factory(task):
 @lru_cache
 def _gateways_for(database_url: str):
     return make_gateways(_sessionmaker(database_url))
+
+
+@lru_cache
+def _liveness_for(database_url: str) -> liveness.Liveness:
+    return liveness.Liveness(_sessionmaker(database_url).kw["bind"])
 
 
 def _gateways(task):
@@ -77,8 +83,9 @@ class SendBatchRequest(Request):
 def send_batch(self, message_ids: list[int], now: str | None = None) -> dict:
     """Send claimed messages. A redelivered task is harmless: only "sending" rows are sent."""
     at = datetime.fromisoformat(now) if now else SYSTEM.now()
-    factory = _factory(self)
-    return dispatch.send_batch(factory, _gateways(self), message_ids, at)
+    url = self.app.conf.bazgasht_database_url
+    return dispatch.send_batch(_factory(self), _gateways(self), message_ids, at,
+                               worker=_liveness_for(url).token())
 
 
 def _to_workers(ids: list[int], when: datetime) -> None:

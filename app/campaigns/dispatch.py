@@ -23,7 +23,7 @@ from app.campaigns.models import FAILED, HELD, SCHEDULED, SENDING, SENT, Message
 from app.campaigns.reasons import Reason, SendMode, detail
 from app.db import unit_of_work
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
-from app.ops import metrics
+from app.ops import liveness, metrics
 from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
@@ -33,10 +33,11 @@ MAX_ATTEMPTS = 5
 STUCK_AFTER = timedelta(minutes=10)
 
 
-def _guard_batch(factory: sessionmaker[Session], ids: list[int],
-                 now: datetime) -> tuple[dict[str, int], list[tuple[int, Send]]]:
-    """One transaction: lock the claimed messages, decide each; returns the counts of those
-    not going out and the sends of those that are."""
+def _guard_batch(factory: sessionmaker[Session], ids: list[int], now: datetime,
+                 worker: str | None = None) -> tuple[dict[str, int], list[tuple[int, Send]]]:
+    """One transaction: lock the claimed messages, mark them as this process's (`worker`, its
+    liveness token), decide each; returns the counts of those not going out and the sends of
+    those that are."""
     outcome: dict[str, int] = {}
     sends: list[tuple[int, Send]] = []
     with unit_of_work(factory) as session:
@@ -49,6 +50,8 @@ def _guard_batch(factory: sessionmaker[Session], ids: list[int],
                 outcome[message.status] = outcome.get(message.status, 0) + 1
         if not ready:
             return outcome, sends
+        for message in ready:
+            message.claimed_by = worker
         batch = Batch(session, ready, now)
         # No autoflush: the checks only read what the batch preloaded; their changes are
         # written once, at commit, instead of one UPDATE per message.
@@ -65,7 +68,7 @@ def _guard_batch(factory: sessionmaker[Session], ids: list[int],
 
 
 def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: datetime, *,
-               deadline: Deadline = DEADLINE) -> dict[str, int]:
+               deadline: Deadline = DEADLINE, worker: str | None = None) -> dict[str, int]:
     """Guard, send and record claimed messages; returns how many ended in each status.
 
     One transaction guards the whole batch, the gateways are called with none open (side by
@@ -76,7 +79,7 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: da
     """
     for attempt in (1, 2):
         try:
-            outcome, sends = _guard_batch(factory, ids, now)
+            outcome, sends = _guard_batch(factory, ids, now, worker)
             break
         except IntegrityError as exc:  # a short-link code taken meanwhile: new codes, once
             if attempt == 2:
@@ -217,9 +220,17 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
 
     `batch` (ids, claimed_at): one send batch whose worker process is known to be gone (a stopped
     or killed Celery child, workers/tasks.py), resolved at once instead of after STUCK_AFTER.
+    Without it, also the messages of every sending process that is gone (its liveness lock
+    free: app/ops/liveness.py), however recently they were claimed.
     """
-    stalled = (Message.claimed_at < now - STUCK_AFTER if batch is None  # ops: see `batch`
-               else Message.id.in_(batch[0]) & (Message.claimed_at == batch[1]))
+    if batch is None:
+        with factory() as session:
+            tokens = set(session.scalars(select(Message.claimed_by).distinct().where(
+                Message.status == SENDING, Message.claimed_by.is_not(None))))
+        dead = liveness.gone(factory.kw["bind"], tokens)
+        stalled = (Message.claimed_at < now - STUCK_AFTER) | Message.claimed_by.in_(dead)
+    else:  # ops: see `batch`
+        stalled = Message.id.in_(batch[0]) & (Message.claimed_at == batch[1])
     with factory() as session:
         rows = session.execute(
             select(Message.id, Message.claimed_at, Message.store_id, Message.send_mode,

@@ -70,7 +70,7 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *,
             # UPDATE … FROM due joins by primary key: the cost follows the due rows, not the
             # table (an IN would hash-join against every scheduled row).
             .where(Message.id == due.c.id, Message.status == SCHEDULED)
-            .values(status=SENDING, claimed_at=now)
+            .values(status=SENDING, claimed_at=now, claimed_by=None)
             .returning(Message.id)
             .execution_options(synchronize_session=False)))
 
@@ -189,7 +189,7 @@ def settle_sending(session: Session, message_id: int, to: Move, *,
     if claimed_at is not None:
         still.append(Message.claimed_at == claimed_at)
     values: dict[str, Any] = dict(status=to.status, reason=to.reason, reason_detail=to.detail,
-                                  claimed_at=None)
+                                  claimed_at=None, claimed_by=None)
     if not keep_sent_at:
         values |= dict(sent_at=None, send_mode=None)
     if to.due_at is not None:

@@ -159,6 +159,8 @@ class Message(Base):
     text: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sending process that took it (app/ops/liveness.py): its death frees it at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gateway_id: Mapped[str | None] = mapped_column(String(64))
     parts: Mapped[int | None] = mapped_column(Integer)

@@ -125,6 +125,64 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(shop, d
     assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
 
 
+HANGS = textwrap.dedent("""
+    import sys
+    from datetime import datetime
+    from app.campaigns.dispatch import send_batch
+    from app.campaigns.lifecycle import claim_due
+    from app.db import make_engine, make_sessionmaker
+    from app.messaging.gateway import ConsoleGateway
+    from app.ops.liveness import Liveness
+
+    class Hangs(ConsoleGateway):
+        # The call to the gateway never ends (until the process is killed).
+        def send_many(self, items):
+            print("sending", flush=True)
+            sys.stdin.read()
+
+    engine = make_engine(sys.argv[1])
+    factory = make_sessionmaker(engine)
+    now = datetime.fromisoformat(sys.argv[2])
+    send_batch(factory, Hangs(factory), claim_due(factory, now, limit=10), now,
+               worker=Liveness(engine).token())
+""")
+
+
+def test_the_claims_of_a_process_killed_whole_are_freed_at_the_next_round(shop, database_url):
+    """PostgreSQL: a sending process's liveness is its advisory lock, so its claims wait for
+    no timeout once it is gone (and are left alone while it lives). SQLite (one process, no
+    token): the reaper's STUCK_AFTER, as before."""
+    due = abandon_carts(shop, 12)
+    worker = subprocess.Popen([sys.executable, "-c", HANGS, database_url, DUE.isoformat()],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "sending"  # approved, at the gateway
+        with shop.factory() as session:
+            tokens = set(session.scalars(select(Message.claimed_by).where(
+                Message.status == "sending")))
+        gateway = ConsoleGateway(shop.factory)
+        soon = DUE + timedelta(seconds=30)
+        assert reap(shop.factory, gateway, soon) == 0  # alive: in flight, left alone
+        worker.kill()
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=60)
+    if shop.factory.kw["bind"].dialect.name == "postgresql":
+        assert len(tokens) == 1 and None not in tokens
+        assert reap(shop.factory, gateway, soon) == 10  # gone: freed at once
+    else:
+        assert tokens == {None}
+        assert reap(shop.factory, gateway, soon) == 0
+        assert reap(shop.factory, gateway, DUE + STUCK_AFTER + timedelta(minutes=1)) == 10
+    # The gateway never got them: they go out again, each once.
+    assert statuses(shop.factory, due) == Counter({"scheduled": 12})
+    shop.tick(DUE + STUCK_AFTER + timedelta(minutes=2))
+    assert statuses(shop.factory, due) == Counter({"delivered": 12})
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
+
+
 def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, redis_url):
     from app.scheduler import tick
     from workers.celery_app import make_celery
