@@ -11,12 +11,13 @@ whether or not a campaign touched the order.
   customer id, else its billing e-mail (lower-cased). Orders with none of these count in
   orders and revenue, never in customer figures.
 - A customer's **first purchase** is the earliest of all their purchases, before the period
-  too: one grouped query over the store's purchases (bounded by the store; `created_gmt`
-  orders it). Everything else is bounded by the period, or by the period's cohorts.
+  too, so one window runs over the store's purchases (bounded by the store, not the period);
+  orders and survey answers are read for the period only.
 
 Months are Jalali calendar months of store-local days, the first and last cut to the period.
 Rows are put in a month by comparing their UTC time with the months' UTC bounds (a CASE), so
-both databases group the same way and no date arithmetic runs in SQL.
+both databases group the same way; the only date arithmetic in SQL is the seconds from a
+first purchase to a second.
 """
 
 import statistics
@@ -48,7 +49,7 @@ class Month:
     first_day: date
     last_day: date
     since: datetime
-    until: datetime  # the month's true end (the next month's first midnight), for cohorts
+    until: datetime  # the midnight after its last day (excluded)
     label: str  # «آذر ۱۴۰۵»
 
     def describe(self) -> dict:

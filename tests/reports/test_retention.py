@@ -200,3 +200,10 @@ def test_bad_dates_are_422_with_a_reason(client, shops, params, code):
 def test_a_store_key_is_required(client, shops):
     response = client.get(URL, params=PERIOD)
     assert response.status_code == 401 and error_of(response)["code"] == "missing_api_key"
+
+
+def test_the_report_is_in_the_openapi_document(client):
+    operation = client.get("/openapi.json").json()["paths"][URL]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"from", "to"}
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Retention"}
