@@ -207,3 +207,12 @@ def test_the_report_is_in_the_openapi_document(client):
     assert {p["name"] for p in operation["parameters"]} == {"from", "to"}
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/Retention"}
+
+
+@pytest.mark.parametrize("params", [{"from": "2999-12-01"}, {"from": "1970-01-01",
+                                                               "to": "1970-12-31"}])
+def test_the_edges_of_the_calendar_answer(client, shops, params):
+    store, _ = shops
+    response = client.get(URL, params=params, headers=bearer(store))
+    assert response.status_code == 200, response.text
+    assert response.json()["totals"]["orders"] == 0
