@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from app.campaigns.deps import CampaignWithHistoryDep
 from app.deps import NowDep, SessionDep, StoreDep
-from app.reports import export, schemas, service
+from app.reports import export, retention, schemas, service
 from app.reports.period import Period, period_for, store_today
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -63,6 +63,14 @@ def ab_tests(store: StoreDep, session: SessionDep, period: PeriodDep,
              campaign_id: CampaignFilter = None) -> dict:
     return service.ab_tests(session, store=store, period=period,
                             campaign_id=campaign_id)
+
+
+@router.get("/retention", response_model=schemas.Retention,
+            summary="Retention per Jalali month: customers new and returning, repeat purchases, "
+                    "time to a second order, refunds, satisfaction, lifetime value by cohort")
+def retention_report(store: StoreDep, session: SessionDep, period: PeriodDep,
+                     now: NowDep) -> dict:
+    return retention.retention(session, store=store, period=period, now=now)
 
 
 _CSV = {200: {"content": {"text/csv": {}},

@@ -214,3 +214,89 @@ class AbTests(BaseModel):
     range: Range
     test: AbTestMethod
     steps: list[AbStep]
+
+
+class RetentionFigures(BaseModel):
+    orders: int = Field(description="purchases placed (orders that are a purchase now)")
+    customers: int = Field(description="distinct customers who made them")
+    new_customers: int = Field(description="customers whose first purchase ever was here")
+    returning_customers: int = Field(description="customers who had bought before: customers − "
+                                                 "new_customers")
+    orders_without_customer: int = Field(description=(
+        "purchases with no phone, WooCommerce customer or e-mail: in orders and revenue only"))
+    revenue: int = Field(description="Rial: the purchases' totals less what refunds gave back")
+    returning_revenue: int = Field(description="Rial: the revenue of returning customers")
+    returning_revenue_share: float | None = Field(description="returning_revenue / revenue")
+    average_order_value: int | None = Field(description="Rial: revenue / orders")
+    paid_orders: int = Field(description="purchases plus fully refunded orders")
+    refunded_orders: int = Field(description="paid orders refunded fully or partly")
+    refund_rate: float | None = Field(description="refunded_orders / paid_orders")
+    gross_revenue: int = Field(description="Rial: the paid orders' totals")
+    refunded_amount: int = Field(description="Rial: what refunds gave back of them")
+    refunded_share: float | None = Field(description="refunded_amount / gross_revenue")
+    survey_answers: int = Field(description="survey answers given")
+    average_rating: float | None
+    satisfied_share: float | None = Field(description="answers rated 4 or 5 / survey_answers")
+
+
+class RetentionMonth(RetentionFigures):
+    from_: str = Field(alias="from", description="first day, store-local, ISO (cut to the period)")
+    to: str = Field(description="last day, store-local, ISO (cut to the period)")
+    from_jalali: str = Field(examples=["۱۴۰۵/۰۹/۰۱"])
+    to_jalali: str = Field(examples=["۱۴۰۵/۰۹/۳۰"])
+    label: str = Field(description="the Jalali month", examples=["آذر ۱۴۰۵"])
+
+
+class LifetimeValue(BaseModel):
+    months: int = Field(description="to the end of the n-th month after the cohort's month")
+    revenue: int | None = Field(description="Rial: the cohort's revenue by then; null until "
+                                            "that month has ended")
+    per_customer: int | None = Field(description="Rial: revenue / the cohort's customers")
+
+
+class Cohort(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    from_jalali: str
+    to_jalali: str
+    label: str = Field(examples=["آذر ۱۴۰۵"])
+    customers: int = Field(description="customers whose first purchase was in this month")
+    repeat_customers: int = Field(description="of them, those who bought again (up to now)")
+    repeat_rate: float | None
+    repeat_within_90_days: int | None = Field(description=(
+        "of them, those whose second purchase came within 90 days of the first; null until "
+        "90 days have passed since the month ended"))
+    lifetime_value: list[LifetimeValue]
+
+
+class RepeatWithin90Days(BaseModel):
+    cohorts: list[str] = Field(description="the cohorts counted (first day, ISO): those whose "
+                                           "month ended 90 days ago or more")
+    customers: int
+    repeat_customers: int
+    rate: float | None
+
+
+class RepeatPurchase(BaseModel):
+    customers: int = Field(description="customers whose first purchase was in the period")
+    repeat_customers: int = Field(description="of them, those who bought again (up to now)")
+    rate: float | None
+    within_90_days: RepeatWithin90Days
+
+
+class SecondOrder(BaseModel):
+    customers: int = Field(description="customers whose second purchase was in the period")
+    median_days: float | None = Field(description="days from their first purchase to it")
+    average_days: float | None
+
+
+class Retention(BaseModel):
+    store: StoreRef
+    range: Range
+    amounts_in: Literal["rial"] = "rial"
+    months: list[RetentionMonth] = Field(description="each Jalali month of the period, cut to it")
+    totals: RetentionFigures = Field(description=(
+        "the whole period: new and returning relative to the period's first day"))
+    repeat_purchase: RepeatPurchase
+    second_order: SecondOrder
+    cohorts: list[Cohort] = Field(description="one per month of the period: its new customers")

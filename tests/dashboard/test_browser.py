@@ -105,7 +105,7 @@ def test_every_page_lays_out_right_to_left_without_errors(width, merchant_at, se
              ("activity-upcoming", "/panel/activity?tab=upcoming"),
              ("activity-surveys", "/panel/activity?tab=surveys"),
              ("contacts", "/panel/contacts"), ("contact", f"/panel/contacts/{seeded.contact_id}"),
-             ("settings", "/panel/settings")]
+             ("settings", "/panel/settings"), ("retention", "/panel/retention")]
     folder = screenshots / database_url.split(":")[0].split("+")[0]
     folder.mkdir(exist_ok=True)
     for name, path in pages:

@@ -1,7 +1,16 @@
 """The panel's pages, one router per part of the panel, all under /panel."""
 
-from app.dashboard.routers import activity, auth, campaigns, contacts, home, settings, static
+from app.dashboard.routers import (
+    activity,
+    auth,
+    campaigns,
+    contacts,
+    home,
+    retention,
+    settings,
+    static,
+)
 
 routers = [static.router, auth.router, home.router, campaigns.router, activity.router,
-           contacts.router, settings.router,
+           contacts.router, settings.router, retention.router,
            static.fallback]  # last: every other /panel address is the panel's 404 page
