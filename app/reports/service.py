@@ -35,6 +35,7 @@ from app.digits import persian_digits
 from app.reports import repository as repo
 from app.reports import stats
 from app.reports.costs import WENT_OUT, Cost, cost_source, sms_costs
+from app.reports.lift import campaign_lift
 from app.reports.period import Period, as_date, jalali_label, local_day
 from app.stores.models import Store
 
@@ -256,7 +257,9 @@ def campaign_report(session: Session, *, store: Store, period: Period,
     for f in figures.values():
         cost.add(f.cost)
     return _header(store, period, cost) | {"campaign": row,
-                                           "surveys": _surveys(session, store, period, where)}
+                                           "surveys": _surveys(session, store, period, where),
+                                           "lift": campaign_lift(session, store=store,
+                                                                 period=period, campaign=campaign)}
 
 
 def timeseries(session: Session, *, store: Store, period: Period,
