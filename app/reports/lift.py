@@ -21,6 +21,7 @@ treated enrollments: what the treated group got beyond what it would have got as
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Float, Interval, and_, case, cast, func, literal_column, select
@@ -221,7 +222,11 @@ def groups(session: Session, *, store: Store, period: Period, campaign: Campaign
                Order.contact_id == Enrollment.contact_id, Order.store_id == store.id,
                Order.purchased.is_(True), Order.deleted_at.is_(None),
                Order.created_gmt >= Enrollment.anchor_at,
-               Order.created_gmt <= _later(Enrollment.anchor_at, seconds, dialect)))
+               Order.created_gmt <= _later(Enrollment.anchor_at, seconds, dialect),
+               # The same bounds for all: the store's orders of the period and its windows
+               # only (by its (store, created) index), never its whole history.
+               Order.created_gmt >= period.since,
+               Order.created_gmt <= period.until + timedelta(seconds=seconds)))
            .where(Enrollment.campaign_id == campaign.id, Enrollment.anchor_at >= period.since,
                   Enrollment.anchor_at < period.until)
            .group_by(Enrollment.id, Enrollment.control).subquery())
