@@ -193,10 +193,14 @@ def compare(campaign: Campaign, treated: Group, control: Group, *,
 
 
 def _later(column, seconds: int, dialect: str):
-    """`column` + `seconds`, as SQL (SQLite keeps naive UTC text)."""
+    """`column` + `seconds`, as SQL. SQLite keeps naive UTC text with microseconds
+    ("2026-11-24 06:30:00.000000") and its date functions round to milliseconds: the whole
+    seconds are added to the text before the point and the fraction put back as it was."""
     if dialect == "postgresql":
         return column + literal_column(f"interval '{int(seconds)} seconds'", type_=Interval)
-    return func.datetime(column, literal_column(f"'+{int(seconds)} seconds'"))
+    return func.strftime("%Y-%m-%d %H:%M:%S", func.substr(column, 1, 19),
+                         literal_column(f"'+{int(seconds)} seconds'")).op("||")(
+                             func.substr(column, 20))
 
 
 def window_seconds(session: Session, campaign: Campaign, store: Store) -> int:
