@@ -10,17 +10,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
 
-from app.campaigns.models import Campaign, Enrollment
-from app.commerce.models import Order
-from app.contacts.models import Contact
+from app.campaigns.models import Campaign
 from app.db import unit_of_work
 from app.reports.lift import Group, compare
 from tests.factories import set_campaign, store_settings
 from tests.helpers import create_store
 from tests.reports.conftest import NOVEMBER, headers
 from tests.reports.history import local
+from tests.reports.trial import buy, campaign_id_of, enroll_many
 
 ANCHOR = local("2026-11-10 12:00")
 CONTROL_RATE, TREATED_RATE = 0.10, 0.18
@@ -35,41 +33,6 @@ class Trial:
     revenue: dict    # control (bool) → their revenue
 
 
-def enroll_many(session, store_id: int, campaign_id: int, sides: list[bool], *,
-                anchor=ANCHOR, serial: int = 0) -> list[tuple[int, int, bool]]:
-    """A contact and an enrollment per side (True: control); returns (enrollment, contact,
-    control), in order."""
-    session.execute(insert(Contact), [
-        dict(store_id=store_id, phone=f"+98935{serial + i:07d}", first_name="", last_name="")
-        for i in range(len(sides))])
-    contacts = session.scalars(select(Contact.id).where(
-        Contact.store_id == store_id, Contact.phone >= f"+98935{serial:07d}",
-        Contact.phone < f"+98935{serial + len(sides):07d}").order_by(Contact.phone)).all()
-    session.execute(insert(Enrollment), [
-        dict(store_id=store_id, campaign_id=campaign_id, subject_type="cart",
-             subject_id=serial + i, contact_id=c, anchor_at=anchor + timedelta(minutes=i),
-             status="active", control=side)
-        for i, (c, side) in enumerate(zip(contacts, sides, strict=True))])
-    rows = session.execute(select(Enrollment.id, Enrollment.contact_id, Enrollment.control)
-                           .where(Enrollment.campaign_id == campaign_id,
-                                  Enrollment.contact_id.in_(contacts))
-                           .order_by(Enrollment.contact_id)).all()
-    return [tuple(r) for r in rows]
-
-
-def buy(session, store_id: int, contact_id: int, at, total: int, *, wc_id: int,
-        purchased=True, refunded=0, deleted=False) -> None:
-    session.add(Order(store_id=store_id, wc_id=wc_id, number=str(wc_id), status="processing",
-                      purchased=purchased, currency="IRT", total=total, refunded=refunded,
-                      contact_id=contact_id, created_gmt=at, items=[],
-                      deleted_at=at if deleted else None))
-
-
-def campaign_id_of(session, store_id: int, kind: str = "abandoned_cart") -> int:
-    return session.scalar(select(Campaign.id).where(Campaign.store_id == store_id,
-                                                    Campaign.kind == kind))
-
-
 @pytest.fixture
 def trial(factory) -> Trial:
     rng = random.Random(20261207)
@@ -77,7 +40,8 @@ def trial(factory) -> Trial:
         store = create_store(session)
         campaign_id = campaign_id_of(session, store.id)
         set_campaign(session, store.id, "abandoned_cart", control_percent=10)
-        people = enroll_many(session, store.id, campaign_id, [i % 10 == 0 for i in range(1000)])
+        people = enroll_many(session, store.id, campaign_id, [i % 10 == 0 for i in range(1000)],
+                             anchor=ANCHOR)
         converted = {False: 0, True: 0}
         revenue = {False: 0, True: 0}
         for n, (_, contact_id, control) in enumerate(people):
@@ -153,7 +117,8 @@ def test_a_tiny_sample_says_plainly_it_is_too_small(client, factory):
         store = create_store(session)
         campaign_id = campaign_id_of(session, store.id)
         set_campaign(session, store.id, "abandoned_cart", control_percent=20)
-        people = enroll_many(session, store.id, campaign_id, [i % 5 == 0 for i in range(40)])
+        people = enroll_many(session, store.id, campaign_id, [i % 5 == 0 for i in range(40)],
+                             anchor=ANCHOR)
         for n, (_, contact_id, _) in enumerate(people[:12]):
             buy(session, store.id, contact_id, ANCHOR + timedelta(days=1), 800_000, wc_id=n + 1)
     lift = lift_of(client, store, campaign_id)
@@ -168,7 +133,7 @@ def test_a_campaign_without_control_says_how_to_turn_it_on(client, factory):
     with unit_of_work(factory) as session:
         store = create_store(session)
         campaign_id = campaign_id_of(session, store.id)
-        enroll_many(session, store.id, campaign_id, [False] * 3)
+        enroll_many(session, store.id, campaign_id, [False] * 3, anchor=ANCHOR)
     lift = lift_of(client, store, campaign_id)
     assert lift["verdict"] == "no_control" and lift["control_percent"] == 0
     assert lift["treated"]["contacts"] == 3 and lift["control"] == {
@@ -185,9 +150,9 @@ def test_what_counts_as_a_conversion(client, factory):
         other = create_store(session, name="دیگری", url="https://other.example")
         campaign_id = campaign_id_of(session, store.id)
         store_settings(session, store.id, attribution_window_days=2)  # window: 3 + 2 days
-        people = enroll_many(session, store.id, campaign_id, [True] * 8)
+        people = enroll_many(session, store.id, campaign_id, [True] * 8, anchor=ANCHOR)
         survey = campaign_id_of(session, store.id, "post_purchase_survey")
-        enroll_many(session, store.id, survey, [True], serial=500)  # another campaign's
+        enroll_many(session, store.id, survey, [True], anchor=ANCHOR, serial=500)  # another campaign's
         enroll_many(session, store.id, campaign_id, [True], serial=600,
                     anchor=local("2026-10-20 12:00"))  # before the period
         contacts = [c for _, c, _ in people]

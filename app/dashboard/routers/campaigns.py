@@ -9,7 +9,12 @@ from fastapi.responses import Response
 from app.admin import preview
 from app.campaigns import coupons, editing
 from app.campaigns.models import ABANDONED_CART, LOST_ORDER, WIN_BACK, Campaign, CampaignStep
-from app.campaigns.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
+from app.campaigns.schemas import (
+    MAX_CONTROL_PERCENT,
+    MAX_DELAY_MINUTES,
+    CampaignPatch,
+    StepCreate,
+)
 from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
@@ -19,6 +24,8 @@ from app.deps import NowDep, SessionDep
 from app.errors import DomainError, NotFound
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.reports.lift import campaign_lift
+from app.reports.period import period_for, store_today
 
 router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
 
@@ -94,6 +101,7 @@ def _trigger_state(campaign: Campaign) -> dict:
 
 def _campaign_page(request, current, session, campaign: Campaign, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
+                   control: str | None = None, lift: dict | None = None,
                    status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
@@ -105,6 +113,8 @@ def _campaign_page(request, current, session, campaign: Campaign, *, problems=()
                 needs_keys=needs_keys, unchecked_codes=_unchecked_codes(store, steps),
                 name=campaign.name if name is None else name,
                 trigger=trigger if trigger is not None else _trigger_state(campaign),
+                control=str(campaign.control_percent) if control is None else control,
+                max_control=MAX_CONTROL_PERCENT, lift=lift,
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"))
 
 
@@ -118,8 +128,13 @@ def _unchecked_codes(store, steps: list[CampaignStep]) -> list[str]:
 
 @router.get("/{campaign_id}")
 def campaign_page(campaign_id: str, request: Request, current: PanelDep,
-                  session: SessionDep) -> Response:
-    return _campaign_page(request, current, session, _campaign(session, current, campaign_id))
+                  session: SessionDep, now: NowDep) -> Response:
+    campaign = _campaign(session, current, campaign_id)
+    tz = current.store.timezone  # the lift against the control group, over the last 30 days
+    period = period_for(first=None, last=None, tz=tz, today=store_today(tz, now))
+    return _campaign_page(request, current, session, campaign, lift=campaign_lift(
+        session, store=current.store, period=period, campaign=campaign) | {
+            "range": period.describe()})
 
 
 @router.post("/{campaign_id}")
@@ -144,6 +159,10 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
                 checks.add("trigger_value", "trigger_range", low=low, high=high)
             else:
                 changes["trigger_minutes"] = minutes
+    # Left out of the form: unchanged. For enrollments from now on.
+    control = checks.integer("control_percent", low=0, high=MAX_CONTROL_PERCENT, required=False)
+    if control is not None:
+        changes["control_percent"] = control
     if checks.ok:
         try:
             editing.update_campaign(session, campaign=campaign, patch=CampaignPatch(**changes))
@@ -152,7 +171,8 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
     if not checks.ok:
         session.rollback()
         return _campaign_page(request, current, session, campaign, problems=checks.problems,
-                              name=checks.raw("name"), trigger=trigger, status_code=FORM_REFUSED)
+                              name=checks.raw("name"), trigger=trigger,
+                              control=checks.raw("control_percent"), status_code=FORM_REFUSED)
     return redirect(f"/panel/campaigns/{campaign.id}?ok=saved")
 
 
