@@ -178,3 +178,21 @@ def test_what_counts_as_a_conversion(client, factory):
                                "revenue": 1_500_000 + 500_000 + 300_000 + 0,
                                "revenue_per_contact": round(2_300_000 / 8)}
     assert lift["treated"]["contacts"] == 0 and lift["verdict"] == "not_enough_data"
+
+
+def test_no_difference_and_a_harmful_campaign_are_said_plainly():
+    campaign = Campaign(control_percent=10)
+    same = compare(campaign, Group(900, 90, 90, 90_000_000, 90 * 1e12),
+                   Group(100, 10, 10, 10_000_000, 10 * 1e12), window_days=8)
+    assert same["verdict"] == "not_significant"
+    assert same["conversion_rate_difference"]["estimate"] == 0
+    low, high = same["incremental_orders"]["low"], same["incremental_orders"]["high"]
+    assert low < 0 < high and low == -high
+    assert same["message"].startswith("هنوز نمی‌توان گفت این کمپین فروش را بیشتر کرده است")
+    assert "سفارش کمتر تا" in same["message"] and "سفارش بیشتر" in same["message"]
+    harmful = compare(campaign, Group(900, 45, 45, 45_000_000, 45 * 1e12),
+                      Group(100, 20, 20, 20_000_000, 20 * 1e12), window_days=8)
+    assert harmful["verdict"] == "significant"
+    assert harmful["conversion_rate_difference"]["high"] < 0
+    assert harmful["incremental_revenue"]["high"] < 0
+    assert "کمتر از گروه کنترل خریدند" in harmful["message"] and "سفارش کمتر" in harmful["message"]
