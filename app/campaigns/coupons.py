@@ -390,10 +390,13 @@ def _open_coupons(factory: sessionmaker[Session], now: datetime, limit: int) -> 
             .join(CampaignStep, CampaignStep.id == Message.step_id)
             .join(Campaign, Campaign.id == Message.campaign_id)
             .join(Store, Store.id == Message.store_id)
+            # Nor for the control group: its messages are never sent (app/campaigns/guard.py).
+            .join(Enrollment, Enrollment.id == Message.enrollment_id)
             .outerjoin(Coupon, Coupon.message_id == Message.id)
             .where(Message.status == SCHEDULED, Message.due_at <= now + LEAD,
                    Coupon.id.is_(None), CampaignStep.coupon["mode"].as_string() == PERSONAL,
-                   Campaign.active.is_(True), Store.sending_paused_at.is_(None))
+                   Campaign.active.is_(True), Store.sending_paused_at.is_(None),
+                   Enrollment.control.is_(False))
             .order_by(Message.due_at).limit(limit)).all()
     if not wanted:
         return

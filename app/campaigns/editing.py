@@ -121,7 +121,7 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
                         promotional=_KIND_DEFAULTS[data.kind][0],
                         trigger_minutes=_trigger_minutes(data.kind, data.trigger_minutes),
-                        created_at=now)
+                        control_percent=data.control_percent, created_at=now)
     session.add(campaign)
     session.flush()
     for position, step in enumerate(steps, start=1):
@@ -139,6 +139,8 @@ def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatc
         campaign.name = changes["name"]
     if "trigger_minutes" in changes:
         campaign.trigger_minutes = _trigger_minutes(campaign.kind, changes["trigger_minutes"])
+    if changes.get("control_percent") is not None:  # for enrollments from now on
+        campaign.control_percent = changes["control_percent"]
     session.flush()
     return campaign
 

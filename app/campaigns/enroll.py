@@ -5,6 +5,7 @@ Enrolling writes the enrollment and all its messages with their due_at. The uniq
 replayed webhook from enrolling twice: a conflicting insert is skipped.
 """
 
+import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -43,6 +44,25 @@ def latest_at(anchor_at: datetime, step: CampaignStep) -> datetime:
     return anchor_at + timedelta(minutes=step.delay_minutes + step.send_within_minutes)
 
 
+# The control draw splits contacts into this many buckets: a percent is 100 of them.
+BUCKETS = 10_000
+
+
+def control_bucket(campaign_id: int, contact_id: int) -> int:
+    """The contact's bucket (0 to BUCKETS - 1) in this campaign: a hash, not a random draw, so a
+    contact stays on the same side of one campaign however often they are enrolled, and sides
+    in two campaigns are independent."""
+    digest = hashlib.sha256(f"{campaign_id}:{contact_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % BUCKETS
+
+
+def in_control(campaign: Campaign, contact_id: int) -> bool:
+    """Drawn into the campaign's control group (as its share stands now: a change applies to
+    enrollments from then on)."""
+    percent = campaign.control_percent or 0
+    return percent > 0 and control_bucket(campaign.id, contact_id) < percent * BUCKETS // 100
+
+
 def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_id: int,
            contact_id: int, anchor_at: datetime) -> Enrollment | None:
     """Enroll one subject and schedule its messages; None if it already was enrolled."""
@@ -53,7 +73,8 @@ def enroll(session: Session, campaign: Campaign, *, subject_type: str, subject_i
         with session.begin_nested():
             enrollment = Enrollment(store_id=campaign.store_id, campaign_id=campaign.id,
                                     subject_type=subject_type, subject_id=subject_id,
-                                    contact_id=contact_id, anchor_at=anchor_at, status="active")
+                                    contact_id=contact_id, anchor_at=anchor_at, status="active",
+                                    control=in_control(campaign, contact_id))
             session.add(enrollment)
             session.flush()
             session.add_all(Message(
@@ -135,7 +156,9 @@ def _asked_within(session: Session, campaign: Campaign, contact_id: int | None,
                   anchor: datetime) -> bool:
     """The customer has this campaign's sequence for another order near `anchor`: one still
     running, or one whose message went out."""
-    went_out = exists().where(Message.enrollment_id == Enrollment.id, Message.sent_at.is_not(None))
+    # A control message withheld counts as gone out: control contacts are asked as often.
+    went_out = exists().where(Message.enrollment_id == Enrollment.id,
+                              or_(Message.sent_at.is_not(None), Message.withheld_at.is_not(None)))
     return session.scalar(select(exists().where(
         Enrollment.campaign_id == campaign.id, Enrollment.contact_id == contact_id,
         Enrollment.anchor_at > anchor - ONCE_PER_CUSTOMER,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, union_all
 from sqlalchemy.orm import Session
 
 from app.billing import service as billing
@@ -83,10 +83,14 @@ class Batch:
         self.spent: dict[int, int] = {}  # Rial approved per metered store in this batch
         self.sent: dict[int, list[datetime]] = {}
         batch_ids = [m.id for m in messages]
-        for contact_id, sent_at in session.execute(
-                select(Message.contact_id, Message.sent_at).where(
-                    Message.contact_id.in_(contact_ids), Message.sent_at > now - timedelta(days=7),
-                    Message.id.not_in(batch_ids))):
+        # A control message withheld counts as sent when it was withheld: other campaigns
+        # treat control contacts exactly like the rest (each half read by its own index).
+        week_ago = now - timedelta(days=7)
+        for contact_id, sent_at in session.execute(union_all(*(
+                select(Message.contact_id, at).where(
+                    Message.contact_id.in_(contact_ids), at > week_ago,
+                    Message.id.not_in(batch_ids))
+                for at in (Message.sent_at, Message.withheld_at)))):
             self.sent.setdefault(contact_id, []).append(sent_at)
 
     def afford(self, store: Store, parts: int) -> bool:
@@ -247,6 +251,20 @@ def not_too_late(case: Case) -> Move | None:
     return _too_late(case, case.now)
 
 
+def held_out_as_control(case: Case) -> Move | None:
+    """A control enrollment's message has met every check a treated one meets up to here; where
+    a treated one would go on to its coupon, link, cost and SMS, it is skipped instead, at the
+    minute the treated one would go out, and counts in the contact's frequency cap from then
+    on as if sent. Nothing leaves bazgasht for it."""
+    if not case.enrollment.control:
+        return None
+    later = within_sending_hours(case)
+    if later is not None:
+        return later
+    case.batch.sent.setdefault(case.contact.id, []).append(case.now)
+    return Move(SKIPPED, Reason.CONTROL, withheld_at=case.now)
+
+
 def coupon_is_ready(case: Case) -> Move | None:
     """A personal coupon the store has not confirmed yet: wait; given up: fallback or hold."""
     return coupon_gate(case.session, step=case.step, message=case.message, now=case.now)
@@ -283,6 +301,7 @@ CHECKS: tuple[Check, ...] = (
     subject_still_wants_it,
     something_to_recommend,
     not_too_late,
+    held_out_as_control,  # before the coupon: a control message makes none in the store
     coupon_is_ready,
     within_sending_hours,
 )

@@ -47,6 +47,8 @@ class Move:
     reason: Reason
     detail: str | None = None
     due_at: datetime | None = None
+    # Skipped as control: from this moment it counts in the frequency cap as if sent.
+    withheld_at: datetime | None = None
 
 
 def claim_due(factory: sessionmaker[Session], now: datetime, *,
@@ -80,6 +82,8 @@ def move(message: Message, to: Move) -> None:
     message.status, message.reason, message.reason_detail = to.status, to.reason, to.detail
     if to.due_at is not None:
         message.due_at = to.due_at
+    if to.withheld_at is not None:
+        message.withheld_at = to.withheld_at
     message.claimed_at = message.sent_at = message.send_mode = None
 
 

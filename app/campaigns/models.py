@@ -67,6 +67,9 @@ class Campaign(Base):
     # abandoned_cart: minutes of inactivity before a cart counts as abandoned;
     # win_back: minutes without a purchase after the last one. Unused by order triggers.
     trigger_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Percent of new enrollments drawn into the control group (0 = off): enrolled, never sent
+    # to, compared with the rest in the campaign's lift (app/reports/lift.py).
+    control_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Deleted by the merchant: kept (inactive) for its history; its pending messages were skipped.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -102,6 +105,8 @@ class Enrollment(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "subject_type", "subject_id"),
         Index("ix_enrollments_contact_id_status", "contact_id", "status"),
+        # The lift report reads one campaign's enrollments by when they started.
+        Index("ix_enrollments_campaign_id_anchor_at", "campaign_id", "anchor_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -115,6 +120,9 @@ class Enrollment(Base):
     exit_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Drawn into the campaign's control group when enrolled: its messages go through every
+    # check, then are skipped (reason control) instead of sent.
+    control: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Message(Base):
@@ -128,6 +136,10 @@ class Message(Base):
               sqlite_where=text("status = 'scheduled'")),
         Index("ix_messages_status_claimed_at", "status", "claimed_at"),
         Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
+        # The frequency cap reads withheld (control) messages beside sent ones; few rows have it.
+        Index("ix_messages_contact_id_withheld_at", "contact_id", "withheld_at",
+              postgresql_where=text("withheld_at IS NOT NULL"),
+              sqlite_where=text("withheld_at IS NOT NULL")),
         Index("ix_messages_status_sent_at", "status", "sent_at"),
         # Reports read one store's messages by when they went out, or (not sent) were due;
         # the included columns let them count without visiting the table.
@@ -162,6 +174,10 @@ class Message(Base):
     # The sending process that took it (app/ops/liveness.py): its death frees it at once.
     claimed_by: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A control message, when it would have been approved: it counts in the frequency cap from
+    # then on, as if sent (so other campaigns treat control contacts like the rest), but it
+    # never went out, so nothing that reads sent_at (reports, credit, delivery) sees it.
+    withheld_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gateway_id: Mapped[str | None] = mapped_column(String(64))
     parts: Mapped[int | None] = mapped_column(Integer)
     cost: Mapped[int | None] = mapped_column(Integer)  # Rial, as the gateway charged it

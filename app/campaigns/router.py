@@ -26,7 +26,7 @@ def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
     # The steps are not an attribute of the campaign's row (no relationship): handed in.
     return dict(id=campaign.id, kind=campaign.kind, name=campaign.name, active=campaign.active,
                 promotional=campaign.promotional, trigger_minutes=campaign.trigger_minutes,
-                created_at=campaign.created_at, steps=[StepOut.model_validate(s) for s in steps])
+                control_percent=campaign.control_percent, created_at=campaign.created_at, steps=[StepOut.model_validate(s) for s in steps])
 
 
 def _one(session, campaign: Campaign) -> dict:
@@ -53,7 +53,7 @@ def get_campaign(campaign: CampaignDep, session: SessionDep) -> dict:
 
 
 @router.patch("/{campaign_id}", response_model=CampaignOut, responses=api_errors(404),
-              summary="Rename it, or change its trigger")
+              summary="Rename it, change its trigger or its control share")
 def update_campaign(campaign: CampaignDep, patch: CampaignPatch, session: SessionDep) -> dict:
     return _one(session, editing.update_campaign(session, campaign=campaign, patch=patch))
 

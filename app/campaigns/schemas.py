@@ -2,10 +2,11 @@
 `/api/v1/campaigns`), with the examples /docs shows, and the limits the panel's forms share."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.digits import latin_digits
 from app.messaging.sandbox import MAX_SOURCE
 from app.stores.schemas import NonBlank
 
@@ -20,6 +21,24 @@ _SEND_WITHIN = ("minutes after its due time the message may still go out; later 
 MAX_TEMPLATE = MAX_SOURCE  # app/messaging/sandbox.py owns the limit
 MAX_STEPS = 10
 MAX_VARIANTS = 10
+# A larger control group would withhold the campaign from too many customers.
+MAX_CONTROL_PERCENT = 50
+
+
+def _percent(value: Any) -> Any:
+    """«۱۰», "10", "10%" or 10; a boolean is no number."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, str):
+        return latin_digits(value).strip().removesuffix("%").removesuffix("٪").strip()
+    return value
+
+
+ControlPercent = Annotated[int, BeforeValidator(_percent), Field(
+    ge=0, le=MAX_CONTROL_PERCENT,
+    description="percent of new enrollments drawn into the control group: enrolled but never "
+                "sent to, compared with the rest in the campaign report's `lift`; 0 = off "
+                "(the default). Persian digits accepted")]
 
 
 class Variant(BaseModel):
@@ -112,20 +131,23 @@ class CampaignCreate(BaseModel):
                     "since the last purchase (1 day – 365 days); unused by the others. Default: "
                     "the kind's.")
     active: bool = False
+    control_percent: ControlPercent = 0
     steps: list[StepCreate] = Field(default_factory=list, max_length=MAX_STEPS)
 
 
 class CampaignPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"name": "سبد رهاشده", "trigger_minutes": 90}]})
+        {"name": "سبد رهاشده", "trigger_minutes": 90}, {"control_percent": 10}]})
 
     name: NonBlank | None = Field(None, min_length=1, max_length=200)
     trigger_minutes: int | None = Field(None, ge=0, le=10**6)
+    control_percent: ControlPercent | None = None
 
 
 _CAMPAIGN_EXAMPLE: dict[str, Any] = {
     "id": 3, "kind": "abandoned_cart", "name": "سبد رهاشده", "active": True,
-    "promotional": True, "trigger_minutes": 60, "created_at": "2026-11-20T08:00:00Z",
+    "promotional": True, "trigger_minutes": 60, "control_percent": 0,
+    "created_at": "2026-11-20T08:00:00Z",
     "steps": [{"id": 12, "position": 1, **_STEP_EXAMPLE, "send_within_minutes": 1440,
                "lookup": None}]}
 
@@ -139,6 +161,8 @@ class CampaignOut(BaseModel):
     active: bool
     promotional: bool = Field(description="obeys the frequency cap and carries the opt-out line")
     trigger_minutes: int
+    control_percent: int = Field(description="percent of new enrollments held out as control "
+                                             "(0 = off)")
     created_at: datetime
     steps: list[StepOut]
 

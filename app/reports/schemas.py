@@ -145,10 +145,55 @@ class PreviousPeriod(BaseModel):
         "the campaign's totals, steps and variants in that period, counted as in `campaign`"))
 
 
+class LiftGroup(BaseModel):
+    contacts: int = Field(description="enrollments anchored in the period (intent to treat: "
+                                      "whether or not their messages went out)")
+    converted: int = Field(description="of them, those whose contact bought in the window")
+    conversion_rate: float | None = Field(description="converted / contacts")
+    orders: int = Field(description="their purchases in the window")
+    revenue: int = Field(description="Rial: those orders' totals less what refunds gave back")
+    revenue_per_contact: int | None = Field(description="Rial: revenue / contacts")
+
+
+class Interval(BaseModel):
+    estimate: float
+    low: float = Field(description="the 95% interval's bounds")
+    high: float
+
+
+class RialInterval(BaseModel):
+    estimate: int
+    low: int
+    high: int
+
+
+class Lift(BaseModel):
+    """The campaign against its control group: what the campaign's messages really added."""
+
+    control_percent: int = Field(description="the campaign's control share now (0 = off)")
+    window_days: float = Field(description="an enrollment's purchases count from its anchor "
+                                           "this long: the last step's delay plus the store's "
+                                           "attribution window")
+    confidence: float = Field(examples=[0.95])
+    treated: LiftGroup
+    control: LiftGroup
+    conversion_rate_difference: Interval | None = Field(description=(
+        "treated's conversion rate less control's, with its 95% interval (unpooled Wald); "
+        "null without enough data"))
+    incremental_orders: Interval | None = Field(description=(
+        "the difference × treated contacts: buyers the messages added"))
+    incremental_revenue: RialInterval | None = Field(description=(
+        "Rial: the difference in revenue per contact (Welch interval) × treated contacts"))
+    verdict: Literal["no_control", "not_enough_data", "significant", "not_significant"] = Field(
+        description="significant: the conversion interval excludes 0")
+    message: str = Field(description="one plain Persian sentence for the merchant")
+
+
 class CampaignReport(Header):
     campaign: CampaignFigures
     surveys: Surveys
     previous: PreviousPeriod = Field(description="the same figures for the previous period")
+    lift: Lift
 
 
 class DayTotals(BaseModel):

@@ -35,6 +35,7 @@ from app.digits import persian_digits
 from app.reports import repository as repo
 from app.reports import stats
 from app.reports.costs import WENT_OUT, Cost, cost_source, sms_costs
+from app.reports.lift import campaign_lift
 from app.reports.period import Period, as_date, jalali_label, local_day
 from app.stores.models import Store
 
@@ -262,7 +263,9 @@ def campaign_report(session: Session, *, store: Store, period: Period,
     return _header(store, period, cost) | {"campaign": row,
                                            "surveys": _surveys(session, store, period, where),
                                            "previous": _previous(session, store, period,
-                                                                 campaigns, where)}
+                                                                 campaigns, where),
+                                           "lift": campaign_lift(session, store=store,
+                                                                 period=period, campaign=campaign)}
 
 
 def _previous(session: Session, store: Store, period: Period, campaigns, where) -> dict:

@@ -9,7 +9,12 @@ from fastapi.responses import Response, StreamingResponse
 from app.admin import preview
 from app.campaigns import coupons, editing
 from app.campaigns.models import ABANDONED_CART, LOST_ORDER, WIN_BACK, Campaign, CampaignStep
-from app.campaigns.schemas import MAX_DELAY_MINUTES, CampaignPatch, StepCreate
+from app.campaigns.schemas import (
+    MAX_CONTROL_PERCENT,
+    MAX_DELAY_MINUTES,
+    CampaignPatch,
+    StepCreate,
+)
 from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
@@ -99,6 +104,7 @@ def _trigger_state(campaign: Campaign) -> dict:
 
 def _campaign_page(request, current, session, campaign: Campaign, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
+                   control: str | None = None,
                    status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
@@ -113,6 +119,10 @@ def _campaign_page(request, current, session, campaign: Campaign, *, problems=()
                 needs_keys=needs_keys, unchecked_codes=_unchecked_codes(store, steps),
                 name=campaign.name if name is None else name,
                 trigger=trigger if trigger is not None else _trigger_state(campaign),
+                control=str(campaign.control_percent) if control is None else control,
+                max_control=MAX_CONTROL_PERCENT,
+                # Against the control group, for the chosen period (the report's).
+                lift=report["lift"] | {"range": report["range"]},
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"),
                 report=report, chosen=chosen, presets=PRESETS,
                 step_rows=_beside(report["campaign"], report["previous"]["campaign"]))
@@ -143,7 +153,7 @@ def _unchecked_codes(store, steps: list[CampaignStep]) -> list[str]:
 
 @router.get("/{campaign_id}")
 def campaign_page(campaign_id: str, request: Request, current: PanelDep,
-                  session: SessionDep) -> Response:
+                  session: SessionDep, now: NowDep) -> Response:
     return _campaign_page(request, current, session, _campaign(session, current, campaign_id))
 
 
@@ -200,6 +210,10 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
                 checks.add("trigger_value", "trigger_range", low=low, high=high)
             else:
                 changes["trigger_minutes"] = minutes
+    # Left out of the form: unchanged. For enrollments from now on.
+    control = checks.integer("control_percent", low=0, high=MAX_CONTROL_PERCENT, required=False)
+    if control is not None:
+        changes["control_percent"] = control
     if checks.ok:
         try:
             editing.update_campaign(session, campaign=campaign, patch=CampaignPatch(**changes))
@@ -208,7 +222,8 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
     if not checks.ok:
         session.rollback()
         return _campaign_page(request, current, session, campaign, problems=checks.problems,
-                              name=checks.raw("name"), trigger=trigger, status_code=FORM_REFUSED)
+                              name=checks.raw("name"), trigger=trigger,
+                              control=checks.raw("control_percent"), status_code=FORM_REFUSED)
     return redirect(f"/panel/campaigns/{campaign.id}?ok=saved")
 
 
