@@ -225,8 +225,8 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
     """
     if batch is None:
         with factory() as session:
-            tokens = set(session.scalars(select(Message.claimed_by).distinct().where(
-                Message.status == SENDING, Message.claimed_by.is_not(None))))
+            tokens = {t for t in session.scalars(select(Message.claimed_by).distinct().where(
+                Message.status == SENDING, Message.claimed_by.is_not(None))) if t}
         dead = liveness.gone(factory.kw["bind"], tokens)
         stalled = (Message.claimed_at < now - STUCK_AFTER) | Message.claimed_by.in_(dead)
     else:  # ops: see `batch`
