@@ -12,7 +12,8 @@ from app.db import Base
 from app.ingest.models import WebhookDelivery
 from app.links.models import Click, Link
 from app.messaging.models import ConsoleSms, InboundSms
-from app.reports.models import ReportDay, ReportDirtyDay, ReportWatermark
+from app.report_marks.models import ReportDirtyDay
+from app.reports.models import ReportDay, ReportWatermark
 from app.server_key import ServerSecret
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer

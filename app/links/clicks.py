@@ -8,7 +8,7 @@ therefore one COPY of its rows and one UPDATE of the links' counters from arrays
 Python per click, against 15 µs for the ORM's bulk insert and one UPDATE per link); any other
 database (SQLite, the embedded default) goes through SQLAlchemy. A link's first human click
 changes its message's report: the batch marks those messages' days for the reports' rollup
-(app/reports/rollup.py), in its transaction.
+(app/report_marks), in its transaction.
 """
 
 import logging
@@ -20,10 +20,9 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
-from app.campaigns.models import Message
 from app.links.models import Click, Link
 from app.ops import metrics
-from app.reports.rollup import mark_messages
+from app.report_marks.marks import mark_messages
 from app.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -128,8 +127,7 @@ class ClickRecorder:
                          clicked_at=h.at, bot=h.bot, user_agent=h.user_agent[:300])
                     for h in hits])
                 session.connection().execute(_COUNT, counts)
-            if first:
-                mark_messages(session, Message.id.in_(first))
+            mark_messages(session, first)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

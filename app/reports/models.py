@@ -1,15 +1,13 @@
 """The daily rollup of reports (app/reports/rollup.py): per store-local day and campaign, step
-and A/B variant, the additive figures of the messages that went out that day; which days may be
-out of date; and how far each store has been rolled up."""
+and A/B variant, the additive figures of the messages that went out that day, and how far each
+store has been rolled up. The days that may be out of date: app/report_marks."""
 
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.clock import utcnow
 from app.db import Base
-from app.types import BigId, UTCDateTime
 
 # The figures of a rollup row, in the order of report_days' columns.
 FIGURES = ("messages", "scheduled", "sending", "held", "skipped", "sent", "delivered", "failed",
@@ -56,20 +54,6 @@ class ReportDay(Base):
     revenue_taken_back: Mapped[int] = _figure()
     recovered_carts: Mapped[int] = _figure()
     cross_sell_purchases: Mapped[int] = _figure()
-
-
-class ReportDirtyDay(Base):
-    """A local day whose rollup rows may be out of date: one row per writing transaction (never
-    an update of a shared row, so concurrent writers never wait on each other or on the rollup
-    job), removed by the job once it has rolled up the day from what it saw."""
-
-    __tablename__ = "report_dirty_days"
-    __table_args__ = (Index("ix_report_dirty_days_store_id_day", "store_id", "day"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
-    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReportWatermark(Base):

@@ -7,14 +7,10 @@ by the very queries that compute a report from the raw tables (service.message_f
 report adds up the rows of its days that are rolled up and not dirty, and reads the other days
 raw: so at every moment it equals the report computed from the raw tables alone.
 
-Staleness is never trusted to timing: every writer that changes what a day counts (a message
-sent, settled, delivered, its parts; a first click; a credit made, removed or cut by a refund)
-marks that day dirty in the same transaction (`mark_dirty`, `mark_messages`). A mark is a row
-of its own per writing transaction, not an upsert of a shared (store, day) row: an upsert would
-queue every concurrent writer of a store's day behind each other (it locks the row until commit),
-and an insert-or-ignore would let the job consume an old mark while a writer that relied on it
-has not committed yet. The job deletes exactly the marks it read before reading the raw tables,
-so a mark written meanwhile survives and the day is rolled up again next round.
+Staleness is never trusted to timing: every writer that changes what a day counts marks that
+day dirty in the same transaction (app/report_marks: why a mark is a row per transaction). The
+job deletes exactly the marks it read before reading the raw tables, so a mark written meanwhile
+survives and the day is rolled up again next round.
 
 Days never rolled up (history before the rollup existed, a new store, a store whose timezone
 changed) need no marks: `report_watermarks` says through which local day, in which timezone, a
@@ -31,14 +27,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.models import Message
 from app.db import unit_of_work
-from app.reports.models import FIGURES, ReportDay, ReportDirtyDay, ReportWatermark
+from app.report_marks.marks import local_day as _day_of
+from app.report_marks.models import ReportDirtyDay
+from app.reports.models import FIGURES, ReportDay, ReportWatermark
 from app.reports.period import Period, as_date, local_day, store_today
 from app.stores.models import Store
 
@@ -46,49 +43,8 @@ log = logging.getLogger(__name__)
 
 CHUNK_DAYS = 31  # days rolled up per transaction while catching up
 MAX_MARKS = 5000  # dirty marks taken per store per transaction
-_MARKED = "report_rollup_marked"
 _COST = {"cost_estimated_parts": "estimated_parts", "cost_estimated": "estimated",
          "cost_reported": "reported", "cost_ledger": "ledger"}
-
-
-# ---- writers: mark what they change, in their own transaction ----
-
-def _local(at: datetime, tz: str) -> date:
-    return at.astimezone(ZoneInfo(tz)).date()
-
-
-def _mark(session: Session, days: set[tuple[int, date]]) -> None:
-    """One row per (store, day) per transaction: a batch of 500 sends marks its day once."""
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    owner, done = session.info.get(_MARKED, (None, set()))
-    if owner is not transaction or transaction is None:
-        done = set()
-        session.info[_MARKED] = (transaction, done)
-    new = days - done
-    if new:
-        session.execute(insert(ReportDirtyDay),
-                        [{"store_id": store_id, "day": day} for store_id, day in sorted(new)])
-        done |= new
-
-
-def mark_dirty(session: Session, store_id: int, *sent_at: datetime | None) -> None:
-    """The store's messages sent at these instants count differently now (None: never went
-    out, nothing to mark)."""
-    instants = {at for at in sent_at if at is not None}
-    if instants:
-        tz = session.get_one(Store, store_id).timezone
-        _mark(session, {(store_id, _local(at, tz)) for at in instants})
-
-
-def mark_messages(session: Session, *where) -> None:
-    """The messages matching `where` that went out count differently now (call it before a
-    change that clears `sent_at`)."""
-    rows = session.execute(
-        select(Message.store_id, Store.timezone, Message.sent_at).distinct()
-        .join(Store, Store.id == Message.store_id)
-        .where(*where, Message.sent_at.is_not(None))).all()
-    if rows:
-        _mark(session, {(store_id, _local(at, tz)) for store_id, tz, at in rows})
 
 
 # ---- reading ----
@@ -185,7 +141,7 @@ def _roll_store(session: Session, store: Store, now: datetime) -> tuple[int, boo
         session.execute(delete(ReportDay).where(ReportDay.store_id == store.id))
         first = session.scalar(select(func.min(Message.sent_at))
                                .where(Message.store_id == store.id))
-        start = _local(first, store.timezone) - timedelta(days=1) if first else yesterday
+        start = _day_of(first, store.timezone) - timedelta(days=1) if first else yesterday
         if mark is None:
             mark = ReportWatermark(store_id=store.id, through=start, timezone=store.timezone)
             session.add(mark)

@@ -15,6 +15,7 @@ Two families of figures, both for a period of whole days in the store's timezone
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,8 +34,7 @@ from app.campaigns.models import (
 from app.campaigns.service import campaign_of_store
 from app.digits import persian_digits
 from app.reports import repository as repo
-from app.reports import rollup
-from app.reports import stats
+from app.reports import rollup, stats
 from app.reports.costs import WENT_OUT, Cost, cost_source, sms_costs
 from app.reports.period import Period, as_date, jalali_label, local_day
 from app.stores.models import Store
@@ -161,7 +161,7 @@ def _collect(session: Session, store: Store, period: Period, *, daily: bool = Fa
         rollup.collect(session, store, period, figures, daily=daily, campaign_id=campaign_id,
                        raw=lambda part: message_figures(session, store, part, by, where, figures))
     n = len(by)
-    args = dict(store_id=store.id, period=period, by=by, where=where)
+    args: dict[str, Any] = dict(store_id=store.id, period=period, by=by, where=where)
     if events:
         for row in repo.not_sent(session, **args):
             figures[tuple(row[:n])].count_status(row[n], row[n + 1], went_out=False)
