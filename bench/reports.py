@@ -134,7 +134,7 @@ def load(engine, store_id: int, now: datetime) -> dict:
                         WHEN b = 8 THEN :sv1 ELSE :cs1 END,
                    1 + n % :contacts, b <> 8,
                    CASE WHEN fate = 'scheduled' THEN t + interval '4 days' ELSE t END, fate,
-                   CASE WHEN fate IN ('skipped', 'held') THEN 'frequency cap' END,
+                   CASE WHEN fate IN ('skipped', 'held') THEN 'frequency_cap' END,
                    CASE WHEN b < 5 THEN CASE WHEN n % 2 = 0 THEN 'A' ELSE 'B' END END,
                    CASE WHEN went THEN :text END, CASE WHEN went THEN 1 ELSE 0 END,
                    CASE WHEN went THEN t END, CASE WHEN went THEN 'kv' || n END,
@@ -308,6 +308,8 @@ def statements_of(engine, run, explain_to: Path, *, warm: bool = True) -> list[d
         conn.info["t0"] = time.perf_counter()
 
     def after(conn, cursor, statement, parameters, context, executemany):
+        if executemany or isinstance(parameters, list):  # one row of a batch is enough
+            parameters = parameters[0]
         seen.append({"sql": statement, "params": parameters,
                      "ms": round((time.perf_counter() - conn.info["t0"]) * 1000, 1)})
 
@@ -328,9 +330,13 @@ def statements_of(engine, run, explain_to: Path, *, warm: bool = True) -> list[d
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         for item in sorted(seen, key=lambda s: -s["ms"]):
-            with raw.cursor() as cur:
-                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + item["sql"], item["params"])
-                plan = "\n".join(r[0] for r in cur.fetchall())
+            try:
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + item["sql"], item["params"])
+                    plan = "\n".join(r[0] for r in cur.fetchall())
+            except Exception as exc:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
+                raw.rollback()
+                plan = f"(no plan: {exc})"
             plans.append(f"-- {item['ms']} ms\n{item['sql']}\n{plan}\n")
             item["first_line"] = " ".join(item["sql"].split())[:120]
             item["uses"] = sorted({ix for ix in REPORT_INDEXES + [

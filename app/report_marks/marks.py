@@ -37,32 +37,33 @@ def local_day(at: datetime, tz: str) -> date:
     return at.astimezone(ZoneInfo(tz)).date()
 
 
-def _mark(session: Session, days: set[tuple[int, date]]) -> None:
+def _state(session: Session) -> tuple[set[tuple[int, date]], dict[int, str]]:
+    """This transaction's marks so far, and the timezones of their stores (a lookup per store
+    per transaction, not per message: the session keeps no strong reference to a Store)."""
     transaction = session.get_nested_transaction() or session.get_transaction()
-    owner, done = session.info.get(_MARKED, (None, set()))
+    owner, done, zones = session.info.get(_MARKED, (None, set(), {}))
     if owner is not transaction or transaction is None:
-        done = set()
-        session.info[_MARKED] = (transaction, done)
-    new = days - done
-    if new:
-        session.execute(insert(ReportDirtyDay),
-                        [{"store_id": store_id, "day": day} for store_id, day in sorted(new)])
-        done |= new
+        done, zones = set(), {}
+        session.info[_MARKED] = (transaction, done, zones)
+    return done, zones
 
 
 def mark_dirty(session: Session, sent: Iterable[tuple[int, datetime | None]]) -> None:
     """These (store id, sent_at) count differently now (sent_at None: never went out, nothing
     to mark)."""
-    instants: dict[int, set[datetime]] = {}
-    for store_id, at in sent:
-        if at is not None:
-            instants.setdefault(store_id, set()).add(at)
+    done, zones = _state(session)
     days = set()
-    for store_id, ats in instants.items():
-        tz = session.get_one(Store, store_id).timezone
-        days |= {(store_id, local_day(at, tz)) for at in ats}
-    if days:
-        _mark(session, days)
+    for store_id, at in sent:
+        if at is None:
+            continue
+        if store_id not in zones:
+            zones[store_id] = session.get_one(Store, store_id).timezone
+        days.add((store_id, local_day(at, zones[store_id])))
+    new = days - done
+    if new:
+        session.execute(insert(ReportDirtyDay),
+                        [{"store_id": store_id, "day": day} for store_id, day in sorted(new)])
+        done |= new
 
 
 def mark_messages(session: Session, message_ids: Iterable[int]) -> None:
