@@ -307,7 +307,8 @@ def tick(
     now: Annotated[str | None, typer.Option(help="Act as if it were this time (ISO 8601 with zone).")] = None,
 ) -> None:
     """Run every scheduler job once, in turn: replies, enrolment, paused stores, reaper,
-    coupons, dispatch, delivery reports, alerts (each on its own: one failing stops no other)."""
+    coupons, dispatch, delivery reports, alerts, the reports' rollup (each on its own: one
+    failing stops no other)."""
     from dataclasses import asdict
 
     from app.messaging.gateway import make_gateways
@@ -320,6 +321,38 @@ def tick(
     _echo_json({"now": at.isoformat()} | asdict(report))
     if report.failed:  # the others ran; the log says why these did not
         raise typer.Exit(1)
+
+
+@cli.command("rebuild-report-rollup")
+def rebuild_report_rollup(
+    store: Annotated[int | None, typer.Option(help="Only this store (default: every store).")] = None,
+    now: Annotated[str | None, typer.Option(help="Act as if it were this time (ISO 8601 with zone).")] = None,
+) -> None:
+    """Drop the reports' daily rollup and build it again from the raw tables, up to yesterday.
+    Reports stay exact meanwhile: a store without its rollup is read from the raw tables."""
+    import time
+
+    from app.db import unit_of_work
+    from app.ops.locks import try_exclusive
+    from app.reports.rollup import forget, roll_up
+    from app.stores.models import Store
+
+    at = _parse_now(now)
+    factory = _factory(get_settings())
+    with try_exclusive(factory.kw["bind"], "report_rollup") as mine:
+        if not mine:
+            typer.echo("error: the report_rollup job is running right now; try again in a minute",
+                       err=True)
+            raise typer.Exit(1)
+        with unit_of_work(factory) as session:
+            if store is not None and session.get(Store, store) is None:
+                typer.echo(f"error: --store: no store {store}", err=True)
+                raise typer.Exit(2)
+            forget(session, store)
+        started = time.perf_counter()
+        days = roll_up(factory, at, store_ids=None if store is None else [store])
+    _echo_json({"store": store, "rolled_up_days": days,
+                "seconds": round(time.perf_counter() - started, 1)})
 
 
 @cli.command("new-encryption-key")

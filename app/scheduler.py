@@ -37,6 +37,7 @@ from app.ops import metrics
 from app.ops.fanout import DEADLINE, Deadline
 from app.ops.locks import try_exclusive
 from app.ops.logs import log_context, redact
+from app.reports.rollup import roll_up
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,11 @@ def _webhook_bodies(ctx: Context, now: datetime) -> dict[str, Any]:
         return {"bodies_forgotten": forget_bodies(session, before=before)}
 
 
+def _report_rollup(ctx: Context, now: datetime) -> dict[str, Any]:
+    # The reports' daily rollup: dirty days rolled up again, every store up to yesterday.
+    return {"rolled_up_days": roll_up(ctx.factory, now)}
+
+
 # The one list of jobs: the embedded loop, `bazgasht tick` and the beat schedule all read it.
 JOBS = (
     Job("replies", _replies),
@@ -151,6 +157,7 @@ JOBS = (
     Job("alerts", _alerts, calls_tenants=True),
     Job("connections", _connections, every=SLOW, calls_tenants=True),
     Job("webhook_bodies", _webhook_bodies, every=RETENTION),
+    Job("report_rollup", _report_rollup, every=SLOW),
 )
 BY_NAME = {job.name: job for job in JOBS}
 OWN_JOBS = tuple(job for job in JOBS if not job.calls_tenants)
@@ -183,6 +190,7 @@ class TickReport:
     alerts: int = 0
     connections: int = 0  # stores whose connection was checked
     bodies_forgotten: int = 0  # webhook bodies emptied after the retention period
+    rolled_up_days: int = 0  # (store, day)s of the reports' rollup made again
     jobs: dict[str, str] = field(default_factory=dict)  # job → ran, skipped or failed
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # job → what it raised

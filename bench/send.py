@@ -141,7 +141,7 @@ def run(n: int, via_kavenegar: bool) -> dict:
                 gateways = Gateways(factory, kavenegar_base_url=f"http://127.0.0.1:{port}")
             else:
                 gateways = ConsoleGateway(factory)
-            render_t = Timer(content, "render")
+            render_t = Timer(content, "render_context")
             http_t = Timer(kavenegar.KavenegarClient, "_call")
             db_ts = [Timer(engine.dialect, name) for name in DB_CALLS]
             start = time.perf_counter()

@@ -8,6 +8,9 @@ product a cross-sell message recommended. Always within the store's window, only
 orders; cancelling, refunding, failing or trashing the order removes the credit, and a partial
 refund takes what it gave back off the credited revenue.
 
+A credit made, removed, restored or cut marks its message's day for the reports' rollup
+(app/report_marks) in the same transaction.
+
 The window ends when the order was placed, except for a lost order's own messages: they went out
 after it was placed (that is what made it lost), so for them it ends when it was paid.
 """
@@ -29,6 +32,7 @@ from app.campaigns.models import (
 )
 from app.commerce.models import Cart, Order
 from app.links.models import Click, Link
+from app.report_marks.marks import mark_dirty, mark_messages
 from app.stores.models import Store
 
 
@@ -145,10 +149,14 @@ def attribute_order(session: Session, *, store_id: int, wc_id: int,
         if credit is not None and credit.removed_at is None:
             credit.removed_at = now
             credit.removed_reason = "order deleted" if order.deleted_at else f"order {order.status}"
+            mark_messages(session, [credit.message_id])
         return credit
     if credit is not None:  # once credited, a later update never moves the credit
+        counted = (credit.removed_at is None, credit.revenue, credit.refunded)
         credit.removed_at = credit.removed_reason = None
         credit.revenue, credit.refunded = _net(order)
+        if (True, credit.revenue, credit.refunded) != counted:
+            mark_messages(session, [credit.message_id])
         return credit
     found = _credited_message(session, order, session.get_one(Store, store_id), now)
     if found is None:
@@ -162,5 +170,6 @@ def attribute_order(session: Session, *, store_id: int, wc_id: int,
         cross_sell_purchase=_is_cross_sell_purchase(session, order, message),
         attributed_at=now)
     session.add(credit)
+    mark_dirty(session, [(store_id, message.sent_at)])
     session.flush()
     return credit

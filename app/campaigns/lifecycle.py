@@ -9,7 +9,8 @@
 Every move is a conditional update (or a change to a row this transaction locked): a move whose
 precondition no longer holds changes nothing, so two workers never both own a message. Every
 move names its cause as a `Reason` with the particulars in `reason_detail`; skipped, sent,
-delivered and failed are final.
+delivered and failed are final. A move of a message that went out (`sent_at` set) marks its day
+for the reports' rollup in the same transaction (app/report_marks).
 """
 
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from app.campaigns.models import (
     DELIVERED,
@@ -33,6 +34,7 @@ from app.campaigns.models import (
 )
 from app.campaigns.reasons import Reason, SendMode, detail
 from app.db import rowcount, unit_of_work
+from app.report_marks.marks import mark_dirty
 
 CLAIM_BATCH = 500
 FINAL = frozenset({SKIPPED, SENT, DELIVERED, FAILED})
@@ -67,18 +69,31 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *,
            .with_for_update(skip_locked=True)
            .cte("due").prefix_with("MATERIALIZED"))
     with unit_of_work(factory) as session:
-        return list(session.scalars(
+        claimed = session.execute(
             update(Message)
             # UPDATE … FROM due joins by primary key: the cost follows the due rows, not the
             # table (an IN would hash-join against every scheduled row).
             .where(Message.id == due.c.id, Message.status == SCHEDULED)
             .values(status=SENDING, claimed_at=now, claimed_by=None)
-            .returning(Message.id)
-            .execution_options(synchronize_session=False)))
+            .returning(Message.id, Message.store_id, Message.sent_at)
+            .execution_options(synchronize_session=False)).all()
+        # A retry that may have gone out before kept its sent_at: it counts as sending now.
+        mark_dirty(session, [(r.store_id, r.sent_at) for r in claimed])
+        return [r.id for r in claimed]
+
+
+def _mark_where(session: Session, *where: ColumnElement[bool]) -> None:
+    """Mark the days of the messages matching `where` that went out (before a change that may
+    clear their sent_at)."""
+    mark_dirty(session, session.execute(
+        select(Message.store_id, Message.sent_at).distinct()
+        .where(*where, Message.sent_at.is_not(None))).all())
 
 
 def move(message: Message, to: Move) -> None:
     """A claimed message, locked by this transaction, goes where `to` says instead of out."""
+    if message.sent_at is not None:
+        mark_dirty(cast(Session, object_session(message)), [(message.store_id, message.sent_at)])
     message.status, message.reason, message.reason_detail = to.status, to.reason, to.detail
     if to.due_at is not None:
         message.due_at = to.due_at
@@ -93,6 +108,7 @@ def approve(message: Message, *, text: str, parts: int | None, mode: SendMode,
     this moment on. It stays "sending" until the gateway's answer is recorded."""
     message.text, message.parts, message.send_mode = text, parts, mode
     message.sent_at, message.attempts = now, message.attempts + 1
+    mark_dirty(cast(Session, object_session(message)), [(message.store_id, now)])
     message.reason = message.reason_detail = None
 
 
@@ -101,6 +117,7 @@ def skip_pending(session: Session, *where: ColumnElement[bool], reason: Reason,
     """Skip the unclaimed messages matching `where` (their enrollment ended, their campaign or
     step was deleted); returns how many."""
     session.flush()  # the bulk UPDATE must see every change made so far
+    _mark_where(session, *where, Message.status.in_(PENDING))
     return rowcount(session.execute(
         update(Message).where(*where, Message.status.in_(PENDING))
         .values(status=SKIPPED, reason=reason, reason_detail=reason_detail)
@@ -112,6 +129,7 @@ def hold_pending(session: Session, *where: ColumnElement[bool], reason: Reason,
     """Scheduled (unclaimed) messages matching `where` are held until what `reason` names is
     fixed; returns how many."""
     session.flush()
+    _mark_where(session, *where, Message.status == SCHEDULED)
     return rowcount(session.execute(
         update(Message).where(*where, Message.status == SCHEDULED)
         .values(status=HELD, reason=reason, reason_detail=reason_detail)
@@ -125,6 +143,7 @@ def release_held(session: Session, *where: ColumnElement[bool], reason: Reason,
     values: dict[str, Any] = dict(status=SCHEDULED, reason=reason, reason_detail=None)
     if due_at is not None:
         values["due_at"] = due_at
+    _mark_where(session, *where, Message.status == HELD)
     return rowcount(session.execute(
         update(Message).where(*where, Message.status == HELD).values(**values)
         .execution_options(synchronize_session=False)))
@@ -182,6 +201,7 @@ def mark_sent(session: Session, taken: list[Taken], *, reason: Reason | None = N
             dict(message_id=t.message_id, gateway_id=t.gateway_id, cost=t.cost,
                  delivery_status=t.delivery_status, why=reason.value if reason else None)
             for t in taken])
+        _mark_where(session, Message.id.in_([t.message_id for t in taken]))
 
 
 def settle_sending(session: Session, message_id: int, to: Move, *,
@@ -198,6 +218,7 @@ def settle_sending(session: Session, message_id: int, to: Move, *,
         values |= dict(sent_at=None, send_mode=None)
     if to.due_at is not None:
         values["due_at"] = to.due_at
+    _mark_where(session, *still)  # before: the move may clear sent_at
     return bool(rowcount(session.execute(update(Message).where(*still).values(**values)
                                          .execution_options(synchronize_session=False))))
 
@@ -205,6 +226,8 @@ def settle_sending(session: Session, message_id: int, to: Move, *,
 def confirm_stalled(session: Session, message_id: int, *, claimed_at: datetime,
                     found: Taken) -> bool:
     """The gateway says it took a message whose worker stalled: sent."""
+    _mark_where(session, Message.id == message_id, Message.status == SENDING,
+                  Message.claimed_at == claimed_at)
     return bool(rowcount(session.execute(
         update(Message).where(Message.id == message_id, Message.status == SENDING,
                               Message.claimed_at == claimed_at)
@@ -225,8 +248,10 @@ def record_delivery(session: Session, message_id: int, *, code: int | None, deli
     elif final:
         values |= {"status": FAILED, "reason": Reason.NOT_DELIVERED,
                    "reason_detail": detail(f"gateway status {code}")}
-    session.execute(update(Message).where(Message.id == message_id, Message.status == SENT)
-                    .values(**values).execution_options(synchronize_session=False))
+    mark_dirty(session, session.execute(  # a refund of its charge follows in this transaction
+        update(Message).where(Message.id == message_id, Message.status == SENT)
+        .values(**values).returning(Message.store_id, Message.sent_at)
+        .execution_options(synchronize_session=False)).all())
 
 
 def record_parts(session: Session, parts: dict[int, int]) -> None:
@@ -238,3 +263,4 @@ def record_parts(session: Session, parts: dict[int, int]) -> None:
             .where(Message.__table__.c.id == bindparam("message_id"))
             .values(parts=bindparam("new_parts")),
             [dict(message_id=mid, new_parts=n) for mid, n in parts.items()])
+        _mark_where(session, Message.id.in_(list(parts)))

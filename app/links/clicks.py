@@ -6,7 +6,9 @@ The batch is written from a thread that shares the GIL with the event loop servi
 so every microsecond of Python per click is taken from the redirects. On PostgreSQL a batch is
 therefore one COPY of its rows and one UPDATE of the links' counters from arrays (about 5 µs of
 Python per click, against 15 µs for the ORM's bulk insert and one UPDATE per link); any other
-database (SQLite, the embedded default) goes through SQLAlchemy.
+database (SQLite, the embedded default) goes through SQLAlchemy. A link's first human click
+changes its message's report: the batch marks those messages' days for the reports' rollup
+(app/report_marks), in its transaction.
 """
 
 import logging
@@ -14,12 +16,13 @@ import threading
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
 from app.links.models import Click, Link
 from app.ops import metrics
+from app.report_marks.marks import mark_messages
 from app.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -52,11 +55,13 @@ _COUNT_PG = """
                      last_clicked_at = coalesce(v.last, links.last_clicked_at)
     FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[])
          AS v (id, humans, bots, first, last)
-    WHERE links.id = v.id"""
+    WHERE links.id = v.id
+    RETURNING CASE WHEN links.first_clicked_at = v.first THEN links.message_id END"""
 
 
-def _write_postgresql(session: Session, hits: list[Hit], counts: list[dict]) -> None:
-    """The batch on the session's own psycopg connection, in its transaction."""
+def _write_postgresql(session: Session, hits: list[Hit], counts: list[dict]) -> list[int]:
+    """The batch on the session's own psycopg connection, in its transaction; returns the
+    messages whose link it clicked first."""
     with session.connection().connection.driver_connection.cursor() as cursor:
         with cursor.copy(_COPY_PG) as copy:
             for h in hits:
@@ -65,6 +70,7 @@ def _write_postgresql(session: Session, hits: list[Hit], counts: list[dict]) -> 
         cursor.execute(_COUNT_PG, ([c["link"] for c in counts], [c["humans"] for c in counts],
                                    [c["bots"] for c in counts], [c["first"] for c in counts],
                                    [c["last"] for c in counts]))
+        return [message_id for (message_id,) in cursor.fetchall() if message_id is not None]
 
 
 class ClickRecorder:
@@ -111,12 +117,17 @@ class ClickRecorder:
         counts = [per_link[link] for link in sorted(per_link)]
         with unit_of_work(self._factory) as session:
             if session.get_bind().dialect.name == "postgresql":
-                _write_postgresql(session, hits, counts)
-                return
-            session.execute(insert(Click), [
-                dict(link_id=h.link_id, store_id=h.store_id, message_id=h.message_id,
-                     clicked_at=h.at, bot=h.bot, user_agent=h.user_agent[:300]) for h in hits])
-            session.connection().execute(_COUNT, counts)
+                first = _write_postgresql(session, hits, counts)
+            else:
+                first = list(session.scalars(select(Link.message_id).where(
+                    Link.id.in_([c["link"] for c in counts if c["first"]]),
+                    Link.first_clicked_at.is_(None))))
+                session.execute(insert(Click), [
+                    dict(link_id=h.link_id, store_id=h.store_id, message_id=h.message_id,
+                         clicked_at=h.at, bot=h.bot, user_agent=h.user_agent[:300])
+                    for h in hits])
+                session.connection().execute(_COUNT, counts)
+            mark_messages(session, first)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

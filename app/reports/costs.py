@@ -34,12 +34,14 @@ class Cost:
     estimated: int = 0   # messages whose cost is parts × price per part
     reported: int = 0    # messages whose cost the gateway reported (refunds included)
     ledger: int = 0      # messages charged on the prepaid ledger
+    estimated_parts: int = 0  # the parts priced at the store's price in `rial` (the rollup)
 
     def add(self, other: "Cost") -> None:
         self.rial += other.rial
         self.estimated += other.estimated
         self.reported += other.reported
         self.ledger += other.ledger
+        self.estimated_parts += other.estimated_parts
 
 
 def cost_source(cost: Cost) -> str:
@@ -65,11 +67,13 @@ def sms_costs(session: Session, *, store: PricedStore, where, by) -> dict[tuple,
     estimated = ~charged & Message.cost.is_(None) & ~refunded
     # Ledger: charge less refund. Refunded: 0. Reported: as the gateway charged it. Otherwise:
     # parts (1 if unknown) × price.
+    estimated_parts = func.coalesce(Message.parts, 1)
     per_message = case((charged, -charge.amount - func.coalesce(refund.amount, 0)),
                        (refunded, 0), (Message.cost.is_not(None), Message.cost),
-                       else_=func.coalesce(Message.parts, 1) * store.sms_price_per_part)
+                       else_=estimated_parts * store.sms_price_per_part)
     rows = session.execute(
-        select(*by, func.sum(per_message), func.sum(case((estimated, 1), else_=0)),
+        select(*by, func.sum(per_message), func.sum(case((estimated, estimated_parts), else_=0)),
+               func.sum(case((estimated, 1), else_=0)),
                func.sum(case((charged, 1), else_=0)), func.count())
         .select_from(Message)
         .outerjoin(charge, (charge.kind == CHARGE) & (charge.message_id == Message.id))
@@ -79,6 +83,7 @@ def sms_costs(session: Session, *, store: PricedStore, where, by) -> dict[tuple,
         .group_by(*by))
     costs = {}
     for row in rows:
-        rial, estimated_n, ledger_n, total = (int(v or 0) for v in row[-4:])
-        costs[tuple(row[:-4])] = Cost(rial, estimated_n, total - estimated_n - ledger_n, ledger_n)
+        rial, parts, estimated_n, ledger_n, total = (int(v or 0) for v in row[-5:])
+        costs[tuple(row[:-5])] = Cost(rial, estimated_n, total - estimated_n - ledger_n, ledger_n,
+                                      parts)
     return costs

@@ -15,6 +15,7 @@ Two families of figures, both for a period of whole days in the store's timezone
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from app.campaigns.models import (
 from app.campaigns.service import campaign_of_store
 from app.digits import persian_digits
 from app.reports import repository as repo
-from app.reports import stats
+from app.reports import rollup, stats
 from app.reports.costs import WENT_OUT, Cost, cost_source, sms_costs
 from app.reports.lift import campaign_lift
 from app.reports.period import Period, as_date, jalali_label, local_day
@@ -110,10 +111,21 @@ class Figures:
         }
 
 
-def _collect(session: Session, store: Store, period: Period, by, where,
-             *, events: bool) -> dict[tuple, Figures]:
-    """Figures per key of `by` (each key a tuple of `by`'s values)."""
-    figures: dict[tuple, Figures] = defaultdict(Figures)
+def _where(campaign_id: int | None) -> tuple:
+    return () if campaign_id is None else (Message.campaign_id == campaign_id,)
+
+
+def _by(session: Session, period: Period, daily: bool) -> tuple:
+    if daily:
+        return (local_day(Message.sent_at, period, session.get_bind().dialect.name),)
+    return KEY
+
+
+def message_figures(session: Session, store: Store, period: Period, by, where,
+                    figures: dict[tuple, Figures]) -> None:
+    """Add to `figures` (per key of `by`) what the messages that went out in the period count:
+    statuses, parts, cost, clicks and credited orders, from the raw tables. The one definition
+    of these figures: the daily rollup (app/reports/rollup.py) is made of its answers."""
     n = len(by)
     args = dict(store_id=store.id, period=period, by=by, where=where)
     for row in repo.went_out(session, **args):
@@ -136,6 +148,23 @@ def _collect(session: Session, store: Store, period: Period, by, where,
         f.revenue_taken_back += int(taken_back or 0)
         f.recovered_carts += int(recovered or 0)
         f.cross_sell_purchases += int(cross_sell or 0)
+
+
+def _collect(session: Session, store: Store, period: Period, *, daily: bool = False,
+             campaign_id: int | None = None, events: bool, raw: bool = False
+             ) -> dict[tuple, Figures]:
+    """Figures per (campaign, step, variant), or per local day (`daily`). What went out comes
+    from the daily rollup where it is up to date and from the raw tables elsewhere (`raw`: from
+    the raw tables only); the events are always read raw."""
+    figures: dict[tuple, Figures] = defaultdict(Figures)
+    by, where = _by(session, period, daily), _where(campaign_id)
+    if raw:
+        message_figures(session, store, period, by, where, figures)
+    else:
+        rollup.collect(session, store, period, figures, daily=daily, campaign_id=campaign_id,
+                       raw=lambda part: message_figures(session, store, part, by, where, figures))
+    n = len(by)
+    args: dict[str, Any] = dict(store_id=store.id, period=period, by=by, where=where)
     if events:
         for row in repo.not_sent(session, **args):
             f = figures[tuple(row[:n])]
@@ -224,9 +253,10 @@ def _header(store: Store, period: Period, cost: Cost) -> dict:
             "price_per_part": store.sms_price_per_part}
 
 
-def summary(session: Session, *, store: Store, period: Period) -> dict:
-    """The store's totals, and per campaign, step and A/B variant."""
-    figures = _collect(session, store, period, KEY, (), events=True)
+def summary(session: Session, *, store: Store, period: Period, raw: bool = False) -> dict:
+    """The store's totals, and per campaign, step and A/B variant. `raw`: from the raw tables
+    only, not the daily rollup (the same answer, slower: for checks)."""
+    figures = _collect(session, store, period, events=True, raw=raw)
     totals = Figures()
     for f in figures.values():
         totals.add(f)
@@ -250,11 +280,11 @@ def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campa
 
 
 def campaign_report(session: Session, *, store: Store, period: Period,
-                    campaign: Campaign) -> dict:
+                    campaign: Campaign, raw: bool = False) -> dict:
     """One campaign (the store's, found by its edge): its totals, steps and variants; opt-outs
     and survey answers after its messages; and its figures in the previous period."""
     where = (Message.campaign_id == campaign.id,)
-    figures = _collect(session, store, period, KEY, where, events=True)
+    figures = _collect(session, store, period, campaign_id=campaign.id, events=True, raw=raw)
     campaigns = repo.campaigns_with_steps(session, store_id=store.id, campaign_id=campaign.id)
     [row] = _campaign_rows(campaigns, figures, _lost_orders(session, store, period, campaigns))
     cost = Cost()
@@ -278,15 +308,13 @@ def _previous(session: Session, store: Store, period: Period, campaigns, where) 
 
 
 def timeseries(session: Session, *, store: Store, period: Period,
-               campaign_id: int | None = None) -> dict:
+               campaign_id: int | None = None, raw: bool = False) -> dict:
     """Per local day: what went out that day, and what those messages brought."""
-    where = ()
     if campaign_id is not None:
-        where = (Message.campaign_id == store_campaign(session, store=store,
-                                                       campaign_id=campaign_id).id,)
-    day = local_day(Message.sent_at, period, session.get_bind().dialect.name)
+        campaign_id = store_campaign(session, store=store, campaign_id=campaign_id).id
     by_day = {as_date(key[0]): f for key, f in
-              _collect(session, store, period, (day,), where, events=False).items()}
+              _collect(session, store, period, daily=True, campaign_id=campaign_id,
+                       events=False, raw=raw).items()}
     totals, days = Figures(), []
     for d in period.days:
         f = by_day.get(d, Figures())
@@ -304,14 +332,12 @@ def _day_row(day: date | None, f: Figures) -> dict:
 
 
 def ab_tests(session: Session, *, store: Store, period: Period,
-             campaign_id: int | None = None) -> dict:
+             campaign_id: int | None = None, raw: bool = False) -> dict:
     """Per step with A/B variants: each variant's figures, who leads on clicks and on orders,
     and whether that lead is significant yet."""
-    where = ()
     if campaign_id is not None:
-        where = (Message.campaign_id == store_campaign(session, store=store,
-                                                       campaign_id=campaign_id).id,)
-    figures = _collect(session, store, period, KEY, where, events=False)
+        campaign_id = store_campaign(session, store=store, campaign_id=campaign_id).id
+    figures = _collect(session, store, period, campaign_id=campaign_id, events=False, raw=raw)
     steps = []
     for campaign, campaign_steps in repo.campaigns_with_steps(session, store_id=store.id,
                                                               campaign_id=campaign_id):
