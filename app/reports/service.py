@@ -293,16 +293,17 @@ def campaign_report(session: Session, *, store: Store, period: Period,
     return _header(store, period, cost) | {"campaign": row,
                                            "surveys": _surveys(session, store, period, where),
                                            "previous": _previous(session, store, period,
-                                                                 campaigns, where),
+                                                                 campaigns, campaign.id, raw),
                                            "lift": campaign_lift(session, store=store,
                                                                  period=period, campaign=campaign)}
 
 
-def _previous(session: Session, store: Store, period: Period, campaigns, where) -> dict:
+def _previous(session: Session, store: Store, period: Period, campaigns, campaign_id: int,
+              raw: bool) -> dict:
     """The campaign's row for the days right before the period, as many as it has: the
     comparison a merchant makes ("better than last month?")."""
     before = period.previous()
-    figures = _collect(session, store, before, KEY, where, events=True)
+    figures = _collect(session, store, before, campaign_id=campaign_id, events=True, raw=raw)
     [row] = _campaign_rows(campaigns, figures, _lost_orders(session, store, before, campaigns))
     return {"range": before.describe(), "campaign": row}
 
