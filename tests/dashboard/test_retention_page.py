@@ -5,21 +5,14 @@ import re
 
 import pytest
 
-from app.db import unit_of_work
-from tests.helpers import create_store
-from tests.reports.retention_shop import NOW, PERIOD, Shop, at, seed
+from tests.reports.retention_shop import PERIOD, two_shops
 
 URL = "/panel/retention"
 
 
 @pytest.fixture
 def shop_panel(anonymous, factory, clock):
-    with unit_of_work(factory) as session:
-        store = create_store(session)
-        other = create_store(session, name="قهوه‌خانه", url="https://coffee.example")
-        seed(session, store.id)
-        Shop(session, other.id).order("1405/08/10", 10_000_000, customer=42)
-    clock.set(at(NOW))
+    store, other = two_shops(factory, clock)
     anonymous.sign_in(store.api_key)
     return anonymous, other
 

@@ -83,3 +83,18 @@ def seed(session, store_id: int) -> None:
     s.answer(a3, 4, "1405/09/15")
     s.answer(g1, 1, "1405/09/16")
     s.answer(d2, 5, "1405/10/02")
+
+
+def two_shops(factory, clock):
+    """The scripted store, and another whose customer 42 must never merge with ours; the clock
+    at NOW. Returns (store, other)."""
+    from app.db import unit_of_work
+    from tests.helpers import create_store
+
+    with unit_of_work(factory) as session:
+        store = create_store(session)
+        other = create_store(session, name="قهوه‌خانه", url="https://coffee.example")
+        seed(session, store.id)
+        Shop(session, other.id).order("1405/08/10", 10_000_000, customer=42)
+    clock.set(at(NOW))
+    return store, other

@@ -34,20 +34,14 @@ import pytest
 
 from app.db import unit_of_work
 from tests.helpers import bearer, create_store, error_of
-from tests.reports.retention_shop import NOW, PERIOD, Shop, at, seed
+from tests.reports.retention_shop import PERIOD, two_shops
 
 URL = "/api/v1/reports/retention"
 
 
 @pytest.fixture
 def shops(factory, clock):
-    with unit_of_work(factory) as session:
-        store = create_store(session)
-        other = create_store(session, name="قهوه‌خانه", url="https://coffee.example")
-        seed(session, store.id)
-        Shop(session, other.id).order("1405/08/10", 10_000_000, customer=42)
-    clock.set(at(NOW))
-    return store, other
+    return two_shops(factory, clock)
 
 
 MONTHS = [
