@@ -26,20 +26,29 @@ class Chosen:
         return (self.period.last_day - self.period.first_day).days + 1
 
 
-def chosen_period(request: Request, store, now: datetime) -> Chosen:
+def chosen_period(request: Request, store, now: datetime, *,
+                  presets: tuple[int, ...] = PRESETS, default_days: int | None = None) -> Chosen:
+    """`presets`: the page's chips; `default_days`: its period when none is chosen (None: the
+    reports' default, the last 30 days)."""
     first = request.query_params.get("from") or None
     last = request.query_params.get("to") or None
     days = request.query_params.get("days")
     today = store_today(store.timezone, now)
+
+    def last_days(n: int | None) -> str | None:
+        return None if n is None else (today - timedelta(days=n - 1)).isoformat()
+
     problems = []
     typed = first
-    if days and days.isdigit() and int(days) in PRESETS and not (first or last):
-        first = (today - timedelta(days=int(days) - 1)).isoformat()
+    if not (first or last):
+        first = last_days(int(days) if days and days.isdigit() and int(days) in presets
+                          else default_days)
     try:
         period = period_for(first=first, last=last, tz=store.timezone, today=today)
     except InvalidPeriod as exc:
         problems.append(Problem("period", "range_invalid" if exc.code == "invalid_range"
                                 else "date_invalid"))
-        period = period_for(first=None, last=None, tz=store.timezone, today=today)
+        period = period_for(first=last_days(default_days), last=None, tz=store.timezone,
+                            today=today)
     # A preset leaves the date fields empty (and its chip lit), as the merchant left them.
     return Chosen(period, typed or "", last or "", problems)

@@ -45,5 +45,4 @@ def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) 
                 totals=summary["totals"], campaigns=campaigns, period=summary["range"],
                 revenue_chart=bar_chart(series["days"], "revenue"),
                 sent_chart=bar_chart(series["days"], "sent"), presets=PRESETS,
-                form_from=chosen.form_from, form_to=chosen.form_to, problems=chosen.problems,
-                period_days=chosen.days)
+                chosen=chosen)
