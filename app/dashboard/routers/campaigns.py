@@ -102,13 +102,13 @@ def _trigger_state(campaign: Campaign) -> dict:
     return {"value": str(value), "unit": unit, "units": units}
 
 
-def _campaign_page(request, current, session, campaign: Campaign, *, problems=(),
+def _campaign_page(request, current, session, campaign: Campaign, now: datetime, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
                    control: str | None = None,
                    status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
-    chosen = chosen_period(request, store, request.app.state.clock.now())
+    chosen = chosen_period(request, store, now)
     report = reports.campaign_report(session, store=store, period=chosen.period,
                                      campaign=campaign)
     # A personal code is made through the store's REST keys: without them its message waits.
@@ -154,7 +154,8 @@ def _unchecked_codes(store, steps: list[CampaignStep]) -> list[str]:
 @router.get("/{campaign_id}")
 def campaign_page(campaign_id: str, request: Request, current: PanelDep,
                   session: SessionDep, now: NowDep) -> Response:
-    return _campaign_page(request, current, session, _campaign(session, current, campaign_id))
+    return _campaign_page(request, current, session, _campaign(session, current, campaign_id),
+                          now)
 
 
 @router.get("/{campaign_id}/messages.csv")
@@ -190,7 +191,7 @@ def _export(rows_of, name: str, campaign_id: str, request, current, session, now
 
 @router.post("/{campaign_id}")
 def update_campaign(campaign_id: str, request: Request, current: PostDep, session: SessionDep,
-                    form: FormDep) -> Response:
+                    form: FormDep, now: NowDep) -> Response:
     campaign = _campaign(session, current, campaign_id)
     checks = Form(form)
     name = checks.text("name", required=True, max_length=200)
@@ -221,7 +222,7 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
             checks.problems.append(from_service(exc, "trigger_value"))
     if not checks.ok:
         session.rollback()
-        return _campaign_page(request, current, session, campaign, problems=checks.problems,
+        return _campaign_page(request, current, session, campaign, now, problems=checks.problems,
                               name=checks.raw("name"), trigger=trigger,
                               control=checks.raw("control_percent"), status_code=FORM_REFUSED)
     return redirect(f"/panel/campaigns/{campaign.id}?ok=saved")
