@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Celery workers serve no HTTP: set, a worker serves its processes' metrics on this port.
     metrics_port: int | None = None
+    # Production: how many senders drain due messages side by side, each a task that claims a
+    # batch and sends it, batch after batch. Match the workers' pool processes (2 workers with
+    # a child per core on 2 cores: 4); more only queue behind each other.
+    senders: int = Field(4, ge=1, le=64)
     # A worker told to stop at once (SIGQUIT, a second Ctrl-C) still gives running send
     # batches this long before cancelling them.
     worker_soft_shutdown_seconds: float = 60.0

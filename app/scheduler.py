@@ -27,7 +27,7 @@ from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prep
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
 from app.campaigns.enroll import run_triggers
-from app.campaigns.service import Executor, platform_senders, send_due
+from app.campaigns.service import oldest_due, platform_senders, send_due
 from app.config import get_settings
 from app.connection.service import check_connections
 from app.db import unit_of_work
@@ -45,6 +45,9 @@ RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
 # Jobs whose work is throttled per store or message anyway (a report polled every 5 minutes, a
 # send is stalled after 10): a shorter beat finds nothing.
 SLOW = 60.0
+# A sending process that died is seen by its free liveness lock (app/ops/liveness.py): its
+# claims are resolved at the reaper's next round, so within this long.
+REAP_EVERY = 30.0
 # Retention counts in days: once an hour is soon enough, and spares the scan.
 RETENTION = 3600.0
 
@@ -55,8 +58,10 @@ class Context:
 
     factory: sessionmaker[Session]
     gateways: Any  # gateways.for_store(store): each store's SMS gateway
-    # Dispatch hands each batch of claimed ids to workers (Celery); None: sent in this thread.
-    executor: Executor | None = None
+    # Production: wakes the senders in the workers (Celery tasks that claim and send, batch
+    # after batch, while anything is due); returns how many it woke. None: dispatch sends
+    # in this thread (embedded mode, the CLI, tests).
+    wake: Callable[[], int] | None = None
     # How long a job's round waits for the stores' calls (app/ops/fanout.py).
     deadline: Deadline = DEADLINE
 
@@ -110,8 +115,11 @@ def _coupons(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _dispatch(ctx: Context, now: datetime) -> dict[str, Any]:
-    claimed, outcome = send_due(ctx.factory, ctx.gateways, now, executor=ctx.executor,
-                                deadline=ctx.deadline)
+    if ctx.wake is not None:  # production: the senders claim and send, in the workers
+        with ctx.factory() as session:
+            due = oldest_due(session, now) is not None
+        return {"senders_woken": ctx.wake() if due else 0}
+    claimed, outcome, _ = send_due(ctx.factory, ctx.gateways, now, deadline=ctx.deadline)
     return {"claimed": claimed, "outcome": outcome}
 
 
@@ -150,7 +158,7 @@ JOBS = (
     Job("replies", _replies),
     Job("enrolment", _enrolment),
     Job("paused_stores", _paused_stores),
-    Job("reaper", _reaper, every=SLOW),
+    Job("reaper", _reaper, every=REAP_EVERY),
     Job("coupons", _coupons, calls_tenants=True),
     Job("dispatch", _dispatch),
     Job("delivery_reports", _delivery_reports, every=SLOW),
@@ -186,6 +194,7 @@ class TickReport:
     coupon_codes_missing: int = 0  # messages held: their fixed code is not usable in the store
     claimed: int = 0
     outcome: dict[str, int] = field(default_factory=dict)
+    senders_woken: int = 0  # production: sender tasks the dispatch job started
     delivery_updates: int = 0
     alerts: int = 0
     connections: int = 0  # stores whose connection was checked
@@ -211,20 +220,20 @@ _DID = {f.name for f in fields(TickReport)} - {"jobs", "skipped", "failed"}
 
 
 def run_job(name: str, factory: sessionmaker[Session], gateways, now: datetime, *,
-            executor: Executor | None = None, deadline: Deadline = DEADLINE) -> JobReport:
+            wake: Callable[[], int] | None = None, deadline: Deadline = DEADLINE) -> JobReport:
     """One round of the job `name`, unless another round of it is running on this database
     right now (then: skipped, at once; jobs that call tenants' URLs are never skipped: their
     work is leased). Never raises for the job's own errors: they are logged, counted and
     reported as `failed`."""
-    return _run(BY_NAME[name], Context(factory, gateways, executor, deadline), now)
+    return _run(BY_NAME[name], Context(factory, gateways, wake, deadline), now)
 
 
 def tick(factory: sessionmaker[Session], gateways, now: datetime, *,
-         executor: Executor | None = None, deadline: Deadline = DEADLINE,
+         wake: Callable[[], int] | None = None, deadline: Deadline = DEADLINE,
          jobs: Iterable[Job] = JOBS) -> TickReport:
     """A round of every job, in order, each on its own (embedded mode, `bazgasht tick`, the
     convenience `tick` task): a job that fails or is skipped stops none of the others."""
-    context = Context(factory, gateways, executor, deadline)
+    context = Context(factory, gateways, wake, deadline)
     report = TickReport()
     for job in jobs:
         report.add(_run(job, context, now))

@@ -363,43 +363,8 @@ class Faults:
 
 
 # ---------------------------------------------------------------------------------------------
-# Drain: what the reaper and the paused-store recheck would do after their timers
+# Drain
 # ---------------------------------------------------------------------------------------------
-
-def fast_forward(engine, fake_url: str, store_id: int, *, stalled_after: float) -> dict:
-    """Do now what the system does by itself later, so the run takes minutes, not half an hour:
-
-    - messages stuck in "sending" whose batch is gone (a whole worker killed -9, a send task lost
-      with Redis): `dispatch.reap` for that batch, as the reaper does after STUCK_AFTER (10 min);
-    - retries waiting out their backoff (2, 4, 8 min): due now;
-    - a store paused by the 418: rechecked now, not RECHECK_PAUSED_EVERY (5 min) after the
-      last check.
-    """
-    from app.campaigns import dispatch
-    from app.db import make_sessionmaker
-    from app.messaging.gateway import Gateways
-
-    out = Counter()
-    factory = make_sessionmaker(engine)
-    now = utcnow()
-    with engine.begin() as conn:
-        stuck = conn.execute(sa.text(
-            "SELECT claimed_at, array_agg(id) FROM messages WHERE status='sending' "
-            "AND claimed_at < :t GROUP BY claimed_at"),
-            {"t": now - timedelta(seconds=stalled_after)}).all()
-        out["retries due now"] = conn.execute(sa.text(
-            "UPDATE messages SET due_at=:now WHERE status='scheduled' AND due_at > :now "
-            "AND reason LIKE 'retrying after gateway error%'"), {"now": now}).rowcount
-        out["store rechecked now"] = conn.execute(sa.text(
-            "UPDATE stores SET sending_checked_at=NULL WHERE id=:s AND sending_paused_at IS NOT "
-            "NULL AND sending_checked_at IS NOT NULL"), {"s": store_id}).rowcount
-    if stuck:
-        gateways = Gateways(factory, kavenegar_base_url=fake_url)
-        for claimed_at, ids in stuck:
-            out["stalled sends reaped"] += dispatch.reap(factory, gateways, now,
-                                                         batch=(list(ids), claimed_at))
-    return {k: v for k, v in out.items() if v}
-
 
 def unresolved(engine) -> dict:
     with engine.connect() as conn:
@@ -651,24 +616,19 @@ def _count(engine, sql: str, store_id: int) -> int:
 
 
 def drain(engine, stack, store_id: int, timeout: float) -> tuple[bool, list]:
-    """Faults over, traffic stopped: wait for everything due to be resolved, fast-forwarding
-    the timers (see fast_forward). Returns (drained, what was fast-forwarded)."""
-    forwarded = []
+    """Faults over, traffic stopped: wait for everything due to be resolved by the system alone
+    (the reaper, the paused store's recheck and the retries all act within seconds). Returns
+    (drained, the waits seen)."""
+    seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        time.sleep(10)
-        try:
-            ff = fast_forward(engine, stack.fake.base_url, store_id, stalled_after=60)
-        except Exception as exc:
-            ff = {"error": str(exc)}
-        if ff:
-            forwarded.append({"t": time.time(), **ff})
-            log(f"drain: fast-forwarded {ff}")
+        time.sleep(5)
         left = unresolved(engine)
         log(f"drain: waiting on {left or 'nothing'}")
-        if not left and not ff:
-            return True, forwarded
-    return False, forwarded
+        if not left:
+            return True, seen
+        seen.append({"t": time.time(), **left})
+    return False, seen
 
 
 def print_table(inv: dict, fig: dict, extra: dict) -> None:
@@ -720,9 +680,6 @@ def fault_run(args) -> int:
         faults.credit(0)
         at(220)
         faults.credit(10**12)
-        # The store stays paused until its next recheck (every 5 min): fast-forwarded now.
-        faults.note("fast-forward", did=fast_forward(engine, stack.fake.base_url, store["id"],
-                                                     stalled_after=3600))
         at(args.traffic_seconds - 40)
         traffic.generate.clear()
         faults.note("no new carts (their orders and updates still come)")
@@ -741,7 +698,7 @@ def fault_run(args) -> int:
         inv, fig = check(engine, stack, traffic, store, window_opens=window_opens)
         inv["drained in time"] = {"ok": drained, "detail": f"{args.drain_seconds} s at most"}
         extra = {"worker kills": dict(faults.kills), "fake gateway": stack.fake.state(),
-                 "fast-forwarded in the drain": forwarded,
+                 "waits in the drain": forwarded,
                  "traffic errors": traffic.errors[:5],
                  "wall seconds": round(time.time() - started)}
         print_table(inv, fig, extra)
@@ -846,7 +803,7 @@ def soak_run(args) -> int:
         for name, summ in soak.items():
             if summ:
                 summ["flat"] = flat(summ, name)
-        extra = {"soak": soak, "fast-forwarded in the drain": forwarded,
+        extra = {"soak": soak, "waits in the drain": forwarded,
                  "traffic errors": traffic.errors[:5], "samples": len(samples),
                  "wall seconds": round(time.time() - started)}
         print_table(inv, fig, extra)

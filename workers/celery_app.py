@@ -4,7 +4,7 @@ Postgres holds everything scheduled; Redis only carries "do this now" nudges. Be
 each job every few seconds, so a lost nudge costs seconds, never data.
 """
 
-from celery import Celery
+from celery import Celery, signals
 
 import workers.ops  # noqa: F401  logs, metrics and task log context of worker processes
 from app.config import get_settings
@@ -43,3 +43,13 @@ def job_schedule(tick_seconds: float) -> dict:
 
 
 celery_app = make_celery()
+
+
+@signals.beat_init.connect
+def _run_every_job_at_start(sender, **_) -> None:
+    """Beat's first round of an interval comes one interval after it starts: a deployment that
+    starts (or restarts after an outage) with work waiting would sit idle that long. Every job
+    is nudged once at beat's start instead; their locks keep this from doubling a round."""
+    app = sender.app
+    for entry in app.conf.beat_schedule.values():
+        app.send_task(entry["task"], **entry.get("options", {}))

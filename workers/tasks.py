@@ -10,12 +10,14 @@ from celery import shared_task
 from celery.worker.request import Request
 
 from app import scheduler
-from app.campaigns import dispatch
+from app.campaigns import dispatch, service
 from app.clock import SYSTEM
+from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
 from app.ingest.service import process_pending
 from app.messaging.gateway import make_gateways
 from app.ops import liveness
+from app.ops.locks import try_exclusive
 
 log = logging.getLogger(__name__)
 
@@ -49,48 +51,67 @@ def apply_webhook_deliveries(self) -> int:
     return process_pending(_factory(self), now=SYSTEM.now())
 
 
-# ---- ops: a stopping or killed worker process resolves its batch (graceful shutdown) ----
+# ---- ops: a stopping or killed worker process resolves its claims (graceful shutdown) ----
 _PROCESS_GONE = (Terminated, WorkerLostError, SystemExit, KeyboardInterrupt)
 
 
-class SendBatchRequest(Request):
-    """Runs in the worker's main process. When the child running a batch is gone (a cold
-    shutdown cancelled it, or it was killed) nothing can be sending that batch any more: its
-    messages are resolved now, as the reaper would after 10 minutes (asked at the gateway by
-    localid: taken → sent; never approved or not taken → scheduled again). The broker's copy
-    of the task, requeued or not, then finds no claim of its own left and does nothing."""
+class SenderRequest(Request):
+    """Runs in the worker's main process. When the child running a sender is gone (a cold
+    shutdown cancelled it, or it was killed) its liveness lock went with its connection: the
+    reaper is run now, which frees the claims of every sending process that is gone (asked at
+    the gateway by localid first: taken → sent; never approved or not taken → scheduled
+    again), instead of at its next round."""
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         exc = getattr(exc_info.exception, "exc", exc_info.exception)
-        ids, now = (list(self.args) + [None, None])[:2]
-        if isinstance(exc, _PROCESS_GONE) and ids and now:
+        if isinstance(exc, _PROCESS_GONE):
             try:
                 url = self.task.app.conf.bazgasht_database_url
-                resolved = dispatch.reap(_sessionmaker(url), _gateways_for(url),
-                                         SYSTEM.now(),
-                                         batch=(ids, datetime.fromisoformat(now)))
-                log.warning("send batch %s stopped mid-way (%s): %d of its %d messages "
-                            "resolved at once", self.id, type(exc).__name__, resolved, len(ids))
-            except Exception:  # the reaper resolves them later
-                log.exception("could not resolve the messages of stopped batch %s", self.id)
+                if self.worker_pid:
+                    dispatch.await_gone(_sessionmaker(url), liveness.prefix(self.worker_pid),
+                                        within=GONE_WITHIN)
+                resolved = dispatch.reap(_sessionmaker(url), _gateways_for(url), SYSTEM.now())
+                log.warning("sender %s stopped mid-way (%s): %d claimed messages resolved "
+                            "at once", self.id, type(exc).__name__, resolved)
+            except Exception:  # the reaper resolves them at its next round
+                log.exception("could not resolve the claims of stopped sender %s", self.id)
         return super().on_failure(exc_info, send_failed_event=send_failed_event,
                                   return_ok=return_ok)
+
+
+# A killed child's connection, and its liveness lock with it, closes a moment after the child:
+# the main process waits at most this long for the lock to be free before it resolves.
+GONE_WITHIN = 5.0
 # ---- end ops ----
 
 
-@shared_task(name="bazgasht.campaigns.send_batch", bind=True, acks_late=True,
-             Request=SendBatchRequest)
-def send_batch(self, message_ids: list[int], now: str | None = None) -> dict:
-    """Send claimed messages. A redelivered task is harmless: only "sending" rows are sent."""
-    at = datetime.fromisoformat(now) if now else SYSTEM.now()
+@shared_task(name="bazgasht.campaigns.send_due", bind=True, Request=SenderRequest)
+def send_due(self, slot: int, now: str | None = None) -> dict:
+    """Sender `slot`: while anything is due, claim a batch under this process's token, guard
+    it and send it, for SENDER_BUDGET seconds; then, if more is due, hand over to a successor
+    at the back of the queue (jobs waiting for a worker go first). The slot's lock keeps at most
+    `settings.senders` of them running: a woken sender whose slot is busy ends at once."""
     url = self.app.conf.bazgasht_database_url
-    return dispatch.send_batch(_factory(self), _gateways(self), message_ids, at,
-                               worker=_liveness_for(url).token())
+    factory = _factory(self)
+    with try_exclusive(factory.kw["bind"], f"sender:{slot}") as mine:
+        if not mine:
+            return {"slot": slot, "busy": True}
+        claimed, outcome, more = service.send_due(
+            factory, _gateways(self), datetime.fromisoformat(now) if now else SYSTEM.now,
+            worker=_liveness_for(url).token(), budget=service.SENDER_BUDGET)
+    if more:
+        send_due.apply_async((slot, now))
+    return {"slot": slot, "claimed": claimed, "outcome": outcome, "more": more}
 
 
-def _to_workers(ids: list[int], when: datetime) -> None:
-    """Dispatch's executor here: each batch of claimed ids becomes a send_batch task."""
-    send_batch.apply_async((ids, when.isoformat()))
+def wake_senders(now: str | None = None, senders: int | None = None) -> int:
+    """A nudge to every sender slot (each ends at once if its slot is already running).
+    `now`: the moment to send at (by hand, tests); None: the clock, read before each batch."""
+    count = senders or get_settings().senders
+    expires = get_settings().tick_seconds  # a nudge nobody ran in time: the next one comes
+    for slot in range(count):
+        send_due.apply_async((slot, now), expires=expires)
+    return count
 
 
 def _job_task(job: scheduler.Job):
@@ -100,7 +121,7 @@ def _job_task(job: scheduler.Job):
     def run(self, now: str | None = None) -> dict:
         at = datetime.fromisoformat(now) if now else SYSTEM.now()
         return asdict(scheduler.run_job(job.name, _factory(self), _gateways(self), at,
-                                        executor=_to_workers))
+                                        wake=lambda: wake_senders(now)))
 
     return run
 
@@ -112,4 +133,5 @@ JOB_TASKS = {job.name: _job_task(job) for job in scheduler.JOBS}
 def tick(self, now: str | None = None) -> dict:
     """Every job once, in turn (by hand, or a benchmark); beat schedules the jobs apart."""
     at = datetime.fromisoformat(now) if now else SYSTEM.now()
-    return asdict(scheduler.tick(_factory(self), _gateways(self), at, executor=_to_workers))
+    return asdict(scheduler.tick(_factory(self), _gateways(self), at,
+                                 wake=lambda: wake_senders(now)))

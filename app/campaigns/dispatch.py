@@ -6,6 +6,7 @@ commits first, then the gateway is called with localid = message id.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -29,7 +30,12 @@ from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+# A gateway error worth retrying (5xx, a timeout, 409/451/402) is retried soon, then later: 15 s,
+# 30 s, 1, 2, 4 min, then every 5 min — seconds after a blip, about 18 minutes of an outage
+# before the message fails.
+FIRST_RETRY = timedelta(seconds=15)
+LAST_RETRY = timedelta(minutes=5)
 STUCK_AFTER = timedelta(minutes=10)
 
 
@@ -203,13 +209,35 @@ def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: dateti
             to = Move(FAILED, Reason.GATEWAY_REFUSED, detail(exc))
         else:
             to = Move(SCHEDULED, Reason.GATEWAY_RETRY, detail(exc),
-                      due_at=now + timedelta(minutes=2 ** message.attempts))
+                      due_at=now + retry_after(message.attempts))
         lifecycle.settle_sending(session, message_id, to)
         return to.status, to.reason
 
 
+def await_gone(factory: sessionmaker[Session], token_prefix: str, *, within: float) -> bool:
+    """Wait (at most `within` seconds) until no process whose token begins with
+    `token_prefix` holds its lock while messages are claimed under that token: a killed
+    process's connection, and its lock, close a moment after it. True: they are all gone."""
+    deadline = time.monotonic() + within
+    while True:
+        with factory() as session:
+            tokens = {t for t in session.scalars(select(Message.claimed_by).distinct().where(
+                Message.status == SENDING, Message.claimed_by.startswith(token_prefix,
+                                                                          autoescape=True))) if t}
+        if tokens <= liveness.gone(factory.kw["bind"], tokens):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def retry_after(attempts: int) -> timedelta:
+    """How long a message the gateway could not take now waits after its `attempts`-th try."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LAST_RETRY)
+
+
 def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
-         batch: tuple[list[int], datetime] | None = None, deadline: Deadline = DEADLINE) -> int:
+         deadline: Deadline = DEADLINE) -> int:
     """Resolve messages stuck in "sending" (their worker died): ask the gateway, then decide.
 
     Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
@@ -218,19 +246,15 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
     recorded in a transaction of its own; a store not asked in time keeps its stalled messages
     for the next round.
 
-    `batch` (ids, claimed_at): one send batch whose worker process is known to be gone (a stopped
-    or killed Celery child, workers/tasks.py), resolved at once instead of after STUCK_AFTER.
-    Without it, also the messages of every sending process that is gone (its liveness lock
-    free: app/ops/liveness.py), however recently they were claimed.
+    Also the messages of every sending process that is gone (its liveness lock free,
+    app/ops/liveness.py), however recently they were claimed: a worker killed whole is seen at
+    the reaper's next round, a killed Celery child at once (workers/tasks.py).
     """
-    if batch is None:
-        with factory() as session:
-            tokens = {t for t in session.scalars(select(Message.claimed_by).distinct().where(
-                Message.status == SENDING, Message.claimed_by.is_not(None))) if t}
-        dead = liveness.gone(factory.kw["bind"], tokens)
-        stalled = (Message.claimed_at < now - STUCK_AFTER) | Message.claimed_by.in_(dead)
-    else:  # ops: see `batch`
-        stalled = Message.id.in_(batch[0]) & (Message.claimed_at == batch[1])
+    with factory() as session:
+        tokens = {t for t in session.scalars(select(Message.claimed_by).distinct().where(
+            Message.status == SENDING, Message.claimed_by.is_not(None))) if t}
+    dead = liveness.gone(factory.kw["bind"], tokens)
+    stalled = (Message.claimed_at < now - STUCK_AFTER) | Message.claimed_by.in_(dead)
     with factory() as session:
         rows = session.execute(
             select(Message.id, Message.claimed_at, Message.store_id, Message.send_mode,

@@ -54,12 +54,13 @@ class Move:
 
 
 def claim_due(factory: sessionmaker[Session], now: datetime, *,
-              limit: int = CLAIM_BATCH) -> list[int]:
+              limit: int = CLAIM_BATCH, worker: str | None = None) -> list[int]:
     """Move up to `limit` due messages from scheduled to sending; returns their ids.
 
-    SKIP LOCKED lets several dispatchers claim at once without waiting on, or taking, each
+    SKIP LOCKED lets several senders claim at once without waiting on, or taking, each
     other's rows (SQLite has one writer at a time and ignores it). `claimed_at = now` is the
-    claim's token: whoever sends the batch checks it is still theirs.
+    claim's token: whoever sends the batch checks it is still theirs. `worker` is the claiming
+    process's liveness token (app/ops/liveness.py): if it dies, the reaper frees the claim.
     """
     # A materialized CTE runs the locking SELECT exactly once: as a plain IN (subquery)
     # PostgreSQL may re-run it inside the UPDATE and claim more than `limit` rows.
@@ -74,7 +75,7 @@ def claim_due(factory: sessionmaker[Session], now: datetime, *,
             # UPDATE … FROM due joins by primary key: the cost follows the due rows, not the
             # table (an IN would hash-join against every scheduled row).
             .where(Message.id == due.c.id, Message.status == SCHEDULED)
-            .values(status=SENDING, claimed_at=now, claimed_by=None)
+            .values(status=SENDING, claimed_at=now, claimed_by=worker)
             .returning(Message.id, Message.store_id, Message.sent_at)
             .execution_options(synchronize_session=False)).all()
         # A retry that may have gone out before kept its sent_at: it counts as sending now.

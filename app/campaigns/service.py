@@ -1,6 +1,7 @@
 """The campaign engine's entry points: sending what is due, purchases from ingest, pause and
 resume. The scheduler (app/scheduler.py) runs them as jobs."""
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,39 +26,43 @@ from app.contacts.models import Contact
 from app.errors import NotFound
 from app.ops.fanout import DEADLINE, Deadline
 
-SEND_BATCH = 100
-MAX_CLAIMED_PER_TICK = 20_000
+# One batch: what one sendarray call takes (app/messaging/gateway.py), claimed at once.
+SEND_BATCH = 200
+# A sender in a worker hands over to a successor at the back of the queue after this long, so
+# the scheduler's jobs (a «stop» read, the reaper) never wait long behind a drain for a worker.
+SENDER_BUDGET = 5.0
 # A checkout's last cart update can land a moment after the order itself.
 CART_ORDER_SLACK = timedelta(minutes=10)
 
 
-Executor = Callable[[list[int], datetime], dict[str, int] | None]
+def send_due(factory: sessionmaker[Session], gateways, now: datetime | Callable[[], datetime],
+             *, worker: str | None = None, budget: float | None = None,
+             batch: int = SEND_BATCH,
+             deadline: Deadline = DEADLINE) -> tuple[int, dict[str, int], bool]:
+    """Claim a batch of what is due and send it, batch after batch, until nothing is due or
+    `budget` seconds are spent; returns how many were claimed, how many ended in each status,
+    and whether more may be due.
 
-
-def send_due(factory: sessionmaker[Session], gateways, now: datetime, *,
-             executor: Executor | None = None,
-             deadline: Deadline = DEADLINE) -> tuple[int, dict[str, int]]:
-    """Claim what is due and send it; returns how many were claimed and, of those sent here,
-    how many ended in each status.
-
-    `executor` hands each batch of claimed ids to workers (Celery); without it they are sent
-    here, in this thread (embedded mode, the CLI, tests).
+    The claim and the send are one process's: the batch is claimed under its liveness token
+    (`worker`, app/ops/liveness.py), so if the process dies the reaper frees the batch at its
+    next round, and no claim ever waits in a queue. `now` is a moment, or the clock to read
+    before each batch (a drain that lasts minutes claims what fell due meanwhile).
     """
+    clock = now if callable(now) else (lambda: now)
+    started = time.monotonic()
     claimed = 0
     outcome: dict[str, int] = {}
-    while ids := claim_due(factory, now):
+    while True:
+        at = clock()
+        ids = claim_due(factory, at, limit=batch, worker=worker)
+        if not ids:
+            return claimed, outcome, False
         claimed += len(ids)
-        for start in range(0, len(ids), SEND_BATCH):
-            batch = ids[start:start + SEND_BATCH]
-            result = (executor(batch, now) if executor
-                      else send_batch(factory, gateways, batch, now, deadline=deadline))
-            for status, n in (result or {}).items():
-                outcome[status] = outcome.get(status, 0) + n
-        # Handed to workers, claims run ahead of the sending: bound them well below what the
-        # workers clear before the reaper would take a claim for stalled.
-        if executor and claimed >= MAX_CLAIMED_PER_TICK:
-            break
-    return claimed, outcome
+        for status, n in send_batch(factory, gateways, ids, at, deadline=deadline,
+                                    worker=worker).items():
+            outcome[status] = outcome.get(status, 0) + n
+        if budget is not None and time.monotonic() - started >= budget:
+            return claimed, outcome, True
 
 
 def oldest_due(session: Session, now: datetime) -> datetime | None:

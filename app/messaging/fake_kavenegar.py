@@ -125,11 +125,15 @@ class _Outcome:
     after_polls: int
 
 
+_CHAOS_KINDS = ("fail", "drop", "timeout")
+
+
 @dataclass
 class _Chaos:
     rate: float
     timeout: float
     rng: random.Random
+    mix: dict[str, float] | None = None  # kind → its share of the calls; None: in turn
 
 
 class FakeKavenegar(LoopbackServer):
@@ -207,18 +211,28 @@ class FakeKavenegar(LoopbackServer):
             else:
                 self._outcome_for[receptor] = outcome
 
-    def chaos(self, rate: float, *, timeout: float = 20.0, seed: int | None = None) -> None:
+    def chaos(self, rate: float, *, timeout: float = 20.0, seed: int | None = None,
+              mix: dict[str, float] | None = None) -> None:
         """From now on a `rate` share of all calls, at random, goes wrong in one of three ways,
         in turn: a proxy's 502 page before any work ("fail"), the connection closed after the
         work ("drop"), or the answer held `timeout` seconds after the work ("timeout": a
-        client with a shorter read timeout gives up on a send that happened). 0 ends it."""
+        client with a shorter read timeout gives up on a send that happened). 0 ends it.
+        `mix` ({"fail": 0.3, "drop": 0.05, "timeout": 0.05}) draws the kind by those weights
+        instead of in turn."""
+        if mix and set(mix) - set(_CHAOS_KINDS):
+            raise ValueError(f"chaos kinds are {_CHAOS_KINDS}")
         with self._lock:
-            self._chaos = _Chaos(rate, timeout, random.Random(seed)) if rate > 0 else None
+            self._chaos = (_Chaos(rate, timeout, random.Random(seed), mix or None) if rate > 0
+                           else None)
 
     def _roll_chaos(self) -> str | None:
         if self._chaos is None or self._chaos.rng.random() >= self._chaos.rate:
             return None
-        kind = ("fail", "drop", "timeout")[sum(self.chaos_counts.values()) % 3]
+        if self._chaos.mix:
+            kinds = list(self._chaos.mix)
+            kind = self._chaos.rng.choices(kinds, weights=[self._chaos.mix[k] for k in kinds])[0]
+        else:
+            kind = _CHAOS_KINDS[sum(self.chaos_counts.values()) % 3]
         self.chaos_counts[kind] += 1
         return kind
 
@@ -506,7 +520,7 @@ class FakeKavenegar(LoopbackServer):
             op = cmd.pop("op")
             if op == "chaos":
                 self.chaos(float(cmd["rate"]), timeout=float(cmd.get("timeout", 20.0)),
-                           seed=cmd.get("seed"))
+                           seed=cmd.get("seed"), mix=cmd.get("mix"))
             elif op == "credit":
                 with self._lock:
                     self.credit = int(cmd["value"])

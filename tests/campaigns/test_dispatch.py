@@ -128,8 +128,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(shop, d
 HANGS = textwrap.dedent("""
     import sys
     from datetime import datetime
-    from app.campaigns.dispatch import send_batch
     from app.campaigns.lifecycle import claim_due
+    from app.campaigns.service import send_due
     from app.db import make_engine, make_sessionmaker
     from app.messaging.gateway import ConsoleGateway
     from app.ops.liveness import Liveness
@@ -143,15 +143,17 @@ HANGS = textwrap.dedent("""
     engine = make_engine(sys.argv[1])
     factory = make_sessionmaker(engine)
     now = datetime.fromisoformat(sys.argv[2])
-    send_batch(factory, Hangs(factory), claim_due(factory, now, limit=10), now,
-               worker=Liveness(engine).token())
+    token = Liveness(engine).token()
+    claim_due(factory, now, limit=2, worker=token)  # claimed, never guarded: the sender hangs
+    send_due(factory, Hangs(factory), now, worker=token)  # before it gets back to them
 """)
 
 
 def test_the_claims_of_a_process_killed_whole_are_freed_at_the_next_round(shop, database_url):
-    """PostgreSQL: a sending process's liveness is its advisory lock, so its claims wait for
-    no timeout once it is gone (and are left alone while it lives). SQLite (one process, no
-    token): the reaper's STUCK_AFTER, as before."""
+    """A sending process's liveness (PostgreSQL: its advisory lock; SQLite: its process on
+    this machine) frees its claims without a timeout once it is gone, and leaves them alone
+    while it lives. Its claims count from the claim, before any guard ran: two of them were
+    claimed and never reached."""
     due = abandon_carts(shop, 12)
     worker = subprocess.Popen([sys.executable, "-c", HANGS, database_url, DUE.isoformat()],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -169,13 +171,8 @@ def test_the_claims_of_a_process_killed_whole_are_freed_at_the_next_round(shop, 
         if worker.poll() is None:
             worker.kill()
             worker.wait(timeout=60)
-    if shop.factory.kw["bind"].dialect.name == "postgresql":
-        assert len(tokens) == 1 and None not in tokens
-        assert reap(shop.factory, gateway, soon) == 10  # gone: freed at once
-    else:
-        assert tokens == {None}
-        assert reap(shop.factory, gateway, soon) == 0
-        assert reap(shop.factory, gateway, DUE + STUCK_AFTER + timedelta(minutes=1)) == 10
+    assert len(tokens) == 1 and None not in tokens
+    assert reap(shop.factory, gateway, soon) == 12  # gone: freed at once
     # The gateway never got them: they go out again, each once.
     assert statuses(shop.factory, due) == Counter({"scheduled": 12})
     shop.tick(DUE + STUCK_AFTER + timedelta(minutes=2))
@@ -183,7 +180,9 @@ def test_the_claims_of_a_process_killed_whole_are_freed_at_the_next_round(shop, 
     assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
 
 
-def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, redis_url):
+def test_real_celery_workers_send_what_the_tick_wakes_them_for(shop, database_url, redis_url):
+    """Production's dispatch: the tick wakes the senders, each a task in a worker that claims
+    batches under its process's token and sends them; busy slots end at once."""
     from app.scheduler import tick
     from workers.celery_app import make_celery
 
@@ -193,25 +192,28 @@ def test_a_real_celery_worker_sends_what_the_tick_claims(shop, database_url, red
     # database) cannot take this test's tasks, nor this test empty theirs.
     celery.conf.task_default_queue = f"campaigns-test-{uuid.uuid4().hex[:12]}"
 
-    def to_workers(ids, now):
-        celery.send_task("bazgasht.campaigns.send_batch", (ids, now.isoformat()))
+    def wake():  # two slots, each woken twice: a sender whose slot is busy ends at once
+        for slot in (0, 1, 0, 1):
+            celery.send_task("bazgasht.campaigns.send_due", (slot, DUE.isoformat()))
+        return 4
+
+    def gone_out():  # the tick's delivery poll may already have marked some delivered
+        seen = statuses(shop.factory, due)
+        return seen["sent"] + seen["delivered"]
 
     gateway = ConsoleGateway(shop.factory)
     with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        report = tick(shop.factory, gateway, DUE, executor=to_workers)
-        assert report.claimed == 10
+        report = tick(shop.factory, gateway, DUE, wake=wake)
+        assert report.senders_woken == 4 and report.claimed == 0  # the tick itself sends nothing
         deadline = time.monotonic() + 60  # a bound, not a wait: the worker starts at once
-
-        def gone_out():  # the tick's delivery poll may already have marked some delivered
-            seen = statuses(shop.factory, due)
-            return seen["sent"] + seen["delivered"]
-
         while time.monotonic() < deadline and gone_out() < 10:
             time.sleep(0.05)
     assert gone_out() == 10
     assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
     with shop.factory() as session:
         assert session.scalar(select(func.count()).select_from(ConsoleSms)) == 10
+        tokens = set(session.scalars(select(Message.claimed_by).where(Message.id.in_(due))))
+    assert len(tokens) == 1 and None not in tokens  # the worker process's liveness token
 
 
 def test_a_batch_delivered_twice_sends_once(shop):
@@ -234,4 +236,25 @@ def test_an_old_claim_cannot_send_a_message_claimed_again(shop):
     assert sorted(second_claim) == sorted(first_claim) == due
     assert send_batch(shop.factory, gateway, first_claim, DUE) == {"sending": 3}  # stale: no-op
     send_batch(shop.factory, gateway, second_claim, later)
+    assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})
+
+
+def test_a_sender_drains_batch_after_batch_and_hands_over_when_its_budget_is_spent(shop):
+    from app.campaigns.service import send_due
+
+    due = abandon_carts(shop, 5)
+    gateway = ConsoleGateway(shop.factory)
+    claimed, outcome, more = send_due(shop.factory, gateway, DUE, batch=2, budget=0.0,
+                                      worker="host:1:spent")
+    assert (claimed, outcome, more) == (2, {"sent": 2}, True)  # one batch, then hands over
+    reads = []
+
+    def clock():  # read before each batch: what fell due meanwhile is claimed too
+        reads.append(DUE)
+        return DUE
+
+    claimed, outcome, more = send_due(shop.factory, gateway, clock, batch=2)
+    assert (claimed, outcome, more) == (3, {"sent": 3}, False)
+    assert len(reads) == 3  # two batches, then one claim that found nothing
+    assert statuses(shop.factory, due) == Counter({"sent": 5})
     assert sends_per_message(shop.factory) == Counter({i: 1 for i in due})

@@ -71,8 +71,8 @@ def test_a_transient_error_retries_later_without_losing_the_message(kshop, kaven
     first = kshop.messages()[0]
     assert first.status == "scheduled" and first.reason == "gateway_retry"
     assert "409" in first.reason_detail
-    assert first.due_at == DUE + timedelta(minutes=2)  # backoff after the first attempt
-    kshop.tick(DUE + timedelta(minutes=2))
+    assert first.due_at == DUE + timedelta(seconds=15)  # backoff after the first attempt
+    kshop.tick(DUE + timedelta(seconds=15))
     assert kshop.messages()[0].status == "sent"
     assert kavenegar.sends_with_localid(first.id) == 1
 
@@ -231,3 +231,12 @@ def test_a_reply_of_twelve_opts_back_in(kshop, kavenegar):
     with kshop.factory() as session:
         assert session.scalar(select(Contact.opted_out_at)) is None
     assert len(kavenegar.messages) == 1
+
+
+def test_retries_come_in_seconds_after_a_blip_and_span_minutes_of_an_outage():
+    from app.campaigns.dispatch import MAX_ATTEMPTS, retry_after
+
+    waits = [retry_after(n) for n in range(1, MAX_ATTEMPTS)]
+    assert waits[:5] == [timedelta(seconds=s) for s in (15, 30, 60, 120, 240)]
+    assert waits[5:] == [timedelta(minutes=5)] * (MAX_ATTEMPTS - 6)
+    assert timedelta(minutes=15) < sum(waits, timedelta()) < timedelta(minutes=20)

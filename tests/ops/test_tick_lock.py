@@ -132,3 +132,33 @@ def test_the_lock_is_given_back_when_the_tick_fails(engine):
             raise RuntimeError("a tick that failed half way")
     with try_exclusive(engine, "tick") as mine:
         assert mine
+
+
+def test_a_token_is_gone_when_its_process_is(database_url, tmp_path):
+    """The liveness of a sending process (app/ops/liveness.py): held while it runs, gone when it
+    exited, on both databases. A token nobody holds: gone on PostgreSQL (its locks are every
+    machine's); on SQLite, a token of another machine is never taken for gone."""
+    import subprocess
+    import sys
+
+    from app.db import make_engine
+    from app.ops import liveness
+
+    engine = make_engine(database_url)
+    script = ("import sys\nfrom app.db import make_engine\nfrom app.ops.liveness import Liveness\n"
+              "print(Liveness(make_engine(sys.argv[1])).token(), flush=True)\nsys.stdin.read()\n")
+    child = subprocess.Popen([sys.executable, "-c", script, database_url], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        token = child.stdout.readline().strip()
+        other_host = "elsewhere-host:1:abcdef12"
+        nobodys = {other_host} if engine.dialect.name == "postgresql" else set()
+        assert token.startswith(liveness.prefix(child.pid))
+        assert liveness.gone(engine, {token, other_host}) == nobodys  # it runs
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert liveness.gone(engine, {token, other_host}) == {token} | nobodys
+    this_process = liveness.Liveness(engine)
+    assert liveness.gone(engine, {this_process.token()}) == set()
+    engine.dispose()

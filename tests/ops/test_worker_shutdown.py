@@ -1,5 +1,5 @@
-"""A real Celery worker (prefork, its own process) stopped while a send batch waits at the
-gateway: nothing is sent twice and nothing waits for the 10-minute reaper.
+"""A real Celery worker (prefork, its own process) stopped while its sender's batch waits at
+the gateway: nothing is sent twice and nothing waits for the reaper.
 
 Nothing here is timed: the gateway holds its answer until the test has seen what it waits for
 (the worker saying it stops), and every wait is for an event, with a deadline only as a guard.
@@ -20,7 +20,6 @@ import redis
 from sqlalchemy import select
 
 from app.campaigns.enroll import run_triggers
-from app.campaigns.lifecycle import claim_due
 from app.campaigns.models import Message
 from app.db import unit_of_work
 from app.messaging.fake_kavenegar import FakeKavenegar
@@ -152,23 +151,24 @@ def workers(tmp_path, database_url, redis_url, queue, kavenegar):
             f"worker processes survived SIGKILL: {left}"
 
 
-def claimed_batches(shop, carts: int, size: int) -> list[list[int]]:
-    """`carts` abandoned carts enrolled and claimed, as a tick does, in batches of `size`."""
+def due_carts(shop, carts: int) -> list[int]:
+    """`carts` abandoned carts enrolled; the ids of their first reminders, due now."""
     for i in range(carts):
         shop.cart(f"stop-cart-{i:04d}", AT, phone=f"0912222{i:04d}")
     use_kavenegar(shop.factory, shop.store.id)
     with unit_of_work(shop.factory) as session:
         run_triggers(session, DUE)
-    ids = claim_due(shop.factory, DUE)
+    with shop.factory() as session:
+        ids = list(session.scalars(select(Message.id).where(Message.due_at <= DUE)))
     assert len(ids) == carts
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+    return ids
 
 
-def hand_over(broker, queue, batches) -> list[str]:
-    """The batches' send tasks on the queue, as a tick hands them over; their task ids."""
-    return [broker.send_task("bazgasht.campaigns.send_batch", args=[batch, DUE.isoformat()],
+def wake(broker, queue, slots) -> list[str]:
+    """Sender tasks on the queue, as the dispatch job wakes them; their task ids."""
+    return [broker.send_task("bazgasht.campaigns.send_due", args=[slot, DUE.isoformat()],
                              queue=queue).id
-            for batch in batches]
+            for slot in slots]
 
 
 def rows(factory) -> dict[int, tuple[str, str | None]]:
@@ -176,44 +176,42 @@ def rows(factory) -> dict[int, tuple[str, str | None]]:
         return {m.id: (m.status, m.reason) for m in session.scalars(select(Message))}
 
 
-def test_a_warm_stop_finishes_the_batch_in_flight_and_leaves_the_next_to_another_worker(
+def test_a_warm_stop_finishes_the_batch_in_flight_and_leaves_the_next_sender_queued(
         shop, kavenegar, workers, broker, redis_url, queue):
-    first, second = claimed_batches(shop, 4, 2)
-    kavenegar.hold(SENDARRAY)  # the gateway takes the first batch; its answer waits for us
+    batch = due_carts(shop, 4)
+    kavenegar.hold(SENDARRAY)  # the gateway takes the batch; its answer waits for us
     worker = workers("first")
-    task, _ = hand_over(broker, queue, [first, second])
-    worker.wait_for(lambda: worker.runs(broker, task), "the first batch to start")
-    worker.wait_for(lambda: kavenegar.took(first), "the gateway to take the first batch")
+    task, _ = wake(broker, queue, [0, 1])
+    worker.wait_for(lambda: worker.runs(broker, task), "the sender to start")
+    worker.wait_for(lambda: kavenegar.took(batch), "the gateway to take the batch")
     worker.signal(signal.SIGTERM)
     # Only once the worker is stopping does the gateway answer: the batch finishes after the
-    # signal, however slow the machine (before, an answer given meanwhile let it take the next).
+    # signal, however slow the machine.
     worker.wait_for(lambda: "Warm shutdown" in worker.log(), "the worker to begin stopping")
     kavenegar.release(SENDARRAY)
     assert worker.exited() == 0, worker.log()
-    state = rows(shop.factory)
-    assert {state[i] for i in first} == {("sent", None)}  # finished, after the signal
-    # The next batch was never started: its claim stays, its task is still in the queue.
-    assert {state[i][0] for i in second} == {"sending"}
+    assert {rows(shop.factory)[i] for i in batch} == {("sent", None)}  # after the signal
+    # The next sender was never started: it is still in the queue, for the next worker.
     with redis.Redis.from_url(redis_url) as client:
         assert client.llen(queue) == 1
 
     successor = workers("successor")
-    successor.wait_for(lambda: all(rows(shop.factory)[i][0] == "sent" for i in second),
-                       "the next worker to send the returned batch")
+    successor.wait_for(lambda: not redis.Redis.from_url(redis_url).llen(queue),
+                       "the next worker to take the queued sender")
     successor.signal(signal.SIGTERM)
     assert successor.exited() == 0, successor.log()
-    assert Counter(m.localid for m in kavenegar.messages) == Counter({i: 1 for i in first + second})
+    assert Counter(m.localid for m in kavenegar.messages) == Counter({i: 1 for i in batch})
 
 
-def test_a_cold_stop_resolves_the_cancelled_batch_at_once(shop, kavenegar, workers, broker,
-                                                         queue):
-    [batch] = claimed_batches(shop, 3, 3)
+def test_a_cold_stop_resolves_the_cancelled_senders_claims_at_once(shop, kavenegar, workers,
+                                                                    broker, queue):
+    batch = due_carts(shop, 3)
     kavenegar.hold(SENDARRAY)  # taken by the gateway; the answer never comes while it runs
     worker = workers("cold", WORKER_SOFT_SHUTDOWN_SECONDS="0")
-    [task] = hand_over(broker, queue, [batch])
+    [task] = wake(broker, queue, [0])
     # Celery cancels only a task its main process knows started: stopped before it has heard
-    # the child accept it (a race the test used to leave open), it waits for the batch to end.
-    worker.wait_for(lambda: worker.runs(broker, task), "the batch to start")
+    # the child accept it, it waits for the sender to end.
+    worker.wait_for(lambda: worker.runs(broker, task), "the sender to start")
     worker.wait_for(lambda: kavenegar.took(batch), "the gateway to take the batch")
     worker.signal(signal.SIGQUIT)
     # It stops with the answer still held: it did not wait for it (waiting, its child would have
