@@ -44,7 +44,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import RESULTS, time_limit
+from harness import _TCK, RESULTS, proc_stat, time_limit
 from survive_stack import Stack, children
 
 API_KEY = "drain-key-0000"
@@ -57,11 +57,22 @@ def log(msg: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
 
 
-def setup(url: str, n: int) -> int:
+def _token(i: int) -> str:
+    return f"drain-cart-{i:08d}"
+
+
+def _phone(i: int) -> str:
+    return f"0912{1_000_000 + i:07d}"
+
+
+def setup(url: str, n: int, *, enrolled: bool) -> int:
     """Migrate; one store on the fake Kavenegar, sending all day; `n` abandoned carts (through
-    the same code a cart webhook runs) whose first reminder falls due now. Returns the store."""
+    the same code a cart webhook runs) whose first reminder falls due now, and, if `enrolled`,
+    their enrollments and messages already scheduled. Returns the store."""
+    from app.commerce.models import Cart
     from app.commerce.schemas import CartPayload
     from app.commerce.service import apply_cart
+    from app.contacts.models import Contact
     from app.db import make_engine, make_sessionmaker, unit_of_work
     from app.migrate import upgrade
     from app.onboarding import open_store
@@ -77,22 +88,48 @@ def setup(url: str, n: int) -> int:
             store.send_from_minute, store.send_until_minute = 0, 24 * 60
             store_id = store.id
         # The cart campaign waits 60 minutes of quiet, its first step 1 hour after the cart.
+        # The first cart goes through the code a cart webhook runs; the others are its copies
+        # with their own token, phone and contact, inserted in bulk.
         modified = datetime.now(UTC) - timedelta(minutes=61)
         started = time.monotonic()
-        for start in range(0, n, 1000):
-            with unit_of_work(factory) as session:
-                for i in range(start, min(n, start + 1000)):
-                    token = f"drain-cart-{i:08d}"
-                    apply_cart(session, store_id=store_id, body_sha256=f"{i:064d}", now=modified,
-                               data=CartPayload(
-                                   token=token, phone=f"0912{1_000_000 + i:07d}",
-                                   first_name="مریم", currency="IRT", total="550000",
-                                   items=[{"product_id": 11, "name": "چای سبز", "quantity": 2,
-                                           "price": "275000", "total": "550000"}],
-                                   restore_url=f"https://shop.example/?bazgasht-restore={token}",
-                                   cart_url="https://shop.example/cart/",
-                                   date_modified_gmt=modified))
+        with unit_of_work(factory) as session:
+            apply_cart(session, store_id=store_id, body_sha256="0" * 64, now=modified,
+                       data=CartPayload(
+                           token=_token(0), phone=_phone(0), first_name="مریم", currency="IRT",
+                           total="550000",
+                           items=[{"product_id": 11, "name": "چای سبز", "quantity": 2,
+                                   "price": "275000", "total": "550000"}],
+                           restore_url=f"https://shop.example/?bazgasht-restore={_token(0)}",
+                           cart_url="https://shop.example/cart/", date_modified_gmt=modified))
+            cart = session.scalars(sa.select(Cart)).one()
+            contact = session.get_one(Contact, cart.contact_id)
+            first_contact = {c.key: getattr(contact, c.key) for c in sa.inspect(Contact).columns
+                             if c.key != "id"}
+            first_cart = {c.key: getattr(cart, c.key) for c in sa.inspect(Cart).columns
+                          if c.key != "id"}
+            phone0 = contact.phone
+            for start in range(1, n, 5000):
+                rows = range(start, min(n, start + 5000))
+                ids = session.scalars(
+                    sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+                    [first_contact | {"phone": phone0[:-7] + f"{1_000_000 + i:07d}"}
+                     for i in rows]).all()
+                session.execute(sa.insert(Cart), [
+                    first_cart | {"token": _token(i), "contact_id": contact_id,
+                                  "phone_raw": _phone(i),
+                                  "restore_url":
+                                      f"https://shop.example/?bazgasht-restore={_token(i)}"}
+                    for i, contact_id in zip(rows, ids, strict=True)])
         log(f"{n} carts in {time.monotonic() - started:.1f} s")
+        if enrolled:
+            from app.campaigns.enroll import run_triggers
+
+            started = time.monotonic()
+            while True:
+                with unit_of_work(factory) as session:
+                    if not run_triggers(session, datetime.now(UTC)):
+                        break
+            log(f"enrolled in {time.monotonic() - started:.1f} s")
         return store_id
     finally:
         engine.dispose()
@@ -159,6 +196,24 @@ class Faults:
                   "gateway: credit again")
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process, its children alive and those it reaped."""
+    try:
+        _, _, own, reaped = proc_stat(pid)
+    except (OSError, ValueError):
+        return 0.0
+    return (own + reaped) / _TCK + sum(tree_cpu(c) for c in children(pid))
+
+
+def cpu(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far of each kind of process of the stack."""
+    postmaster = int((stack.pg.dir / "postmaster.pid").read_text().split()[0])
+    return {"workers": sum(tree_cpu(w.pid) for w in stack.workers),
+            "beat": tree_cpu(stack.beat.pid) if stack.beat else 0.0,
+            "fake Kavenegar": tree_cpu(stack.fake.proc.pid) if stack.fake else 0.0,
+            "postgres": tree_cpu(postmaster)}
+
+
 def statuses(engine) -> Counter:
     with engine.connect() as conn:
         return Counter(dict(conn.execute(sa.text(
@@ -213,7 +268,7 @@ def run(args) -> int:
         stack.open()
         fake = stack.start_fake(API_KEY)
         fake.control("credit", value=10**12)
-        setup(stack.db_url, args.messages)
+        setup(stack.db_url, args.messages, enrolled=args.enrolled)
         engine = sa.create_engine(stack.db_url, pool_pre_ping=True)
         log(f"stack in {stack.base}: postgres :{stack.pg.port}, redis :{stack.redis.port}, "
             f"fake :{fake.port}; cold start of {args.workers} workers and beat")
@@ -222,15 +277,19 @@ def run(args) -> int:
         for _ in range(args.workers):
             stack.start_worker()
         stack.start_beat()
+        cpu_before = cpu(stack)
         if args.faults:
             faults = Faults(stack, args.seed)
             threading.Thread(target=faults.run, args=(t0,),
                              kwargs={"kill_every": args.kill_every}, daemon=True).start()
         done_at = None
         last = -1
+        window: list[tuple[int, dict[str, float]]] = []  # (taken, CPU) from the first send on
         while time.monotonic() - t0 < args.timeout:
             time.sleep(1.0)
             taken = fake.state()["messages"]
+            if taken and taken != last:
+                window.append((taken, cpu(stack)))
             if taken != last:
                 last = taken
                 log(f"gateway has {taken}; {dict(statuses(engine))}")
@@ -239,6 +298,7 @@ def run(args) -> int:
                 break
         if faults:
             faults.stop.set()
+        cpu_after = cpu(stack)
         elapsed = (done_at or time.monotonic()) - t0
         messages = fake.messages()
         accepted = sorted(m["accepted_at"] for m in messages)
@@ -246,13 +306,23 @@ def run(args) -> int:
         span = accepted[-1] - accepted[0] if len(accepted) > 1 else 0.0
         rate = (len(accepted) - 1) / span if span else 0.0
         figures = {
-            "messages": args.messages, "workers": args.workers,
+            "messages": args.messages, "workers": args.workers, "enrolled before": args.enrolled,
             "tick_seconds": args.tick_seconds,
             "taken by the gateway": len(messages),
             "first send after start (s)": round(accepted[0] - started_at, 2) if accepted else None,
             "first to last send (s)": round(span, 2),
             "sustained msgs/s (first send to last)": round(rate, 1),
             "start to all resolved (s)": round(elapsed, 1) if done_at else None,
+            "CPU ms per message (start to end)": {
+                k: round(1000 * (cpu_after[k] - cpu_before[k]) / max(len(messages), 1), 2)
+                for k in cpu_after},
+            # From the first poll that saw a message sent to the last that saw one more: the
+            # drain itself, without the processes' start.
+            "CPU ms per message (while sending)": {
+                k: round(1000 * (window[-1][1][k] - window[0][1][k])
+                         / max(window[-1][0] - window[0][0], 1), 2)
+                for k in cpu_after} if len(window) > 1 else None,
+            "machine load average": os.getloadavg(),
             "statuses": dict(statuses(engine)),
             "gateway": fake.state(),
         }
@@ -290,6 +360,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=None,
                         help="backlog size (default 20,000; 3,000 with --faults)")
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--enrolled", action="store_true",
+                        help="enroll the carts before the start (measures sending alone)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tick-seconds", type=float, default=15.0,
                         help="TICK_SECONDS of the processes (production's default: 15)")

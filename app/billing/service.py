@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing.models import CHARGE, REFUND, TOPUP, LedgerEntry
+from app.db import in_ids
 from app.errors import DomainError, NotFound
 from app.stores.models import Store
 
@@ -69,7 +70,7 @@ def charge_sent(session: Session, sent: list[tuple[int, int, int]], now: datetim
     """Charge (store id, message id, parts) of messages just sent through the platform's
     account; already charged messages are skipped. Returns the number of entries written."""
     already = set(session.scalars(select(LedgerEntry.message_id).where(
-        LedgerEntry.kind == CHARGE, LedgerEntry.message_id.in_([m for _, m, _ in sent]))))
+        LedgerEntry.kind == CHARGE, in_ids(LedgerEntry.message_id, [m for _, m, _ in sent]))))
     written = 0
     for store_id in sorted({s for s, _, _ in sent}):  # id order: no deadlock between workers
         store = _locked_store(session, store_id)

@@ -22,7 +22,7 @@ from app.campaigns.lifecycle import CLAIM_BATCH, Move, Taken
 from app.campaigns.lookup import settle_lookup_error
 from app.campaigns.models import FAILED, HELD, SCHEDULED, SENDING, SENT, Message
 from app.campaigns.reasons import Reason, SendMode, detail
-from app.db import unit_of_work
+from app.db import in_ids, unit_of_work
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
 from app.ops import liveness, metrics
 from app.ops.fanout import DEADLINE, Deadline, fan_out
@@ -47,7 +47,7 @@ def _guard_batch(factory: sessionmaker[Session], ids: list[int], now: datetime,
     outcome: dict[str, int] = {}
     sends: list[tuple[int, Send]] = []
     with unit_of_work(factory) as session:
-        messages = session.scalars(select(Message).where(Message.id.in_(ids))
+        messages = session.scalars(select(Message).where(in_ids(Message.id, ids))
                                    .order_by(Message.id).with_for_update()).all()
         ready = [m for m in messages
                  if m.status == SENDING and m.claimed_at == now and m.sent_at is None]
@@ -174,7 +174,7 @@ def _charge(session: Session, parts: dict[int, int | None], now: datetime) -> No
     rows = session.execute(
         select(Message.store_id, Message.id, Message.parts)
         .join(Store, Store.id == Message.store_id)
-        .where(Message.id.in_(list(parts)), Store.sms_provider == billing.PLATFORM)).all()
+        .where(in_ids(Message.id, parts), Store.sms_provider == billing.PLATFORM)).all()
     if rows:
         billing.charge_sent(session, [(store_id, message_id, parts[message_id] or known or 1)
                                       for store_id, message_id, known in rows], now)

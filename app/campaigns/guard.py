@@ -40,6 +40,7 @@ from app.campaigns.rules import cap_allows_at, next_allowed_minute
 from app.commerce.models import Cart, Order
 from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
+from app.db import in_ids
 from app.links.service import preload as preload_links
 from app.messaging.gateway import Lookup
 from app.stores.models import Store
@@ -56,7 +57,7 @@ class Batch:
     def __init__(self, session: Session, messages: list[Message], now: datetime):
         def load(model, ids):
             ids = set(ids)
-            return list(session.scalars(select(model).where(model.id.in_(ids)))) if ids else []
+            return list(session.scalars(select(model).where(in_ids(model.id, ids)))) if ids else []
 
         enrollments = load(Enrollment, (m.enrollment_id for m in messages))
         # Held here on purpose: the identity map keeps unchanged objects only weakly, and a
@@ -73,12 +74,12 @@ class Batch:
         # with several dispatchers, and an opt-out cannot slip between check and send. Always
         # in id order, so two dispatchers cannot deadlock on them.
         self.contacts = {c.id: c for c in session.scalars(
-            select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.id)
+            select(Contact).where(in_ids(Contact.id, contact_ids)).order_by(Contact.id)
             .with_for_update())}
         self.purchases: dict[int, list[datetime]] = {}
         for contact_id, created in session.execute(
                 select(Order.contact_id, Order.created_gmt).where(
-                    Order.contact_id.in_(contact_ids), Order.purchased.is_(True))):
+                    in_ids(Order.contact_id, contact_ids), Order.purchased.is_(True))):
             self.purchases.setdefault(contact_id, []).append(created)
         self.spent: dict[int, int] = {}  # Rial approved per metered store in this batch
         self.sent: dict[int, list[datetime]] = {}
@@ -88,8 +89,8 @@ class Batch:
         week_ago = now - timedelta(days=7)
         for contact_id, sent_at in session.execute(union_all(*(
                 select(Message.contact_id, at).where(
-                    Message.contact_id.in_(contact_ids), at > week_ago,
-                    Message.id.not_in(batch_ids))
+                    in_ids(Message.contact_id, contact_ids), at > week_ago,
+                    ~in_ids(Message.id, batch_ids))
                 for at in (Message.sent_at, Message.withheld_at)))):
             self.sent.setdefault(contact_id, []).append(sent_at)
 

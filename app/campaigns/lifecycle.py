@@ -33,7 +33,7 @@ from app.campaigns.models import (
     Message,
 )
 from app.campaigns.reasons import Reason, SendMode, detail
-from app.db import rowcount, unit_of_work
+from app.db import in_ids, rowcount, unit_of_work
 from app.report_marks.marks import mark_dirty
 
 CLAIM_BATCH = 500
@@ -202,7 +202,7 @@ def mark_sent(session: Session, taken: list[Taken], *, reason: Reason | None = N
             dict(message_id=t.message_id, gateway_id=t.gateway_id, cost=t.cost,
                  delivery_status=t.delivery_status, why=reason.value if reason else None)
             for t in taken])
-        _mark_where(session, Message.id.in_([t.message_id for t in taken]))
+        _mark_where(session, in_ids(Message.id, [t.message_id for t in taken]))
 
 
 def settle_sending(session: Session, message_id: int, to: Move, *,
@@ -264,4 +264,4 @@ def record_parts(session: Session, parts: dict[int, int]) -> None:
             .where(Message.__table__.c.id == bindparam("message_id"))
             .values(parts=bindparam("new_parts")),
             [dict(message_id=mid, new_parts=n) for mid, n in parts.items()])
-        _mark_where(session, Message.id.in_(list(parts)))
+        _mark_where(session, in_ids(Message.id, parts))

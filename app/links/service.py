@@ -6,9 +6,10 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import in_ids
 from app.links.models import Link
 from app.links.targets import on_site
 from app.ratelimit import CLICK_ONCE, Limiter
@@ -36,16 +37,22 @@ def _known(session: Session) -> dict[int, Link | None]:
 def preload(session: Session, message_ids: list[int]) -> None:
     """Read a batch's existing links in one query, so minting costs no query per message."""
     known = _known(session)
-    for link in session.scalars(select(Link).where(Link.message_id.in_(message_ids))):
+    for link in session.scalars(select(Link).where(in_ids(Link.message_id, message_ids))):
         known[link.message_id] = link
     for message_id in message_ids:
         known.setdefault(message_id, None)
 
 
+def _new(session: Session) -> list[Link]:
+    """Links minted in this session and not written yet (insert_new writes them)."""
+    return session.info.setdefault("bazgasht.new_links", [])
+
+
 def mint(session: Session, *, public_url: str, store_id: int, message_id: int, kind: str,
          target: str, now: datetime, product_wc_id: int | None = None) -> str:
     """The message's short URL: one link per message, reused when the message is rendered
-    again (a retried send says the same thing), its target updated if it changed.
+    again (a retried send says the same thing), its target updated if it changed. A new link
+    is written by insert_new, with the others of its batch, when the session next flushes.
 
     Codes are random and not checked first: a collision (1 in 10⁵ at 100 million links) fails
     the unique constraint, and the dispatcher runs the batch's guard again with new codes.
@@ -55,11 +62,28 @@ def mint(session: Session, *, public_url: str, store_id: int, message_id: int, k
         select(Link).where(Link.message_id == message_id))
     if link is None:
         link = Link(code=new_code(), store_id=store_id, message_id=message_id)
-        session.add(link)
+        _new(session).append(link)  # not added: written in one executemany by insert_new
     known[message_id] = link
     link.kind, link.target, link.product_wc_id = kind, target, product_wc_id
     link.expires_at = now + LIFETIME
     return f"{public_url}/{link.code}"
+
+
+_COLUMNS = ("code", "store_id", "message_id", "kind", "target", "product_wc_id", "expires_at")
+
+
+@event.listens_for(Session, "before_flush")
+@event.listens_for(Session, "before_commit")
+def insert_new(session: Session, *_) -> None:
+    """Before a session writes anything, and before it commits, the links minted in it since:
+    one INSERT run for all of them (executemany without RETURNING: nothing reads their ids in
+    that session), instead of the ORM's INSERT … RETURNING of every row of the batch, which the
+    driver would parse anew each time (too long for its statement cache)."""
+    new = session.info.get("bazgasht.new_links")
+    if new:
+        session.connection().execute(insert(Link), [{c: getattr(link, c) for c in _COLUMNS}
+                                                     for link in new])
+        new.clear()
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,16 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import BigInteger, column, insert, select, table
 from sqlalchemy.orm import Session
 
+from app.db import in_ids
 from app.report_marks.models import ReportDirtyDay
 from app.stores.models import Store
 from app.types import UTCDateTime
 
 _MARKED = "report_marks"
-_messages = table("messages", column("id"), column("store_id"),
+_messages = table("messages", column("id", BigInteger()), column("store_id"),
                   column("sent_at", UTCDateTime()))
 
 
@@ -72,4 +73,4 @@ def mark_messages(session: Session, message_ids: Iterable[int]) -> None:
     if ids:
         mark_dirty(session, session.execute(
             select(_messages.c.store_id, _messages.c.sent_at).distinct()
-            .where(_messages.c.id.in_(ids), _messages.c.sent_at.is_not(None))).all())
+            .where(in_ids(_messages.c.id, ids), _messages.c.sent_at.is_not(None))).all())

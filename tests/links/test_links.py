@@ -174,6 +174,27 @@ def test_a_message_rendered_again_keeps_its_link(shop, factory):
         assert session.scalars(select(Link)).all() == [session.get(Link, link.id)]
 
 
+def test_a_link_minted_in_a_session_with_nothing_else_to_write_is_written_at_commit(shop,
+                                                                                    factory):
+    """Links are written in bulk when the session flushes or commits (app/links/service.py
+    insert_new): a commit with no other change writes them too."""
+    from app.links.service import mint
+
+    link = shop.link(first_cart_sms(shop).text)
+    with factory() as session:
+        session.execute(Link.__table__.delete())
+        session.commit()
+    with factory() as session:
+        url = mint(session, public_url="https://go.example", store_id=link.store_id,
+                   message_id=link.message_id, kind="store", target="https://shop.example/",
+                   now=link.created_at)
+        assert not session.new and not session.dirty
+        session.commit()
+    with factory() as session:
+        [written] = session.scalars(select(Link)).all()
+    assert url == f"https://go.example/{written.code}" and written.target == "https://shop.example/"
+
+
 def test_a_code_already_taken_is_replaced_and_the_batch_still_goes_out(shop, factory,
                                                                        monkeypatch):
     from app.links import service
