@@ -60,7 +60,7 @@ class SenderRequest(Request):
     shutdown cancelled it, or it was killed) its liveness lock went with its connection: the
     reaper is run now, which frees the claims of every sending process that is gone (asked at
     the gateway by localid first: taken → sent; never approved or not taken → scheduled
-    again), instead of at its next round."""
+    again), instead of at its next round; and the sender's slot is woken again."""
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         exc = getattr(exc_info.exception, "exc", exc_info.exception)
@@ -75,8 +75,17 @@ class SenderRequest(Request):
                             "at once", self.id, type(exc).__name__, resolved)
             except Exception:  # the reaper resolves them at its next round
                 log.exception("could not resolve the claims of stopped sender %s", self.id)
+            try:  # its slot goes on at once, in another process, not at the next tick
+                send_due.apply_async(tuple(self.args), queue=_queue(self.delivery_info))
+            except Exception:  # the next tick's dispatch wakes it
+                log.exception("could not wake the slot of stopped sender %s again", self.id)
         return super().on_failure(exc_info, send_failed_event=send_failed_event,
                                   return_ok=return_ok)
+
+
+def _queue(delivery_info: dict | None) -> str | None:
+    """The queue a task came from: its successor goes to the same one."""
+    return (delivery_info or {}).get("routing_key") or None
 
 
 # A killed child's connection, and its liveness lock with it, closes a moment after the child:
@@ -100,7 +109,7 @@ def send_due(self, slot: int, now: str | None = None) -> dict:
             factory, _gateways(self), datetime.fromisoformat(now) if now else SYSTEM.now,
             worker=_liveness_for(url).token(), budget=service.SENDER_BUDGET)
     if more:
-        send_due.apply_async((slot, now))
+        send_due.apply_async((slot, now), queue=_queue(self.request.delivery_info))
     return {"slot": slot, "claimed": claimed, "outcome": outcome, "more": more}
 
 

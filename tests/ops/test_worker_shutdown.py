@@ -7,6 +7,7 @@ Nothing here is timed: the gateway holds its answer until the test has seen what
 15 s, far more than the few event-driven steps a hold spans.)
 """
 
+import base64
 import json
 import os
 import signal
@@ -204,7 +205,7 @@ def test_a_warm_stop_finishes_the_batch_in_flight_and_leaves_the_next_sender_que
 
 
 def test_a_cold_stop_resolves_the_cancelled_senders_claims_at_once(shop, kavenegar, workers,
-                                                                    broker, queue):
+                                                                    broker, queue, redis_url):
     batch = due_carts(shop, 3)
     kavenegar.hold(SENDARRAY)  # taken by the gateway; the answer never comes while it runs
     worker = workers("cold", WORKER_SOFT_SHUTDOWN_SECONDS="0")
@@ -224,3 +225,10 @@ def test_a_cold_stop_resolves_the_cancelled_senders_claims_at_once(shop, kaveneg
     state = rows(shop.factory)
     assert {state[i] for i in batch} == {("sent", "confirmed_after_stall")}
     assert Counter(m.localid for m in kavenegar.messages) == Counter({i: 1 for i in batch})
+    # Its slot goes on, on the same queue, for the next worker, not at the next tick: the
+    # cancelled task is back in the queue, and the main process woke the slot again (what a
+    # child killed with -9 gets: its task is not requeued).
+    with redis.Redis.from_url(redis_url) as client:
+        tasks = [json.loads(raw) for raw in client.lrange(queue, 0, -1)]
+    assert [(t["headers"]["task"], json.loads(base64.b64decode(t["body"]))[0]) for t in tasks] \
+        == [("bazgasht.campaigns.send_due", [0, DUE.isoformat()])] * 2
