@@ -26,7 +26,7 @@ from app.alerts.service import deliver_alerts
 from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
-from app.campaigns.enroll import run_triggers
+from app.campaigns.enroll import enroll_due
 from app.campaigns.service import Executor, platform_senders, send_due
 from app.config import get_settings
 from app.connection.service import check_connections
@@ -86,8 +86,8 @@ def _replies(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:
-    with unit_of_work(ctx.factory) as session:
-        return {"enrolled": run_triggers(session, now)}
+    # Round after round, each committed, while there is work (up to a time budget).
+    return {"enrolled": enroll_due(ctx.factory, now)}
 
 
 def _paused_stores(ctx: Context, now: datetime) -> dict[str, Any]:
