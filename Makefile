@@ -55,6 +55,7 @@ plugin: $(VENV)/.installed-serve
 # when its target is missed, so run them all and report.
 bench: $(VENV)/.installed
 	-$(VENV)/bin/python bench/ingest.py
+	-$(VENV)/bin/python bench/enroll.py
 	-$(VENV)/bin/python bench/tick.py
 	-$(VENV)/bin/python bench/send.py
 	-$(VENV)/bin/python bench/redirect.py

@@ -26,7 +26,7 @@ from app.alerts.service import deliver_alerts
 from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
-from app.campaigns.enroll import run_triggers
+from app.campaigns.enroll import enroll_due
 from app.campaigns.service import oldest_due, platform_senders, send_due
 from app.config import get_settings
 from app.connection.service import check_connections
@@ -48,6 +48,8 @@ SLOW = 60.0
 # A sending process that died is seen by its free liveness lock (app/ops/liveness.py): its
 # claims are resolved at the reaper's next round, so within this long.
 REAP_EVERY = 30.0
+# Enrolment wakes the senders at most this often (seconds) while it commits rounds.
+WAKE_EVERY = 1.0
 # Retention counts in days: once an hour is soon enough, and spares the scan.
 RETENTION = 3600.0
 
@@ -91,8 +93,18 @@ def _replies(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:
-    with unit_of_work(ctx.factory) as session:
-        return {"enrolled": run_triggers(session, now)}
+    # Round after round, each committed, while there is work (up to a time budget); in
+    # production the senders are woken as rounds commit (at most once a second), so a backlog
+    # starts going out while it is still being enrolled, not at the next dispatch.
+    wake = ctx.wake
+    woken = [float("-inf")]
+
+    def on_round(_enrolled: int) -> None:
+        if wake is not None and time.monotonic() - woken[0] >= WAKE_EVERY:
+            woken[0] = time.monotonic()
+            wake()
+
+    return {"enrolled": enroll_due(ctx.factory, now, on_round=on_round)}
 
 
 def _paused_stores(ctx: Context, now: datetime) -> dict[str, Any]:

@@ -254,3 +254,33 @@ def test_jobs_that_call_tenants_urls_hold_no_lock_and_their_work_is_leased(shop,
     assert set(others.values()) == {"ran"}
     assert first["report"].did == {"alerts": 1}
     assert len(receiver.requests) == 1
+
+
+def test_enrolment_wakes_the_senders_as_its_rounds_commit_at_most_once_a_second(shop,
+                                                                                 monkeypatch):
+    """Production: messages enrolled in a round go out without waiting for dispatch's tick."""
+    from app import scheduler
+    from app.campaigns import enroll
+
+    monkeypatch.setattr(enroll, "BATCH", 2)  # five carts: three rounds
+    for i in range(5):
+        shop.cart(f"wake-cart-{i:04d}", AT, phone=f"0912555{i:04d}")
+    woken = []
+
+    def wake() -> int:
+        with shop.factory() as session:  # what a sender woken now would find
+            woken.append(len(session.scalars(select(Message.id).where(
+                Message.due_at <= DUE)).all()))
+        return 4
+
+    monkeypatch.setattr(scheduler, "WAKE_EVERY", 3600.0)  # no machine is that slow
+    report = run_job("enrolment", shop.factory, shop.gateway, DUE, wake=wake)
+    assert report.did == {"enrolled": 5}
+    assert woken == [2]  # after the first round's commit; the next two within WAKE_EVERY
+    monkeypatch.setattr(scheduler, "WAKE_EVERY", 0.0)
+    for i in range(5, 8):
+        shop.cart(f"wake-cart-{i:04d}", AT, phone=f"0912555{i:04d}")
+    woken.clear()
+    assert run_job("enrolment", shop.factory, shop.gateway, DUE, wake=wake).did == \
+        {"enrolled": 3}
+    assert woken == [7, 8]  # after each round that enrolled
