@@ -45,9 +45,9 @@ RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
 # Jobs whose work is throttled per store or message anyway (a report polled every 5 minutes, a
 # send is stalled after 10): a shorter beat finds nothing.
 SLOW = 60.0
-# A sending process that died is seen by its free liveness lock (app/ops/liveness.py): its
-# claims are resolved at the reaper's next round, so within this long.
-REAP_EVERY = 30.0
+# Production's dispatch only looks whether anything is due and wakes the senders: cheap enough
+# to run this often, so a retry or a message freed by the reaper waits seconds, not a tick.
+DISPATCH_EVERY = 5.0
 # Enrolment wakes the senders at most this often (seconds) while it commits rounds.
 WAKE_EVERY = 1.0
 # Retention counts in days: once an hour is soon enough, and spares the scan.
@@ -108,8 +108,10 @@ def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:
 
 
 def _paused_stores(ctx: Context, now: datetime) -> dict[str, Any]:
-    return {"resumed": recheck_paused_stores(ctx.factory, ctx.gateways, now,
-                                             deadline=ctx.deadline)}
+    resumed = recheck_paused_stores(ctx.factory, ctx.gateways, now, deadline=ctx.deadline)
+    if resumed and ctx.wake is not None:  # their held messages are due now: no tick's wait
+        ctx.wake()
+    return {"resumed": resumed}
 
 
 def _reaper(ctx: Context, now: datetime) -> dict[str, Any]:
@@ -170,9 +172,11 @@ JOBS = (
     Job("replies", _replies),
     Job("enrolment", _enrolment),
     Job("paused_stores", _paused_stores),
-    Job("reaper", _reaper, every=REAP_EVERY),
+    # A sending process that died is seen by its free liveness lock (app/ops/liveness.py): its
+    # claims are resolved at the reaper's next round, every tick.
+    Job("reaper", _reaper),
     Job("coupons", _coupons, calls_tenants=True),
-    Job("dispatch", _dispatch),
+    Job("dispatch", _dispatch, every=DISPATCH_EVERY),
     Job("delivery_reports", _delivery_reports, every=SLOW),
     Job("alerts", _alerts, calls_tenants=True),
     Job("connections", _connections, every=SLOW, calls_tenants=True),

@@ -30,11 +30,11 @@ from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-# A gateway error worth retrying (5xx, a timeout, 409/451/402) is retried soon, then later: 15 s,
-# 30 s, 1, 2, 4 min, then every 5 min — seconds after a blip, about 18 minutes of an outage
+MAX_ATTEMPTS = 10
+# A gateway error worth retrying (5xx, a timeout, 409/451/402) is retried soon, then later: 5,
+# 10, 20, 40, 80, 160 s, then every 5 min — seconds after a blip, about 20 minutes of an outage
 # before the message fails.
-FIRST_RETRY = timedelta(seconds=15)
+FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=5)
 STUCK_AFTER = timedelta(minutes=10)
 
@@ -126,6 +126,15 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
         results += zip(lookups, gateway.lookup_many([(mid, d.receptor, d.lookup)
                                                      for mid, d in lookups]), strict=True)
     sent, looked_up = [], []
+    # Texts whose answer was lost may have gone out: the gateway is asked about all of them at
+    # once, before any of them is sent again (verify/lookup sends have no localid to ask by).
+    unsure = [mid for (mid, d), r in results
+              if isinstance(r, GatewayError) and r.ambiguous and d.lookup is None]
+    try:
+        taken = gateway.accepted(unsure) if unsure else {}
+    except GatewayError as exc:
+        log.warning("cannot ask which of %d messages went out: %s", len(unsure), exc)
+        taken = {}
     for (message_id, decision), result in results:
         if isinstance(result, GatewayError):
             settled = (settle_lookup_error(factory, message_id, result)
@@ -133,7 +142,8 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
             if settled:
                 status, reason = settled, None
             else:
-                status, reason = _after_gateway_error(factory, gateway, message_id, now, result)
+                status, reason = _after_gateway_error(factory, message_id, now, result,
+                                                      taken=taken.get(message_id))
             outcome[status] = outcome.get(status, 0) + 1
             metrics.count_message(status, reason)  # ops
         else:
@@ -180,19 +190,15 @@ def _charge(session: Session, parts: dict[int, int | None], now: datetime) -> No
                                       for store_id, message_id, known in rows], now)
 
 
-def _after_gateway_error(factory, gateway: Gateway, message_id: int, now: datetime,
-                         exc: GatewayError) -> tuple[str, Reason | None]:
-    """Where a message the gateway did not take goes: sent after all (asked by localid), held
-    with its store paused, failed, or retried later. Returns its status and reason."""
+def _after_gateway_error(factory, message_id: int, now: datetime, exc: GatewayError, *,
+                         taken: SendResult | None = None) -> tuple[str, Reason | None]:
+    """Where a message the gateway did not take goes: sent after all (`taken`: the gateway,
+    asked by localid after a lost answer, says it has it), held with its store paused, failed,
+    or retried later. Returns its status and reason."""
     log.warning("sending message %s failed: %s", message_id, exc)
-    if exc.ambiguous:  # it may have gone out: ask before anything is sent again
-        try:
-            found = gateway.accepted([message_id]).get(message_id)
-        except GatewayError:
-            found = None
-        if found is not None:
-            _record_sent(factory, [(message_id, found)], now, Reason.CONFIRMED_AFTER_LOSS)
-            return SENT, Reason.CONFIRMED_AFTER_LOSS
+    if taken is not None:
+        _record_sent(factory, [(message_id, taken)], now, Reason.CONFIRMED_AFTER_LOSS)
+        return SENT, Reason.CONFIRMED_AFTER_LOSS
     with unit_of_work(factory) as session:
         message = session.get_one(Message, message_id)  # claimed by this worker: it exists
         if message.status != SENDING:
@@ -243,8 +249,8 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
     Accepted by the gateway → sent; never reached it → scheduled again (localid makes even a
     wrong guess harmless at the gateway). The gateway is asked with no transaction open, each
     store's side by side within `deadline` (app/ops/fanout.py), and each store's answer
-    recorded in a transaction of its own; a store not asked in time keeps its stalled messages
-    for the next round.
+    recorded in a transaction of its own, a page of CLAIM_BATCH after another until none is
+    left; a store not asked in time keeps its stalled messages for the next round.
 
     Also the messages of every sending process that is gone (its liveness lock free,
     app/ops/liveness.py), however recently they were claimed: a worker killed whole is seen at
@@ -255,25 +261,33 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             Message.status == SENDING, Message.claimed_by.is_not(None))) if t}
     dead = liveness.gone(factory.kw["bind"], tokens)
     stalled = (Message.claimed_at < now - STUCK_AFTER) | Message.claimed_by.in_(dead)
-    with factory() as session:
-        rows = session.execute(
-            select(Message.id, Message.claimed_at, Message.store_id, Message.send_mode,
-                   Message.sent_at)
-            .where(Message.status == SENDING, stalled)
-            .order_by(Message.id).limit(CLAIM_BATCH)).all()
-        stores = {s.id: s for s in session.scalars(
-            select(Store).where(Store.id.in_({r.store_id for r in rows})))}
+    resolved, after = 0, 0
+    while True:  # page after page, by id, to the last
+        with factory() as session:
+            rows = session.execute(
+                select(Message.id, Message.claimed_at, Message.store_id, Message.send_mode,
+                       Message.sent_at)
+                .where(Message.status == SENDING, stalled, Message.id > after)
+                .order_by(Message.id).limit(CLAIM_BATCH)).all()
+            stores = {s.id: s for s in session.scalars(
+                select(Store).where(Store.id.in_({r.store_id for r in rows})))}
+        if not rows:
+            return resolved
 
-    def ask(store_id: int) -> int:
-        mine = [r for r in rows if r.store_id == store_id]
-        try:
-            accepted = gateways.for_store(stores[store_id]).accepted([r.id for r in mine])
-        except GatewayError as exc:  # cannot tell: leave them for the next round
-            log.warning("store %s: cannot ask the gateway about stalled sends: %s", store_id, exc)
-            return 0
-        return _resolve_stalled(factory, mine, accepted, now)
+        def ask(store_id: int, rows=rows, stores=stores) -> int:
+            mine = [r for r in rows if r.store_id == store_id]
+            try:
+                accepted = gateways.for_store(stores[store_id]).accepted([r.id for r in mine])
+            except GatewayError as exc:  # cannot tell: leave them for the next round
+                log.warning("store %s: cannot ask the gateway about stalled sends: %s",
+                            store_id, exc)
+                return 0
+            return _resolve_stalled(factory, mine, accepted, now)
 
-    return sum(fan_out(ask, stores, what="reaper", deadline=deadline))
+        resolved += sum(fan_out(ask, stores, what="reaper", deadline=deadline))
+        after = rows[-1].id
+        if len(rows) < CLAIM_BATCH:
+            return resolved
 
 
 def _resolve_stalled(factory: sessionmaker[Session], rows, accepted: dict[int, SendResult],

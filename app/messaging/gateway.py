@@ -170,6 +170,7 @@ class KavenegarGateway:
 
     PARALLEL_SENDS = 8
     CHUNK = MAX_SEND_RECEPTORS  # sendarray takes at most 200 messages per call
+    QUERY_TRIES = 3  # a read (which localids were taken) is asked this often before giving up
 
     # Replies already marked read are read again this often (and after a lost answer, and
     # first thing in a process): see receive().
@@ -186,6 +187,21 @@ class KavenegarGateway:
         except KavenegarError as exc:
             raise GatewayError(ErrorKind(exc.kind.value), str(exc), code=exc.status,
                                ambiguous=exc.ambiguous) from None
+
+    def _asked(self, fn, *args):
+        """A question that changes nothing at Kavenegar (what was taken, the credit): asked
+        again at once, up to QUERY_TRIES times, while the answer is a passing error that came
+        quickly (a proxy's 502 page). No answer at all (a timeout) is not waited for again: the
+        caller's next round asks. What is asked usually decides whether a message is resent."""
+        for attempt in range(1, self.QUERY_TRIES + 1):
+            try:
+                return self._call(fn, *args)
+            except GatewayError as exc:
+                if exc.kind != ErrorKind.RETRY or exc.code is None or attempt == self.QUERY_TRIES:
+                    raise
+                log.info("asking Kavenegar again (%d of %d): %s", attempt + 1, self.QUERY_TRIES,
+                         exc)
+        raise AssertionError("unreachable")
 
     def send(self, *, localid: int, receptor: str, text: str) -> SendResult:
         [entry] = self._call(self._client.send, [receptor], text, sender=self._sender,
@@ -279,7 +295,7 @@ class KavenegarGateway:
         for start in range(0, len(localids), 500):
             chunk = localids[start:start + 500]
             # One entry per local id, in order; a short answer leaves the rest unaccepted.
-            for localid, entry in zip(chunk, self._call(self._client.status_by_localid, chunk),
+            for localid, entry in zip(chunk, self._asked(self._client.status_by_localid, chunk),
                                      strict=False):
                 # Unknown local ids come back with status 100 and no message id.
                 if entry.messageid and entry.status != 100:
@@ -325,7 +341,7 @@ class KavenegarGateway:
                 for m in rows]
 
     def credit(self) -> int | None:
-        return self._call(self._client.account_info).remaincredit
+        return self._asked(self._client.account_info).remaincredit
 
 
 class Gateways:

@@ -1,6 +1,7 @@
 """What a Persian reader sees: Persian digits, Jalali dates, money in rial or toman."""
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import jdatetime
@@ -14,8 +15,13 @@ _UNIT = {"IRR": ("ریال", 1), "IRT": ("تومان", 10), "IRHR": ("هزار �
 
 def jalali_date(at: datetime, tz: str = "Asia/Tehran") -> str:
     """1405/09/02 in Persian digits, in the store's timezone."""
-    local = at.astimezone(ZoneInfo(tz))
-    return persian_digits(jdatetime.date.fromgregorian(date=local.date()).strftime("%Y/%m/%d"))
+    return _jalali(at.astimezone(ZoneInfo(tz)).date())
+
+
+@lru_cache(maxsize=1024)
+def _jalali(day: date) -> str:
+    # Every message of a send batch asks for the same day: converted once.
+    return persian_digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
 
 
 def money(amount_rial: int | None, currency: str = "IRT") -> str:

@@ -71,8 +71,8 @@ def test_a_transient_error_retries_later_without_losing_the_message(kshop, kaven
     first = kshop.messages()[0]
     assert first.status == "scheduled" and first.reason == "gateway_retry"
     assert "409" in first.reason_detail
-    assert first.due_at == DUE + timedelta(seconds=15)  # backoff after the first attempt
-    kshop.tick(DUE + timedelta(seconds=15))
+    assert first.due_at == DUE + timedelta(seconds=5)  # backoff after the first attempt
+    kshop.tick(DUE + timedelta(seconds=5))
     assert kshop.messages()[0].status == "sent"
     assert kavenegar.sends_with_localid(first.id) == 1
 
@@ -137,13 +137,35 @@ def test_a_paused_store_is_asked_again_within_seconds_then_less_and_less_often(k
         kshop.tick(DUE + timedelta(seconds=second))
         if len(kavenegar.calls("account/info")) > before:
             asked.append(second)
-    # 15 s after the pause, then after half the time paused at the last check, 5 min at most.
-    assert asked == [15, 30, 45, 70, 105, 160, 240, 360, 540]
+    # 15 s after the pause, then after a quarter of the time paused at the last check (at
+    # least 15 s, at most 5 min): an outage of a minute is noticed within 15 s of its end.
+    assert asked == [15, 30, 45, 60, 75, 95, 120, 150, 190, 240, 300, 375, 470, 590]
     kavenegar.credit = 10_000_000
     kshop.tick(DUE + timedelta(seconds=600))  # not due again yet: still paused
     assert kavenegar.messages == []
-    kshop.tick(DUE + timedelta(seconds=540 + 270))  # asked, accepted: resumed and sent
+    kshop.tick(DUE + timedelta(seconds=590 + 150))  # asked, accepted: resumed and sent
     assert len(kavenegar.messages) == 2
+
+
+def test_a_resumed_store_wakes_the_senders_and_a_passing_error_is_asked_again(kshop,
+                                                                              kavenegar):
+    """Production: its held messages are due at once, so the senders are woken, not left to
+    the next dispatch tick; a recheck answered by a proxy's 502 is asked again at once."""
+    from app.scheduler import run_job
+
+    abandon(kshop, 2, "kv-wake")
+    kavenegar.credit = 0
+    kshop.tick(DUE)  # 418: paused
+    kavenegar.credit = 10_000_000
+    kavenegar.fail_next("account/info", 502)
+    woken = []
+    report = run_job("paused_stores", kshop.factory, kshop.gateway, DUE + timedelta(seconds=15),
+                     wake=lambda: woken.append(1) or 4)
+    assert report.did == {"resumed": 1} and woken == [1]
+    assert len(kavenegar.calls("account/info")) == 2  # the 502, then the answer
+    assert run_job("paused_stores", kshop.factory, kshop.gateway, DUE + timedelta(seconds=30),
+                   wake=lambda: woken.append(1) or 4).did == {"resumed": 0}
+    assert woken == [1]  # nothing resumed: nobody woken
 
 
 def test_a_send_that_timed_out_but_went_through_is_not_sent_again(kshop, kavenegar):
@@ -237,6 +259,6 @@ def test_retries_come_in_seconds_after_a_blip_and_span_minutes_of_an_outage():
     from app.campaigns.dispatch import MAX_ATTEMPTS, retry_after
 
     waits = [retry_after(n) for n in range(1, MAX_ATTEMPTS)]
-    assert waits[:5] == [timedelta(seconds=s) for s in (15, 30, 60, 120, 240)]
-    assert waits[5:] == [timedelta(minutes=5)] * (MAX_ATTEMPTS - 6)
-    assert timedelta(minutes=15) < sum(waits, timedelta()) < timedelta(minutes=20)
+    assert waits[:6] == [timedelta(seconds=s) for s in (5, 10, 20, 40, 80, 160)]
+    assert waits[6:] == [timedelta(minutes=5)] * (MAX_ATTEMPTS - 7)
+    assert timedelta(minutes=18) < sum(waits, timedelta()) < timedelta(minutes=22)

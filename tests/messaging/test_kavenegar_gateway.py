@@ -125,12 +125,24 @@ def test_a_batch_processed_but_unanswered_is_confirmed_not_resent(gateway, fake)
 
 def test_when_the_gateway_cannot_say_what_it_took_nothing_is_resent(gateway, fake):
     fake.drop_next("sms/sendarray", after_work=True)
-    fake.fail_next("sms/statuslocalmessageid", 502)
+    fake.fail_next("sms/statuslocalmessageid", 502, times=gateway.QUERY_TRIES)  # every try
     results = gateway.send_many(items(3))
     assert all(isinstance(r, GatewayError) and r.ambiguous and r.kind == ErrorKind.RETRY
                for r in results)
-    assert len(fake.calls("sendarray")) == 1  # the engine asks again, per message, later
+    assert len(fake.calls("sendarray")) == 1  # the engine asks again, for all of them, later
+    assert len(fake.calls("statuslocalmessageid")) == gateway.QUERY_TRIES
     assert sorted(gateway.accepted([1, 2, 3])) == [1, 2, 3] and len(fake.messages) == 3
+
+
+def test_a_question_answered_by_a_passing_error_is_asked_again_at_once(gateway, fake):
+    """What was taken after a lost answer decides what is resent: a proxy's 502 on the
+    question is asked again, not taken for "cannot tell"."""
+    fake.drop_next("sms/sendarray", after_work=True)
+    fake.fail_next("sms/statuslocalmessageid", 502)
+    results = gateway.send_many(items(3))
+    assert all(isinstance(r, SendResult) for r in results)  # confirmed after the lost answer
+    assert len(fake.calls("sendarray")) == 1 and len(fake.messages) == 3
+    assert len(fake.calls("statuslocalmessageid")) == 2
 
 
 def test_a_batch_lost_twice_is_left_ambiguous_after_one_resend(gateway, fake):
