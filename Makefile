@@ -58,6 +58,8 @@ bench: $(VENV)/.installed
 	-$(VENV)/bin/python bench/enroll.py
 	-$(VENV)/bin/python bench/tick.py
 	-$(VENV)/bin/python bench/send.py
+	-$(VENV)/bin/python bench/drain.py
+	-$(VENV)/bin/python bench/drain.py --faults
 	-$(VENV)/bin/python bench/redirect.py
 	-$(VENV)/bin/python bench/reports.py
 	-$(VENV)/bin/python bench/dashboard.py
