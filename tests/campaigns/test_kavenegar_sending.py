@@ -262,3 +262,24 @@ def test_retries_come_in_seconds_after_a_blip_and_span_minutes_of_an_outage():
     assert waits[:6] == [timedelta(seconds=s) for s in (5, 10, 20, 40, 80, 160)]
     assert waits[6:] == [timedelta(minutes=5)] * (MAX_ATTEMPTS - 7)
     assert timedelta(minutes=18) < sum(waits, timedelta()) < timedelta(minutes=22)
+
+
+def test_a_lost_batch_the_gateway_cannot_account_for_is_retried_under_its_localids(kshop,
+                                                                                   kavenegar):
+    """Asked in vain (every try a 502), the gateway is not asked again at once: the messages
+    wait for their retry and go again under the same localids, which the gateway knows."""
+    abandon(kshop, 3, "kv-unsure")
+    kavenegar.drop_next("sms/sendarray", after_work=True)
+    kavenegar.fail_next("sms/statuslocalmessageid", 502, times=3)
+    kshop.tick(DUE)
+    ids = {m.id for m in kshop.messages() if m.reason == "gateway_retry"}
+
+    def firsts():
+        return [m for m in kshop.messages() if m.id in ids]
+
+    assert len(ids) == 3 and {m.status for m in firsts()} == {"scheduled"}
+    assert len(kavenegar.calls("statuslocalmessageid")) == 3  # the gateway's tries, no more
+    kshop.tick(DUE + timedelta(seconds=5))
+    assert {m.status for m in firsts()} == {"sent"}
+    assert len(kavenegar.messages) == 3
+    assert all(kavenegar.sends_with_localid(i) == 1 for i in ids)
