@@ -45,9 +45,10 @@ RAN, SKIPPED, FAILED = "ran", "skipped", "failed"
 # Jobs whose work is throttled per store or message anyway (a report polled every 5 minutes, a
 # send is stalled after 10): a shorter beat finds nothing.
 SLOW = 60.0
-# Production's dispatch only looks whether anything is due and wakes the senders: cheap enough
-# to run this often, so a retry or a message freed by the reaper waits seconds, not a tick.
-DISPATCH_EVERY = 5.0
+# Jobs that only look whether there is anything to do (an indexed query) and then act: cheap
+# enough to run this often in production, so a retry, a claim of a dead worker or a store whose
+# credit is back waits seconds, not a tick.
+SOON = 5.0
 # Enrolment wakes the senders at most this often (seconds) while it commits rounds.
 WAKE_EVERY = 1.0
 # Retention counts in days: once an hour is soon enough, and spares the scan.
@@ -171,12 +172,12 @@ def _report_rollup(ctx: Context, now: datetime) -> dict[str, Any]:
 JOBS = (
     Job("replies", _replies),
     Job("enrolment", _enrolment),
-    Job("paused_stores", _paused_stores),
+    Job("paused_stores", _paused_stores, every=SOON),
     # A sending process that died is seen by its free liveness lock (app/ops/liveness.py): its
-    # claims are resolved at the reaper's next round, every tick.
-    Job("reaper", _reaper),
+    # claims are resolved at the reaper's next round.
+    Job("reaper", _reaper, every=SOON),
     Job("coupons", _coupons, calls_tenants=True),
-    Job("dispatch", _dispatch, every=DISPATCH_EVERY),
+    Job("dispatch", _dispatch, every=SOON),
     Job("delivery_reports", _delivery_reports, every=SLOW),
     Job("alerts", _alerts, calls_tenants=True),
     Job("connections", _connections, every=SLOW, calls_tenants=True),
