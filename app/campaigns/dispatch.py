@@ -129,8 +129,7 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
     # Texts whose answer was lost may have gone out: the gateway is asked about all of them at
     # once, before any of them is sent again (verify/lookup sends have no localid to ask by).
     unsure = [mid for (mid, d), r in results
-              if isinstance(r, GatewayError) and r.ambiguous and not r.asked
-              and d.lookup is None]
+              if isinstance(r, GatewayError) and r.ambiguous and d.lookup is None]
     try:
         taken = gateway.accepted(unsure) if unsure else {}
     except GatewayError as exc:

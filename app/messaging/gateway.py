@@ -34,12 +34,9 @@ class ErrorKind(StrEnum):
 
 class GatewayError(Exception):
     def __init__(self, kind: ErrorKind, message: str, *, code: int | None = None,
-                 ambiguous: bool = False, asked: bool = False):
+                 ambiguous: bool = False):
         super().__init__(message)
         self.kind, self.code, self.ambiguous = kind, code, ambiguous
-        # Ambiguous, and the gateway was just asked what it took, in vain: asking again at
-        # once would wait for the same failure (the message is retried under its localid).
-        self.asked = asked
 
 
 @dataclass(frozen=True)
@@ -268,8 +265,7 @@ class KavenegarGateway:
             found = self.accepted([localid for localid, _, _ in items])
         except GatewayError as check:
             log.warning("cannot ask which of %d messages went out: %s", len(items), check)
-            return [GatewayError(exc.kind, str(exc), code=exc.code, ambiguous=True,
-                                 asked=True)] * len(items)
+            return [exc] * len(items)
         rest = [item for item in items if item[0] not in found]
         again = iter(self._send_chunk(rest, resend_after_loss=False) if rest and resend
                      else [exc] * len(rest))
