@@ -167,25 +167,31 @@ def run_new(url: str, now: datetime, n: int) -> dict:
     try:
         factory = make_sessionmaker(engine)
         statements = counted(engine)
-        cpu = Cpu(engine)
-        engine.connect().close()  # a backend to measure from the start
         rounds: list[int] = []
-        calls = enrolled = 0
-        cpu.start()
-        started = time.monotonic()
-        while enrolled < n:
-            calls += 1
-            got = enroll.enroll_due(factory, now, on_round=rounds.append)
-            enrolled += got
-            if not got:
-                break
-        seconds = time.monotonic() - started
-        used = cpu.stop()
+        enrolled, calls, seconds, used = _until_enrolled(
+            engine, n, lambda: enroll.enroll_due(factory, now, on_round=rounds.append))
     finally:
         engine.dispose()
     return {"enrolled": enrolled, "seconds": round(seconds, 2),
             "per_second": round(enrolled / seconds), "calls": calls, "rounds": len(rounds),
             **used, "statements": dict(sorted(statements.items()))}
+
+
+def _until_enrolled(engine, n: int, step) -> tuple[int, int, float, dict]:
+    """Call `step` (it returns how many it enrolled) until `n` are in or one enrolls nothing;
+    (enrolled, calls, seconds, CPU used)."""
+    cpu = Cpu(engine)
+    engine.connect().close()  # a backend to measure from the start
+    calls = enrolled = 0
+    cpu.start()
+    started = time.monotonic()
+    while enrolled < n:
+        calls += 1
+        got = step()
+        enrolled += got
+        if not got:
+            break
+    return enrolled, calls, time.monotonic() - started, cpu.stop()
 
 
 def old_module():
@@ -214,20 +220,12 @@ def run_old(url: str, now: datetime, n: int, module) -> dict:
     engine = make_engine(url)
     try:
         factory = make_sessionmaker(engine)
-        cpu = Cpu(engine)
-        engine.connect().close()
-        rounds = enrolled = 0
-        cpu.start()
-        started = time.monotonic()
-        while enrolled < n:
+
+        def one_round() -> int:
             with unit_of_work(factory) as session:
-                got = module.run_triggers(session, now)
-            rounds += 1
-            enrolled += got
-            if not got:
-                break
-        seconds = time.monotonic() - started
-        used = cpu.stop()
+                return module.run_triggers(session, now)
+
+        enrolled, rounds, seconds, used = _until_enrolled(engine, n, one_round)
     finally:
         engine.dispose()
     return {"enrolled": enrolled, "seconds": round(seconds, 2),
