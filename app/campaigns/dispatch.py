@@ -39,11 +39,11 @@ LAST_RETRY = timedelta(minutes=5)
 STUCK_AFTER = timedelta(minutes=10)
 
 
-def _guard_batch(factory: sessionmaker[Session], ids: list[int], now: datetime,
-                 worker: str | None = None) -> tuple[dict[str, int], list[tuple[int, Send]]]:
-    """One transaction: lock the claimed messages, mark them as this process's (`worker`, its
-    liveness token), decide each; returns the counts of those not going out and the sends of
-    those that are."""
+def _guard_batch(factory: sessionmaker[Session], ids: list[int],
+                 now: datetime) -> tuple[dict[str, int], list[tuple[int, Send]]]:
+    """One transaction: lock the claimed messages (the claim already wrote its process's
+    liveness token on them), decide each; returns the counts of those not going out and the
+    sends of those that are."""
     outcome: dict[str, int] = {}
     sends: list[tuple[int, Send]] = []
     with unit_of_work(factory) as session:
@@ -56,8 +56,6 @@ def _guard_batch(factory: sessionmaker[Session], ids: list[int], now: datetime,
                 outcome[message.status] = outcome.get(message.status, 0) + 1
         if not ready:
             return outcome, sends
-        for message in ready:
-            message.claimed_by = worker
         batch = Batch(session, ready, now)
         # No autoflush: the checks only read what the batch preloaded; their changes are
         # written once, at commit, instead of one UPDATE per message.
@@ -74,7 +72,7 @@ def _guard_batch(factory: sessionmaker[Session], ids: list[int], now: datetime,
 
 
 def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: datetime, *,
-               deadline: Deadline = DEADLINE, worker: str | None = None) -> dict[str, int]:
+               deadline: Deadline = DEADLINE) -> dict[str, int]:
     """Guard, send and record claimed messages; returns how many ended in each status.
 
     One transaction guards the whole batch, the gateways are called with none open (side by
@@ -85,7 +83,7 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: da
     """
     for attempt in (1, 2):
         try:
-            outcome, sends = _guard_batch(factory, ids, now, worker)
+            outcome, sends = _guard_batch(factory, ids, now)
             break
         except IntegrityError as exc:  # a short-link code taken meanwhile: new codes, once
             if attempt == 2:

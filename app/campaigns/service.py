@@ -58,8 +58,7 @@ def send_due(factory: sessionmaker[Session], gateways, now: datetime | Callable[
         if not ids:
             return claimed, outcome, False
         claimed += len(ids)
-        for status, n in send_batch(factory, gateways, ids, at, deadline=deadline,
-                                    worker=worker).items():
+        for status, n in send_batch(factory, gateways, ids, at, deadline=deadline).items():
             outcome[status] = outcome.get(status, 0) + n
         if budget is not None and time.monotonic() - started >= budget:
             return claimed, outcome, True
