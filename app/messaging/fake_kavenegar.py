@@ -164,6 +164,7 @@ class FakeKavenegar(LoopbackServer):
         self._drops: dict[str, list[_Drop]] = defaultdict(list)
         self._connections: set[socket.socket] = set()
         self._delays: dict[str, float] = {}
+        self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
         self._chaos: _Chaos | None = None
@@ -200,6 +201,12 @@ class FakeKavenegar(LoopbackServer):
         meanwhile has sent for real without knowing it (the ambiguous case)."""
         with self._lock:
             self._delays[method] = seconds
+
+    def stall(self, method: str, seconds: float) -> None:
+        """Hold calls of `method` this long WITHOUT doing the work, then close the connection: a
+        gateway too busy to take the request (the client times out, and nothing happened)."""
+        with self._lock:
+            self._stalls[method] = seconds
 
     def set_outcome(self, status: int, *, after_polls: int = 0, receptor: str | None = None) -> None:
         """Final delivery status reported from the (after_polls + 1)-th status poll on, for one
@@ -288,6 +295,11 @@ class FakeKavenegar(LoopbackServer):
                 drop = self._take_drop(name)
                 if drop is not None and not drop.after_work:
                     return None
+                stall = self._stalls.get(name, 0.0)
+            if stall:
+                self._released.wait(stall)
+                return None
+            with self._lock:
                 chaos = self._roll_chaos()
                 if chaos == "fail":
                     raise _Reply(502, raw_body="<html><body><h1>502 Bad Gateway</h1></body></html>")

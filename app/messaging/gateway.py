@@ -33,10 +33,13 @@ class ErrorKind(StrEnum):
 
 
 class GatewayError(Exception):
+    """`ambiguous`: the gateway may have acted before the answer was lost. `timed_out`: no
+    answer within the deadline (asking again at once would likely wait as long again)."""
+
     def __init__(self, kind: ErrorKind, message: str, *, code: int | None = None,
-                 ambiguous: bool = False):
+                 ambiguous: bool = False, timed_out: bool = False):
         super().__init__(message)
-        self.kind, self.code, self.ambiguous = kind, code, ambiguous
+        self.kind, self.code, self.ambiguous, self.timed_out = kind, code, ambiguous, timed_out
 
 
 @dataclass(frozen=True)
@@ -163,14 +166,19 @@ class KavenegarGateway:
     - refused for the account (STORE: 418, 401, 403, ...) or for now (RETRY: 409, 451, ...):
       every message of the chunk gets that error; after a STORE error the remaining chunks are
       not tried (the engine pauses the store and holds them);
-    - no answer (timeout, reset: it may have been processed): sms/statuslocalmessageid says
-      which localids were taken, those are results, and only the others are sent again, once.
-      Still unknown → the error stays ambiguous and the engine asks again before any resend.
+    - no answer (timeout, reset, a proxy's page: it may have been processed):
+      sms/statuslocalmessageid says which localids were taken, those are results, and only the
+      others are sent again at once, up to SEND_TRIES offers in all, unless the call timed out
+      (then the engine's backoff decides). Still unknown → the error stays ambiguous and the
+      engine asks again before any resend.
     """
 
     PARALLEL_SENDS = 8
     CHUNK = MAX_SEND_RECEPTORS  # sendarray takes at most 200 messages per call
     QUERY_TRIES = 3  # a read (which localids were taken) is asked this often before giving up
+    # A chunk is offered at most this often in one call: again only after a quick loss, and
+    # only the localids the gateway, asked, says it has not taken.
+    SEND_TRIES = 3
 
     # Replies already marked read are read again this often (and after a lost answer, and
     # first thing in a process): see receive().
@@ -186,18 +194,19 @@ class KavenegarGateway:
             return fn(*args, **kwargs)
         except KavenegarError as exc:
             raise GatewayError(ErrorKind(exc.kind.value), str(exc), code=exc.status,
-                               ambiguous=exc.ambiguous) from None
+                               ambiguous=exc.ambiguous, timed_out=exc.timed_out) from None
 
     def _asked(self, fn, *args):
         """A question that changes nothing at Kavenegar (what was taken, the credit): asked
         again at once, up to QUERY_TRIES times, while the answer is a passing error that came
-        quickly (a proxy's 502 page). No answer at all (a timeout) is not waited for again: the
-        caller's next round asks. What is asked usually decides whether a message is resent."""
+        quickly (a proxy's 502 page, a dropped connection). A timeout is not waited for again:
+        the caller's next round asks. What is asked usually decides whether a message is
+        resent."""
         for attempt in range(1, self.QUERY_TRIES + 1):
             try:
                 return self._call(fn, *args)
             except GatewayError as exc:
-                if exc.kind != ErrorKind.RETRY or exc.code is None or attempt == self.QUERY_TRIES:
+                if exc.kind != ErrorKind.RETRY or exc.timed_out or attempt == self.QUERY_TRIES:
                     raise
                 log.info("asking Kavenegar again (%d of %d): %s", attempt + 1, self.QUERY_TRIES,
                          exc)
@@ -234,7 +243,7 @@ class KavenegarGateway:
         return results
 
     def _send_chunk(self, items: list[tuple[int, str, str]], *,
-                    resend_after_loss: bool = True) -> list[SendResult | GatewayError]:
+                    tries: int = SEND_TRIES) -> list[SendResult | GatewayError]:
         if len(items) == 1:
             return [self._send_one(items[0])]
         localids = [localid for localid, _, _ in items]
@@ -244,7 +253,7 @@ class KavenegarGateway:
                                  localids=localids)
         except GatewayError as exc:
             if exc.ambiguous:
-                return self._after_lost_answer(items, exc, resend=resend_after_loss)
+                return self._after_lost_answer(items, exc, tries=tries - 1)
             if exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID):
                 log.info("sendarray of %d refused (%s): sending them one by one", len(items), exc)
                 return self._one_by_one(items)
@@ -253,13 +262,16 @@ class KavenegarGateway:
             # Taken, but we cannot tell which entry is which message: ask by localid.
             lost = GatewayError(ErrorKind.RETRY, f"sendarray answered {len(entries)} entries for "
                                 f"{len(items)} messages", ambiguous=True)
-            return self._after_lost_answer(items, lost, resend=resend_after_loss)
+            return self._after_lost_answer(items, lost, tries=tries - 1)
         return [SendResult(gateway_id=str(e.messageid), cost=e.cost, status=e.status)
                 for e in entries]
 
     def _after_lost_answer(self, items: list[tuple[int, str, str]], exc: GatewayError, *,
-                           resend: bool) -> list[SendResult | GatewayError]:
-        """The chunk may have gone out: take what the gateway says it took, send only the rest."""
+                           tries: int) -> list[SendResult | GatewayError]:
+        """The chunk may have gone out: take what the gateway says it took, and send the rest
+        again at once while `tries` are left and the loss was quick (a proxy's page, a dropped
+        connection). After a timeout the rest wait for the engine's next attempt: the gateway
+        is slow now, and may still be working on the request."""
         log.warning("sendarray of %d: answer lost (%s); asking by localid", len(items), exc)
         try:
             found = self.accepted([localid for localid, _, _ in items])
@@ -267,8 +279,8 @@ class KavenegarGateway:
             log.warning("cannot ask which of %d messages went out: %s", len(items), check)
             return [exc] * len(items)
         rest = [item for item in items if item[0] not in found]
-        again = iter(self._send_chunk(rest, resend_after_loss=False) if rest and resend
-                     else [exc] * len(rest))
+        again = iter(self._send_chunk(rest, tries=tries)
+                     if rest and tries > 0 and not exc.timed_out else [exc] * len(rest))
         return [replace(found[item[0]], note=CONFIRMED_AFTER_LOST_ANSWER) if item[0] in found
                 else next(again) for item in items]
 

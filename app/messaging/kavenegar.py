@@ -124,15 +124,17 @@ def classify(status: int | None) -> Kind:
 
 class KavenegarError(Exception):
     """A failed call. `ambiguous` means the gateway may have acted (e.g. sent) before we lost it:
-    check `status_by_localid` before sending again."""
+    check `status_by_localid` before sending again. `timed_out`: no answer within the deadline
+    (asking again at once would likely wait as long again)."""
 
     def __init__(self, status: int | None, message: str, kind: Kind | None = None, *,
-                 ambiguous: bool = False, path: str | None = None):
+                 ambiguous: bool = False, path: str | None = None, timed_out: bool = False):
         self.status = status
         self.message = message
         self.kind = kind if kind is not None else classify(status)
         self.ambiguous = ambiguous
         self.path = path  # always redacted: /v1/***/sms/send.json
+        self.timed_out = timed_out
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -143,14 +145,17 @@ class KavenegarError(Exception):
 
     def __repr__(self) -> str:
         return (f"KavenegarError(status={self.status!r}, message={self.message!r}, "
-                f"kind={self.kind.value!r}, ambiguous={self.ambiguous!r})")
+                f"kind={self.kind.value!r}, ambiguous={self.ambiguous!r}, "
+                f"timed_out={self.timed_out!r})")
 
     def __reduce__(self):  # picklable (Celery ships exceptions between processes)
-        return (_rebuild_error, (self.status, self.message, self.kind, self.ambiguous, self.path))
+        return (_rebuild_error, (self.status, self.message, self.kind, self.ambiguous, self.path,
+                                 self.timed_out))
 
 
-def _rebuild_error(status, message, kind, ambiguous, path) -> KavenegarError:
-    return KavenegarError(status, message, kind, ambiguous=ambiguous, path=path)
+def _rebuild_error(status, message, kind, ambiguous, path, timed_out) -> KavenegarError:
+    return KavenegarError(status, message, kind, ambiguous=ambiguous, path=path,
+                          timed_out=timed_out)
 
 
 def _int(value: Any) -> int | None:
@@ -245,8 +250,15 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class KavenegarClient:
+    """`read_timeout` bounds a send; `query_timeout` (at most the read timeout, 5 s by default)
+    a question that changes nothing (statuses, the credit): those are small, quick answers,
+    and their callers ask again rather than wait."""
+
+    QUERY_TIMEOUT = 5.0
+
     def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
-                 connect_timeout: float = 5.0, read_timeout: float = 30.0):
+                 connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 query_timeout: float | None = None):
         if not api_key:
             raise ValueError("api_key is required")
         if not base_url.startswith(("http://", "https://")):
@@ -257,6 +269,9 @@ class KavenegarClient:
         # The official SDK has no timeout at all (a call can hang a worker forever).
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
                                 write=read_timeout, pool=connect_timeout)
+        query = min(read_timeout, self.QUERY_TIMEOUT if query_timeout is None else query_timeout)
+        self._query_timeout = httpx.Timeout(connect=connect_timeout, read=query,
+                                            write=query, pool=connect_timeout)
         self._http = httpx.Client(timeout=timeout, verify=tls(), headers={
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
@@ -321,12 +336,13 @@ class KavenegarClient:
 
     def status(self, messageids: list[int]) -> list[Entry]:
         _limit("messageids", messageids, MAX_STATUS_IDS)
-        return self._entries("sms", "status", {"messageid": _csv(messageids)})
+        return self._entries("sms", "status", {"messageid": _csv(messageids)}, query=True)
 
     def status_by_localid(self, localids: list[int]) -> list[Entry]:
         """Statuses by our own ids: the way to learn whether an ambiguous send went out."""
         _limit("localids", localids, MAX_STATUS_IDS)
-        return self._entries("sms", "statuslocalmessageid", {"localid": _csv(localids)})
+        return self._entries("sms", "statuslocalmessageid", {"localid": _csv(localids)},
+                             query=True)
 
     def receive(self, linenumber: str, isread: bool) -> list[InboundMessage]:
         """Inbound texts on a line. Reading unread ones (isread=False) marks them read at
@@ -335,7 +351,7 @@ class KavenegarClient:
         return [InboundMessage.parse(e) for e in raw]
 
     def account_info(self) -> AccountInfo:
-        raw = self._call("account", "info", {})
+        raw = self._call("account", "info", {}, query=True)
         return AccountInfo.parse(raw[0] if raw else {})
 
     def cancel(self, messageids: list[int]) -> list[Entry]:
@@ -348,11 +364,14 @@ class KavenegarClient:
     def _path(self, scope: str, method: str) -> str:
         return f"/v1/***/{scope}/{method}.json"
 
-    def _entries(self, scope: str, method: str, params: dict[str, Any]) -> list[Entry]:
-        return [Entry.parse(e) for e in self._call(scope, method, params)]
+    def _entries(self, scope: str, method: str, params: dict[str, Any], *,
+                 query: bool = False) -> list[Entry]:
+        return [Entry.parse(e) for e in self._call(scope, method, params, query=query)]
 
-    def _call(self, scope: str, method: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """POST the form, return `entries` as a list of objects, or raise KavenegarError."""
+    def _call(self, scope: str, method: str, params: dict[str, Any], *,
+              query: bool = False) -> list[dict[str, Any]]:
+        """POST the form, return `entries` as a list of objects, or raise KavenegarError.
+        `query`: a question that changes nothing, bounded by the query timeout."""
         path = self._path(scope, method)
         url = f"{self._base_url}/v1/{quote(self._api_key, safe='')}/{scope}/{method}.json"
         # httpx would send None as an empty field; the SDKs (requests) leave such keys out.
@@ -361,14 +380,16 @@ class KavenegarClient:
         code: int | None = None  # ops: what the gateway answered, for the metrics below
         try:
             try:
-                response = self._http.post(url, data=form)
+                response = (self._http.post(url, data=form, timeout=self._query_timeout)
+                            if query else self._http.post(url, data=form))
             except httpx.InvalidURL:
                 raise KavenegarError(None, "invalid request URL", Kind.INVALID, path=path) from None
             except httpx.HTTPError as exc:
                 # `from None`: the httpx exception holds the request, whose URL holds the key.
                 raise KavenegarError(None, f"{type(exc).__name__}: "
                                      f"{redact(str(exc), self._api_key)}", Kind.RETRY,
-                                     ambiguous=not isinstance(exc, _NOT_SENT), path=path) from None
+                                     ambiguous=not isinstance(exc, _NOT_SENT), path=path,
+                                     timed_out=isinstance(exc, httpx.TimeoutException)) from None
             log.debug("kavenegar %s/%s -> HTTP %s in %.0f ms", scope, method,
                       response.status_code, (time.monotonic() - started) * 1000)
             entries = self._unwrap(response, path)

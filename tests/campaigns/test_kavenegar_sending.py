@@ -137,13 +137,14 @@ def test_a_paused_store_is_asked_again_within_seconds_then_less_and_less_often(k
         kshop.tick(DUE + timedelta(seconds=second))
         if len(kavenegar.calls("account/info")) > before:
             asked.append(second)
-    # 15 s after the pause, then after a quarter of the time paused at the last check (at
-    # least 15 s, at most 5 min): an outage of a minute is noticed within 15 s of its end.
-    assert asked == [15, 30, 45, 60, 75, 95, 120, 150, 190, 240, 300, 375, 470, 590]
+    # 5 s after the pause, then after an eighth of the time paused at the last check (at
+    # least 5 s, at most 5 min): an outage of a minute is noticed within 10 s of its end.
+    assert asked == [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 105, 120, 135, 155,
+                     175, 200, 225, 255, 290, 330, 375, 425, 480, 540]
     kavenegar.credit = 10_000_000
-    kshop.tick(DUE + timedelta(seconds=600))  # not due again yet: still paused
+    kshop.tick(DUE + timedelta(seconds=600))  # not due again yet (540 + 67.5): still paused
     assert kavenegar.messages == []
-    kshop.tick(DUE + timedelta(seconds=590 + 150))  # asked, accepted: resumed and sent
+    kshop.tick(DUE + timedelta(seconds=610))  # asked, accepted: resumed and sent
     assert len(kavenegar.messages) == 2
 
 

@@ -233,6 +233,23 @@ def test_errors_survive_pickling_for_celery(client, fake):
     fake.fail_next("sms/send", 418)
     error = pickle.loads(pickle.dumps(fail(lambda: client.send([ALI], "Hi"))))
     assert (error.status, error.kind, error.path) == (418, Kind.STORE, "/v1/***/sms/send.json")
+    fake.delay("sms/status", 30)
+    with KavenegarClient(SECRET, base_url=fake.base_url, read_timeout=0.3) as slow:
+        timed_out = pickle.loads(pickle.dumps(fail(lambda: slow.status([1]))))
+    assert (timed_out.kind, timed_out.ambiguous, timed_out.timed_out) == (Kind.RETRY, True, True)
+
+
+def test_questions_have_a_shorter_deadline_than_sends(fake):
+    """statuses and the credit change nothing and answer quickly: their callers ask again
+    rather than wait a send's whole read timeout."""
+    fake.delay("sms/statuslocalmessageid", 30)
+    fake.delay("sms/send", 0.6)  # longer than the question's deadline, within the send's
+    with KavenegarClient(SECRET, base_url=fake.base_url, read_timeout=10,
+                         query_timeout=0.2) as client:
+        (sent,) = client.send([ALI], "Hi", localids=[7])
+        lost = fail(lambda: client.status_by_localid([7]))
+    assert sent.status == 1
+    assert (lost.kind, lost.timed_out, lost.status) == (Kind.RETRY, True, None)
 
 
 # -- the API key never leaks --------------------------------------------------------------------

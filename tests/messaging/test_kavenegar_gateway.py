@@ -145,11 +145,39 @@ def test_a_question_answered_by_a_passing_error_is_asked_again_at_once(gateway, 
     assert len(fake.calls("statuslocalmessageid")) == 2
 
 
-def test_a_batch_lost_twice_is_left_ambiguous_after_one_resend(gateway, fake):
+def test_a_question_whose_connection_dropped_is_asked_again_at_once(gateway, fake):
+    fake.drop_next("sms/sendarray", after_work=True)
+    fake.drop_next("sms/statuslocalmessageid")  # quick, like a 502 page: asked again
+    results = gateway.send_many(items(3))
+    assert {r.note for r in results} == {CONFIRMED_AFTER_LOST_ANSWER}
+    assert len(fake.calls("statuslocalmessageid")) == 2 and len(fake.calls("sendarray")) == 1
+
+
+def test_a_batch_lost_before_the_work_twice_goes_out_on_the_third_offer(gateway, fake):
     fake.drop_next("sms/sendarray", times=2)
     results = gateway.send_many(items(3))
-    assert sendarray_batches(fake) == [[1, 2, 3], [1, 2, 3]]
+    assert sendarray_batches(fake) == [[1, 2, 3]] * 3
+    assert len(fake.calls("statuslocalmessageid")) == 2  # asked before each offer again
+    assert all(isinstance(r, SendResult) and r.note is None for r in results)
+    assert [fake.sends_with_localid(i) for i in (1, 2, 3)] == [1, 1, 1]
+
+
+def test_a_batch_lost_on_every_offer_is_left_ambiguous(gateway, fake):
+    fake.drop_next("sms/sendarray", times=gateway.SEND_TRIES)
+    results = gateway.send_many(items(3))
+    assert sendarray_batches(fake) == [[1, 2, 3]] * gateway.SEND_TRIES
     assert all(isinstance(r, GatewayError) and r.ambiguous for r in results)
+    assert fake.messages == []
+
+
+def test_a_batch_that_timed_out_is_not_offered_again_at_once(fake):
+    """The gateway may still be working on a request it did not answer in time: what it has not
+    taken yet waits for the engine's next attempt (which asks again first)."""
+    gateway = gateway_for(fake, read_timeout=0.5)
+    fake.stall("sms/sendarray", 30)  # held without taking anything; released on stop()
+    results = gateway.send_many(items(3))
+    assert all(isinstance(r, GatewayError) and r.ambiguous and r.timed_out for r in results)
+    assert len(fake.calls("sendarray")) == 1 and len(fake.calls("statuslocalmessageid")) == 1
     assert fake.messages == []
 
 
