@@ -22,11 +22,11 @@ from app.campaigns.lifecycle import CLAIM_BATCH, Move, Taken
 from app.campaigns.lookup import settle_lookup_error
 from app.campaigns.models import FAILED, HELD, SCHEDULED, SENDING, SENT, Message
 from app.campaigns.reasons import Reason, SendMode, detail
+from app.contacts.models import Contact
 from app.db import in_ids, unit_of_work
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
 from app.ops import liveness, metrics
 from app.ops.fanout import DEADLINE, Deadline, fan_out
-from app.contacts.models import Contact
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
