@@ -371,40 +371,45 @@ class KavenegarGateway:
 
 
 class Gateways:
-    """Each store's gateway, made once per process from the store's settings."""
+    """Each store's gateway, made once per process from the store's settings: the console,
+    the platform's account (pay as you go) or the store's own account at one of the providers
+    of app/messaging/providers.py."""
 
     def __init__(self, factory: sessionmaker[Session], *, kavenegar_base_url: str,
-                 read_timeout: float = 15.0, platform_key: str | None = None,
-                 platform_sender: str | None = None):
+                 base_urls: dict[str, str] | None = None, read_timeout: float = 15.0,
+                 platform_key: str | None = None, platform_sender: str | None = None):
+        from app.messaging.providers import PROVIDERS
+
+        self._providers = PROVIDERS
         self._console = ConsoleGateway(factory)
-        # Pay-as-you-go stores send through this account (the console when there is none).
+        # Pay-as-you-go stores send through this Kavenegar account (the console when none).
         self._platform_key, self._platform_sender = platform_key, platform_sender
-        self._base_url = kavenegar_base_url
+        self._base_urls = {name: p.base_url for name, p in PROVIDERS.items()} | (base_urls or {})
+        self._base_urls["kavenegar"] = kavenegar_base_url
         self._read_timeout = read_timeout
-        self._kavenegar: dict[tuple[str, str | None], KavenegarGateway] = {}
+        self._made_for: dict[tuple[str, str, str | None], Gateway] = {}
         self._made = threading.Lock()  # stores are served side by side (app/ops/fanout.py)
 
     def for_store(self, store) -> Gateway:
         if store.sms_provider == "platform":  # pay as you go: the platform's own account
             return self.platform()
-        if store.sms_provider == "kavenegar" and store.sms_api_key:
-            return self._account(store.sms_api_key, store.sms_sender)
+        if store.sms_provider in self._providers and store.sms_api_key:
+            return self._account(store.sms_provider, store.sms_api_key, store.sms_sender)
         return self._console
 
     def platform(self) -> Gateway:
         """The platform's own account and line, shared by every pay-as-you-go store."""
         if not self._platform_key:
             return self._console
-        return self._account(self._platform_key, self._platform_sender)
+        return self._account("kavenegar", self._platform_key, self._platform_sender)
 
-    def _account(self, api_key: str, sender: str | None) -> "KavenegarGateway":
-        key = (api_key, sender)
+    def _account(self, provider: str, api_key: str, sender: str | None) -> Gateway:
+        key = (provider, api_key, sender)
         with self._made:  # one client per account and line, however many threads ask
-            if key not in self._kavenegar:
-                client = KavenegarClient(key[0], base_url=self._base_url,
-                                         connect_timeout=5.0, read_timeout=self._read_timeout)
-                self._kavenegar[key] = KavenegarGateway(client, sender=key[1])
-            return self._kavenegar[key]
+            if key not in self._made_for:
+                self._made_for[key] = self._providers[provider].make(
+                    api_key, sender, self._base_urls[provider], self._read_timeout)
+            return self._made_for[key]
 
 
 def make_gateways(factory: sessionmaker[Session], settings=None) -> Gateways:
@@ -413,7 +418,11 @@ def make_gateways(factory: sessionmaker[Session], settings=None) -> Gateways:
         from app.config import get_settings
 
         settings = get_settings()
+    from app.messaging.providers import PROVIDERS
+
     key = settings.platform_kavenegar_api_key
     return Gateways(factory, kavenegar_base_url=settings.kavenegar_base_url,
+                    base_urls={name: getattr(settings, f"{name}_base_url")
+                               for name in PROVIDERS if name != "kavenegar"},
                     platform_key=key.get_secret_value() if key else None,
                     platform_sender=settings.platform_sms_sender)
