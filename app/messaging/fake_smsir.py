@@ -6,8 +6,9 @@ it through Python methods: fail, delay, stall or drop calls, refuse or blacklist
 delivery states, push inbound texts, and read back what was sent.
 
 Where no source settled how the real one behaves, a knob plays each answer (defaults first):
-- a blacklisted number in a send: the whole call refused with 115 (`blacklist_refuses`), or the
-  message taken and reported with deliveryState 7;
+- a blacklisted number in a send (`blacklist_mode`): the whole call refused with 115 ("refuse"),
+  the message taken and reported with deliveryState 7 ("take"), or the number left out of the
+  pack, which then holds fewer ids than mobiles ("skip");
 - a message id it does not know: HTTP 400 with 111 (`unknown_id_answer="111"`), or data null;
 - before its final state a message shows deliveryState null (`pending_state`), or 3 or 5;
 - receive/live rows without receiveReturnId (`live_has_ids`);
@@ -150,7 +151,7 @@ class FakeSmsIr(LoopbackServer):
         self.templates: dict[int, str] = {123456: "کد تایید شما: #CODE#"}
         self.invalid_mobiles: set[str] = set()  # compared by their last ten digits
         self.blacklist: set[str] = set()
-        self.blacklist_refuses = True
+        self.blacklist_mode = "refuse"  # or "take", "skip"
         self.unknown_id_answer = "111"  # or "null"
         self.pending_state: int | None = None
         self.live_has_ids = False
@@ -307,7 +308,8 @@ class FakeSmsIr(LoopbackServer):
     def _accept(self, line: Any, texts: list[Any], mobiles: list[Any], *,
                 template_id: int | None = None,
                 parameters: dict[str, str] | None = None) -> list[FakeMessage]:
-        """Take a batch all or nothing, as SMS.ir refuses a call for one bad part of it."""
+        """Take a batch all or nothing, as SMS.ir refuses a call for one bad part of it (but
+        blacklisted numbers, which "skip" leaves out)."""
         line = str(line or "")
         if line not in self.lines:
             raise _Reply(101)
@@ -327,8 +329,12 @@ class FakeSmsIr(LoopbackServer):
         if any(not _MOBILE.match(m) or _last10(m) in self.invalid_mobiles for m in mobiles):
             raise _Reply(104)
         # send/verify goes out on service lines: a blacklist of advertising SMS does not stop it.
-        if template_id is None and self.blacklist_refuses and any(_last10(m) in self.blacklist for m in mobiles):
+        refused = {i for i, m in enumerate(mobiles) if _last10(m) in self.blacklist} \
+            if template_id is None and self.blacklist_mode != "take" else set()
+        if refused and (self.blacklist_mode == "refuse" or len(refused) == len(mobiles)):
             raise _Reply(115)
+        mobiles = [m for i, m in enumerate(mobiles) if i not in refused]
+        texts = [t for i, t in enumerate(texts) if i not in refused]
         parts = [count_segments(t).parts for t in texts]
         cost = sum(parts) * self.price_per_part
         if cost > self.credit:
@@ -401,7 +407,7 @@ class FakeSmsIr(LoopbackServer):
         return [m.report() for m in _paged(rows, params)]
 
     def _poll(self, msg: FakeMessage) -> FakeMessage:
-        if not self.blacklist_refuses and _last10(msg.mobile) in self.blacklist \
+        if self.blacklist_mode == "take" and _last10(msg.mobile) in self.blacklist \
                 and msg.template_id is None:
             msg.state = 7
             return msg
