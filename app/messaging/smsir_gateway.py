@@ -324,10 +324,14 @@ class SmsIrGateway:
 
         answers = list(self._pool.map(one, gateway_ids)) if len(gateway_ids) > 1 else \
             [one(g) for g in gateway_ids]
-        failed = next((a for a in answers if isinstance(a, GatewayError)), None)
-        if failed is not None:
-            raise failed
-        return {gid: code for gid, code in answers if code is not None}  # type: ignore[misc]
+        codes = {}
+        for answer in answers:
+            if isinstance(answer, GatewayError):
+                raise answer
+            gid, code = answer
+            if code is not None:
+                codes[gid] = code
+        return codes
 
     def receive(self) -> list[Inbound]:
         """Unread replies (every line of the account), and now and then today's read ones.
