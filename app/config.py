@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     tick_seconds: float = 15.0
     # Tests and local development point this at `bazgasht fake-kavenegar`.
     kavenegar_base_url: str = "https://api.kavenegar.com"
+    # The other providers' APIs (app/messaging/providers.py), for their fakes the same way.
+    smsir_base_url: str = "https://api.sms.ir/v1"
     # Pay as you go: the platform's own Kavenegar account for stores with sms_provider
     # "platform" (metered per part against their prepaid balance). Unset: the console gateway.
     platform_kavenegar_api_key: SecretStr | None = None

@@ -173,8 +173,19 @@ class Faults:
                 n += 1
                 next_kill += kill_every
                 self._kill(whole=n % 2 == 0)
-            wake = min([next_kill] + [t0 + p[0] for p in plan])
+            self._restart_exited()
+            wake = min([next_kill, time.monotonic() + 1.0] + [t0 + p[0] for p in plan])
             self.stop.wait(max(0.0, wake - time.monotonic()))
+
+    def _restart_exited(self) -> None:
+        """A worker that exited on its own is started again, as the compose file's `restart:
+        unless-stopped` does (Celery ends the whole worker when a pool child is killed before
+        it reported its start)."""
+        for worker in [w for w in self.stack.workers if w.poll() is not None]:
+            self.stack.workers.remove(worker)
+            self.kills["exited on its own"] += 1
+            self.note(f"a worker exited on its own (code {worker.returncode}): started again")
+            self.stack.start_worker()
 
     def _kill(self, *, whole: bool) -> None:
         alive = [w for w in self.stack.workers if w.poll() is None]

@@ -12,6 +12,9 @@ from typing import Literal
 from app.messaging.gateway import Gateway, KavenegarGateway
 from app.messaging.kavenegar import DEFAULT_BASE_URL as KAVENEGAR_URL
 from app.messaging.kavenegar import KavenegarClient
+from app.messaging.smsir import DEFAULT_BASE_URL as SMSIR_URL
+from app.messaging.smsir import SmsIrClient
+from app.messaging.smsir_gateway import SmsIrGateway
 
 CONNECT_TIMEOUT = 5.0
 
@@ -30,9 +33,15 @@ def _kavenegar(api_key: str, sender: str | None, base_url: str, read_timeout: fl
                                             read_timeout=read_timeout), sender=sender)
 
 
+def _smsir(api_key: str, sender: str | None, base_url: str, read_timeout: float) -> Gateway:
+    return SmsIrGateway(SmsIrClient(api_key, base_url=base_url, connect_timeout=CONNECT_TIMEOUT,
+                                    read_timeout=read_timeout), sender=sender)
+
+
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("kavenegar", "کاوه‌نگار", KAVENEGAR_URL, _kavenegar),
+    Provider("smsir", "اس‌ام‌اس‌دات‌آی‌آر (SMS.ir)", SMSIR_URL, _smsir),
 )}
 # What a merchant may choose (the API's and the panel's choices; a test holds it to PROVIDERS).
 # "platform" (pay as you go through our account) is set by the operator only.
-Choice = Literal["console", "kavenegar"]
+Choice = Literal["console", "kavenegar", "smsir"]

@@ -40,8 +40,9 @@ _MOBILE = re.compile(
 _ANY_DIGIT = re.compile(_DIGIT)
 # Our store API keys, WooCommerce REST keys; Kavenegar keys sit in URL paths (redacted there).
 _KEYS = re.compile(r"\bbz_[A-Za-z0-9]{43}\b|\b(?:ck|cs)_[0-9a-f]{40}\b")
-# Kavenegar puts the API key in every URL's path: /v1/{key}/sms/send.json.
-_KAVENEGAR_KEY_IN_PATH = re.compile(r"/v1/[^/\s\"'?#]+/")
+# Kavenegar puts the API key in every URL's path: /v1/{key}/sms/send.json (other providers'
+# paths, such as SMS.ir's /v1/send/bulk, end in no {scope}/{method}.json and are left alone).
+_KAVENEGAR_KEY_IN_PATH = re.compile(r"/v1/[^/\s\"'?#]+/(?=[a-z]+/[a-z]+\.json)")
 
 
 def redact_kavenegar_key(text: str, api_key: str | None = None) -> str:

@@ -80,4 +80,45 @@ def kavenegar() -> Iterator[KavenegarHarness]:
         client.close()
 
 
-PROVIDERS = {"kavenegar": kavenegar}
+@dataclass
+class SmsIrHarness:
+    fake: object
+    gateway: Gateway
+    name: str = "smsir"
+    chunk: int = 100
+
+    _OUTCOMES = {"delivered": 1, "failed": 2, "blacklisted": 7}
+
+    def sent(self) -> list[tuple[str, str]]:
+        return [(m.mobile, m.text) for m in self.fake.messages]
+
+    def refuse_number(self, receptor: str) -> None:
+        self.fake.invalid_mobiles.add(receptor[-10:])
+
+    def no_credit(self) -> None:
+        self.fake.credit = 0
+
+    def lose_next_send(self, *, after_work: bool) -> None:
+        self.fake.drop_next("send/likeToLike", after_work=after_work)
+
+    def deliver(self, receptor: str, outcome: str) -> None:
+        self.fake.set_outcome(self._OUTCOMES[outcome], mobile=receptor)
+
+    def push_inbound(self, sender: str, text: str) -> None:
+        self.fake.push_inbound(sender, text)
+
+
+@contextmanager
+def smsir() -> Iterator[SmsIrHarness]:
+    from app.messaging.fake_smsir import DEFAULT_LINE, FakeSmsIr
+    from app.messaging.smsir import SmsIrClient
+    from app.messaging.smsir_gateway import SmsIrGateway
+
+    with FakeSmsIr(api_key="conformance-smsir-key") as fake:
+        client = SmsIrClient("conformance-smsir-key", base_url=f"{fake.base_url}/v1",
+                             connect_timeout=2, read_timeout=2)
+        yield SmsIrHarness(fake, SmsIrGateway(client, sender=DEFAULT_LINE, rial_per_credit=10))
+        client.close()
+
+
+PROVIDERS = {"kavenegar": kavenegar, "smsir": smsir}
