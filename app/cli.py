@@ -200,11 +200,11 @@ def store_rotate_key(
 @store_cli.command("set-gateway")
 def store_set_gateway(
     store: Annotated[int, typer.Option(help="Store id.")],
-    provider: Annotated[str, typer.Option(help="console or kavenegar.")],
+    provider: Annotated[str, typer.Option(help="console, or a provider: kavenegar, smsir, …")],
     sender: Annotated[str | None, typer.Option(help="The sending line, e.g. 10004346.")] = None,
 ) -> None:
-    """Set a store's SMS gateway. The Kavenegar API key is read from KAVENEGAR_API_KEY (so it
-    stays out of shell history) and never printed."""
+    """Set a store's SMS gateway. The provider's API key is read from SMS_API_KEY (so it stays
+    out of shell history; KAVENEGAR_API_KEY is read too) and never printed."""
     import os
 
     from pydantic import ValidationError
@@ -215,7 +215,8 @@ def store_set_gateway(
 
     try:
         data = SmsGatewaySettings(provider=provider, sender=sender,
-                                  api_key=os.environ.get("KAVENEGAR_API_KEY") or None)
+                                  api_key=os.environ.get("SMS_API_KEY")
+                                  or os.environ.get("KAVENEGAR_API_KEY") or None)
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(map(str, err["loc"])) or "settings"

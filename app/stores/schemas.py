@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from app.commerce.money import CURRENCY_RIAL_FACTOR
+from app.messaging.providers import PROVIDERS, Choice
 
 # -- fields every schema of a store or a campaign checks the same way ---------------------------
 
@@ -60,9 +61,10 @@ class SmsGatewaySettings(BaseModel):
         "examples": [{"provider": "kavenegar", "api_key": "<kavenegar api key>",
                       "sender": "10004346"}]})
 
-    provider: Literal["console", "kavenegar", "platform"] = Field(
-        description="console: record only; kavenegar: the store's own account (api_key); "
-                    "platform: the platform's account, paid per part from the prepaid balance")
+    provider: Choice | Literal["platform"] = Field(
+        description="console: record only; kavenegar, smsir, …: the store's own account at "
+                    "that provider (api_key); platform: the platform's account, paid per part "
+                    "from the prepaid balance")
     api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
     price_per_part: int | None = Field(None, ge=0, le=10**7,
                                        description="Rial per SMS part (pay as you go)")
@@ -70,9 +72,9 @@ class SmsGatewaySettings(BaseModel):
     opt_out_text: str | None = Field(None, min_length=1, max_length=40)
 
     @model_validator(mode="after")
-    def _kavenegar_needs_a_key(self):
-        if self.provider == "kavenegar" and self.api_key is None:
-            raise ValueError("api_key is required for provider kavenegar")
+    def _an_account_needs_a_key(self):
+        if self.provider in PROVIDERS and self.api_key is None:
+            raise ValueError(f"api_key is required for provider {self.provider}")
         return self
 
 
