@@ -456,7 +456,9 @@ class FakeIpPanel(LoopbackServer):
         if all(o is None for o in outcomes) and not blacklisted:
             return bulk
         bulk.polls += 1
-        due = [o for o in outcomes if o is not None]
+        # A blacklisted number is final at once: the operator never gets the message.
+        due = [o for o, r in zip(outcomes, bulk.recipients, strict=True)
+               if o is not None and r.receptor not in self.blacklisted]
         if due and bulk.polls <= max(o.after_polls for o in due):
             bulk.state_id = SENDING
             return bulk
