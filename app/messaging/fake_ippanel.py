@@ -284,14 +284,14 @@ class FakeIpPanel(LoopbackServer):
             body = json.loads(raw_body) if raw_body else None
         except ValueError:
             body = None
-        name = _method(http_method, split.path, body)
+        name = _method(http_method, split.path, body) or ""
         with self._lock:
             self._state.requests.append(RecordedRequest(http_method, split.path, query, body,
                                                         headers))
         try:
             if headers.get("Authorization") != self.api_key:
                 raise _Reply(401)
-            route = _ROUTES.get(name or "")
+            route = _ROUTES.get(name)
             if route is None:
                 raise _Reply(404, message="مسیر یافت نشد")
             with self._lock:

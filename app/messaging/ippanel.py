@@ -399,7 +399,7 @@ class IpPanelClient:
             try:
                 response = self._http.request(
                     http_method, f"{self._base_url}{path}", json=body, params=params,
-                    **({"timeout": self._query_timeout} if query else {}))
+                    timeout=self._query_timeout if query else httpx.USE_CLIENT_DEFAULT)
             except httpx.InvalidURL:
                 raise IpPanelError(None, "invalid request URL", Kind.INVALID, path=path) from None
             except httpx.HTTPError as exc:
