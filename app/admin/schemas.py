@@ -15,6 +15,7 @@ from pydantic import (
 
 from app.campaigns.reasons import Reason
 from app.campaigns.schemas import MAX_TEMPLATE
+from app.messaging.providers import Choice
 from app.stores.schemas import Currency, NonBlank, Timezone
 from app.types import MAX_ID
 
@@ -82,7 +83,7 @@ class StoreSettings(BaseModel):
     cap_per_week: int = Field(description="promotional SMS per contact in 7 days")
     attribution_window_days: int
     opt_out_text: str = Field(description="the line promotional texts end with")
-    sms_provider: Literal["console", "kavenegar", "platform"] = Field(
+    sms_provider: Choice | Literal["platform"] = Field(
         description="platform: pay as you go through the platform's account (set by the "
                     "operator, with the price per part)")
     sms_api_key_set: bool
@@ -124,7 +125,7 @@ class StoreSettingsPatch(BaseModel):
     cap_per_week: int | None = Field(None, ge=1, le=50)
     attribution_window_days: int | None = Field(None, ge=1, le=90)
     opt_out_text: NonBlank | None = Field(None, min_length=1, max_length=40)
-    sms_provider: Literal["console", "kavenegar"] | None = None
+    sms_provider: Choice | None = None
     sms_api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
     sms_sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,19}$")  # the column holds 20
     sms_template_mode: Literal["sms", "lookup"] | None = None

@@ -10,6 +10,7 @@ from app.campaigns import coupons
 from app.commerce.woocommerce_api import check_store_url
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.errors import DomainError
+from app.messaging.providers import PROVIDERS
 from app.outbound import UrlRefused, check_url
 from app.stores.models import Store
 from app.stores.service import hash_api_key, new_api_key
@@ -42,9 +43,11 @@ def update_settings(session: Session, *, store: Store, patch: StoreSettingsPatch
     api_key = store.sms_api_key
     if "sms_api_key" in changes:
         api_key = changes["sms_api_key"].get_secret_value() if changes["sms_api_key"] else None
-    if changes.get("sms_provider", store.sms_provider) == "kavenegar" and not api_key:
-        raise InvalidSettings("sms_api_key is required for sms_provider kavenegar (the key of "
-                              "the store's Kavenegar account)")
+    provider = changes.get("sms_provider", store.sms_provider)
+    switched = store.sms_provider in PROVIDERS and provider != store.sms_provider
+    if provider in PROVIDERS and (not api_key or (switched and "sms_api_key" not in changes)):
+        raise InvalidSettings(f"sms_api_key is required for sms_provider {provider} (the key "
+                              f"of the store's own {provider} account)")
 
     keys = {"wc_consumer_key", "wc_consumer_secret"} & changes.keys()
     if keys:

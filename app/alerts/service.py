@@ -216,7 +216,8 @@ def _send_sms(job: _Job, gateways, now: datetime) -> None:
     parts = count_segments(text).parts
     try:
         # A later round may follow a send whose answer (or deliverer) was lost: ask first.
-        found = gateway.accepted([localid]).get(localid) if job.attempts > 1 else None
+        found = (gateway.accepted([(localid, receptor, text)]).get(localid)
+                 if job.attempts > 1 else None)
         if found is None and not billing.can_afford(store, parts):
             # Pay as you go: the platform's account sends nothing the balance does not pay for.
             out.update(sms_status=FAILED, sms_error="the prepaid balance does not cover "

@@ -22,6 +22,7 @@ from app.campaigns.lifecycle import CLAIM_BATCH, Move, Taken
 from app.campaigns.lookup import settle_lookup_error
 from app.campaigns.models import FAILED, HELD, SCHEDULED, SENDING, SENT, Message
 from app.campaigns.reasons import Reason, SendMode, detail
+from app.contacts.models import Contact
 from app.db import in_ids, unit_of_work
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, SendResult
 from app.ops import liveness, metrics
@@ -126,7 +127,7 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
     sent, looked_up = [], []
     # Texts whose answer was lost may have gone out: the gateway is asked about all of them at
     # once, before any of them is sent again (verify/lookup sends have no localid to ask by).
-    unsure = [mid for (mid, d), r in results
+    unsure = [(mid, d.receptor, d.text) for (mid, d), r in results
               if isinstance(r, GatewayError) and r.ambiguous and d.lookup is None]
     try:
         taken = gateway.accepted(unsure) if unsure else {}
@@ -141,7 +142,8 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
                 status, reason = settled, None
             else:
                 status, reason = _after_gateway_error(factory, message_id, now, result,
-                                                      taken=taken.get(message_id))
+                                                      taken=taken.get(message_id),
+                                                      knows_absence=gateway.knows_absence)
             outcome[status] = outcome.get(status, 0) + 1
             metrics.count_message(status, reason)  # ops
         else:
@@ -189,10 +191,12 @@ def _charge(session: Session, parts: dict[int, int | None], now: datetime) -> No
 
 
 def _after_gateway_error(factory, message_id: int, now: datetime, exc: GatewayError, *,
-                         taken: SendResult | None = None) -> tuple[str, Reason | None]:
+                         taken: SendResult | None = None,
+                         knows_absence: bool = True) -> tuple[str, Reason | None]:
     """Where a message the gateway did not take goes: sent after all (`taken`: the gateway,
-    asked by localid after a lost answer, says it has it), held with its store paused, failed,
-    or retried later. Returns its status and reason."""
+    asked after a lost answer, says it has it), failed as unknown (its answer was lost and
+    the gateway cannot prove it did not take it: never sent again), held with its store
+    paused, failed, or retried later. Returns its status and reason."""
     log.warning("sending message %s failed: %s", message_id, exc)
     if taken is not None:
         _record_sent(factory, [(message_id, taken)], now, Reason.CONFIRMED_AFTER_LOSS)
@@ -201,6 +205,11 @@ def _after_gateway_error(factory, message_id: int, now: datetime, exc: GatewayEr
         message = session.get_one(Message, message_id)  # claimed by this worker: it exists
         if message.status != SENDING:
             return message.status, message.reason
+        if exc.ambiguous and not knows_absence:
+            to = Move(FAILED, Reason.SEND_UNKNOWN, detail(
+                f"the answer was lost ({exc}) and the gateway cannot say whether it went out"))
+            lifecycle.settle_sending(session, message_id, to, keep_sent_at=True)
+            return to.status, to.reason
         if exc.kind == ErrorKind.STORE:
             store = session.get_one(Store, message.store_id)
             if store.sending_paused_at is None:
@@ -264,7 +273,8 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
         with factory() as session:
             rows = session.execute(
                 select(Message.id, Message.claimed_at, Message.store_id, Message.send_mode,
-                       Message.sent_at)
+                       Message.sent_at, Message.text, Contact.phone)
+                .join(Contact, Contact.id == Message.contact_id)
                 .where(Message.status == SENDING, stalled, Message.id > after)
                 .order_by(Message.id).limit(CLAIM_BATCH)).all()
             stores = {s.id: s for s in session.scalars(
@@ -274,13 +284,15 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
 
         def ask(store_id: int, rows=rows, stores=stores) -> int:
             mine = [r for r in rows if r.store_id == store_id]
+            gateway = gateways.for_store(stores[store_id])
             try:
-                accepted = gateways.for_store(stores[store_id]).accepted([r.id for r in mine])
+                accepted = gateway.accepted([(r.id, r.phone, r.text or "") for r in mine])
             except GatewayError as exc:  # cannot tell: leave them for the next round
                 log.warning("store %s: cannot ask the gateway about stalled sends: %s",
                             store_id, exc)
                 return 0
-            return _resolve_stalled(factory, mine, accepted, now)
+            return _resolve_stalled(factory, mine, accepted, now,
+                                    knows_absence=gateway.knows_absence)
 
         resolved += sum(fan_out(ask, stores, what="reaper", deadline=deadline))
         after = rows[-1].id
@@ -289,8 +301,10 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
 
 
 def _resolve_stalled(factory: sessionmaker[Session], rows, accepted: dict[int, SendResult],
-                     now: datetime) -> int:
-    """One store's stalled messages, decided by what its gateway said it took."""
+                     now: datetime, *, knows_absence: bool) -> int:
+    """One store's stalled messages, decided by what its gateway said it took. One it did not
+    find goes out again only if it was never handed over (no sent_at) or the gateway's silence
+    proves it was not taken."""
     resolved = 0
     with unit_of_work(factory) as session:
         for row in rows:
@@ -309,6 +323,12 @@ def _resolve_stalled(factory: sessionmaker[Session], rows, accepted: dict[int, S
                     session, row.id, Move(FAILED, Reason.LOOKUP_UNKNOWN,
                                           "its worker stalled mid-send; verify/lookup has no "
                                           "localid to ask, so it is not sent again"),
+                    claimed_at=row.claimed_at, keep_sent_at=True)
+            elif row.sent_at is not None and not knows_absence:
+                done = lifecycle.settle_sending(
+                    session, row.id, Move(FAILED, Reason.SEND_UNKNOWN,
+                                          "its worker stalled mid-send and the gateway cannot "
+                                          "say whether it went out, so it is not sent again"),
                     claimed_at=row.claimed_at, keep_sent_at=True)
             else:
                 done = lifecycle.settle_sending(

@@ -57,6 +57,7 @@ class Reason(StrEnum):
     NOT_DELIVERED = "not_delivered"
     LOOKUP_DATA = "lookup_data"
     LOOKUP_UNKNOWN = "lookup_unknown"
+    SEND_UNKNOWN = "send_unknown"  # its answer was lost; the gateway cannot say; not resent
     # sent, found out afterwards
     CONFIRMED_AFTER_LOSS = "confirmed_after_loss"
     CONFIRMED_AFTER_STALL = "confirmed_after_stall"

@@ -19,10 +19,14 @@ from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
 
+# Our delivery codes are Kavenegar's numbering; every other provider maps its states to them:
+# 1 queued, 4 and 5 handed to the operator (not final), 6 failed, 10 delivered, 11 undelivered
+# (phone off), 13 cancelled, 14 blacklisted (the receiver refuses advertising SMS), 100 unknown.
 DELIVERED = 10
-# Kavenegar's final delivery codes; anything else is still on its way.
-FINAL_STATUSES = frozenset({6, 10, 11, 13, 14, 100})
+FINAL_STATUSES = frozenset({6, 10, 11, 13, 14, 100})  # anything else is still on its way
 BLOCKED_BY_RECEIVER = 14
+
+Item = tuple[int, str, str]  # (localid: our message id, receptor, text)
 
 
 class ErrorKind(StrEnum):
@@ -77,10 +81,15 @@ class Inbound:
 
 
 class Gateway(Protocol):
+    # True when a message missing from accepted()'s answer was certainly not taken (a lookup by
+    # our own id). When False, a message whose answer was lost and that accepted() cannot find
+    # is never sent again: its outcome is unknown, and a duplicate costs the merchant twice.
+    knows_absence: bool
+
     def send(self, *, localid: int, receptor: str, text: str) -> SendResult:
         """Send one SMS; `localid` (our message id) makes a repeated call harmless."""
 
-    def send_many(self, items: list[tuple[int, str, str]]) -> list["SendResult | GatewayError"]:
+    def send_many(self, items: list[Item]) -> list["SendResult | GatewayError"]:
         """Send (localid, receptor, text) items; one result or error per item, in order."""
 
     def lookup_many(self, items: list[tuple[int, str, Lookup]]
@@ -89,11 +98,12 @@ class Gateway(Protocol):
         item, in order. There may be no local id at the gateway: an ambiguous error here cannot
         be looked up afterwards."""
 
-    def accepted(self, localids: list[int]) -> dict[int, SendResult]:
-        """Which of these local ids the gateway already took, with what it said then."""
+    def accepted(self, items: list[Item]) -> dict[int, SendResult]:
+        """Which of these (localid, receptor, text) the gateway already took, by localid, with
+        what it said then; by our id where the gateway keeps it, else by receptor and text."""
 
     def statuses(self, gateway_ids: list[str]) -> dict[str, int]:
-        """Delivery status codes of sent messages."""
+        """Delivery codes of sent messages, in our numbering (DELIVERED, FINAL_STATUSES)."""
 
     def receive(self) -> list[Inbound]:
         """Replies to the store's line, oldest first; reading them marks them read."""
@@ -104,6 +114,8 @@ class Gateway(Protocol):
 
 class ConsoleGateway:
     """Embedded default: records each SMS in the database, delivers nothing, reports delivered."""
+
+    knows_absence = True
 
     def __init__(self, factory: sessionmaker[Session]):
         self._factory = factory
@@ -122,7 +134,7 @@ class ConsoleGateway:
             log.info("console SMS to …%s (localid %s): %s", receptor[-4:], localid, text)
             return SendResult(gateway_id=f"console-{row.id}", status=1)
 
-    def send_many(self, items: list[tuple[int, str, str]]) -> list["SendResult | GatewayError"]:
+    def send_many(self, items: list[Item]) -> list["SendResult | GatewayError"]:
         """The whole batch in one transaction: the console has no per-message round trip."""
         with unit_of_work(self._factory) as session:
             rows = [ConsoleSms(localid=str(localid), receptor=receptor, text=text)
@@ -138,10 +150,10 @@ class ConsoleGateway:
         return self.send_many([(localid, receptor, lookup.readable())
                                for localid, receptor, lookup in items])
 
-    def accepted(self, localids: list[int]) -> dict[int, SendResult]:
+    def accepted(self, items: list[Item]) -> dict[int, SendResult]:
         with self._factory() as session:
             rows = session.execute(select(ConsoleSms.id, ConsoleSms.localid).where(
-                ConsoleSms.localid.in_([str(i) for i in localids])))
+                ConsoleSms.localid.in_([str(localid) for localid, _, _ in items])))
             return {int(localid): SendResult(gateway_id=f"console-{id_}") for id_, localid in rows}
 
     def statuses(self, gateway_ids: list[str]) -> dict[str, int]:
@@ -173,6 +185,7 @@ class KavenegarGateway:
       engine asks again before any resend.
     """
 
+    knows_absence = True  # statuslocalmessageid: an unknown localid answers 100
     PARALLEL_SENDS = 8
     CHUNK = MAX_SEND_RECEPTORS  # sendarray takes at most 200 messages per call
     QUERY_TRIES = 3  # a read (which localids were taken) is asked this often before giving up
@@ -217,19 +230,19 @@ class KavenegarGateway:
                              localids=[localid])
         return SendResult(gateway_id=str(entry.messageid), cost=entry.cost, status=entry.status)
 
-    def _send_one(self, item: tuple[int, str, str]) -> SendResult | GatewayError:
+    def _send_one(self, item: Item) -> SendResult | GatewayError:
         localid, receptor, text = item
         try:
             return self.send(localid=localid, receptor=receptor, text=text)
         except GatewayError as exc:
             return exc
 
-    def _one_by_one(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
+    def _one_by_one(self, items: list[Item]) -> list[SendResult | GatewayError]:
         if len(items) <= 1:
             return [self._send_one(item) for item in items]
         return list(self._pool.map(self._send_one, items))
 
-    def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
+    def send_many(self, items: list[Item]) -> list[SendResult | GatewayError]:
         if not self._sender:
             # sendarray names a line per message; without one the account's default line is
             # only reachable through sms/send.
@@ -242,7 +255,7 @@ class KavenegarGateway:
             results += [halted] * len(chunk) if halted else self._send_chunk(chunk)
         return results
 
-    def _send_chunk(self, items: list[tuple[int, str, str]], *,
+    def _send_chunk(self, items: list[Item], *,
                     tries: int = SEND_TRIES) -> list[SendResult | GatewayError]:
         if len(items) == 1:
             return [self._send_one(items[0])]
@@ -266,7 +279,7 @@ class KavenegarGateway:
         return [SendResult(gateway_id=str(e.messageid), cost=e.cost, status=e.status)
                 for e in entries]
 
-    def _after_lost_answer(self, items: list[tuple[int, str, str]], exc: GatewayError, *,
+    def _after_lost_answer(self, items: list[Item], exc: GatewayError, *,
                            tries: int) -> list[SendResult | GatewayError]:
         """The chunk may have gone out: take what the gateway says it took, and send the rest
         again at once while `tries` are left and the loss was quick (a proxy's page, a dropped
@@ -274,7 +287,7 @@ class KavenegarGateway:
         is slow now, and may still be working on the request."""
         log.warning("sendarray of %d: answer lost (%s); asking by localid", len(items), exc)
         try:
-            found = self.accepted([localid for localid, _, _ in items])
+            found = self.accepted(items)
         except GatewayError as check:
             log.warning("cannot ask which of %d messages went out: %s", len(items), check)
             return [exc] * len(items)
@@ -302,7 +315,8 @@ class KavenegarGateway:
             return [one(item) for item in items]
         return list(self._pool.map(one, items))
 
-    def accepted(self, localids: list[int]) -> dict[int, SendResult]:
+    def accepted(self, items: list[Item]) -> dict[int, SendResult]:
+        localids = [localid for localid, _, _ in items]
         found = {}
         for start in range(0, len(localids), 500):
             chunk = localids[start:start + 500]
@@ -357,40 +371,45 @@ class KavenegarGateway:
 
 
 class Gateways:
-    """Each store's gateway, made once per process from the store's settings."""
+    """Each store's gateway, made once per process from the store's settings: the console,
+    the platform's account (pay as you go) or the store's own account at one of the providers
+    of app/messaging/providers.py."""
 
     def __init__(self, factory: sessionmaker[Session], *, kavenegar_base_url: str,
-                 read_timeout: float = 15.0, platform_key: str | None = None,
-                 platform_sender: str | None = None):
+                 base_urls: dict[str, str] | None = None, read_timeout: float = 15.0,
+                 platform_key: str | None = None, platform_sender: str | None = None):
+        from app.messaging.providers import PROVIDERS
+
+        self._providers = PROVIDERS
         self._console = ConsoleGateway(factory)
-        # Pay-as-you-go stores send through this account (the console when there is none).
+        # Pay-as-you-go stores send through this Kavenegar account (the console when none).
         self._platform_key, self._platform_sender = platform_key, platform_sender
-        self._base_url = kavenegar_base_url
+        self._base_urls = {name: p.base_url for name, p in PROVIDERS.items()} | (base_urls or {})
+        self._base_urls["kavenegar"] = kavenegar_base_url
         self._read_timeout = read_timeout
-        self._kavenegar: dict[tuple[str, str | None], KavenegarGateway] = {}
+        self._made_for: dict[tuple[str, str, str | None], Gateway] = {}
         self._made = threading.Lock()  # stores are served side by side (app/ops/fanout.py)
 
     def for_store(self, store) -> Gateway:
         if store.sms_provider == "platform":  # pay as you go: the platform's own account
             return self.platform()
-        if store.sms_provider == "kavenegar" and store.sms_api_key:
-            return self._account(store.sms_api_key, store.sms_sender)
+        if store.sms_provider in self._providers and store.sms_api_key:
+            return self._account(store.sms_provider, store.sms_api_key, store.sms_sender)
         return self._console
 
     def platform(self) -> Gateway:
         """The platform's own account and line, shared by every pay-as-you-go store."""
         if not self._platform_key:
             return self._console
-        return self._account(self._platform_key, self._platform_sender)
+        return self._account("kavenegar", self._platform_key, self._platform_sender)
 
-    def _account(self, api_key: str, sender: str | None) -> "KavenegarGateway":
-        key = (api_key, sender)
+    def _account(self, provider: str, api_key: str, sender: str | None) -> Gateway:
+        key = (provider, api_key, sender)
         with self._made:  # one client per account and line, however many threads ask
-            if key not in self._kavenegar:
-                client = KavenegarClient(key[0], base_url=self._base_url,
-                                         connect_timeout=5.0, read_timeout=self._read_timeout)
-                self._kavenegar[key] = KavenegarGateway(client, sender=key[1])
-            return self._kavenegar[key]
+            if key not in self._made_for:
+                self._made_for[key] = self._providers[provider].make(
+                    api_key, sender, self._base_urls[provider], self._read_timeout)
+            return self._made_for[key]
 
 
 def make_gateways(factory: sessionmaker[Session], settings=None) -> Gateways:
@@ -399,7 +418,11 @@ def make_gateways(factory: sessionmaker[Session], settings=None) -> Gateways:
         from app.config import get_settings
 
         settings = get_settings()
+    from app.messaging.providers import PROVIDERS
+
     key = settings.platform_kavenegar_api_key
     return Gateways(factory, kavenegar_base_url=settings.kavenegar_base_url,
+                    base_urls={name: getattr(settings, f"{name}_base_url")
+                               for name in PROVIDERS if name != "kavenegar"},
                     platform_key=key.get_secret_value() if key else None,
                     platform_sender=settings.platform_sms_sender)

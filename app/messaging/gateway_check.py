@@ -3,6 +3,7 @@
 import time
 
 from app.messaging.gateway import ConsoleGateway, GatewayError
+from app.messaging.providers import PROVIDERS
 from app.ops.logs import redact_kavenegar_key
 
 
@@ -12,11 +13,12 @@ def gateway_check(gateways, store) -> dict:
     gateway = gateways.for_store(store)
     started = time.perf_counter()
     answer = {"store_id": store.id, "provider": provider,
-              "gateway": "console" if isinstance(gateway, ConsoleGateway) else "kavenegar"}
+              "gateway": "console" if isinstance(gateway, ConsoleGateway)
+              else "kavenegar" if provider == "platform" else provider}
     try:
         credit = gateway.credit()
     except GatewayError as exc:
-        secret = store.sms_api_key if provider == "kavenegar" else None
+        secret = store.sms_api_key if provider in PROVIDERS else None
         return answer | {
             "ok": False, "latency_ms": _ms(started),
             "error": {"kind": str(exc.kind), "code": exc.code,

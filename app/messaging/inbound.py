@@ -15,6 +15,7 @@ from app.db import rowcount, unit_of_work
 from app.digits import latin_digits
 from app.messaging.gateway import GatewayError, Inbound
 from app.messaging.models import InboundSms
+from app.messaging.providers import PROVIDERS
 from app.ops.fanout import DEADLINE, Deadline, fan_out
 from app.stores.models import Store
 
@@ -92,7 +93,7 @@ def read_replies(factory, gateways, now, *, platform_senders: PlatformSenders | 
     The platform's line is read when `platform_senders` (the campaign engine's) is given."""
     with factory() as session:
         stores = {s.id: s for s in session.scalars(
-            select(Store).where(Store.sms_provider == "kavenegar",
+            select(Store).where(Store.sms_provider.in_(PROVIDERS),
                                 Store.sms_sender.is_not(None)))}
 
     def read(store_id: int) -> int:

@@ -5,10 +5,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.campaigns.models import Message
 from app.contacts.models import Contact
+from app.db import unit_of_work
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import InboundSms
 from app.stores.models import Store
@@ -278,3 +279,44 @@ def test_a_lost_batch_the_gateway_could_not_account_for_is_asked_about_once_more
     assert len(kavenegar.calls("statuslocalmessageid")) == 4  # three in vain, then the answer
     assert len(kavenegar.calls("sendarray")) == 1
     assert all(kavenegar.sends_with_localid(m.id) == 1 for m in firsts)
+
+
+def test_a_lost_answer_a_gateway_cannot_account_for_is_never_sent_again(kshop, kavenegar):
+    """A gateway without our ids (knows_absence False) that cannot find a message after a lost
+    answer may still have sent it: the message fails as unknown, keeps its sent_at (it counts
+    in the frequency cap) and is never offered again."""
+    abandon(kshop, 3, "kv-blind")
+    with kshop.factory() as session:
+        store = session.get_one(Store, kshop.store.id)
+    kshop.gateway.for_store(store).knows_absence = False
+    kavenegar.stall("sms/sendarray", 30)  # held past the 0.5 s read timeout, nothing taken
+    kshop.tick(DUE)
+    kavenegar.stall("sms/sendarray", 0)
+    firsts = [m for m in kshop.messages() if m.reason == "send_unknown"]
+    assert len(firsts) == 3
+    assert {m.status for m in firsts} == {"failed"} and all(m.sent_at for m in firsts)
+    kshop.tick(DUE + timedelta(hours=2))
+    assert len(kavenegar.calls("sendarray")) == 1 and kavenegar.messages == []
+
+
+def test_the_reaper_never_resends_what_a_gateway_without_our_ids_cannot_find(kshop, kavenegar):
+    """A worker died between handing a message over and the answer: a gateway whose silence
+    proves nothing cannot clear it, so it fails as unknown; one never handed over (no sent_at)
+    is scheduled again."""
+    abandon(kshop, 2, "kv-stall")
+    kshop.tick(DUE)  # the first steps go out; the later ones wait
+    handed, never = sorted(m.id for m in kshop.messages() if m.due_at > DUE)[:2]
+    with kshop.factory() as session:
+        store = session.get_one(Store, kshop.store.id)
+    kshop.gateway.for_store(store).knows_absence = False
+    with unit_of_work(kshop.factory) as session:  # claimed by a worker that died
+        session.execute(update(Message).where(Message.id == handed).values(
+            status="sending", claimed_at=DUE, sent_at=DUE, send_mode="text", text="سلام"))
+        session.execute(update(Message).where(Message.id == never).values(
+            status="sending", claimed_at=DUE))
+    kshop.tick(DUE + timedelta(minutes=20))  # the reaper asks
+    rows = {m.id: m for m in kshop.messages()}
+    assert (rows[handed].status, rows[handed].reason) == ("failed", "send_unknown")
+    assert rows[handed].sent_at is not None  # it may have gone out: it counts in the cap
+    assert rows[never].status == "scheduled"  # returned (then held back by the frequency cap)
+    assert kavenegar.sends_with_localid(handed) == 0

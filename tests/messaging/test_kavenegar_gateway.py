@@ -131,7 +131,7 @@ def test_when_the_gateway_cannot_say_what_it_took_nothing_is_resent(gateway, fak
                for r in results)
     assert len(fake.calls("sendarray")) == 1  # the engine asks again, for all of them, later
     assert len(fake.calls("statuslocalmessageid")) == gateway.QUERY_TRIES
-    assert sorted(gateway.accepted([1, 2, 3])) == [1, 2, 3] and len(fake.messages) == 3
+    assert sorted(gateway.accepted(items(3))) == [1, 2, 3] and len(fake.messages) == 3
 
 
 def test_a_question_answered_by_a_passing_error_is_asked_again_at_once(gateway, fake):

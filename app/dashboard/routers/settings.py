@@ -1,6 +1,8 @@
 """Settings: sending hours and days, caps, the attribution window, the SMS gateway (write-only
 credentials and a connection check), WooCommerce keys, alerts, the webhook and the API key."""
 
+from typing import get_args
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -19,9 +21,12 @@ from app.errors import DomainError
 from app.ingest.service import connection_health
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.messaging.providers import PROVIDERS, Choice
 from app.stores.plugin import connection_code
 from app.stores.service import rotate_webhook_secret as rotate
 from app.stores.service import webhook_url
+
+CHOICES = get_args(Choice)
 
 router = APIRouter(prefix="/panel/settings", include_in_schema=False)
 
@@ -59,7 +64,8 @@ def _page(request, current, settings, *, values=None, problems=(), section=None,
                 health=health, connection=connection.topic_results(session, store.id),
                 connect=request.query_params.get("connect"),
                 connect_success=request.query_params.get("success"),
-                ok=request.query_params.get("ok"), **({"show_secret": False, "new_key": None,
+                ok=request.query_params.get("ok"), providers=PROVIDERS,
+                **({"show_secret": False, "new_key": None,
                                                        "credit": None, "rotated": False}
                                                       | extra))
 
@@ -91,7 +97,7 @@ def _sending(checks: Form, form) -> dict:
 
 def _gateway(checks: Form, form, store) -> dict:
     provider = form.get("sms_provider")
-    if provider not in ("console", "kavenegar"):
+    if provider not in CHOICES:
         checks.add("sms_provider", "required")
         return {}
     changes: dict = {"sms_provider": provider}
@@ -100,7 +106,8 @@ def _gateway(checks: Form, form, store) -> dict:
         if len(api_key) < 8:
             checks.add("sms_api_key", "too_short", min=8)
         changes["sms_api_key"] = api_key
-    elif provider == "kavenegar" and not store.sms_api_key:
+    elif provider in PROVIDERS and (not store.sms_api_key or (
+            store.sms_provider in PROVIDERS and store.sms_provider != provider)):
         checks.add("sms_api_key", "required")
     sender = checks.text("sms_sender", max_length=20)
     if sender is not None:
@@ -193,7 +200,7 @@ def save(section: str, request: Request, current: PostDep, session: SessionDep,
         if section == "sending":
             values["weekdays"] = [int(d) for d in checks.many("weekday")
                                   if d in "0123456" and len(d) == 1]
-        if section == "gateway" and form.get("sms_provider") in ("console", "kavenegar"):
+        if section == "gateway" and form.get("sms_provider") in CHOICES:
             values["sms_provider"] = form.get("sms_provider")
         return _page(request, current, settings, values=values, problems=checks.problems,
                      section=section, status_code=FORM_REFUSED)

@@ -1,0 +1,38 @@
+"""The SMS providers a store may send through with its own account: each one's name (as
+stores.sms_provider holds it), its Persian name for the panel, its API's address, and how its
+gateway is made. Adding a provider is one entry here (its client, fake and adapter live in
+their own modules) and its base URL setting in app/config.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from app.messaging.gateway import Gateway, KavenegarGateway
+from app.messaging.kavenegar import DEFAULT_BASE_URL as KAVENEGAR_URL
+from app.messaging.kavenegar import KavenegarClient
+
+CONNECT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    label: str  # what the panel shows
+    base_url: str  # the real API; settings `<name>_base_url` points elsewhere (a fake)
+    make: Callable[[str, str | None, str, float], Gateway]  # (key, sender, base URL, timeout)
+
+
+def _kavenegar(api_key: str, sender: str | None, base_url: str, read_timeout: float) -> Gateway:
+    return KavenegarGateway(KavenegarClient(api_key, base_url=base_url,
+                                            connect_timeout=CONNECT_TIMEOUT,
+                                            read_timeout=read_timeout), sender=sender)
+
+
+PROVIDERS: dict[str, Provider] = {p.name: p for p in (
+    Provider("kavenegar", "کاوه‌نگار", KAVENEGAR_URL, _kavenegar),
+)}
+# What a merchant may choose (the API's and the panel's choices; a test holds it to PROVIDERS).
+# "platform" (pay as you go through our account) is set by the operator only.
+Choice = Literal["console", "kavenegar"]
