@@ -105,7 +105,7 @@ class GhasedakGateway:
 
     - refused for a reason that belongs to a message (RECIPIENT) or that we cannot place
       (INVALID, which is also how a malformed number comes back): the chunk is sent again one
-      message per call, so only the culprit fails;
+      message per call, so only the culprit fails (as RECIPIENT: it was refused alone);
     - refused for the account (STORE: the key, the credit, the line) or for now (RETRY): every
       message of the chunk gets that error; after a STORE error the remaining chunks are not
       tried;
@@ -169,10 +169,11 @@ class GhasedakGateway:
         except GatewayError as exc:
             return exc
 
-    def _one_by_one(self, items: list[Item]) -> list[SendResult | GatewayError]:
-        if len(items) <= 1:
-            return [self._send_one(item) for item in items]
-        return list(self._pool.map(self._send_one, items))
+    def _one_by_one(self, items: list[Item], *,
+                    after_refusal: bool = False) -> list[SendResult | GatewayError]:
+        results = ([self._send_one(item) for item in items] if len(items) <= 1
+                   else list(self._pool.map(self._send_one, items)))
+        return [_as_culprit(r) for r in results] if after_refusal else results
 
     def send_many(self, items: list[Item]) -> list[SendResult | GatewayError]:
         if not self._sender:
@@ -202,7 +203,7 @@ class GhasedakGateway:
             if exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID):
                 log.info("SendPairToPairSMS of %d refused (%s): sending them one by one",
                          len(items), exc)
-                return self._one_by_one(items)
+                return self._one_by_one(items, after_refusal=True)
             return [exc] * len(items)
         by_reference = self._match(items, sent)
         missing = [item for item in items if item[0] not in by_reference]
@@ -342,6 +343,16 @@ class GhasedakGateway:
 
 
 _EPOCH = datetime.fromtimestamp(0, timezone.utc)
+
+
+def _as_culprit(result: SendResult | GatewayError) -> SendResult | GatewayError:
+    """A message refused alone, with a validation error, after its batch was refused: the
+    fault is its number or its text (Ghasedak has no published receptor code, and answers a
+    malformed number with a plain 400), so it is that message's, not our request's."""
+    if isinstance(result, GatewayError) and result.kind == ErrorKind.INVALID \
+            and not result.ambiguous:
+        return GatewayError(ErrorKind.RECIPIENT, str(result), code=result.code)
+    return result
 
 
 def _lookup_problem(lookup: Lookup) -> str | None:
