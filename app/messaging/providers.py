@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.messaging.gateway import Gateway, KavenegarGateway
+from app.messaging.ghasedak import DEFAULT_BASE_URL as GHASEDAK_URL
+from app.messaging.ghasedak import GhasedakClient
+from app.messaging.ghasedak_gateway import GhasedakGateway
+from app.messaging.ippanel import DEFAULT_BASE_URL as IPPANEL_URL
+from app.messaging.ippanel import IpPanelClient
+from app.messaging.ippanel_gateway import IpPanelGateway
 from app.messaging.kavenegar import DEFAULT_BASE_URL as KAVENEGAR_URL
 from app.messaging.kavenegar import KavenegarClient
 from app.messaging.smsir import DEFAULT_BASE_URL as SMSIR_URL
@@ -38,10 +44,24 @@ def _smsir(api_key: str, sender: str | None, base_url: str, read_timeout: float)
                                     read_timeout=read_timeout), sender=sender)
 
 
+def _ippanel(api_key: str, sender: str | None, base_url: str, read_timeout: float) -> Gateway:
+    return IpPanelGateway(IpPanelClient(api_key, base_url=base_url,
+                                        connect_timeout=CONNECT_TIMEOUT,
+                                        read_timeout=read_timeout), sender=sender)
+
+
+def _ghasedak(api_key: str, sender: str | None, base_url: str, read_timeout: float) -> Gateway:
+    return GhasedakGateway(GhasedakClient(api_key, base_url=base_url,
+                                          connect_timeout=CONNECT_TIMEOUT,
+                                          read_timeout=read_timeout), sender=sender)
+
+
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("kavenegar", "کاوه‌نگار", KAVENEGAR_URL, _kavenegar),
     Provider("smsir", "اس‌ام‌اس‌دات‌آی‌آر (SMS.ir)", SMSIR_URL, _smsir),
+    Provider("ippanel", "آی‌پی‌پنل (IPPanel، فراز اس‌ام‌اس)", IPPANEL_URL, _ippanel),
+    Provider("ghasedak", "قاصدک", GHASEDAK_URL, _ghasedak),
 )}
 # What a merchant may choose (the API's and the panel's choices; a test holds it to PROVIDERS).
 # "platform" (pay as you go through our account) is set by the operator only.
-Choice = Literal["console", "kavenegar", "smsir"]
+Choice = Literal["console", "kavenegar", "smsir", "ippanel", "ghasedak"]

@@ -121,4 +121,93 @@ def smsir() -> Iterator[SmsIrHarness]:
         client.close()
 
 
-PROVIDERS = {"kavenegar": kavenegar, "smsir": smsir}
+@dataclass
+class IpPanelHarness:
+    fake: object
+    gateway: Gateway
+    name: str = "ippanel"
+    chunk: int = 100
+
+    _OUTCOMES = {"delivered": 2, "failed": 3, "blacklisted": 4}  # IPPanel's message_status
+
+    def sent(self) -> list[tuple[str, str]]:
+        return [(r.receptor, r.text) for b in self.fake.bulks for r in b.recipients]
+
+    def refuse_number(self, receptor: str) -> None:
+        self.fake.invalid_receptors.add(receptor)
+
+    def no_credit(self) -> None:
+        self.fake.credit = 0
+
+    def lose_next_send(self, *, after_work: bool) -> None:
+        self.fake.drop_next("peer_to_peer", after_work=after_work)
+
+    def deliver(self, receptor: str, outcome: str) -> None:
+        self.fake.set_outcome(self._OUTCOMES[outcome], receptor=receptor)
+
+    def push_inbound(self, sender: str, text: str) -> None:
+        from app.messaging.fake_ippanel import DEFAULT_LINE
+
+        self.fake.push_inbound(sender, text, line=DEFAULT_LINE)
+
+
+@contextmanager
+def ippanel() -> Iterator[IpPanelHarness]:
+    from app.messaging.fake_ippanel import DEFAULT_LINE, FakeIpPanel
+    from app.messaging.ippanel import IpPanelClient
+    from app.messaging.ippanel_gateway import IpPanelGateway
+
+    with FakeIpPanel(api_key="conformance-ippanel-key") as fake:
+        client = IpPanelClient("conformance-ippanel-key", base_url=fake.base_url,
+                               connect_timeout=2, read_timeout=2)
+        yield IpPanelHarness(fake, IpPanelGateway(client, sender=DEFAULT_LINE))
+        client.close()
+
+
+@dataclass
+class GhasedakHarness:
+    fake: object
+    gateway: Gateway
+    name: str = "ghasedak"
+    chunk: int = 100
+
+    _OUTCOMES = {"delivered": 14, "failed": 16, "blacklisted": 12}  # the SDK's state codes
+
+    def sent(self) -> list[tuple[str, str]]:
+        return [(m.receptor, m.message) for m in self.fake.messages]
+
+    def refuse_number(self, receptor: str) -> None:
+        from app.messaging.ghasedak_gateway import local_number
+
+        self.fake.invalid_receptors.add(local_number(receptor))
+
+    def no_credit(self) -> None:
+        self.fake.credit = 0
+
+    def lose_next_send(self, *, after_work: bool) -> None:
+        self.fake.drop_next("SendPairToPairSMS", after_work=after_work)
+
+    def deliver(self, receptor: str, outcome: str) -> None:
+        from app.messaging.ghasedak_gateway import local_number
+
+        self.fake.set_outcome(self._OUTCOMES[outcome], receptor=local_number(receptor))
+
+    def push_inbound(self, sender: str, text: str) -> None:
+        from app.messaging.ghasedak_gateway import local_number
+
+        self.fake.push_inbound(local_number(sender), text)
+
+
+@contextmanager
+def ghasedak() -> Iterator[GhasedakHarness]:
+    from app.messaging.fake_ghasedak import DEFAULT_LINE, FakeGhasedak
+    from app.messaging.ghasedak import GhasedakClient
+    from app.messaging.ghasedak_gateway import GhasedakGateway
+
+    with FakeGhasedak(api_key="conformance-ghasedak-key") as fake, GhasedakClient(
+            "conformance-ghasedak-key", base_url=fake.base_url, connect_timeout=2,
+            read_timeout=2) as client:
+        yield GhasedakHarness(fake, GhasedakGateway(client, sender=DEFAULT_LINE))
+
+
+PROVIDERS = {"kavenegar": kavenegar, "smsir": smsir, "ippanel": ippanel, "ghasedak": ghasedak}

@@ -16,7 +16,7 @@ from app.messaging.gateway import (
     Lookup,
     SendResult,
 )
-from app.messaging.ghasedak import MAX_PAIR_ITEMS, GhasedakClient
+from app.messaging.ghasedak import GhasedakClient
 from app.messaging.ghasedak_gateway import (
     DOCUMENTED_STATUS_CODES,
     STATUS_CODES,
@@ -385,63 +385,3 @@ def test_the_fake_keeps_connections_open_between_calls(fake):
         sockets.append(conn.sock)
     conn.close()
     assert sockets[0] is not None and sockets.count(sockets[0]) == 3
-
-
-# -- the conformance suite (tests/messaging/test_conformance.py), run here against Ghasedak ------
-
-class GhasedakHarness:
-    """What tests/messaging/conformance.py asks of a provider, in Ghasedak's terms (its state
-    codes, its 09… numbers). The lead may move it there; until then its scenarios run here."""
-
-    name = "ghasedak"
-    chunk = MAX_PAIR_ITEMS
-    _OUTCOMES = {"delivered": 14, "failed": 16, "blacklisted": 12}
-
-    def __init__(self, fake: FakeGhasedak, gateway: GhasedakGateway):
-        self.fake, self.gateway = fake, gateway
-
-    def sent(self) -> list[tuple[str, str]]:
-        return [(m.receptor, m.message) for m in self.fake.messages]
-
-    def refuse_number(self, receptor: str) -> None:
-        self.fake.invalid_receptors.add(local_number(receptor))
-
-    def no_credit(self) -> None:
-        self.fake.credit = 0
-
-    def lose_next_send(self, *, after_work: bool) -> None:
-        self.fake.drop_next("SendPairToPairSMS", after_work=after_work)
-
-    def deliver(self, receptor: str, outcome: str) -> None:
-        self.fake.set_outcome(self._OUTCOMES[outcome], receptor=local_number(receptor))
-
-    def push_inbound(self, sender: str, text: str) -> None:
-        self.fake.push_inbound(local_number(sender), text)
-
-
-@pytest.fixture
-def provider():
-    with FakeGhasedak(api_key=KEY) as fake, GhasedakClient(
-            KEY, base_url=fake.base_url, connect_timeout=2, read_timeout=2) as client:
-        yield GhasedakHarness(fake, GhasedakGateway(client, sender=DEFAULT_LINE))
-
-
-from tests.messaging.test_conformance import (  # noqa: E402  (collected here, with `provider`)
-    test_a_send_lost_after_the_work_is_found_not_resent,
-    test_a_send_lost_before_the_work_never_goes_out_twice,
-    test_delivery_states_map_to_ours,
-    test_every_message_goes_out_once_in_order_beyond_one_bulk_call,
-    test_no_credit_stops_the_store_not_the_messages,
-    test_one_refused_number_fails_alone,
-    test_replies_to_the_line_come_back_once,
-    test_the_credit_is_in_rial,
-)
-
-# Named once more so the imports read as used: pytest collects them from this module.
-CONFORMANCE = (test_a_send_lost_after_the_work_is_found_not_resent,
-               test_a_send_lost_before_the_work_never_goes_out_twice,
-               test_delivery_states_map_to_ours,
-               test_every_message_goes_out_once_in_order_beyond_one_bulk_call,
-               test_no_credit_stops_the_store_not_the_messages,
-               test_one_refused_number_fails_alone,
-               test_replies_to_the_line_come_back_once, test_the_credit_is_in_rial)

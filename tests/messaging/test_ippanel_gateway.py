@@ -4,8 +4,6 @@ find is never resent), our delivery codes, patterns, and the inbox cursor."""
 
 import http.client
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -360,67 +358,3 @@ def test_the_fake_keeps_connections_open_between_calls(fake):
         sockets.append(conn.sock)
     conn.close()
     assert sockets[0] is not None and sockets.count(sockets[0]) == 3
-
-
-# -- the shared conformance scenarios, against IPPanel ---------------------------------------------
-# tests/messaging/conformance.py is the lead's; until it lists IPPanel, the same scenarios run
-# here with this harness (to move there as PROVIDERS["ippanel"] = ippanel).
-
-class IpPanelHarness:
-    name = "ippanel"
-    chunk = IpPanelGateway.CHUNK
-    _OUTCOMES = {"delivered": 2, "failed": 3, "blacklisted": 4}  # IPPanel's message_status
-
-    def __init__(self, fake: FakeIpPanel, gateway: IpPanelGateway):
-        self.fake, self.gateway = fake, gateway
-
-    def sent(self) -> list[tuple[str, str]]:
-        return [(r.receptor, r.text) for b in self.fake.bulks for r in b.recipients]
-
-    def refuse_number(self, receptor: str) -> None:
-        self.fake.invalid_receptors.add(receptor)
-
-    def no_credit(self) -> None:
-        self.fake.credit = 0
-
-    def lose_next_send(self, *, after_work: bool) -> None:
-        self.fake.drop_next("peer_to_peer", after_work=after_work)
-
-    def deliver(self, receptor: str, outcome: str) -> None:
-        self.fake.set_outcome(self._OUTCOMES[outcome], receptor=receptor)
-
-    def push_inbound(self, sender: str, text: str) -> None:
-        self.fake.push_inbound(sender, text, line=DEFAULT_LINE)
-
-
-@contextmanager
-def ippanel() -> Iterator[IpPanelHarness]:
-    with FakeIpPanel(api_key="conformance-ippanel-key") as fake:
-        client = IpPanelClient("conformance-ippanel-key", base_url=fake.base_url,
-                               connect_timeout=2, read_timeout=2)
-        yield IpPanelHarness(fake, IpPanelGateway(client, sender=DEFAULT_LINE))
-        client.close()
-
-
-@pytest.fixture
-def provider():
-    with ippanel() as harness:
-        yield harness
-
-
-from tests.messaging.test_conformance import (  # noqa: E402  (collected here with our provider)
-    test_a_send_lost_after_the_work_is_found_not_resent,
-    test_a_send_lost_before_the_work_never_goes_out_twice,
-    test_delivery_states_map_to_ours,
-    test_every_message_goes_out_once_in_order_beyond_one_bulk_call,
-    test_no_credit_stops_the_store_not_the_messages,
-    test_one_refused_number_fails_alone,
-    test_replies_to_the_line_come_back_once,
-    test_the_credit_is_in_rial,
-)
-
-CONFORMANCE = (test_every_message_goes_out_once_in_order_beyond_one_bulk_call,
-               test_one_refused_number_fails_alone, test_no_credit_stops_the_store_not_the_messages,
-               test_a_send_lost_before_the_work_never_goes_out_twice,
-               test_a_send_lost_after_the_work_is_found_not_resent, test_delivery_states_map_to_ours,
-               test_replies_to_the_line_come_back_once, test_the_credit_is_in_rial)
