@@ -16,7 +16,7 @@ from pydantic import (
 from app.campaigns.reasons import Reason
 from app.campaigns.schemas import MAX_TEMPLATE
 from app.messaging.providers import Choice
-from app.stores.schemas import Currency, NonBlank, Timezone
+from app.stores.schemas import Currency, GatewayKey, NonBlank, Timezone
 from app.types import MAX_ID
 
 MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", "skipped", "held"]
@@ -126,7 +126,7 @@ class StoreSettingsPatch(BaseModel):
     attribution_window_days: int | None = Field(None, ge=1, le=90)
     opt_out_text: NonBlank | None = Field(None, min_length=1, max_length=40)
     sms_provider: Choice | None = None
-    sms_api_key: SecretStr | None = Field(None, min_length=8, max_length=200)
+    sms_api_key: GatewayKey | None = Field(None, min_length=8, max_length=200)
     sms_sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,19}$")  # the column holds 20
     sms_template_mode: Literal["sms", "lookup"] | None = None
     wc_consumer_key: SecretStr | None = Field(None, min_length=8, max_length=200)

@@ -45,7 +45,10 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime, *,
     with factory() as session:
         rows = session.execute(
             select(Message.id, Message.store_id, Message.gateway_id)
+            .join(Store, Store.id == Message.store_id)
+            # Only what the store's provider now sent: another provider has no such id.
             .where(Message.status == SENT, Message.gateway_id.is_not(None),
+                   or_(Message.sent_via.is_(None), Message.sent_via == Store.sms_provider),
                    Message.sent_at > now - POLL_WINDOW,
                    or_(Message.status_checked_at.is_(None),
                        Message.status_checked_at <= now - POLL_EVERY))

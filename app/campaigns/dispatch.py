@@ -273,7 +273,7 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
         with factory() as session:
             rows = session.execute(
                 select(Message.id, Message.claimed_at, Message.store_id, Message.send_mode,
-                       Message.sent_at, Message.text, Contact.phone)
+                       Message.sent_at, Message.sent_via, Message.text, Contact.phone)
                 .join(Contact, Contact.id == Message.contact_id)
                 .where(Message.status == SENDING, stalled, Message.id > after)
                 .order_by(Message.id).limit(CLAIM_BATCH)).all()
@@ -283,16 +283,23 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             return resolved
 
         def ask(store_id: int, rows=rows, stores=stores) -> int:
+            store = stores[store_id]
             mine = [r for r in rows if r.store_id == store_id]
-            gateway = gateways.for_store(stores[store_id])
+            # Handed to a provider the store has left since: nobody can be asked about those.
+            gone = [r for r in mine if r.sent_via not in (None, store.sms_provider)]
+            resolved = _resolve_stalled(factory, gone, {}, now, knows_absence=False) if gone else 0
+            mine = [r for r in mine if r not in gone]
+            if not mine:
+                return resolved
+            gateway = gateways.for_store(store)
             try:
                 accepted = gateway.accepted([(r.id, r.phone, r.text or "") for r in mine])
             except GatewayError as exc:  # cannot tell: leave them for the next round
                 log.warning("store %s: cannot ask the gateway about stalled sends: %s",
                             store_id, exc)
-                return 0
-            return _resolve_stalled(factory, mine, accepted, now,
-                                    knows_absence=gateway.knows_absence)
+                return resolved
+            return resolved + _resolve_stalled(factory, mine, accepted, now,
+                                               knows_absence=gateway.knows_absence)
 
         resolved += sum(fan_out(ask, stores, what="reaper", deadline=deadline))
         after = rows[-1].id

@@ -347,12 +347,12 @@ def decide(case: Case) -> Move | Send:
             return Move(HELD, Reason.NO_BALANCE)
         message.variant = None
         lifecycle.approve(message, text=sms.lookup.readable(), parts=None, mode=SendMode.LOOKUP,
-                          now=case.now)
+                          via=store.sms_provider, now=case.now)
     else:
         if not case.batch.afford(store, sms.segments.parts):
             return Move(HELD, Reason.NO_BALANCE)
         lifecycle.approve(message, text=sms.text, parts=sms.segments.parts, mode=SendMode.TEXT,
-                          now=case.now)
+                          via=store.sms_provider, now=case.now)
     case.batch.sent.setdefault(case.contact.id, []).append(case.now)
     return Send(store=store, receptor=case.contact.phone, text=message.text or "",
                 lookup=sms.lookup if store.sms_template_mode == LOOKUP_MODE else None)

@@ -103,11 +103,13 @@ def move(message: Message, to: Move) -> None:
     message.claimed_at = message.sent_at = message.send_mode = None
 
 
-def approve(message: Message, *, text: str, parts: int | None, mode: SendMode,
+def approve(message: Message, *, text: str, parts: int | None, mode: SendMode, via: str,
             now: datetime) -> None:
-    """A claimed message goes to the gateway: it counts as an attempt, and against the cap from
-    this moment on. It stays "sending" until the gateway's answer is recorded."""
+    """A claimed message goes to the gateway of provider `via`: it counts as an attempt, and
+    against the cap from this moment on. It stays "sending" until the gateway's answer is
+    recorded."""
     message.text, message.parts, message.send_mode = text, parts, mode
+    message.sent_via = via
     message.sent_at, message.attempts = now, message.attempts + 1
     mark_dirty(cast(Session, object_session(message)), [(message.store_id, now)])
     message.reason = message.reason_detail = None

@@ -179,6 +179,9 @@ class Message(Base):
     # never went out, so nothing that reads sent_at (reports, credit, delivery) sees it.
     withheld_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gateway_id: Mapped[str | None] = mapped_column(String(64))
+    # The provider it was handed to (the store's sms_provider then): its delivery report and,
+    # after a stall, whether it went out are asked of that provider only.
+    sent_via: Mapped[str | None] = mapped_column(String(20))
     parts: Mapped[int | None] = mapped_column(Integer)
     cost: Mapped[int | None] = mapped_column(Integer)  # Rial, as the gateway charged it
     delivery_status: Mapped[int | None] = mapped_column(Integer)  # the gateway's code

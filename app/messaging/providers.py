@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from app.messaging.gateway import Gateway, KavenegarGateway
 from app.messaging.ghasedak import DEFAULT_BASE_URL as GHASEDAK_URL
@@ -21,6 +20,7 @@ from app.messaging.kavenegar import KavenegarClient
 from app.messaging.smsir import DEFAULT_BASE_URL as SMSIR_URL
 from app.messaging.smsir import SmsIrClient
 from app.messaging.smsir_gateway import SmsIrGateway
+from app.stores.schemas import SmsChoice
 
 CONNECT_TIMEOUT = 5.0
 
@@ -63,5 +63,4 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("ghasedak", "قاصدک", GHASEDAK_URL, _ghasedak),
 )}
 # What a merchant may choose (the API's and the panel's choices; a test holds it to PROVIDERS).
-# "platform" (pay as you go through our account) is set by the operator only.
-Choice = Literal["console", "kavenegar", "smsir", "ippanel", "ghasedak"]
+Choice = SmsChoice

@@ -84,6 +84,8 @@ def test_sending_rules_and_alerts_change(api):
     ({"attribution_window_days": 0}, "invalid_request", "attribution_window_days"),
     ({"sms_provider": "kavenegar"}, "invalid_settings", "sms_api_key is required"),
     ({"sms_provider": "twilio"}, "invalid_request", "sms_provider"),
+    ({"sms_provider": "smsir", "sms_api_key": "کلید فارسی ۱۲۳۴"}, "invalid_request",
+     "sms_api_key"),
     ({"sms_template_mode": "voice"}, "invalid_request", "sms_template_mode"),
     ({"sms_sender": "line-one"}, "invalid_request", "sms_sender"),
     ({"sms_sender": "+" + "9" * 20}, "invalid_request", "sms_sender"),

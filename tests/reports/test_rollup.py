@@ -115,7 +115,8 @@ def send(factory, message_id: int, at) -> None:
     assert message_id in lifecycle.claim_due(factory, at)
     with unit_of_work(factory) as session:
         message = session.get_one(Message, message_id)
-        lifecycle.approve(message, text="سبد شما", parts=2, mode=SendMode.TEXT, now=at)
+        lifecycle.approve(message, text="سبد شما", parts=2, mode=SendMode.TEXT, via="console",
+                          now=at)
         store_id = message.store_id
     assert_exact(factory, store_id)
     with unit_of_work(factory) as session:
@@ -165,7 +166,7 @@ def test_a_send_that_fails_and_a_retry_that_kept_its_sent_at(factory, rolled):
     assert message_id in lifecycle.claim_due(factory, at)
     with unit_of_work(factory) as session:
         lifecycle.approve(session.get_one(Message, message_id), text="سبد", parts=1,
-                          mode=SendMode.TEXT, now=at)
+                          mode=SendMode.TEXT, via="console", now=at)
     roll(factory, store_id)
     # It may have gone out: scheduled again with its sent_at (it counts as scheduled that day).
     with unit_of_work(factory) as session:
