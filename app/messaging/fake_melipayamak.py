@@ -292,11 +292,15 @@ class FakeMeliPayamak(LoopbackServer):
         self._refuse(name, fault.value)
 
     def _refuse(self, name: str, code: int) -> None:
+        raise self._refusal(name, code)
+
+    def _refusal(self, name: str, code: int) -> _Reply:
+        """The panel's refusal with `code` in the call's id slot (none for a question)."""
         text = TEXTS.get(code, f"خطای {code}")
-        slot = {"recIds": [code]} if name == "send/advanced" else {"recId": code}
+        slot: dict[str, Any] = {"recIds": [code]} if name == "send/advanced" else {"recId": code}
         if not name.startswith("send/"):
             slot = {}
-        raise _Reply(self.refusal_http, slot | {"status": text})
+        return _Reply(self.refusal_http, slot | {"status": text})
 
     def _new_id(self) -> int:
         self._state.next_id += 1
@@ -365,7 +369,7 @@ class FakeMeliPayamak(LoopbackServer):
         if not isinstance(body_id, int) or not isinstance(args, list):
             raise _Reply(400, _problem("bodyId" if not isinstance(body_id, int) else "args"))
         if not isinstance(to, str) or "," in to:
-            self._refuse("send/shared", -2)
+            raise self._refusal("send/shared", -2)
         if body_id not in self.patterns:
             self._refuse("send/shared", -4)
         if len(args) != self.patterns[body_id]:
@@ -422,11 +426,11 @@ class FakeMeliPayamak(LoopbackServer):
                                   "receiver": m.line, "sendDate": m.at.isoformat(),
                                   "isRead": m.read} for m in rows], "status": ""}
         if kind == "out":
-            rows = [m for m in reversed(self._state.messages)
+            sent = [m for m in reversed(self._state.messages)
                     if self.list_outbox and (not number or m.sender == number)]
             return {"messages": [{"msgID": m.rec_id, "body": m.text, "sender": m.sender,
                                   "receiver": m.receptor, "sendDate": m.sent_at.isoformat()}
-                                 for m in rows[index:index + count]], "status": ""}
+                                 for m in sent[index:index + count]], "status": ""}
         raise _Reply(400, _problem("type"))
 
     def _credit(self, body: dict[str, Any]) -> dict[str, Any]:
