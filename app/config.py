@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     smsir_base_url: str = "https://api.sms.ir/v1"
     ippanel_base_url: str = "https://edge.ippanel.com/v1"
     ghasedak_base_url: str = "https://gw.ghasedak.me/Rest/api/v1/WebService"
+    melipayamak_base_url: str = "https://console.melipayamak.com/api"
     # Pay as you go: the platform's own Kavenegar account for stores with sms_provider
     # "platform" (metered per part against their prepaid balance). Unset: the console gateway.
     platform_kavenegar_api_key: SecretStr | None = None

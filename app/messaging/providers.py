@@ -17,6 +17,9 @@ from app.messaging.ippanel import IpPanelClient
 from app.messaging.ippanel_gateway import IpPanelGateway
 from app.messaging.kavenegar import DEFAULT_BASE_URL as KAVENEGAR_URL
 from app.messaging.kavenegar import KavenegarClient
+from app.messaging.melipayamak import DEFAULT_BASE_URL as MELIPAYAMAK_URL
+from app.messaging.melipayamak import MeliPayamakClient
+from app.messaging.melipayamak_gateway import MeliPayamakGateway
 from app.messaging.smsir import DEFAULT_BASE_URL as SMSIR_URL
 from app.messaging.smsir import SmsIrClient
 from app.messaging.smsir_gateway import SmsIrGateway
@@ -56,11 +59,19 @@ def _ghasedak(api_key: str, sender: str | None, base_url: str, read_timeout: flo
                                           read_timeout=read_timeout), sender=sender)
 
 
+def _melipayamak(api_key: str, sender: str | None, base_url: str,
+                 read_timeout: float) -> Gateway:
+    return MeliPayamakGateway(MeliPayamakClient(api_key, base_url=base_url,
+                                                connect_timeout=CONNECT_TIMEOUT,
+                                                read_timeout=read_timeout), sender=sender)
+
+
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (
     Provider("kavenegar", "کاوه‌نگار", KAVENEGAR_URL, _kavenegar),
     Provider("smsir", "اس‌ام‌اس‌دات‌آی‌آر (SMS.ir)", SMSIR_URL, _smsir),
     Provider("ippanel", "آی‌پی‌پنل (IPPanel، فراز اس‌ام‌اس)", IPPANEL_URL, _ippanel),
     Provider("ghasedak", "قاصدک", GHASEDAK_URL, _ghasedak),
+    Provider("melipayamak", "ملی پیامک", MELIPAYAMAK_URL, _melipayamak),
 )}
 # What a merchant may choose (the API's and the panel's choices; a test holds it to PROVIDERS).
 Choice = SmsChoice

@@ -66,7 +66,7 @@ class StoreCreate(BaseModel):
 # What a merchant may choose as the store's SMS gateway: the console, or the store's own account
 # at a provider (app/messaging/providers.py makes each; a test holds the two lists equal).
 # "platform" (pay as you go through our account) is set by the operator only.
-SmsChoice = Literal["console", "kavenegar", "smsir", "ippanel", "ghasedak"]
+SmsChoice = Literal["console", "kavenegar", "smsir", "ippanel", "ghasedak", "melipayamak"]
 OWN_ACCOUNT = tuple(name for name in get_args(SmsChoice) if name != "console")
 
 

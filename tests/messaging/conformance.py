@@ -210,4 +210,54 @@ def ghasedak() -> Iterator[GhasedakHarness]:
         yield GhasedakHarness(fake, GhasedakGateway(client, sender=DEFAULT_LINE))
 
 
-PROVIDERS = {"kavenegar": kavenegar, "smsir": smsir, "ippanel": ippanel, "ghasedak": ghasedak}
+@dataclass
+class MeliPayamakHarness:
+    fake: object
+    gateway: Gateway
+    name: str = "melipayamak"
+    chunk: int = 100
+
+    _OUTCOMES = {"delivered": 1, "failed": 2, "blacklisted": 35}  # receive/status codes
+
+    def sent(self) -> list[tuple[str, str]]:
+        return [(m.receptor, m.text) for m in self.fake.messages]
+
+    def refuse_number(self, receptor: str) -> None:
+        from app.messaging.melipayamak import local_number
+
+        self.fake.invalid_receptors.add(local_number(receptor))
+
+    def no_credit(self) -> None:
+        self.fake.credit = 0
+
+    def lose_next_send(self, *, after_work: bool) -> None:
+        # A batch of different texts is a send/simple per message: every call of it is lost.
+        for method in ("send/simple", "send/advanced"):
+            self.fake.drop_next(method, after_work=after_work, times=self.chunk)
+
+    def deliver(self, receptor: str, outcome: str) -> None:
+        from app.messaging.melipayamak import local_number
+
+        self.fake.set_outcome(self._OUTCOMES[outcome], receptor=local_number(receptor))
+
+    def push_inbound(self, sender: str, text: str) -> None:
+        from app.messaging.fake_melipayamak import DEFAULT_LINE
+        from app.messaging.melipayamak import local_number
+
+        self.fake.push_inbound(local_number(sender), text, line=DEFAULT_LINE)
+
+
+@contextmanager
+def melipayamak() -> Iterator[MeliPayamakHarness]:
+    from app.messaging.fake_melipayamak import DEFAULT_LINE, FakeMeliPayamak
+    from app.messaging.melipayamak import MeliPayamakClient
+    from app.messaging.melipayamak_gateway import MeliPayamakGateway
+
+    with FakeMeliPayamak(api_key="conformance-melipayamak-key") as fake, MeliPayamakClient(
+            "conformance-melipayamak-key", base_url=fake.base_url, connect_timeout=2,
+            read_timeout=2) as client:
+        yield MeliPayamakHarness(fake, MeliPayamakGateway(client, sender=DEFAULT_LINE))
+
+
+PROVIDERS = {"kavenegar": kavenegar, "smsir": smsir, "ippanel": ippanel, "ghasedak": ghasedak,
+             "melipayamak": melipayamak}
