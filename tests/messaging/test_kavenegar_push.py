@@ -263,3 +263,15 @@ def test_the_token_never_appears_in_logs(kshop, client, live_server, every_line)
     assert any(r.name == "uvicorn.access" and f"/hooks/kavenegar/{sid}/***" in r.getMessage()
                for r in every_line)
     assert any("kavenegar pushed reply 9001" in line for line in lines)
+
+
+# -- where the merchant finds it -----------------------------------------------------------------
+
+def test_the_admin_api_gives_the_url_while_the_store_sends_through_kavenegar(kshop, api, client):
+    url = api.get("/api/v1/store").json()["kavenegar_receive_url"]
+    assert urlsplit(url).path.startswith(f"/hooks/kavenegar/{kshop.store.id}/")
+    assert client.post(urlsplit(url).path, data=reply(9001, "۱۱")).status_code == 200
+    assert opted_out(kshop.factory) is True
+
+    switched = api.patch("/api/v1/store", json={"sms_provider": "console"})
+    assert switched.status_code == 200 and switched.json()["kavenegar_receive_url"] is None
