@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from app import server_key
 from app.clock import Clock
 from app.config import Settings
 from app.db import unit_of_work
@@ -45,6 +46,16 @@ def get_now(clock: Annotated[Clock, Depends(get_clock)]) -> datetime:
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
 NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_server_key(request: Request) -> bytes:
+    """The installation's key (app/server_key.py). Its first load may write it: list this
+    before the route's session, so that it is loaded before the request's transaction holds
+    the database (SQLite has one writer)."""
+    return server_key.of_app(request.app)
+
+
+ServerKeyDep = Annotated[bytes, Depends(get_server_key)]
 
 
 _bearer = HTTPBearer(auto_error=False)

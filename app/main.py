@@ -147,7 +147,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
         return {"ok": True}
 
     app.include_router(ops_router)  # /readyz, /metrics (app/ops)
-    app.include_router(gateway_check_router)  # a store's gateway check (app/messaging)
+    # A store's gateway check, and Kavenegar's receive URL (app/messaging).
+    app.include_router(gateway_check_router)
     app.add_middleware(RequestIdMiddleware)  # X-Request-ID in, out, and in the logs
     # Outermost: a body over the limit or too slow is refused before anything else reads it.
     app.add_middleware(BodyLimits, max_bytes=settings.max_request_body_bytes,

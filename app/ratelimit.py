@@ -46,6 +46,7 @@ WEBHOOKS = Rule("webhooks", 6000, 60)          # per store: WooCommerce sends in
 LINK_REDIRECTS = Rule("links", 120, 60)        # per address
 SURVEY_ANSWERS = Rule("survey", 20, 60 * 60)   # per address
 CLICK_ONCE = Rule("click", 1, 60 * 60)         # per link and client: a click counts once
+REPLY_PUSHES = Rule("reply-pushes", 600, 60)   # per store: Kavenegar pushing its line's replies
 
 
 class RateLimited(DomainError, status=429, code="rate_limited"):

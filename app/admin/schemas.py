@@ -64,8 +64,10 @@ class StoreSettings(BaseModel):
         "send_from_minute": 540, "send_until_minute": 1260, "send_weekdays": [0, 1, 2, 3, 4, 5, 6],
         "cap_per_day": 1, "cap_per_week": 3, "attribution_window_days": 5,
         "opt_out_text": "لغو۱۱", "sms_provider": "kavenegar", "sms_api_key_set": True,
-        "sms_sender": "10004346", "sms_template_mode": "sms", "sms_price_per_part": 1200,
-        "woocommerce_api_set": True, "alert_phone": "+989121234567",
+        "sms_sender": "10004346",
+        "kavenegar_receive_url": "https://bazgasht.example/hooks/kavenegar/1/Xq3…",
+        "sms_template_mode": "sms", "sms_price_per_part": 1200, "woocommerce_api_set": True,
+        "alert_phone": "+989121234567",
         "alert_webhook_url": "https://hooks.example/bazgasht", "sending_paused_reason": None}]})
 
     id: int
@@ -88,6 +90,10 @@ class StoreSettings(BaseModel):
                     "operator, with the price per part)")
     sms_api_key_set: bool
     sms_sender: str | None
+    kavenegar_receive_url: str | None = Field(
+        description="with Kavenegar: the line's real-time receive URL to paste into Kavenegar's "
+                    "panel, so replies («11») arrive as they are sent; they are read every few "
+                    "minutes anyway. Secret: it opts customers out and in")
     sms_template_mode: Literal["sms", "lookup"]
     sms_price_per_part: int = Field(description="Rial per SMS part, for estimates")
     woocommerce_api_set: bool

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.contacts.service import set_consent
-from app.db import rowcount, unit_of_work
+from app.db import unit_of_work
 from app.digits import latin_digits
 from app.messaging.gateway import GatewayError, Inbound
 from app.messaging.models import InboundSms
@@ -43,15 +43,17 @@ def classify(text: str) -> str:
 
 
 def keep(session: Session, store_id: int, messages: list[Inbound]) -> int:
-    """Store replies as read from the gateway, once each (reading twice adds nothing)."""
+    """Store replies as read from the gateway, once each (reading twice adds nothing); returns
+    how many were new. Counted from RETURNING: psycopg reports no rowcount (-1) for this
+    INSERT."""
     if not messages:
         return 0
     rows = [dict(store_id=store_id, gateway_id=m.gateway_id, sender=m.sender[:32],
                  line=m.line[:32], text=m.text, received_at=m.received_at) for m in messages]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(InboundSms).values(rows).on_conflict_do_nothing(
-        index_elements=["store_id", "gateway_id"])
-    return rowcount(session.execute(stmt))
+        index_elements=["store_id", "gateway_id"]).returning(InboundSms.id)
+    return len(session.execute(stmt).all())
 
 
 def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
@@ -114,13 +116,35 @@ def read_replies(factory, gateways, now, *, platform_senders: PlatformSenders | 
     handled = 0
     with unit_of_work(factory) as session:
         for reply in unprocessed(session):
-            reply.action = classify(reply.text)
-            if reply.action != "none":
-                contact = set_consent(session, store_id=reply.store_id, raw_phone=reply.sender,
-                                      opted_in=reply.action == "opt_in", source="sms reply",
-                                      now=now)
-                log.info("store %s: reply from …%s: %s", reply.store_id, reply.sender[-4:],
-                         reply.action if contact else f"{reply.action} (invalid phone)")
-            reply.processed_at = now
+            act_on(session, reply, now)
             handled += 1
     return handled
+
+
+def act_on(session: Session, reply: InboundSms, now) -> None:
+    """Read one kept reply for «11» or «12» and record the contact's consent; marked processed
+    either way (a sender that is no phone is kept, and nothing else happens)."""
+    reply.action = classify(reply.text)
+    if reply.action != "none":
+        contact = set_consent(session, store_id=reply.store_id, raw_phone=reply.sender,
+                              opted_in=reply.action == "opt_in", source="sms reply", now=now)
+        log.info("store %s: reply from …%s: %s", reply.store_id, reply.sender[-4:],
+                 reply.action if contact else f"{reply.action} (invalid phone)")
+    reply.processed_at = now
+
+
+def take_pushed(session: Session, store_id: int, message: Inbound, now) -> bool:
+    """A reply the gateway pushed to us as it arrived: kept exactly as a polled one (the same
+    gateway id, so reading it again later, or a second push, adds nothing) and acted on at
+    once, so a «۱۱» stops the very next send instead of waiting for the replies job. Returns
+    whether it was new.
+
+    A row the replies job holds (it read the same reply first and is acting on it) is skipped,
+    not waited for: that job records it."""
+    new = keep(session, store_id, [message]) > 0
+    reply = session.scalar(select(InboundSms).where(
+        InboundSms.store_id == store_id, InboundSms.gateway_id == message.gateway_id,
+        InboundSms.processed_at.is_(None)).with_for_update(skip_locked=True))
+    if reply is not None:
+        act_on(session, reply, now)
+    return new

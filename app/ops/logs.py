@@ -43,6 +43,10 @@ _KEYS = re.compile(r"\bbz_[A-Za-z0-9]{43}\b|\b(?:ck|cs)_[0-9a-f]{40}\b")
 # Kavenegar puts the API key in every URL's path: /v1/{key}/sms/send.json (other providers'
 # paths, such as SMS.ir's /v1/send/bulk, end in no {scope}/{method}.json and are left alone).
 _KAVENEGAR_KEY_IN_PATH = re.compile(r"/v1/[^/\s\"'?#]+/(?=[a-z]+/[a-z]+\.json)")
+# Our own receive URL carries its secret as the last segment (app/messaging/kavenegar_push.py):
+# an access line for it must not hand the URL to whoever reads the logs. Its query string (a
+# GET push: the customer's number and text) goes with it.
+_RECEIVE_TOKEN_IN_PATH = re.compile(r"(/hooks/kavenegar/[^/\s\"'?#]*/)[^\s\"'#]+")
 
 
 def redact_kavenegar_key(text: str, api_key: str | None = None) -> str:
@@ -65,8 +69,10 @@ def mask_phones(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    """What a log line may show of `text`: phones masked, API keys and key-bearing URLs hidden."""
-    return _KEYS.sub("***", mask_phones(redact_kavenegar_key(text)))
+    """What a log line may show of `text`: phones masked, API keys and key-bearing URLs hidden
+    (Kavenegar's, and our receive URL's token)."""
+    text = _RECEIVE_TOKEN_IN_PATH.sub(r"\1***", redact_kavenegar_key(text))
+    return _KEYS.sub("***", mask_phones(text))
 
 
 class RedactFilter(logging.Filter):

@@ -474,6 +474,21 @@ def test_gateway_credentials_are_write_only(panel, seeded, factory):
         assert session.get(Store, seeded.store.id).sms_api_key == "secret-kavenegar-key-1"
 
 
+def test_with_kavenegar_the_gateway_section_shows_the_receive_url_and_where_to_paste_it(
+        panel, seeded, live_server):
+    from app import server_key
+    from app.messaging.kavenegar_push import receive_url
+
+    assert 'id="receive-url"' not in panel.get("/panel/settings").text  # the console: none
+    panel.post("/panel/settings/gateway", {"sms_provider": "kavenegar",
+                                           "sms_api_key": "secret-kavenegar-key-1",
+                                           "sms_sender": "10004346"})
+    page = panel.get("/panel/settings")
+    url = receive_url(live_server.url, server_key.of_app(live_server.app), seeded.store.id)
+    assert f'id="receive-url">{url}</code>' in page.text
+    assert "URL دریافت لحظه‌ای" in page.text and "پنل کاوه‌نگار" in page.text
+
+
 def test_woocommerce_keys_are_checked_and_write_only(panel, seeded, factory):
     panel.get("/panel/settings")
     wrong = panel.post("/panel/settings/woocommerce", {"wc_consumer_key": "abc12345",

@@ -21,6 +21,7 @@ from app.errors import DomainError
 from app.ingest.service import connection_health
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.messaging.kavenegar_push import receive_url_for
 from app.messaging.providers import PROVIDERS, Choice
 from app.stores.plugin import connection_code
 from app.stores.service import rotate_webhook_secret as rotate
@@ -61,6 +62,7 @@ def _page(request, current, settings, *, values=None, problems=(), section=None,
     return page(request, "settings.html", status_code=status_code, panel=current,
                 nav="settings", values=values or _values(store), problems=list(problems),
                 section=section, week=WEEK, webhook_url=webhook_url(settings.public_url, store.id),
+                receive_url=receive_url_for(store, settings.public_url, auth.secret_key(request)),
                 health=health, connection=connection.topic_results(session, store.id),
                 connect=request.query_params.get("connect"),
                 connect_success=request.query_params.get("success"),
