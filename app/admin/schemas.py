@@ -16,7 +16,7 @@ from pydantic import (
 from app.campaigns.reasons import Reason
 from app.campaigns.schemas import MAX_TEMPLATE
 from app.messaging.providers import Choice
-from app.stores.schemas import Currency, GatewayKey, NonBlank, Timezone
+from app.stores.schemas import Currency, GatewayKey, NonBlank, OwnAccount, Timezone
 from app.types import MAX_ID
 
 MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", "skipped", "held"]
@@ -90,6 +90,11 @@ class StoreSettings(BaseModel):
                     "operator, with the price per part)")
     sms_api_key_set: bool
     sms_sender: str | None
+    sms_fallback_provider: OwnAccount | None = Field(
+        description="a second provider that carries the messages the first refuses for now "
+                    "before doing anything (never one the first may have sent)")
+    sms_fallback_api_key_set: bool
+    sms_fallback_sender: str | None
     kavenegar_receive_url: str | None = Field(
         description="with Kavenegar: the line's real-time receive URL to paste into Kavenegar's "
                     "panel, so replies («11») arrive as they are sent; they are read every few "
@@ -104,7 +109,8 @@ class StoreSettings(BaseModel):
 
 
 # Settings a PATCH may set to null (clearing them); the others always have a value.
-_CLEARABLE = {"sms_api_key", "sms_sender", "wc_consumer_key", "wc_consumer_secret",
+_CLEARABLE = {"sms_api_key", "sms_sender", "sms_fallback_provider", "sms_fallback_api_key",
+              "sms_fallback_sender", "wc_consumer_key", "wc_consumer_secret",
               "alert_phone", "alert_webhook_url"}
 
 
@@ -134,6 +140,9 @@ class StoreSettingsPatch(BaseModel):
     sms_provider: Choice | None = None
     sms_api_key: GatewayKey | None = Field(None, min_length=8, max_length=200)
     sms_sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,19}$")  # the column holds 20
+    sms_fallback_provider: OwnAccount | None = None
+    sms_fallback_api_key: GatewayKey | None = Field(None, min_length=8, max_length=200)
+    sms_fallback_sender: str | None = Field(None, pattern=r"^\+?[0-9]{4,19}$")
     sms_template_mode: Literal["sms", "lookup"] | None = None
     wc_consumer_key: SecretStr | None = Field(None, min_length=8, max_length=200)
     wc_consumer_secret: SecretStr | None = Field(None, min_length=8, max_length=200)

@@ -23,6 +23,7 @@ class InvalidSettings(DomainError, status=422, code="invalid_settings"):
 # -- store settings ---------------------------------------------------------------------------
 
 _SMS_CREDENTIALS = {"sms_provider", "sms_api_key", "sms_sender"}
+_SECRETS = ("sms_api_key", "sms_fallback_api_key", "wc_consumer_key", "wc_consumer_secret")
 
 
 def update_settings(session: Session, *, store: Store, patch: StoreSettingsPatch,
@@ -48,6 +49,8 @@ def update_settings(session: Session, *, store: Store, patch: StoreSettingsPatch
     if provider in PROVIDERS and (not api_key or (switched and "sms_api_key" not in changes)):
         raise InvalidSettings(f"sms_api_key is required for sms_provider {provider} (the key "
                               f"of the store's own {provider} account)")
+
+    _check_fallback(store, changes, provider)
 
     keys = {"wc_consumer_key", "wc_consumer_secret"} & changes.keys()
     if keys:
@@ -80,7 +83,7 @@ def update_settings(session: Session, *, store: Store, patch: StoreSettingsPatch
                                   code="invalid_phone") from None
 
     for name, value in changes.items():
-        if name in ("sms_api_key", "wc_consumer_key", "wc_consumer_secret"):
+        if name in _SECRETS:
             value = value.get_secret_value() if value is not None else None
         elif name in ("url", "alert_webhook_url") and value is not None:
             value = str(value).rstrip("/") if name == "url" else str(value)
@@ -93,6 +96,25 @@ def update_settings(session: Session, *, store: Store, patch: StoreSettingsPatch
         # New keys deserve a new try: messages held for want of a coupon are tried again.
         coupons.release_held(session, store_id=store.id, now=now)
     return store
+
+
+def _check_fallback(store: Store, changes: dict, provider: str) -> None:
+    """A second provider is another provider than the first, with its own key."""
+    second = changes.get("sms_fallback_provider", store.sms_fallback_provider)
+    if second is None:
+        if "sms_fallback_provider" in changes:  # removed: its key and line go with it
+            changes |= {"sms_fallback_api_key": None, "sms_fallback_sender": None}
+        return
+    if second == provider or provider not in PROVIDERS:
+        raise InvalidSettings(f"sms_fallback_provider ({second}) must be another provider than "
+                              f"sms_provider ({provider}), which must be a store's own account")
+    key = (changes["sms_fallback_api_key"].get_secret_value()
+           if changes.get("sms_fallback_api_key") is not None
+           else None if "sms_fallback_api_key" in changes else store.sms_fallback_api_key)
+    switched = store.sms_fallback_provider is not None and second != store.sms_fallback_provider
+    if not key or (switched and "sms_fallback_api_key" not in changes):
+        raise InvalidSettings(f"sms_fallback_api_key is required for sms_fallback_provider "
+                              f"{second} (the key of the store's own {second} account)")
 
 
 def rotate_api_key(session: Session, *, store: Store) -> str:

@@ -44,11 +44,12 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime, *,
     recorded in a transaction of its own."""
     with factory() as session:
         rows = session.execute(
-            select(Message.id, Message.store_id, Message.gateway_id)
+            select(Message.id, Message.store_id, Message.gateway_id, Message.sent_via)
             .join(Store, Store.id == Message.store_id)
-            # Only what the store's provider now sent: another provider has no such id.
+            # Only what the store's providers now sent: one it left has no one to ask.
             .where(Message.status == SENT, Message.gateway_id.is_not(None),
-                   or_(Message.sent_via.is_(None), Message.sent_via == Store.sms_provider),
+                   or_(Message.sent_via.is_(None), Message.sent_via == Store.sms_provider,
+                       Message.sent_via == Store.sms_fallback_provider),
                    Message.sent_at > now - POLL_WINDOW,
                    or_(Message.status_checked_at.is_(None),
                        Message.status_checked_at <= now - POLL_EVERY))
@@ -57,13 +58,21 @@ def poll_deliveries(factory: sessionmaker[Session], gateways, now: datetime, *,
             select(Store).where(Store.id.in_({r.store_id for r in rows})))}
 
     def poll(store_id: int) -> int:
+        store, changed = stores[store_id], 0
         mine = [r for r in rows if r.store_id == store_id]
-        try:
-            found = gateways.for_store(stores[store_id]).statuses([r.gateway_id for r in mine])
-        except GatewayError as exc:  # asked again next round: status_checked_at is unchanged
-            log.warning("store %s: delivery statuses unavailable: %s", store_id, exc)
-            return 0
-        return _record_statuses(factory, {r.id: found.get(r.gateway_id) for r in mine}, now)
+        for via in {r.sent_via for r in mine}:  # each provider asked about its own
+            theirs = [r for r in mine if r.sent_via == via]
+            gateway = gateways.via(store, via)
+            if gateway is None:
+                continue
+            try:
+                found = gateway.statuses([r.gateway_id for r in theirs])
+            except GatewayError as exc:  # asked again next round: status_checked_at unchanged
+                log.warning("store %s: delivery statuses unavailable: %s", store_id, exc)
+                continue
+            changed += _record_statuses(factory, {r.id: found.get(r.gateway_id)
+                                                  for r in theirs}, now)
+        return changed
 
     return sum(fan_out(poll, stores, what="delivery reports", deadline=deadline))
 

@@ -100,7 +100,7 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: da
     groups = {group[0][1].store.id: (gateway, group) for gateway, group in by_gateway.values()}
 
     def send(store_id: int) -> dict[str, int]:
-        return _send_group(factory, *groups[store_id], now)
+        return _send_group(factory, *groups[store_id], now, gateways=gateways)
 
     done = ([send(next(iter(groups)))] if len(groups) == 1  # the common case: no thread
             else fan_out(send, groups, what="send batch", deadline=deadline))
@@ -110,31 +110,31 @@ def send_batch(factory: sessionmaker[Session], gateways, ids: list[int], now: da
     return outcome
 
 
+Answer = tuple[tuple[int, Send], "SendResult | GatewayError", Gateway]  # and who answered
+
+
 def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tuple[int, Send]],
-                now: datetime) -> dict[str, int]:
+                now: datetime, *, gateways=None) -> dict[str, int]:
     """One gateway's share of a batch: sent in its batched calls (Kavenegar: sendarray of up to
-    200), each answer recorded; returns how many ended in each status."""
+    200), what it refused for now handed to the store's second provider (`gateways` given),
+    each answer recorded; returns how many ended in each status."""
     outcome: dict[str, int] = {}
     texts = [(mid, d) for mid, d in group if d.lookup is None]
     lookups = [(mid, d) for mid, d in group if d.lookup is not None]
-    results: list[tuple[tuple[int, Send], SendResult | GatewayError]] = []
+    results: list[Answer] = []
     if texts:
-        results += zip(texts, gateway.send_many([(mid, d.receptor, d.text)
-                                                 for mid, d in texts]), strict=True)
+        results += [(item, r, gateway) for item, r in zip(
+            texts, gateway.send_many([(mid, d.receptor, d.text) for mid, d in texts]),
+            strict=True)]
     if lookups:
-        results += zip(lookups, gateway.lookup_many([(mid, d.receptor, d.lookup)
-                                                     for mid, d in lookups]), strict=True)
+        results += [(item, r, gateway) for item, r in zip(
+            lookups, gateway.lookup_many([(mid, d.receptor, d.lookup) for mid, d in lookups]),
+            strict=True)]
+    if gateways is not None:
+        _fail_over(factory, gateways, results)
     sent, looked_up = [], []
-    # Texts whose answer was lost may have gone out: the gateway is asked about all of them at
-    # once, before any of them is sent again (verify/lookup sends have no localid to ask by).
-    unsure = [(mid, d.receptor, d.text) for (mid, d), r in results
-              if isinstance(r, GatewayError) and r.ambiguous and d.lookup is None]
-    try:
-        taken = gateway.accepted(unsure) if unsure else {}
-    except GatewayError as exc:
-        log.warning("cannot ask which of %d messages went out: %s", len(unsure), exc)
-        taken = {}
-    for (message_id, decision), result in results:
+    taken = _asked_after_loss(results)
+    for (message_id, decision), result, answered in results:
         if isinstance(result, GatewayError):
             settled = (settle_lookup_error(factory, message_id, result)
                        if decision.lookup is not None else None)
@@ -143,7 +143,7 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
             else:
                 status, reason = _after_gateway_error(factory, message_id, now, result,
                                                       taken=taken.get(message_id),
-                                                      knows_absence=gateway.knows_absence)
+                                                      knows_absence=answered.knows_absence)
             outcome[status] = outcome.get(status, 0) + 1
             metrics.count_message(status, reason)  # ops
         else:
@@ -161,6 +161,47 @@ def _send_group(factory: sessionmaker[Session], gateway: Gateway, group: list[tu
         outcome[SENT] = outcome.get(SENT, 0) + len(sent)
     metrics.count_message(SENT, None, len(sent))  # ops
     return outcome
+
+
+def _fail_over(factory: sessionmaker[Session], gateways, results: list[Answer]) -> None:
+    """Texts on their first try that the first provider refused for now, answering that it did
+    nothing (RETRY, not ambiguous: it was unreachable, or said so), go at once to the store's
+    second provider if it named one; `results` then holds that provider's answers for them.
+    Never a message whose answer was lost (the first provider may have sent it), a retry (an
+    earlier try may have), nor a lookup (its template is the first provider's)."""
+    moves: dict[int, tuple[str, Gateway, list[int]]] = {}
+    for i, ((_, decision), result, _) in enumerate(results):
+        if (isinstance(result, GatewayError) and result.kind == ErrorKind.RETRY
+                and not result.ambiguous and decision.lookup is None and decision.first_try):
+            if second := gateways.fallback_for(decision.store):
+                moves.setdefault(id(second[1]), (*second, []))[2].append(i)
+    for name, second_gateway, indexes in moves.values():
+        items = [results[i][0] for i in indexes]
+        with unit_of_work(factory) as session:  # asked of it from now on, even after a crash
+            lifecycle.hand_over(session, [mid for mid, _ in items], via=name)
+        log.warning("%d messages refused for now by the first provider go to %s",
+                    len(items), name)
+        answers = second_gateway.send_many([(mid, d.receptor, d.text) for mid, d in items])
+        for i, answer in zip(indexes, answers, strict=True):
+            results[i] = (results[i][0], answer, second_gateway)
+
+
+def _asked_after_loss(results: list[Answer]) -> dict[int, SendResult]:
+    """Texts whose answer was lost may have gone out: each gateway is asked about all of its
+    own at once, before any of them is sent again (verify/lookup sends have no localid to ask
+    by). Returns what the gateways say they took."""
+    taken: dict[int, SendResult] = {}
+    for answered in {id(g): g for _, _, g in results}.values():
+        unsure = [(mid, d.receptor, d.text) for (mid, d), r, g in results
+                  if g is answered and isinstance(r, GatewayError) and r.ambiguous
+                  and d.lookup is None]
+        if not unsure:
+            continue
+        try:
+            taken |= answered.accepted(unsure)
+        except GatewayError as exc:
+            log.warning("cannot ask which of %d messages went out: %s", len(unsure), exc)
+    return taken
 
 
 def send_one(factory: sessionmaker[Session], gateways, message_id: int, now: datetime) -> str:
@@ -283,23 +324,23 @@ def reap(factory: sessionmaker[Session], gateways, now: datetime, *,
             return resolved
 
         def ask(store_id: int, rows=rows, stores=stores) -> int:
-            store = stores[store_id]
+            store, resolved = stores[store_id], 0
             mine = [r for r in rows if r.store_id == store_id]
-            # Handed to a provider the store has left since: nobody can be asked about those.
-            gone = [r for r in mine if r.sent_via not in (None, store.sms_provider)]
-            resolved = _resolve_stalled(factory, gone, {}, now, knows_absence=False) if gone else 0
-            mine = [r for r in mine if r not in gone]
-            if not mine:
-                return resolved
-            gateway = gateways.for_store(store)
-            try:
-                accepted = gateway.accepted([(r.id, r.phone, r.text or "") for r in mine])
-            except GatewayError as exc:  # cannot tell: leave them for the next round
-                log.warning("store %s: cannot ask the gateway about stalled sends: %s",
-                            store_id, exc)
-                return resolved
-            return resolved + _resolve_stalled(factory, mine, accepted, now,
-                                               knows_absence=gateway.knows_absence)
+            for via in {r.sent_via for r in mine}:  # each provider asked about its own
+                theirs = [r for r in mine if r.sent_via == via]
+                gateway = gateways.via(store, via)
+                if gateway is None:  # a provider the store has left: nobody can be asked
+                    resolved += _resolve_stalled(factory, theirs, {}, now, knows_absence=False)
+                    continue
+                try:
+                    accepted = gateway.accepted([(r.id, r.phone, r.text or "") for r in theirs])
+                except GatewayError as exc:  # cannot tell: leave them for the next round
+                    log.warning("store %s: cannot ask the gateway about stalled sends: %s",
+                                store_id, exc)
+                    continue
+                resolved += _resolve_stalled(factory, theirs, accepted, now,
+                                             knows_absence=gateway.knows_absence)
+            return resolved
 
         resolved += sum(fan_out(ask, stores, what="reaper", deadline=deadline))
         after = rows[-1].id

@@ -316,6 +316,7 @@ class Send:
     receptor: str
     text: str
     lookup: Lookup | None = None  # lookup mode: sent as this approved template, not as `text`
+    first_try: bool = True  # never handed to a gateway before: it may go to a second provider
 
 
 def decide(case: Case) -> Move | Send:
@@ -355,4 +356,5 @@ def decide(case: Case) -> Move | Send:
                           via=store.sms_provider, now=case.now)
     case.batch.sent.setdefault(case.contact.id, []).append(case.now)
     return Send(store=store, receptor=case.contact.phone, text=message.text or "",
-                lookup=sms.lookup if store.sms_template_mode == LOOKUP_MODE else None)
+                lookup=sms.lookup if store.sms_template_mode == LOOKUP_MODE else None,
+                first_try=message.attempts == 1)

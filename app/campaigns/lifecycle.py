@@ -103,6 +103,13 @@ def move(message: Message, to: Move) -> None:
     message.claimed_at = message.sent_at = message.send_mode = None
 
 
+def hand_over(session: Session, ids: list[int], *, via: str) -> None:
+    """Claimed messages go to provider `via` instead (the store's second one): from now on
+    whether they went out, and how they fared, is asked of it."""
+    session.execute(update(Message).where(in_ids(Message.id, ids), Message.status == SENDING)
+                    .values(sent_via=via))
+
+
 def approve(message: Message, *, text: str, parts: int | None, mode: SendMode, via: str,
             now: datetime) -> None:
     """A claimed message goes to the gateway of provider `via`: it counts as an attempt, and

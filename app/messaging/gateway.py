@@ -126,6 +126,12 @@ class ConsoleGateway:
     def platform(self) -> "ConsoleGateway":
         return self
 
+    def via(self, store, provider: str | None) -> "ConsoleGateway":
+        return self
+
+    def fallback_for(self, store) -> None:
+        return None
+
     def send(self, *, localid: int, receptor: str, text: str) -> SendResult:
         with unit_of_work(self._factory) as session:
             row = ConsoleSms(localid=str(localid), receptor=receptor, text=text)
@@ -396,6 +402,21 @@ class Gateways:
         if store.sms_provider in self._providers and store.sms_api_key:
             return self._account(store.sms_provider, store.sms_api_key, store.sms_sender)
         return self._console
+
+    def fallback_for(self, store) -> tuple[str, Gateway] | None:
+        """The store's second provider and its gateway, if it named one."""
+        name = store.sms_fallback_provider
+        if name not in self._providers or not store.sms_fallback_api_key:
+            return None
+        return name, self._account(name, store.sms_fallback_api_key, store.sms_fallback_sender)
+
+    def via(self, store, provider: str | None) -> Gateway | None:
+        """The gateway of the provider a message was handed to (None: the store's own then),
+        or None when the store no longer has that provider: nobody can be asked about it."""
+        if provider is None or provider == store.sms_provider:
+            return self.for_store(store)
+        fallback = self.fallback_for(store)
+        return fallback[1] if fallback and fallback[0] == provider else None
 
     def platform(self) -> Gateway:
         """The platform's own account and line, shared by every pay-as-you-go store."""

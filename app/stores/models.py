@@ -41,6 +41,11 @@ class Store(Base):
     # Store credentials are encrypted at rest (app/crypto.py); write-only in every API.
     sms_api_key: Mapped[str | None] = mapped_column(EncryptedText)
     sms_sender: Mapped[str | None] = mapped_column(String(20))
+    # A second provider (its own account): it carries the messages the first refuses for now
+    # before doing anything, never one the first may have sent (app/campaigns/dispatch.py).
+    sms_fallback_provider: Mapped[str | None] = mapped_column(String(20))
+    sms_fallback_api_key: Mapped[str | None] = mapped_column(EncryptedText)
+    sms_fallback_sender: Mapped[str | None] = mapped_column(String(20))
     # "sms": our rendered text through sms/send; "lookup": Kavenegar verify/lookup with the
     # step's approved template and tokens (reaches numbers that block advertising lines).
     sms_template_mode: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")

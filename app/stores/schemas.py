@@ -67,7 +67,9 @@ class StoreCreate(BaseModel):
 # at a provider (app/messaging/providers.py makes each; a test holds the two lists equal).
 # "platform" (pay as you go through our account) is set by the operator only.
 SmsChoice = Literal["console", "kavenegar", "smsir", "ippanel", "ghasedak", "melipayamak"]
+# A second provider (sms_fallback_provider) is always the store's own account somewhere.
 OWN_ACCOUNT = tuple(name for name in get_args(SmsChoice) if name != "console")
+OwnAccount = Literal["kavenegar", "smsir", "ippanel", "ghasedak", "melipayamak"]
 
 
 class SmsGatewaySettings(BaseModel):
