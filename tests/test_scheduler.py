@@ -136,6 +136,12 @@ class KavenegarPerStore:
     def platform(self):
         return next(iter(self._gateways.values())).platform()
 
+    def via(self, store, provider):
+        return self._gateways[store.id].via(store, provider)
+
+    def fallback_for(self, store):
+        return self._gateways[store.id].fallback_for(store)
+
 
 @pytest.fixture
 def two_shops(shop, client, factory, clock):
