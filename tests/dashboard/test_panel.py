@@ -474,6 +474,31 @@ def test_gateway_credentials_are_write_only(panel, seeded, factory):
         assert session.get(Store, seeded.store.id).sms_api_key == "secret-kavenegar-key-1"
 
 
+def test_a_second_provider_is_named_and_removed_in_the_gateway_form(panel, seeded, factory):
+    panel.get("/panel/settings")
+    first = {"sms_provider": "kavenegar", "sms_api_key": "secret-kavenegar-key-1",
+             "sms_sender": "10004346"}
+    same = panel.post("/panel/settings/gateway", first | {"sms_fallback_provider": "kavenegar",
+                                                          "sms_fallback_api_key": "x" * 12})
+    assert same.status_code == 200 and "سرویس دوم باید سرویسی جز سرویس اول باشد" in same.text
+    keyless = panel.post("/panel/settings/gateway", first | {"sms_fallback_provider": "smsir"})
+    assert keyless.status_code == 200 and "این خانه را پر کنید" in keyless.text
+    saved = panel.post("/panel/settings/gateway", first | {
+        "sms_fallback_provider": "smsir", "sms_fallback_api_key": "secret-smsir-key-22",
+        "sms_fallback_sender": "۳۰۰۰۴۵۰۵"})
+    assert "ok=gateway" in location(saved)
+    page = panel.get("/panel/settings")
+    assert "secret-smsir-key-22" not in page.text
+    with factory() as session:
+        store = session.get(Store, seeded.store.id)
+        assert (store.sms_fallback_provider, store.sms_fallback_api_key,
+                store.sms_fallback_sender) == ("smsir", "secret-smsir-key-22", "30004505")
+    panel.post("/panel/settings/gateway", first | {"sms_fallback_provider": ""})
+    with factory() as session:
+        store = session.get(Store, seeded.store.id)
+        assert (store.sms_fallback_provider, store.sms_fallback_api_key) == (None, None)
+
+
 def test_with_kavenegar_the_gateway_section_shows_the_receive_url_and_where_to_paste_it(
         panel, seeded, live_server):
     from app import server_key

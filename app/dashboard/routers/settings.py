@@ -44,7 +44,10 @@ def _values(store) -> dict:
             "cap_per_week": str(store.cap_per_week),
             "attribution_window_days": str(store.attribution_window_days),
             "opt_out_text": store.opt_out_text, "sms_provider": store.sms_provider,
-            "sms_sender": store.sms_sender or "", "alert_phone": store.alert_phone or "",
+            "sms_sender": store.sms_sender or "",
+            "sms_fallback_provider": store.sms_fallback_provider or "",
+            "sms_fallback_sender": store.sms_fallback_sender or "",
+            "alert_phone": store.alert_phone or "",
             "alert_webhook_url": store.alert_webhook_url or ""}
 
 
@@ -117,6 +120,34 @@ def _gateway(checks: Form, form, store) -> dict:
         if not sender.lstrip("+").isdigit() or not 4 <= len(sender.lstrip("+")) <= 19:
             checks.add("sms_sender", "sender_invalid")
     changes["sms_sender"] = sender
+    return changes | _second_gateway(checks, form, store, provider)
+
+
+def _second_gateway(checks: Form, form, store, provider: str) -> dict:
+    """The second provider, its key (kept when left empty) and line; none: removed."""
+    second = form.get("sms_fallback_provider") or None
+    if second is None:
+        return {"sms_fallback_provider": None}
+    if second not in PROVIDERS:
+        checks.add("sms_fallback_provider", "required")
+        return {}
+    if second == provider:
+        checks.add("sms_fallback_provider", "same_provider")
+        return {}
+    changes: dict = {"sms_fallback_provider": second}
+    api_key = checks.text("sms_fallback_api_key", max_length=200)
+    if api_key is not None:
+        if len(api_key) < 8:
+            checks.add("sms_fallback_api_key", "too_short", min=8)
+        changes["sms_fallback_api_key"] = api_key
+    elif not store.sms_fallback_api_key or store.sms_fallback_provider != second:
+        checks.add("sms_fallback_api_key", "required")
+    sender = checks.text("sms_fallback_sender", max_length=20)
+    if sender is not None:
+        sender = plain_number(sender)
+        if not sender.lstrip("+").isdigit() or not 4 <= len(sender.lstrip("+")) <= 19:
+            checks.add("sms_fallback_sender", "sender_invalid")
+    changes["sms_fallback_sender"] = sender
     return changes
 
 
@@ -198,12 +229,15 @@ def save(section: str, request: Request, current: PostDep, session: SessionDep,
         session.refresh(store)
         values = _values(store) | {k: checks.raw(k) for k in (
             "send_from", "send_until", "cap_per_day", "cap_per_week", "attribution_window_days",
-            "opt_out_text", "sms_sender", "alert_phone", "alert_webhook_url") if k in form}
+            "opt_out_text", "sms_sender", "sms_fallback_sender", "alert_phone",
+            "alert_webhook_url") if k in form}
         if section == "sending":
             values["weekdays"] = [int(d) for d in checks.many("weekday")
                                   if d in "0123456" and len(d) == 1]
         if section == "gateway" and form.get("sms_provider") in CHOICES:
             values["sms_provider"] = form.get("sms_provider")
+        if section == "gateway" and form.get("sms_fallback_provider") in PROVIDERS:
+            values["sms_fallback_provider"] = form.get("sms_fallback_provider")
         return _page(request, current, settings, values=values, problems=checks.problems,
                      section=section, status_code=FORM_REFUSED)
     return redirect(f"/panel/settings?ok={section}#{section}")
