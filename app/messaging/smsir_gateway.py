@@ -364,8 +364,10 @@ class SmsIrGateway:
                        for gid, r in unique.items()), key=lambda m: m.received_at)
 
     def credit(self) -> int | None:
-        """In Rial, when the store's settings say what SMS.ir's credit unit is worth."""
-        return self._rial(self._asked(self._client.credit).amount)
+        """In Rial, when the store's settings say what SMS.ir's credit unit is worth; none
+        left is 0 in any unit (a paused store is not resumed on an empty account)."""
+        amount = self._asked(self._client.credit).amount
+        return 0 if amount <= 0 else self._rial(amount)
 
 
 def is_blacklisted(error: GatewayError) -> bool:

@@ -102,3 +102,9 @@ def test_replies_to_the_line_come_back_once(provider):
 def test_the_credit_is_in_rial(provider):
     credit = provider.gateway.credit()
     assert isinstance(credit, int) and credit > 0
+
+
+def test_an_empty_account_reads_as_no_credit(provider):
+    """What keeps a paused store paused until the merchant tops up (a None would resume it)."""
+    provider.no_credit()
+    assert provider.gateway.credit() == 0

@@ -93,6 +93,8 @@ def test_costs_are_in_rial_once_the_credit_unit_is_known(fake):
     assert (short.cost, long.cost) == (1_500, 3_000)  # the pack's cost, split by parts
     assert gateway.credit() == int(fake.credit * 1_500)
     assert gateway_for(fake).credit() is None  # a number in an unknown unit would mislead
+    fake.credit = 0
+    assert gateway_for(fake).credit() == 0  # but empty is empty: a paused store stays paused
 
 
 def test_a_lone_message_goes_out_through_send_bulk(gateway, fake):
