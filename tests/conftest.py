@@ -31,6 +31,10 @@ from tests.receiver import WebhookReceiver
 
 # The stores' credentials are encrypted with this key (app/crypto.py), in every test process.
 os.environ.setdefault("BAZGASHT_ENCRYPTION_KEY", "x6aHCpJIbI2-9bIL6wD3cPl9qoDvhG8klFQASu84XUY=")
+# No test reaches a real SMS provider: a test that does not point one at its fake sends to a
+# closed loopback port (the discard port) and gets "cannot connect", never a real SMS.
+for _provider in ("KAVENEGAR", "SMSIR", "IPPANEL", "GHASEDAK", "MELIPAYAMAK"):
+    os.environ.setdefault(f"{_provider}_BASE_URL", "http://127.0.0.1:9")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 def _worker_redis_url(url: str) -> str:
     """Under pytest-xdist each worker (gw0, gw1, …) gets a Redis database of its own, counted

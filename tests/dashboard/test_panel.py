@@ -550,6 +550,28 @@ def test_check_connection_shows_the_remaining_credit(panel, kavenegar):
     assert "اتصال برقرار نشد" in refused.text and "wrong-key-123" not in refused.text
 
 
+def test_check_connection_asks_the_second_provider_too(panel, kavenegar, live_server):
+    from app.messaging.fake_smsir import FakeSmsIr
+    from app.messaging.gateway import Gateways
+
+    state = live_server.app.state
+    with FakeSmsIr(api_key="panel-smsir-key-0001") as smsir:
+        own, state.gateways = state.gateways, Gateways(
+            state.sessionmaker, kavenegar_base_url=kavenegar.base_url,
+            base_urls={"smsir": f"{smsir.base_url}/v1"}, read_timeout=2)
+        try:
+            panel.get("/panel/settings")
+            panel.post("/panel/settings/gateway", {
+                "sms_provider": "kavenegar", "sms_api_key": KEY, "sms_sender": DEFAULT_LINE,
+                "sms_fallback_provider": "smsir", "sms_fallback_api_key": "not-its-key-0001"})
+            checked = panel.post("/panel/settings/gateway/check")
+        finally:
+            state.gateways = own
+    second = text_of(checked).split("سرویس دوم (")[-1]
+    assert "اعتبار باقی‌ماندهٔ حساب" in checked.text  # the first answers
+    assert "اتصال برقرار نشد" in second and "not-its-key-0001" not in checked.text
+
+
 def test_a_campaign_with_a_personal_code_says_it_needs_the_stores_keys(panel, seeded, factory):
     """The lost-order campaign's second step makes a personal code through the store's REST
     keys: until they are saved, its page says why that step's SMS waits."""

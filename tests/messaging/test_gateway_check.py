@@ -88,3 +88,31 @@ def test_the_gateway_check_is_for_operators_only(client, admin_client, store):
     missing = admin_client.get("/platform/v1/stores/999999/gateway-check")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "store_not_found"
+
+
+def test_a_second_provider_is_checked_beside_the_first(database_url, store, factory, kavenegar):
+    from sqlalchemy import update
+
+    from app.db import unit_of_work
+    from app.messaging.fake_smsir import FakeSmsIr
+    from app.stores.models import Store
+
+    second_key = "smsir-check-key-0123456789"
+    use_kavenegar(factory, store.id)
+    with unit_of_work(factory) as session:
+        session.execute(update(Store).where(Store.id == store.id).values(
+            sms_fallback_provider="smsir", sms_fallback_sender="30004505"))
+        session.get_one(Store, store.id).sms_fallback_api_key = second_key  # encrypted
+    with FakeSmsIr(api_key="not-the-stores-key") as smsir:
+        settings = Settings(database_url=database_url, bazgasht_admin_token=ADMIN_TOKEN,
+                            kavenegar_base_url=kavenegar.base_url,
+                            smsir_base_url=f"{smsir.base_url}/v1")
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        with LiveServer(settings) as server, httpx.Client(
+                verify=tls(), base_url=server.url, timeout=30, headers=headers) as client:
+            body = check(client, store.id)
+    assert body["ok"] is True and body["provider"] == "kavenegar"
+    second = body["fallback"]
+    assert (second["provider"], second["ok"], second["error"]["kind"]) == ("smsir", False,
+                                                                          "store")
+    assert second_key not in str(body)

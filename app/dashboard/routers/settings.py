@@ -246,16 +246,23 @@ def save(section: str, request: Request, current: PostDep, session: SessionDep,
 @router.post("/gateway/check")
 def check_gateway(request: Request, current: PostDep, session: SessionDep,
                   settings: SettingsDep, gateways: GatewaysDep) -> Response:
-    """Ask the store's gateway for its remaining credit: proves the key and the connection."""
+    """Ask the store's gateway for its remaining credit: proves the key and the connection (the
+    second provider's too, when the store named one)."""
     store = current.store
-    gateway = gateways.for_store(store)
+    gateway, second = gateways.for_store(store), gateways.fallback_for(store)
     # No transaction stays open (SQLite's would hold the write lock) while the gateway answers.
     session.commit()
-    try:
-        credit = {"ok": True, "rial": gateway.credit(), "provider": store.sms_provider}
-    except GatewayError as exc:
-        credit = {"ok": False, "detail": str(exc), "kind": exc.kind.value}
+    credit = _credit(gateway) | {"provider": store.sms_provider}
+    if second:
+        credit["second"] = _credit(second[1]) | {"label": PROVIDERS[second[0]].label}
     return _page(request, current, settings, section="gateway", credit=credit)
+
+
+def _credit(gateway) -> dict:
+    try:
+        return {"ok": True, "rial": gateway.credit()}
+    except GatewayError as exc:
+        return {"ok": False, "detail": str(exc), "kind": exc.kind.value}
 
 
 @router.post("/webhook/show")
