@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from jinja2 import TemplateError
 
-from app.campaigns.lookup import LOOKUP_MODE, LookupConfigError, validate_lookup
+from app.campaigns.lookup import KAVENEGAR_TOKENS, LOOKUP_MODE, LookupConfigError, validate_lookup
 from app.campaigns.models import Campaign, CampaignStep
 from app.campaigns.reasons import Reason
 from app.contacts.names import clean_name, clean_text
@@ -115,34 +115,35 @@ def compose(*, store: Store, campaign: Campaign, step: CampaignStep, source: str
         text = f"{text}\n{store.opt_out_text}"
     lookup = None
     if store.sms_template_mode == LOOKUP_MODE:
-        lookup = lookup_of(step, context)
+        lookup = lookup_of(step, context, store.sms_provider)
     return Composed(text=text, segments=count_segments(text), variant=variant,
                     opt_out_line=opt_out, lookup=lookup)
 
 
-def checked_lookup(config: object) -> dict:
+def checked_lookup(config: object, provider: str | None = "kavenegar") -> dict:
     """validate_lookup, with a template nested too deeply to parse reported like any problem."""
     try:
-        return validate_lookup(config)
+        return validate_lookup(config, provider)
     except RecursionError:
         raise LookupConfigError("tokens", "a token is nested too deeply to read") from None
 
 
-def lookup_of(step: CampaignStep, context: dict) -> Lookup | None:
+def lookup_of(step: CampaignStep, context: dict, provider: str) -> Lookup | None:
     """A lookup-mode step's approved template with its tokens rendered; None when the step has
     no lookup config (such a message is never sent as plain text: the store chose lookup
     because plain SMS from its line do not reach everyone)."""
     if not step.lookup:
         return None
     try:
-        config = checked_lookup(step.lookup)
+        config = checked_lookup(step.lookup, provider)
     except LookupConfigError as exc:
         raise Uncomposable(Reason.LOOKUP_CONFIG, f"lookup.{exc.field}",
                            exc.message.removeprefix(f"lookup.{exc.field}: ")) from None
     tokens = {}
     for name, source in config["tokens"].items():
         try:
-            value = fit_token(name, render(source, context))
+            value = (fit_token(name, render(source, context)) if provider in KAVENEGAR_TOKENS
+                     else " ".join(render(source, context).split()))
         except TokenProblem as exc:  # this message's data: too long a name, say
             raise Uncomposable(Reason.LOOKUP_DATA, f"lookup.tokens.{name}", str(exc)) from None
         except RENDER_ERRORS as exc:
@@ -150,6 +151,11 @@ def lookup_of(step: CampaignStep, context: dict) -> Lookup | None:
                                f"cannot be rendered: {exc}") from None
         if value:  # an empty optional token is left out, not sent empty
             tokens[name] = value
+    if provider not in KAVENEGAR_TOKENS:
+        if not tokens:
+            raise Uncomposable(Reason.LOOKUP_DATA, "lookup.tokens",
+                               "every parameter renders empty for this subject")
+        return Lookup(template=config["template"], tokens=tokens)
     if "token" not in tokens:
         raise Uncomposable(Reason.LOOKUP_DATA, "lookup.tokens.token",
                            "renders empty for this subject (Kavenegar requires it): give it a "

@@ -113,7 +113,8 @@ def _ensure_only_active_of_kind(session: Session, campaign: Campaign) -> None:
 
 def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
                     now: datetime) -> Campaign:
-    steps = [checked_step_fields(step.model_dump(), where=f"steps[{i}].")
+    steps = [checked_step_fields(step.model_dump(), where=f"steps[{i}].",
+                                 provider=store.sms_provider)
              for i, step in enumerate(data.steps)]
     for i, step in enumerate(steps):
         _codes_in_store(store, step, now, where=f"steps[{i}].")
@@ -212,9 +213,11 @@ def _checked_variants(variants: list[dict], where: str) -> list[dict]:
     return [Variant(**v).model_dump() for v in variants]
 
 
-def checked_step_fields(data: dict[str, Any], *, where: str = "") -> dict[str, Any]:
+def checked_step_fields(data: dict[str, Any], *, where: str = "",
+                        provider: str | None = None) -> dict[str, Any]:
     """The step fields present in `data`, checked and normalized (InvalidStep and the coupon and
-    lookup modules' own 422 errors name the field and the reason)."""
+    lookup modules' own 422 errors name the field and the reason); a lookup config as the
+    store's `provider` takes it (None: as any provider would)."""
     checked = dict(data)
     if "template" in data:
         _template_problem(f"{where}template", data["template"])
@@ -227,7 +230,7 @@ def checked_step_fields(data: dict[str, Any], *, where: str = "") -> dict[str, A
         checked["coupon"] = (settings.model_dump(mode="json", exclude_none=True)
                              if settings else None)
     if data.get("lookup") is not None:
-        checked["lookup"] = checked_lookup(data["lookup"])
+        checked["lookup"] = checked_lookup(data["lookup"], provider)
     if "variants" in data:
         checked["variants"] = _checked_variants(data["variants"] or [], where)
     return checked
@@ -263,8 +266,9 @@ def add_step(session: Session, *, campaign: Campaign, data: StepCreate,
              now: datetime) -> CampaignStep:
     """A new last step. It applies to enrollments from now on (those already running keep the
     messages they were given when they started)."""
-    fields = checked_step_fields(data.model_dump())
-    _codes_in_store(session.get_one(Store, campaign.store_id), fields, now)
+    store = session.get_one(Store, campaign.store_id)
+    fields = checked_step_fields(data.model_dump(), provider=store.sms_provider)
+    _codes_in_store(store, fields, now)
     campaign = _locked(session, campaign)  # two new steps at once must not take one position
     count = session.scalar(select(func.count()).select_from(CampaignStep).where(
         CampaignStep.campaign_id == campaign.id, CampaignStep.deleted_at.is_(None))) or 0
@@ -285,9 +289,10 @@ def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
     for name in ("delay_minutes", "template", "variants"):
         if name in data and data[name] is None:
             raise InvalidStep(f"{name}: cannot be null (leave it out to keep it)")
-    fields = checked_step_fields(data)
     campaign = session.get_one(Campaign, step.campaign_id)
-    _codes_in_store(session.get_one(Store, campaign.store_id), fields, now)
+    store = session.get_one(Store, campaign.store_id)
+    fields = checked_step_fields(data, provider=store.sms_provider)
+    _codes_in_store(store, fields, now)
     if "send_within_minutes" in fields and fields["send_within_minutes"] is None:
         fields = _send_within(campaign.kind, {"delay_minutes": step.delay_minutes} | fields)
     for name, value in fields.items():
