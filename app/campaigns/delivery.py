@@ -3,7 +3,7 @@
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.alerts.models import SENDING_RESUMED
@@ -12,7 +12,6 @@ from app.billing import service as billing
 from app.campaigns import lifecycle
 from app.campaigns.models import SENT, Campaign, Message
 from app.campaigns.reasons import Reason
-from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.messaging.gateway import BLOCKED_BY_RECEIVER, FINAL_STATUSES, GatewayError
 from app.messaging.gateway import DELIVERED as DELIVERED_CODE
@@ -90,10 +89,7 @@ def _record_statuses(factory: sessionmaker[Session], codes: dict[int, int | None
             if code in billing.REFUNDED_STATUSES:  # Kavenegar gives these back: so do we
                 billing.refund(session, message_id, code, now)
             if code == BLOCKED_BY_RECEIVER:
-                contact_id = session.scalar(select(Message.contact_id).where(Message.id == message_id))
-                session.execute(update(Contact).where(Contact.id == contact_id,
-                                                      Contact.promo_blocked_at.is_(None))
-                                .values(promo_blocked_at=now))
+                lifecycle.block_promotions(session, message_id, now)
     return changed
 
 

@@ -261,6 +261,8 @@ def _after_gateway_error(factory, message_id: int, now: datetime, exc: GatewayEr
             to = Move(HELD, Reason.STORE_PAUSED, detail(exc))
         elif exc.kind in (ErrorKind.RECIPIENT, ErrorKind.INVALID) or message.attempts >= MAX_ATTEMPTS:
             to = Move(FAILED, Reason.GATEWAY_REFUSED, detail(exc))
+            if exc.blacklisted:
+                lifecycle.block_promotions(session, message_id, now)
         else:
             to = Move(SCHEDULED, Reason.GATEWAY_RETRY, detail(exc),
                       due_at=now + retry_after(message.attempts))

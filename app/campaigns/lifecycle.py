@@ -33,6 +33,7 @@ from app.campaigns.models import (
     Message,
 )
 from app.campaigns.reasons import Reason, SendMode, detail
+from app.contacts.models import Contact
 from app.db import in_ids, rowcount, unit_of_work
 from app.report_marks.marks import mark_dirty
 
@@ -101,6 +102,15 @@ def move(message: Message, to: Move) -> None:
     if to.withheld_at is not None:
         message.withheld_at = to.withheld_at
     message.claimed_at = message.sent_at = message.send_mode = None
+
+
+def block_promotions(session: Session, message_id: int, now: datetime) -> None:
+    """The receiver of this message refuses advertising SMS (the operators' blacklist, *800#):
+    its contact gets no promotional SMS again (the guard checks promo_blocked_at)."""
+    contact_id = select(Message.contact_id).where(Message.id == message_id).scalar_subquery()
+    session.execute(update(Contact).where(Contact.id == contact_id,
+                                          Contact.promo_blocked_at.is_(None))
+                    .values(promo_blocked_at=now))
 
 
 def hand_over(session: Session, ids: list[int], *, via: str) -> None:

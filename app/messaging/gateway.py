@@ -38,12 +38,15 @@ class ErrorKind(StrEnum):
 
 class GatewayError(Exception):
     """`ambiguous`: the gateway may have acted before the answer was lost. `timed_out`: no
-    answer within the deadline (asking again at once would likely wait as long again)."""
+    answer within the deadline (asking again at once would likely wait as long again).
+    `blacklisted`: refused because the receiver refuses advertising SMS (as delivery code 14
+    says after a send): that contact gets no promotional SMS again."""
 
     def __init__(self, kind: ErrorKind, message: str, *, code: int | None = None,
-                 ambiguous: bool = False, timed_out: bool = False):
+                 ambiguous: bool = False, timed_out: bool = False, blacklisted: bool = False):
         super().__init__(message)
         self.kind, self.code, self.ambiguous, self.timed_out = kind, code, ambiguous, timed_out
+        self.blacklisted = blacklisted
 
 
 @dataclass(frozen=True)

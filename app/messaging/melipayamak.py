@@ -123,7 +123,8 @@ CODES: dict[int, Kind] = {
     -110: Kind.STORE,    # use the API key, not the password
     -111: Kind.STORE,    # the IP is not allowed
 }
-BLACKLISTED = 35
+# The number is on the telecom blacklist (35) or the panel's own (11): it refuses advertising SMS.
+BLACKLISTED = frozenset({11, 35})
 
 
 def classify(code: int | None) -> Kind:

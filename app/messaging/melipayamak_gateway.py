@@ -27,6 +27,7 @@ from app.messaging.gateway import (
 )
 from app.messaging.kavenegar import LOOKUP_TOKENS
 from app.messaging.melipayamak import (
+    BLACKLISTED,
     MAX_ADVANCED_NUMBERS,
     MAX_PAGE,
     MAX_STATUS_IDS,
@@ -348,5 +349,6 @@ class _Halt:
 
 def _gateway_error(exc: MeliPayamakError) -> GatewayError:
     return GatewayError(ErrorKind(exc.kind.value), str(exc), code=exc.status,
-                        ambiguous=exc.ambiguous, timed_out=exc.timed_out)
+                        ambiguous=exc.ambiguous, timed_out=exc.timed_out,
+                        blacklisted=exc.status in BLACKLISTED)
 

@@ -143,7 +143,8 @@ class SmsIrGateway:
             return fn(*args, **kwargs)
         except SmsIrError as exc:
             raise GatewayError(ErrorKind(exc.kind.value), str(exc), code=exc.status,
-                               ambiguous=exc.ambiguous, timed_out=exc.timed_out) from None
+                               ambiguous=exc.ambiguous, timed_out=exc.timed_out,
+                               blacklisted=exc.status == BLACKLISTED) from None
         except ValueError as exc:  # the client refused to send it: a message it cannot carry
             raise GatewayError(ErrorKind.INVALID, f"SMS.ir: {exc}") from None
 
@@ -368,8 +369,3 @@ class SmsIrGateway:
         left is 0 in any unit (a paused store is not resumed on an empty account)."""
         amount = self._asked(self._client.credit).amount
         return 0 if amount <= 0 else self._rial(amount)
-
-
-def is_blacklisted(error: GatewayError) -> bool:
-    """A send refused because the number refuses advertising SMS (SMS.ir's 115)."""
-    return error.kind == ErrorKind.RECIPIENT and error.code == BLACKLISTED

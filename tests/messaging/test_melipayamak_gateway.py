@@ -83,7 +83,8 @@ def test_a_number_refused_in_its_own_slot_fails_alone_without_a_resend(gateway, 
     fake.blacklisted.add("09352222222")
     results = gateway.send_many([(1, ALI, "تخفیف"), (2, SARA, "تخفیف")])
     assert isinstance(results[0], SendResult)
-    assert (results[1].kind, results[1].code) == (ErrorKind.RECIPIENT, 35)
+    assert (results[1].kind, results[1].code, results[1].blacklisted) == (ErrorKind.RECIPIENT, 35,
+                                                                       True)
     assert len(fake.calls("send/advanced")) == 1 and fake.calls("send/simple") == []
 
 

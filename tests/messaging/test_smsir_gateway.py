@@ -19,7 +19,6 @@ from app.messaging.smsir_gateway import (
     DELIVERY_STATES,
     SmsIrGateway,
     from_smsir,
-    is_blacklisted,
     to_smsir,
 )
 
@@ -121,7 +120,7 @@ def test_a_batch_refused_for_one_number_is_sent_one_by_one(gateway, fake, trap, 
     refused = results[2]
     assert isinstance(refused, GatewayError)
     assert (refused.kind, refused.code, refused.ambiguous) == (ErrorKind.RECIPIENT, code, False)
-    assert is_blacklisted(refused) == (code == 115)
+    assert refused.blacklisted == (code == 115)
     assert [isinstance(r, SendResult) for r in results] == [True, True, False, True]
     assert len(fake.messages) == 3
 

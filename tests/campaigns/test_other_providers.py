@@ -1,5 +1,5 @@
-"""Lookup mode with another provider than Kavenegar: the step names the provider's own
-template id and parameters, and its messages go out as that provider's pattern sends."""
+"""Stores on other providers than Kavenegar: lookup mode with the provider's own template id
+and parameters, and a number the provider refuses as blacklisted."""
 
 import pytest
 
@@ -58,3 +58,23 @@ def test_other_providers_keep_their_parameter_names_and_order():
     config = {"template": "77", "tokens": {"1": "{{ link }}", "0": "{{ first_name }}"}}
     assert validate_lookup(config, "melipayamak") == config
     assert list(validate_lookup(config, "melipayamak")["tokens"]) == ["1", "0"]
+
+
+def test_a_number_the_provider_refuses_as_blacklisted_gets_no_promotional_sms_again(shop, smsir):
+    from sqlalchemy import select
+
+    from app.contacts.models import Contact
+
+    shop.gateway = Gateways(shop.factory, kavenegar_base_url="http://127.0.0.1:9",
+                            base_urls={"smsir": f"{smsir.base_url}/v1"}, read_timeout=2)
+    answer = shop.client.patch("/api/v1/store", headers=bearer(shop.store), json={
+        "sms_provider": "smsir", "sms_api_key": SMSIR_KEY, "sms_sender": SMSIR_LINE})
+    assert answer.status_code == 200, answer.text
+    smsir.blacklist.add("9123456789")  # refused with 115 (the fake's default mode)
+    shop.cart("bl-smsir-0001", AT)
+    shop.tick(DUE)
+    first = next(m for m in shop.messages() if m.due_at <= DUE)
+    assert (first.status, first.reason) == ("failed", "gateway_refused")
+    with shop.factory() as session:
+        assert session.scalar(select(Contact.promo_blocked_at)) is not None
+    assert smsir.messages == []
