@@ -17,16 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.loopback import LoopbackServer
+from app.loopback import LoopbackServer, keepalive_handler
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -149,8 +147,8 @@ class FakeGhasedak(LoopbackServer):
         self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
-        self._connections: set[socket.socket] = set()
-        super().__init__(_handler_for(self), host, port)
+        handler = keepalive_handler(self, methods=("GET", "POST", "PUT"), name="fake ghasedak")
+        super().__init__(handler, host, port)
 
     @property
     def base_url(self) -> str:
@@ -161,14 +159,6 @@ class FakeGhasedak(LoopbackServer):
     def root_url(self) -> str:
         return super().base_url
 
-    def _after_stop(self) -> None:
-        with self._lock:
-            connections, self._connections = set(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- knobs for tests -----------------------------------------------------------------------
 
@@ -479,49 +469,3 @@ def _receptors(body: Any) -> list[str]:
         found.append(str(_lower_keys(item).get("mobile")))
     return found
 
-
-def _handler_for(fake: FakeGhasedak) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, like the Kavenegar fake
-        disable_nagle_algorithm = True
-        timeout = 60
-
-        def setup(self) -> None:
-            super().setup()
-            with fake._lock:
-                fake._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with fake._lock:
-                fake._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            answer = fake.handle(self.command, self.path, body, dict(self.headers.items()))
-            if answer is None:  # a lost answer: the connection ends without a response
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            status, text = answer
-            payload = text.encode("utf-8")
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8"
-                                 if text.startswith("{") else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
-        do_GET = do_POST = do_PUT = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("fake ghasedak: " + format % args)  # the key is a header: never logged
-
-    return Handler

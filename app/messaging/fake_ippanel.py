@@ -20,17 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.loopback import LoopbackServer
+from app.loopback import LoopbackServer, keepalive_handler
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -183,22 +181,14 @@ class FakeIpPanel(LoopbackServer):
         self._clock = clock
         self._lock = threading.RLock()
         self._state = _State()
-        self._connections: set[socket.socket] = set()
-        super().__init__(_handler_for(self), host, port)
+        handler = keepalive_handler(self, methods=("GET", "POST"), name="fake ippanel")
+        super().__init__(handler, host, port)
 
     @property
     def base_url(self) -> str:
         """Where the API lives, like https://edge.ippanel.com/v1 (the client's base_url)."""
         return f"{super().base_url}/v1"
 
-    def _after_stop(self) -> None:
-        with self._lock:  # idle keep-alive connections: their handler threads end at once
-            connections, self._connections = set(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- knobs for tests ------------------------------------------------------------------------
 
@@ -585,51 +575,3 @@ def _page(rows: list[Any], args: dict[str, str], size_key: str,
     return chunk, {"current_page": page, "per_page": size, "total": len(rows),
                    "last_page": max(1, -(-len(rows) // size))}
 
-
-def _handler_for(fake: FakeIpPanel) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.1 keeps connections open between calls; stop() closes the idle ones.
-        protocol_version = "HTTP/1.1"
-        # Headers and body are separate writes: Nagle could hold the body back on keep-alive.
-        disable_nagle_algorithm = True
-        timeout = 60  # an idle connection's thread ends after this long
-
-        def setup(self) -> None:
-            super().setup()
-            with fake._lock:
-                fake._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with fake._lock:
-                fake._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            answer = fake.handle(self.command, self.path, body, dict(self.headers.items()))
-            if answer is None:  # a lost answer: the connection ends without a response
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            status, text = answer
-            payload = text.encode("utf-8")
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json" if text.startswith("{")
-                                 else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up before we answered
-
-        do_GET = do_POST = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("fake ippanel: " + format % args)
-
-    return Handler

@@ -13,17 +13,15 @@ import json
 import logging
 import random
 import re
-import socket
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from app.loopback import LoopbackServer
+from app.loopback import LoopbackServer, keepalive_handler
 from app.messaging.kavenegar import redact
 from app.messaging.segments import count_segments
 
@@ -162,7 +160,6 @@ class FakeKavenegar(LoopbackServer):
         self._next_id = 1_000_000
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._drops: dict[str, list[_Drop]] = defaultdict(list)
-        self._connections: set[socket.socket] = set()
         self._delays: dict[str, float] = {}
         self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
@@ -170,16 +167,10 @@ class FakeKavenegar(LoopbackServer):
         self._chaos: _Chaos | None = None
         self.chaos_counts: Counter[str] = Counter()
         self.answers: Counter[int] = Counter()  # API calls by the status they were answered with
-        super().__init__(_handler_for(self), host, port)
+        handler = keepalive_handler(self, methods=("GET", "POST"), name="fake kavenegar",
+                                    log_line=lambda path, line: redact(line, self.api_key))
+        super().__init__(handler, host, port)
 
-    def _after_stop(self) -> None:
-        with self._lock:  # idle keep-alive connections: their handler threads end at once
-            connections, self._connections = set(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- knobs for tests -----------------------------------------------------------------------
 
@@ -599,56 +590,6 @@ def _json_list(value: str) -> list[Any]:
         raise ValueError("not a JSON array")
     return parsed
 
-
-def _handler_for(fake: FakeKavenegar) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.1 keeps connections open between calls (a connection per call made the fake
-        # the bottleneck of the send benchmark); stop() closes the idle ones.
-        protocol_version = "HTTP/1.1"
-        # Headers and body are separate writes: on a kept-alive connection Nagle could hold the
-        # body back until the client's delayed ACK (up to ~40 ms per call on Linux).
-        disable_nagle_algorithm = True
-        timeout = 60  # an idle connection's thread ends after this long
-
-        def setup(self) -> None:
-            super().setup()
-            with fake._lock:
-                fake._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with fake._lock:
-                fake._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            answer = fake.handle(self.command, self.path, body, dict(self.headers.items()))
-            if answer is None:  # a lost answer: the connection ends without a response
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            status, text = answer
-            payload = text.encode("utf-8")
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8"
-                                 if text.startswith("{") else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up (timed out) before we answered
-
-        do_GET = do_POST = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("fake kavenegar: " + redact(format % args, fake.api_key))
-
-    return Handler
 
 
 def main(port: int = 8787, api_key: str = "test-key", control: bool = False) -> None:

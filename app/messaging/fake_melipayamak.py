@@ -23,18 +23,16 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from app.loopback import LoopbackServer
+from app.loopback import LoopbackServer, keepalive_handler
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -157,22 +155,15 @@ class FakeMeliPayamak(LoopbackServer):
         self._clock = clock
         self._lock = threading.RLock()
         self._state = _State()
-        self._connections: set[socket.socket] = set()
-        super().__init__(_handler_for(self), host, port)
+        handler = keepalive_handler(self, methods=("GET", "POST"), name="fake melipayamak",
+                                    log_line=lambda path, line: _method(urlsplit(path).path))
+        super().__init__(handler, host, port)
 
     @property
     def base_url(self) -> str:
         """Where the API lives, like https://console.melipayamak.com/api (the client's base)."""
         return f"{super().base_url}/api"
 
-    def _after_stop(self) -> None:
-        with self._lock:  # idle keep-alive connections: their handler threads end at once
-            connections, self._connections = set(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- knobs for tests ------------------------------------------------------------------------
 
@@ -481,52 +472,3 @@ def _opt_int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
 
-
-def _handler_for(fake: FakeMeliPayamak) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.1 keeps connections open between calls; stop() closes the idle ones.
-        protocol_version = "HTTP/1.1"
-        # Headers and body are separate writes: Nagle could hold the body back on keep-alive.
-        disable_nagle_algorithm = True
-        timeout = 60  # an idle connection's thread ends after this long
-
-        def setup(self) -> None:
-            super().setup()
-            with fake._lock:
-                fake._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with fake._lock:
-                fake._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            answer = fake.handle(self.command, self.path, body, dict(self.headers.items()))
-            if answer is None:  # a lost answer: the connection ends without a response
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            status, text = answer
-            payload = text.encode("utf-8")
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8"
-                                 if text.startswith("{") else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up before we answered
-
-        do_GET = do_POST = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            # The request line holds the key: never log it, even at DEBUG.
-            log.debug("fake melipayamak: %s", _method(urlsplit(self.path).path))
-
-    return Handler

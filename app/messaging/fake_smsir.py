@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
 import time
 import uuid
@@ -29,11 +28,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.loopback import LoopbackServer
+from app.loopback import LoopbackServer, keepalive_handler
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -168,17 +166,9 @@ class FakeSmsIr(LoopbackServer):
         self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
         self._outcome_for: dict[str, _Outcome] = {}
-        self._connections: set[socket.socket] = set()
-        super().__init__(_handler_for(self), host, port)
+        handler = keepalive_handler(self, methods=("GET", "POST", "DELETE"), name="fake smsir")
+        super().__init__(handler, host, port)
 
-    def _after_stop(self) -> None:
-        with self._lock:  # idle keep-alive connections: their handler threads end at once
-            connections, self._connections = set(self._connections), set()
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     # -- knobs for tests -----------------------------------------------------------------------
 
@@ -245,6 +235,7 @@ class FakeSmsIr(LoopbackServer):
     def handle(self, http_method: str, raw_path: str, body: bytes,
                headers: dict[str, str]) -> tuple[int, str] | None:
         """One HTTP call → (status, body), or None: close without answering."""
+        headers = {k.lower(): v for k, v in headers.items()}
         split = urlsplit(raw_path)
         query = parse_qs(split.query, keep_blank_values=True)
         try:
@@ -502,51 +493,4 @@ def _route_name(http_method: str, path: str) -> str | None:
     found = _match(http_method, path)
     return found[0].name if found else None
 
-
-def _handler_for(fake: FakeSmsIr) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the Kavenegar fake
-        disable_nagle_algorithm = True
-        timeout = 60
-
-        def setup(self) -> None:
-            super().setup()
-            with fake._lock:
-                fake._connections.add(self.connection)
-
-        def finish(self) -> None:
-            with fake._lock:
-                fake._connections.discard(self.connection)
-            super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            answer = fake.handle(self.command, self.path, body, headers)
-            if answer is None:
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            status, text = answer
-            payload = text.encode("utf-8")
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8"
-                                 if text.startswith("{") else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
-
-        do_GET = do_POST = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("fake smsir: " + format % args)
-
-    return Handler
 
