@@ -156,7 +156,7 @@ class FakeMeliPayamak(LoopbackServer):
         self._lock = threading.RLock()
         self._state = _State()
         handler = keepalive_handler(self, methods=("GET", "POST"), name="fake melipayamak",
-                                    log_line=lambda path, line: _method(urlsplit(path).path))
+                                    log_line=lambda path, line: str(_method(urlsplit(path).path)))
         super().__init__(handler, host, port)
 
     @property

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from app.http import tls
-from app.messaging.kavenegar import Kind
+from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -88,41 +88,14 @@ def classify(status: int | None, fields: Iterable[str] = ()) -> Kind:
     return Kind.INVALID
 
 
-class IpPanelError(Exception):
+class IpPanelError(ProviderError):
     """A failed call. `ambiguous`: IPPanel may have acted (sent) before we lost the answer.
     `timed_out`: no answer within the deadline (asking again at once would likely wait as long
     again). `status` is the HTTP status (None: no answer); the message carries IPPanel's
     `message_code` when there was one."""
 
-    def __init__(self, status: int | None, message: str, kind: Kind | None = None, *,
-                 ambiguous: bool = False, timed_out: bool = False, path: str | None = None):
-        self.status = status
-        self.message = message
-        self.kind = kind if kind is not None else classify(status)
-        self.ambiguous = ambiguous
-        self.timed_out = timed_out
-        self.path = path
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f" at {self.path}" if self.path else ""
-        flag = ", ambiguous: may have been processed" if self.ambiguous else ""
-        return f"IPPanel {self.status if self.status is not None else 'no answer'}: " \
-               f"{self.message} [{self.kind}{flag}]{where}"
-
-    def __repr__(self) -> str:
-        return (f"IpPanelError(status={self.status!r}, message={self.message!r}, "
-                f"kind={self.kind.value!r}, ambiguous={self.ambiguous!r}, "
-                f"timed_out={self.timed_out!r})")
-
-    def __reduce__(self):  # picklable (Celery ships exceptions between processes)
-        return (_rebuild_error, (self.status, self.message, self.kind, self.ambiguous,
-                                 self.timed_out, self.path))
-
-
-def _rebuild_error(status, message, kind, ambiguous, timed_out, path) -> IpPanelError:
-    return IpPanelError(status, message, kind, ambiguous=ambiguous, timed_out=timed_out,
-                        path=path)
+    provider = "IPPanel"
+    classify = staticmethod(classify)
 
 
 # -- results --------------------------------------------------------------------------------------

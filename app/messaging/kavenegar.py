@@ -13,13 +13,13 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from app.http import tls
+from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 from app.ops.logs import redact_kavenegar_key as redact
 
@@ -93,13 +93,6 @@ def install_log_redaction() -> None:
         logger.addFilter(_RedactKeyFilter())
 
 
-class Kind(StrEnum):
-    RETRY = "retry"          # transient: try again later (with backoff)
-    RECIPIENT = "recipient"  # permanent for this receptor/message; other messages are fine
-    STORE = "store"          # the store's account/line/IP needs fixing: halt its sending
-    INVALID = "invalid"      # we sent something wrong: a bug on our side
-
-
 _RECIPIENT = frozenset({411, 413, 420, 422})
 # 426, 427 and 501 are capabilities of the store's account or line (advanced service, line
 # access level, test account restricted to the owner's number): only the store owner fixes them.
@@ -122,40 +115,13 @@ def classify(status: int | None) -> Kind:
     return Kind.INVALID
 
 
-class KavenegarError(Exception):
+class KavenegarError(ProviderError):
     """A failed call. `ambiguous` means the gateway may have acted (e.g. sent) before we lost it:
     check `status_by_localid` before sending again. `timed_out`: no answer within the deadline
     (asking again at once would likely wait as long again)."""
 
-    def __init__(self, status: int | None, message: str, kind: Kind | None = None, *,
-                 ambiguous: bool = False, path: str | None = None, timed_out: bool = False):
-        self.status = status
-        self.message = message
-        self.kind = kind if kind is not None else classify(status)
-        self.ambiguous = ambiguous
-        self.path = path  # always redacted: /v1/***/sms/send.json
-        self.timed_out = timed_out
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f" at {self.path}" if self.path else ""
-        flag = ", ambiguous: may have been processed" if self.ambiguous else ""
-        return f"Kavenegar {self.status if self.status is not None else 'no answer'}: " \
-               f"{self.message} [{self.kind}{flag}]{where}"
-
-    def __repr__(self) -> str:
-        return (f"KavenegarError(status={self.status!r}, message={self.message!r}, "
-                f"kind={self.kind.value!r}, ambiguous={self.ambiguous!r}, "
-                f"timed_out={self.timed_out!r})")
-
-    def __reduce__(self):  # picklable (Celery ships exceptions between processes)
-        return (_rebuild_error, (self.status, self.message, self.kind, self.ambiguous, self.path,
-                                 self.timed_out))
-
-
-def _rebuild_error(status, message, kind, ambiguous, path, timed_out) -> KavenegarError:
-    return KavenegarError(status, message, kind, ambiguous=ambiguous, path=path,
-                          timed_out=timed_out)
+    provider = "Kavenegar"
+    classify = staticmethod(classify)
 
 
 def _int(value: Any) -> int | None:

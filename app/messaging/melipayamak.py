@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from app.http import tls
-from app.messaging.kavenegar import Kind
+from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -144,40 +144,13 @@ def classify_http(status: int) -> Kind:
     return Kind.INVALID
 
 
-class MeliPayamakError(Exception):
+class MeliPayamakError(ProviderError):
     """A failed call. `status`: the panel's code when it gave one, else the HTTP status (None: no
     answer). `ambiguous`: MeliPayamak may have acted (sent) before we lost the answer.
     `timed_out`: no answer within the deadline (asking again at once would likely wait as long)."""
 
-    def __init__(self, status: int | None, message: str, kind: Kind | None = None, *,
-                 ambiguous: bool = False, timed_out: bool = False, path: str | None = None):
-        self.status = status
-        self.message = message
-        self.kind = kind if kind is not None else classify(status)
-        self.ambiguous = ambiguous
-        self.timed_out = timed_out
-        self.path = path  # always redacted: /api/send/simple/***
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f" at {self.path}" if self.path else ""
-        flag = ", ambiguous: may have been processed" if self.ambiguous else ""
-        return f"MeliPayamak {self.status if self.status is not None else 'no answer'}: " \
-               f"{self.message} [{self.kind}{flag}]{where}"
-
-    def __repr__(self) -> str:
-        return (f"MeliPayamakError(status={self.status!r}, message={self.message!r}, "
-                f"kind={self.kind.value!r}, ambiguous={self.ambiguous!r}, "
-                f"timed_out={self.timed_out!r})")
-
-    def __reduce__(self):  # picklable (Celery ships exceptions between processes)
-        return (_rebuild_error, (self.status, self.message, self.kind, self.ambiguous,
-                                 self.timed_out, self.path))
-
-
-def _rebuild_error(status, message, kind, ambiguous, timed_out, path) -> MeliPayamakError:
-    return MeliPayamakError(status, message, kind, ambiguous=ambiguous, timed_out=timed_out,
-                            path=path)
+    provider = "MeliPayamak"
+    classify = staticmethod(classify)
 
 
 # -- results --------------------------------------------------------------------------------------

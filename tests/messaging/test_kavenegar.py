@@ -24,9 +24,9 @@ from app.messaging.kavenegar import (
     InboundMessage,
     KavenegarClient,
     KavenegarError,
-    Kind,
     classify,
 )
+from app.messaging.provider_error import Kind
 
 SECRET = "4D4C324E43416D726C65446D72585A6B"  # looks like a real key: it must never show up
 ALI, SARA = "09121111111", "09352222222"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.messaging.fake_smsir import DEFAULT_LINE, FakeSmsIr
-from app.messaging.kavenegar import Kind
+from app.messaging.provider_error import Kind
 from app.messaging.smsir import (
     Credit,
     Pack,
