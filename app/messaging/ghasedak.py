@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from app.http import tls
+from app.messaging.provider_client import ProviderClient
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -199,42 +199,15 @@ def _without_none(body: dict[str, Any]) -> dict[str, Any]:
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class GhasedakClient:
+class GhasedakClient(ProviderClient):
     """`read_timeout` bounds a send; `query_timeout` (at most the read timeout, 5 s by default)
     a question that changes nothing (statuses, inbox, the credit): small, quick answers whose
     callers ask again rather than wait."""
 
-    QUERY_TIMEOUT = 5.0
+    BASE_URL = DEFAULT_BASE_URL
 
-    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
-                 connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 query_timeout: float | None = None):
-        if not api_key:
-            raise ValueError("api_key is required")
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        self._api_key = api_key
-        self._base_url = base_url.rstrip("/")
-        # The official SDKs wait 10 s (php) or forever (python, node).
-        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
-                                write=read_timeout, pool=connect_timeout)
-        query = min(read_timeout, self.QUERY_TIMEOUT if query_timeout is None else query_timeout)
-        self._query_timeout = httpx.Timeout(connect=connect_timeout, read=query,
-                                            write=query, pool=connect_timeout)
-        self._http = httpx.Client(timeout=timeout, verify=tls(), headers={
-            "Accept": "application/json", "ApiKey": api_key})
-
-    def __repr__(self) -> str:
-        return f"GhasedakClient(base_url={self._base_url!r}, api_key='***')"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> GhasedakClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _headers(self, api_key: str) -> dict[str, str]:
+        return {"ApiKey": api_key}
 
     # -- methods -------------------------------------------------------------------------------
 

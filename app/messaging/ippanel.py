@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from app.http import tls
+from app.messaging.provider_client import ProviderClient
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -233,40 +233,14 @@ class Pattern:
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class IpPanelClient:
+class IpPanelClient(ProviderClient):
     """`read_timeout` bounds a send; `query_timeout` (at most the read timeout, 5 s by default)
     a question that changes nothing (reports, the outbox search, the credit)."""
 
-    QUERY_TIMEOUT = 5.0
+    BASE_URL = DEFAULT_BASE_URL
 
-    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
-                 connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 query_timeout: float | None = None):
-        if not api_key:
-            raise ValueError("api_key is required")
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        self._api_key = api_key
-        self._base_url = base_url.rstrip("/")
-        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
-                                write=read_timeout, pool=connect_timeout)
-        query = min(read_timeout, self.QUERY_TIMEOUT if query_timeout is None else query_timeout)
-        self._query_timeout = httpx.Timeout(connect=connect_timeout, read=query,
-                                            write=query, pool=connect_timeout)
-        self._http = httpx.Client(timeout=timeout, verify=tls(), headers={
-            "Accept": "application/json", "Authorization": api_key})
-
-    def __repr__(self) -> str:
-        return f"IpPanelClient(base_url={self._base_url!r}, api_key='***')"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> IpPanelClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def _headers(self, api_key: str) -> dict[str, str]:
+        return {"Authorization": api_key}  # the key itself: no "Bearer"
 
     # -- sends ----------------------------------------------------------------------------------
 

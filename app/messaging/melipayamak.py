@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.http import tls
+from app.messaging.provider_client import ProviderClient
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -228,41 +228,15 @@ class Credit:
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class MeliPayamakClient:
+class MeliPayamakClient(ProviderClient):
     """`read_timeout` bounds a send; `query_timeout` (at most the read timeout, 5 s by default)
     a question that changes nothing (statuses, messages, the credit)."""
 
-    QUERY_TIMEOUT = 5.0
+    BASE_URL = DEFAULT_BASE_URL
 
-    def __init__(self, api_key: str, *, base_url: str = DEFAULT_BASE_URL,
-                 connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 query_timeout: float | None = None):
-        if not api_key:
-            raise ValueError("api_key is required")
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must start with http:// or https://")
-        install_log_redaction()
-        self._api_key = api_key
-        self._base_url = base_url.rstrip("/")
-        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout,
-                                write=read_timeout, pool=connect_timeout)
-        query = min(read_timeout, self.QUERY_TIMEOUT if query_timeout is None else query_timeout)
-        self._query_timeout = httpx.Timeout(connect=connect_timeout, read=query,
-                                            write=query, pool=connect_timeout)
-        self._http = httpx.Client(timeout=timeout, verify=tls(),
-                                  headers={"Accept": "application/json"})
-
-    def __repr__(self) -> str:
-        return f"MeliPayamakClient(base_url={self._base_url!r}, api_key='***')"
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> MeliPayamakClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __init__(self, api_key: str, **options) -> None:
+        install_log_redaction()  # the key is in every URL: httpx's request lines hide it
+        super().__init__(api_key, **options)
 
     # -- sends ----------------------------------------------------------------------------------
 
