@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -113,6 +114,21 @@ class Gateway(Protocol):
 
     def credit(self) -> int | None:
         """Remaining credit in Rial (None: not applicable); raises GatewayError if refused."""
+
+
+def in_chunks(items: list[Item], size: int,
+              send_chunk: Callable[[list[Item]], list["SendResult | GatewayError"]]
+              ) -> list["SendResult | GatewayError"]:
+    """Items sent `size` at a time (a provider's bulk call), one result per item in order;
+    after a chunk refused for the account (STORE: credit, key, line) the rest are not tried
+    and get that error: the engine pauses the store and holds them."""
+    results: list[SendResult | GatewayError] = []
+    for start in range(0, len(items), size):
+        chunk = items[start:start + size]
+        halted = next((r for r in results if isinstance(r, GatewayError)
+                       and r.kind == ErrorKind.STORE), None)
+        results += [halted] * len(chunk) if halted else send_chunk(chunk)
+    return results
 
 
 class ConsoleGateway:
@@ -256,13 +272,7 @@ class KavenegarGateway:
             # sendarray names a line per message; without one the account's default line is
             # only reachable through sms/send.
             return self._one_by_one(items)
-        results: list[SendResult | GatewayError] = []
-        for start in range(0, len(items), self.CHUNK):
-            chunk = items[start:start + self.CHUNK]
-            halted = next((r for r in results if isinstance(r, GatewayError)
-                           and r.kind == ErrorKind.STORE), None)
-            results += [halted] * len(chunk) if halted else self._send_chunk(chunk)
-        return results
+        return in_chunks(items, self.CHUNK, self._send_chunk)
 
     def _send_chunk(self, items: list[Item], *,
                     tries: int = SEND_TRIES) -> list[SendResult | GatewayError]:

@@ -23,6 +23,7 @@ from app.messaging.gateway import (
     Inbound,
     Lookup,
     SendResult,
+    in_chunks,
 )
 from app.messaging.ghasedak import (
     BY_REFERENCE,
@@ -180,13 +181,7 @@ class GhasedakGateway:
             # SendPairToPairSMS names a line per message; without one, Ghasedak picks one of
             # the account's lines only through SendSingleSMS.
             return self._one_by_one(items)
-        results: list[SendResult | GatewayError] = []
-        for start in range(0, len(items), self.CHUNK):
-            chunk = items[start:start + self.CHUNK]
-            halted = next((r for r in results if isinstance(r, GatewayError)
-                           and r.kind == ErrorKind.STORE), None)
-            results += [halted] * len(chunk) if halted else self._send_chunk(chunk)
-        return results
+        return in_chunks(items, self.CHUNK, self._send_chunk)
 
     def _send_chunk(self, items: list[Item], *,
                     tries: int = SEND_TRIES) -> list[SendResult | GatewayError]:

@@ -21,6 +21,7 @@ from app.messaging.gateway import (
     Inbound,
     Lookup,
     SendResult,
+    in_chunks,
 )
 from app.messaging.ippanel import (
     MAX_PAGE,
@@ -150,13 +151,7 @@ class IpPanelGateway:
     def send_many(self, items: list[Item]) -> list[SendResult | GatewayError]:
         if not self._sender:
             return [self._no_line()] * len(items)
-        results: list[SendResult | GatewayError] = []
-        for start in range(0, len(items), self.CHUNK):
-            chunk = items[start:start + self.CHUNK]
-            halted = next((r for r in results if isinstance(r, GatewayError)
-                           and r.kind == ErrorKind.STORE), None)
-            results += [halted] * len(chunk) if halted else self._send_chunk(chunk)
-        return results
+        return in_chunks(items, self.CHUNK, self._send_chunk)
 
     def _send_chunk(self, items: list[Item]) -> list[SendResult | GatewayError]:
         if len(items) == 1:

@@ -27,6 +27,7 @@ from app.messaging.gateway import (
     Inbound,
     Lookup,
     SendResult,
+    in_chunks,
 )
 from app.messaging.segments import count_segments
 from app.messaging.smsir import (
@@ -201,13 +202,7 @@ class SmsIrGateway:
         return list(self._pool.map(self._send_one, items))
 
     def send_many(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
-        results: list[SendResult | GatewayError] = []
-        for start in range(0, len(items), self.CHUNK):
-            chunk = items[start:start + self.CHUNK]
-            halted = next((r for r in results if isinstance(r, GatewayError)
-                           and r.kind == ErrorKind.STORE), None)
-            results += [halted] * len(chunk) if halted else self._send_chunk(chunk)
-        return results
+        return in_chunks(items, self.CHUNK, self._send_chunk)
 
     def _send_chunk(self, items: list[tuple[int, str, str]]) -> list[SendResult | GatewayError]:
         if len(items) == 1:
