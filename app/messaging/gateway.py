@@ -109,8 +109,10 @@ class Gateway(Protocol):
     def statuses(self, gateway_ids: list[str]) -> dict[str, int]:
         """Delivery codes of sent messages, in our numbering (DELIVERED, FINAL_STATUSES)."""
 
-    def receive(self) -> list[Inbound]:
-        """Replies to the store's line, oldest first; reading them marks them read."""
+    def receive(self, since: str | None = None) -> list[Inbound]:
+        """Replies to the store's line, oldest first (reading may mark them read). `since`:
+        the newest reply already kept, for a provider read by cursor in a process that has
+        none yet (a restart does not skip what came while no process read)."""
 
     def credit(self) -> int | None:
         """Remaining credit in Rial (None: not applicable); raises GatewayError if refused."""
@@ -184,7 +186,7 @@ class ConsoleGateway:
     def statuses(self, gateway_ids: list[str]) -> dict[str, int]:
         return {gid: DELIVERED for gid in gateway_ids}
 
-    def receive(self) -> list[Inbound]:
+    def receive(self, since: str | None = None) -> list[Inbound]:
         return []
 
     def credit(self) -> int | None:
@@ -357,7 +359,7 @@ class KavenegarGateway:
                     result[str(entry.messageid)] = entry.status
         return result
 
-    def receive(self) -> list[Inbound]:
+    def receive(self, since: str | None = None) -> list[Inbound]:
         """Unread replies, and now and then the recently read ones too.
 
         Reading unread replies marks them read at Kavenegar. If that answer is lost (timeout,

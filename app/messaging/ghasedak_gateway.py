@@ -304,7 +304,7 @@ class GhasedakGateway:
                     result[report.message_id] = self._our_status(report)
         return result
 
-    def receive(self) -> list[Inbound]:
+    def receive(self, since: str | None = None) -> list[Inbound]:
         """Unread replies, and now and then the recently read ones too.
 
         Reading unread replies marks them read at Ghasedak. If that answer is lost, or the

@@ -56,6 +56,14 @@ def keep(session: Session, store_id: int, messages: list[Inbound]) -> int:
     return len(session.execute(stmt).all())
 
 
+def newest_kept(factory, store_id: int) -> str | None:
+    """The gateway id of the reply to the store's line kept last: where a provider read by
+    cursor goes on from, in a process that has not read that line yet."""
+    with factory() as session:
+        return session.scalar(select(InboundSms.gateway_id).where(InboundSms.store_id == store_id)
+                              .order_by(InboundSms.id.desc()).limit(1))
+
+
 def unprocessed(session: Session, limit: int = 500) -> list[InboundSms]:
     return list(session.scalars(select(InboundSms).where(InboundSms.processed_at.is_(None))
                                 .order_by(InboundSms.id).limit(limit).with_for_update(skip_locked=True)))
@@ -99,10 +107,12 @@ def read_replies(factory, gateways, now, *, platform_senders: PlatformSenders | 
                                 Store.sms_sender.is_not(None)))}
 
     def read(store_id: int) -> int:
-        gateway = gateways.platform() if store_id == PLATFORM_LINE else \
-            gateways.for_store(stores[store_id])
+        if store_id == PLATFORM_LINE:
+            gateway, since = gateways.platform(), None
+        else:
+            gateway, since = gateways.for_store(stores[store_id]), newest_kept(factory, store_id)
         try:
-            replies = gateway.receive()
+            replies = gateway.receive(since)
         except GatewayError as exc:
             log.warning("store %s: cannot read replies: %s", store_id, exc)
             return 0

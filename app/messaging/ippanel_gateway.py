@@ -285,7 +285,7 @@ class IpPanelGateway:
             return exc
         return delivery_code(bulk, next((r for r in rows if r.message_status is not None), None))
 
-    def receive(self) -> list[Inbound]:
+    def receive(self, since: str | None = None) -> list[Inbound]:
         """Replies to the store's line, oldest first.
 
         IPPanel's inbox is not consumed by reading: `from_id` is a cursor we keep. It moves only
@@ -295,6 +295,8 @@ class IpPanelGateway:
         """
         if not self._sender:
             return []
+        if self._inbox_cursor is None and since is not None and since.isdigit():
+            self._inbox_cursor = int(since)  # what the store kept last: read on from there
         rows = list(self._asked(self._client.inbox).messages) if self._inbox_cursor is None \
             else self._read_since(self._inbox_cursor)
         if rows:

@@ -298,7 +298,7 @@ class MeliPayamakGateway:
                 result[str(report.rec_id)] = delivery_code(report.code)
         return result
 
-    def receive(self) -> list[Inbound]:
+    def receive(self, since: str | None = None) -> list[Inbound]:
         """Replies to the store's line, oldest first.
 
         The inbox is read newest first, page by page, down to the cursor (the highest id
@@ -307,6 +307,8 @@ class MeliPayamakGateway:
         cursor moves only after a whole read, and the next read asks again. If it does (UNCONFIRMED),
         replies in a lost answer are gone: docs/melipayamak.md says so.
         """
+        if self._inbox_cursor is None and since is not None and since.isdigit():
+            self._inbox_cursor = int(since)  # what the store kept last: read on from there
         if not self._sender:
             return []
         rows: list[ConsoleMessage] = []

@@ -329,7 +329,7 @@ class SmsIrGateway:
                 codes[gid] = code
         return codes
 
-    def receive(self) -> list[Inbound]:
+    def receive(self, since: str | None = None) -> list[Inbound]:
         """Unread replies (every line of the account), and now and then today's read ones.
 
         receive/latest marks what it returns read: if that answer is lost, or the process

@@ -250,3 +250,13 @@ def test_a_passing_error_on_a_question_is_asked_again(gateway, fake):
     fake.fail_next("receive/credit", 502, raw_body="<html>502</html>")
     assert gateway.credit() == fake.credit
     assert len(fake.calls("receive/credit")) == 2
+
+
+def test_a_new_process_reads_on_from_the_reply_kept_last(fake):
+    """`since` (the newest reply the store kept, app/messaging/inbound.py) seeds a process
+    that has no cursor yet: what came while no process read is not skipped."""
+    ids = [fake.push_inbound(f"0912{i:07d}", f"r{i}") for i in range(150)]
+    with MeliPayamakClient(KEY, base_url=fake.base_url) as client:
+        texts = [m.text for m in MeliPayamakGateway(client, sender=DEFAULT_LINE)
+                 .receive(since=str(ids[9]))]
+    assert texts == [f"r{i}" for i in range(10, 150)]
