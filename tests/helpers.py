@@ -113,3 +113,26 @@ class AllDone:
 
 
 ALL_DONE = AllDone()
+
+
+def outlasts_a_question(fake, held: str, send, question):
+    """`send` runs while the fake holds its answer (`held`); `question` is asked meanwhile and
+    gives up at its own, shorter deadline; then the send is answered. Returns what the send
+    returned and what the question returned or raised. No clock is read: the question's
+    whole deadline passing while the send waited is what shows the send's is longer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.ops.conftest import wait_until
+
+    fake.hold(held)
+    with ThreadPoolExecutor(1) as pool:
+        sent = pool.submit(send)
+        try:
+            wait_until(lambda: fake.holding(held) == 1, what=f"{held} to be held")
+            try:
+                asked = question()
+            except Exception as exc:  # noqa: BLE001  (what the question raised is the answer)
+                asked = exc
+        finally:
+            fake.release(held)
+        return sent.result(), asked

@@ -22,6 +22,7 @@ from app.messaging.ghasedak import (
     Received,
     classify,
 )
+from tests.helpers import outlasts_a_question
 
 SECRET = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f"  # must never show up anywhere
 ALI, SARA = "09121111111", "09352222222"
@@ -253,11 +254,11 @@ def test_errors_survive_pickling_for_celery(client, fake):
 
 def test_questions_have_a_shorter_deadline_than_sends(fake):
     fake.delay("CheckSmsStatus", 30)
-    fake.delay("SendSingleSMS", 0.6)  # longer than the question's deadline, within the send's
     with GhasedakClient(SECRET, base_url=fake.base_url, read_timeout=10,
                         query_timeout=0.2) as client:
-        sent = client.send_single(ALI, "Hi", reference="7")
-        lost = fail(lambda: client.status(["7"], by=BY_REFERENCE))
+        sent, lost = outlasts_a_question(
+            fake, "SendSingleSMS", lambda: client.send_single(ALI, "Hi", reference="7"),
+            lambda: fail(lambda: client.status(["7"], by=BY_REFERENCE)))
     assert sent.reference == "7"
     assert (lost.kind, lost.timed_out, lost.status) == (Kind.RETRY, True, None)
 

@@ -22,6 +22,7 @@ from app.messaging.ippanel import (
     line_e164,
     to_e164,
 )
+from tests.helpers import outlasts_a_question
 
 SECRET = "YTA5ZjE2NmItZDg4Mi00ZGM1LWE3ODMtY2VhZDQ1ZjRmZTE5"  # key-like: must never show up
 ALI, SARA = "+989121111111", "+989352222222"
@@ -286,12 +287,14 @@ def test_nobody_listening_is_a_retry_that_sent_nothing():
 
 
 def test_questions_have_a_shorter_deadline_than_sends(fake):
-    fake.delay("by_bulk", 30)
-    fake.delay("webservice", 0.6)  # longer than the question's deadline, within the send's
+    fake.delay("credit", 30)
     with IpPanelClient(SECRET, base_url=fake.base_url, read_timeout=10,
                        query_timeout=0.2) as client:
-        [outbox_id] = client.send_webservice([ALI], "Hi", sender=DEFAULT_LINE).outbox_ids
-        lost = fail(lambda: client.bulk(outbox_id))
+        sent, lost = outlasts_a_question(
+            fake, "webservice",
+            lambda: client.send_webservice([ALI], "Hi", sender=DEFAULT_LINE),
+            lambda: fail(client.credit))
+    assert len(sent.outbox_ids) == 1
     assert (lost.kind, lost.timed_out, lost.status) == (Kind.RETRY, True, None)
 
 

@@ -27,6 +27,7 @@ from app.messaging.kavenegar import (
     classify,
 )
 from app.messaging.provider_error import Kind
+from tests.helpers import outlasts_a_question
 
 SECRET = "4D4C324E43416D726C65446D72585A6B"  # looks like a real key: it must never show up
 ALI, SARA = "09121111111", "09352222222"
@@ -243,11 +244,11 @@ def test_questions_have_a_shorter_deadline_than_sends(fake):
     """statuses and the credit change nothing and answer quickly: their callers ask again
     rather than wait a send's whole read timeout."""
     fake.delay("sms/statuslocalmessageid", 30)
-    fake.delay("sms/send", 0.6)  # longer than the question's deadline, within the send's
     with KavenegarClient(SECRET, base_url=fake.base_url, read_timeout=10,
                          query_timeout=0.2) as client:
-        (sent,) = client.send([ALI], "Hi", localids=[7])
-        lost = fail(lambda: client.status_by_localid([7]))
+        (sent,), lost = outlasts_a_question(
+            fake, "sms/send", lambda: client.send([ALI], "Hi", localids=[7]),
+            lambda: fail(lambda: client.status_by_localid([7])))
     assert sent.status == 1
     assert (lost.kind, lost.timed_out, lost.status) == (Kind.RETRY, True, None)
 
