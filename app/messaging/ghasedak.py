@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from app.messaging.provider_client import ProviderClient
+from app.messaging.provider_client import ProviderClient, as_int, as_str
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -66,17 +66,6 @@ class GhasedakError(ProviderError):
     classify = staticmethod(classify)
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def _when(value: Any) -> datetime | None:
     """An answer's ISO time; one without an offset is Tehran's."""
     if not isinstance(value, str) or not value:
@@ -111,10 +100,10 @@ class Sent:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Sent:
-        return cls(message_id=_str(_get(raw, "messageId")), receptor=_str(_get(raw, "receptor")),
-                   line_number=_str(_get(raw, "lineNumber")), cost=_int(_get(raw, "cost")),
-                   reference=_str(_get(raw, "clientReferenceId")),
-                   message=_str(_get(raw, "message") or _get(raw, "messageBody")),
+        return cls(message_id=as_str(_get(raw, "messageId")), receptor=as_str(_get(raw, "receptor")),
+                   line_number=as_str(_get(raw, "lineNumber")), cost=as_int(_get(raw, "cost")),
+                   reference=as_str(_get(raw, "clientReferenceId")),
+                   message=as_str(_get(raw, "message") or _get(raw, "messageBody")),
                    send_date=_when(_get(raw, "sendDate")))
 
 
@@ -133,11 +122,11 @@ class Report:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Report:
-        return cls(message_id=_str(_get(raw, "messageId")),
-                   reference=_str(_get(raw, "clientReferenceId")),
-                   status=_int(_get(raw, "status")), receptor=_str(_get(raw, "receptor")),
-                   line_number=_str(_get(raw, "lineNumber")), message=_str(_get(raw, "message")),
-                   price=_int(_get(raw, "price")), send_date=_when(_get(raw, "sendDate")))
+        return cls(message_id=as_str(_get(raw, "messageId")),
+                   reference=as_str(_get(raw, "clientReferenceId")),
+                   status=as_int(_get(raw, "status")), receptor=as_str(_get(raw, "receptor")),
+                   line_number=as_str(_get(raw, "lineNumber")), message=as_str(_get(raw, "message")),
+                   price=as_int(_get(raw, "price")), send_date=_when(_get(raw, "sendDate")))
 
 
 @dataclass(frozen=True)
@@ -150,7 +139,7 @@ class Received:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Received:
-        return cls(id=_str(_get(raw, "id")), message=str(_get(raw, "message") or ""),
+        return cls(id=as_str(_get(raw, "id")), message=str(_get(raw, "message") or ""),
                    sender=str(_get(raw, "sender") or ""),
                    line_number=str(_get(raw, "lineNumber") or ""),
                    receive_date=_when(_get(raw, "receiveDate")))
@@ -164,8 +153,8 @@ class Account:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Account:
-        return cls(credit=_int(_get(raw, "credit")), expire_date=_when(_get(raw, "expireDate")),
-                   plan=_str(_get(raw, "plan")))
+        return cls(credit=as_int(_get(raw, "credit")), expire_date=_when(_get(raw, "expireDate")),
+                   plan=as_str(_get(raw, "plan")))
 
 
 @dataclass(frozen=True)

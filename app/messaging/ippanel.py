@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from app.messaging.provider_client import ProviderClient
+from app.messaging.provider_client import ProviderClient, as_float, as_int, as_str
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -100,23 +100,6 @@ class IpPanelError(ProviderError):
 
 # -- results --------------------------------------------------------------------------------------
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
 
 @dataclass(frozen=True)
 class Accepted:
@@ -142,11 +125,11 @@ class Bulk:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Bulk:
-        return cls(outbox_id=_int(raw.get("messages_outbox_id")) or 0,
-                   state_id=_int(raw.get("state_id")), number=_str(raw.get("number")),
-                   message=_str(raw.get("message")), recipients=_int(raw.get("rcpts_count")),
-                   cost=_float(raw.get("cost")), parts=_int(raw.get("part")),
-                   type=_str(raw.get("type")))
+        return cls(outbox_id=as_int(raw.get("messages_outbox_id")) or 0,
+                   state_id=as_int(raw.get("state_id")), number=as_str(raw.get("number")),
+                   message=as_str(raw.get("message")), recipients=as_int(raw.get("rcpts_count")),
+                   cost=as_float(raw.get("cost")), parts=as_int(raw.get("part")),
+                   type=as_str(raw.get("type")))
 
 
 @dataclass(frozen=True)
@@ -161,9 +144,9 @@ class Recipient:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Recipient:
-        return cls(recipient=str(raw.get("recipient", "")), message=_str(raw.get("message")),
-                   parts=_int(raw.get("msg_parts")),
-                   message_status=_int(raw.get("message_status")))
+        return cls(recipient=str(raw.get("recipient", "")), message=as_str(raw.get("message")),
+                   parts=as_int(raw.get("msg_parts")),
+                   message_status=as_int(raw.get("message_status")))
 
 
 @dataclass(frozen=True)
@@ -177,9 +160,9 @@ class InboundMessage:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> InboundMessage:
-        return cls(inbox_id=_int(raw.get("messages_inbox_id")) or 0,
+        return cls(inbox_id=as_int(raw.get("messages_inbox_id")) or 0,
                    sender=str(raw.get("from", "")), line=str(raw.get("number", "")),
-                   message=str(raw.get("message", "")), time=_int(raw.get("time")),
+                   message=str(raw.get("message", "")), time=as_int(raw.get("time")),
                    seen=str(raw.get("seen", "0")) not in ("0", "", "False", "false"))
 
 
@@ -197,8 +180,8 @@ class Credit:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Credit:
-        return cls(credit=_float(raw.get("credit")) or 0.0, gift=_float(raw.get("gift")),
-                   updated_at=_str(raw.get("updated_at")))
+        return cls(credit=as_float(raw.get("credit")) or 0.0, gift=as_float(raw.get("gift")),
+                   updated_at=as_str(raw.get("updated_at")))
 
 
 @dataclass(frozen=True)
@@ -220,10 +203,10 @@ class Pattern:
         variables = raw.get("variable") or []
         return cls(code=str(raw.get("pattern_code", "")),
                    message=str(raw.get("pattern_message", "")),
-                   status=_str(raw.get("pattern_status")),
+                   status=as_str(raw.get("pattern_status")),
                    variables=tuple(PatternVariable(str(v.get("name", "")),
                                                    str(v.get("type", "string")),
-                                                   _int(v.get("len")) or 0)
+                                                   as_int(v.get("len")) or 0)
                                    for v in variables if isinstance(v, dict)))
 
 
@@ -278,7 +261,7 @@ class IpPanelClient(ProviderClient):
         data = self._call(sending_type, "POST", "/api/send",
                           body={"sending_type": sending_type} | body)
         ids = data.get("message_outbox_ids") if isinstance(data, dict) else None
-        if not isinstance(ids, list) or not ids or any(_int(i) is None for i in ids):
+        if not isinstance(ids, list) or not ids or any(as_int(i) is None for i in ids):
             # Taken (the envelope says so) but we cannot tell under which id.
             raise IpPanelError(200, "send answered without message_outbox_ids", Kind.RETRY,
                                ambiguous=True, path="/api/send")
@@ -323,7 +306,7 @@ class IpPanelClient(ProviderClient):
         data, meta = self._call_meta("messages-inbox", "POST", "/api/report/messages-inbox",
                                      body=body, query=True)
         return InboxPage(tuple(InboundMessage.parse(r) for r in _rows(data)),
-                         _int(meta.get("last_page")) or 1)
+                         as_int(meta.get("last_page")) or 1)
 
     def credit(self) -> Credit:
         data = self._call("credit", "GET", "/api/payment/credit/mine", query=True)
@@ -398,7 +381,7 @@ class IpPanelClient(ProviderClient):
 
 def _code_status(message_code: Any) -> int | None:
     """The HTTP-like number in a message_code ("400-2" → 400), for a refusal sent with 2xx."""
-    return _int(str(message_code or "").split("-")[0]) or 400
+    return as_int(str(message_code or "").split("-")[0]) or 400
 
 
 def _first(messages: Any) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.messaging.provider_client import ProviderClient
+from app.messaging.provider_client import ProviderClient, as_int, as_str
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 from app.ops.logs import redact_kavenegar_key as redact
@@ -124,17 +124,6 @@ class KavenegarError(ProviderError):
     classify = staticmethod(classify)
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 @dataclass(frozen=True)
 class Entry:
     """One message as Kavenegar reports it (send, sendarray, lookup, status, cancel).
@@ -153,11 +142,11 @@ class Entry:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Entry:
-        return cls(messageid=_int(raw.get("messageid")), status=_int(raw.get("status")),
-                   statustext=_str(raw.get("statustext")), message=_str(raw.get("message")),
-                   sender=_str(raw.get("sender")), receptor=_str(raw.get("receptor")),
-                   date=_int(raw.get("date")), cost=_int(raw.get("cost")),
-                   localid=_int(raw.get("localid")))
+        return cls(messageid=as_int(raw.get("messageid")), status=as_int(raw.get("status")),
+                   statustext=as_str(raw.get("statustext")), message=as_str(raw.get("message")),
+                   sender=as_str(raw.get("sender")), receptor=as_str(raw.get("receptor")),
+                   date=as_int(raw.get("date")), cost=as_int(raw.get("cost")),
+                   localid=as_int(raw.get("localid")))
 
 
 @dataclass(frozen=True)
@@ -170,9 +159,9 @@ class InboundMessage:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> InboundMessage:
-        return cls(messageid=_int(raw.get("messageid")), message=str(raw.get("message", "")),
+        return cls(messageid=as_int(raw.get("messageid")), message=str(raw.get("message", "")),
                    sender=str(raw.get("sender", "")), receptor=str(raw.get("receptor", "")),
-                   date=_int(raw.get("date")))
+                   date=as_int(raw.get("date")))
 
 
 @dataclass(frozen=True)
@@ -183,8 +172,8 @@ class AccountInfo:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> AccountInfo:
-        return cls(remaincredit=_int(raw.get("remaincredit")),
-                   expiredate=_int(raw.get("expiredate")), type=_str(raw.get("type")))
+        return cls(remaincredit=as_int(raw.get("remaincredit")),
+                   expiredate=as_int(raw.get("expiredate")), type=as_str(raw.get("type")))
 
 
 def _csv(values: Iterable[Any]) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.messaging.provider_client import ProviderClient
+from app.messaging.provider_client import ProviderClient, as_int
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -155,12 +155,6 @@ class MeliPayamakError(ProviderError):
 
 # -- results --------------------------------------------------------------------------------------
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 def _first(raw: Mapping[str, Any], *names: str) -> Any:
     """The first of these fields present (the console's spelling is UNCONFIRMED: we read the
@@ -202,7 +196,7 @@ class ConsoleMessage:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> ConsoleMessage:
-        return cls(msg_id=_int(_first(raw, "msgID", "MsgID", "id", "recId")) or 0,
+        return cls(msg_id=as_int(_first(raw, "msgID", "MsgID", "id", "recId")) or 0,
                    sender=str(_first(raw, "sender", "Sender") or ""),
                    receiver=str(_first(raw, "receiver", "Receiver") or ""),
                    body=str(_first(raw, "body", "Body", "text") or ""),
@@ -263,7 +257,7 @@ class MeliPayamakClient(ProviderClient):
     def _send(self, method: str, body: dict[str, Any], numbers: int) -> Sent:
         data = self._call(method, body)
         raw = data.get("recIds") if "recIds" in data else [data.get("recId")]
-        ids = [_int(i) for i in raw] if isinstance(raw, list) else []
+        ids = [as_int(i) for i in raw] if isinstance(raw, list) else []
         status = str(data.get("status") or "")
         if ids and all(i is not None and not is_rec_id(i) for i in ids):
             code = ids[0]
@@ -290,7 +284,7 @@ class MeliPayamakClient(ProviderClient):
         if not isinstance(codes, list) or not isinstance(texts, list):
             raise MeliPayamakError(None, "receive/status: results are not lists", Kind.RETRY,
                                    path=self._path("receive/status"))
-        return [Delivery(rec_id, _int(code), str(texts[i]) if i < len(texts) else None)
+        return [Delivery(rec_id, as_int(code), str(texts[i]) if i < len(texts) else None)
                 for i, (rec_id, code) in enumerate(zip(rec_ids, codes, strict=False))]
 
     def messages(self, kind: str, number: str, *, index: int = 0,

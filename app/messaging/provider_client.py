@@ -6,7 +6,7 @@ forever: a call could hang a worker.)"""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -50,3 +50,23 @@ class ProviderClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# Reading a provider's answer, whose fields may be missing, null or of another type.
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_str(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from app.messaging.provider_client import ProviderClient
+from app.messaging.provider_client import ProviderClient, as_int, as_str
 from app.messaging.provider_error import Kind, ProviderError
 from app.ops import metrics
 
@@ -88,22 +88,11 @@ class SmsIrError(ProviderError):
     classify = staticmethod(classify)
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _decimal(value: Any) -> Decimal | None:
     try:
         return None if value is None or isinstance(value, bool) else Decimal(str(value))
     except InvalidOperation:
         return None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -117,8 +106,8 @@ class Pack:
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Pack:
         ids = raw.get("messageIds") or []
-        return cls(pack_id=_str(raw.get("packId")),
-                   message_ids=tuple(i for i in (_int(v) for v in ids) if i is not None),
+        return cls(pack_id=as_str(raw.get("packId")),
+                   message_ids=tuple(i for i in (as_int(v) for v in ids) if i is not None),
                    cost=_decimal(raw.get("cost")))
 
 
@@ -131,7 +120,7 @@ class Sent:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Sent:
-        return cls(message_id=_int(raw.get("messageId")), cost=_decimal(raw.get("cost")))
+        return cls(message_id=as_int(raw.get("messageId")), cost=_decimal(raw.get("cost")))
 
 
 @dataclass(frozen=True)
@@ -149,11 +138,11 @@ class Report:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Report:
-        return cls(message_id=_int(raw.get("messageId")), mobile=_str(raw.get("mobile")),
-                   text=_str(raw.get("messageText")), line=_str(raw.get("lineNumber")),
-                   sent_at=_int(raw.get("sendDateTime")), cost=_decimal(raw.get("cost")),
-                   delivery_state=_int(raw.get("deliveryState")),
-                   delivered_at=_int(raw.get("deliveryDateTime")))
+        return cls(message_id=as_int(raw.get("messageId")), mobile=as_str(raw.get("mobile")),
+                   text=as_str(raw.get("messageText")), line=as_str(raw.get("lineNumber")),
+                   sent_at=as_int(raw.get("sendDateTime")), cost=_decimal(raw.get("cost")),
+                   delivery_state=as_int(raw.get("deliveryState")),
+                   delivered_at=as_int(raw.get("deliveryDateTime")))
 
 
 @dataclass(frozen=True)
@@ -168,10 +157,10 @@ class Received:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Received:
-        return cls(receive_id=_int(raw.get("receiveReturnId")),
+        return cls(receive_id=as_int(raw.get("receiveReturnId")),
                    text=str(raw.get("messageText") or ""), line=str(raw.get("number") or ""),
                    mobile=str(raw.get("mobile") or ""),
-                   received_at=_int(raw.get("receivedDateTime")))
+                   received_at=as_int(raw.get("receivedDateTime")))
 
 
 @dataclass(frozen=True)
@@ -255,7 +244,7 @@ class SmsIrClient(ProviderClient):
 
     def cancel_scheduled(self, pack_id: str) -> Cancelled:
         raw = self._object("DELETE", f"send/scheduled/{pack_id}", name="send/scheduled/{packId}")
-        return Cancelled(_decimal(raw.get("returnedCreditCount")), _int(raw.get("smsCount")))
+        return Cancelled(_decimal(raw.get("returnedCreditCount")), as_int(raw.get("smsCount")))
 
     # -- questions ------------------------------------------------------------------------------
 
