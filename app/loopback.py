@@ -8,10 +8,29 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Drop:
+    """A fake's knob: close the next `times` calls unanswered, before or after doing the work."""
+
+    times: int
+    after_work: bool
+
+
+def take_next(knobs: list[Any]) -> Any:
+    """The first of a method's armed knobs (drops, faults: each with `times` left) that still
+    has a use, that use spent; None when none has."""
+    for knob in knobs:
+        if knob.times > 0:
+            knob.times -= 1
+            return knob
+    return None
 
 
 class LoopbackServer:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.loopback import LoopbackServer, keepalive_handler
+from app.loopback import Drop, LoopbackServer, keepalive_handler, take_next
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -109,12 +109,6 @@ class _Fault:
 
 
 @dataclass
-class _Drop:
-    times: int
-    after_work: bool
-
-
-@dataclass
 class _Outcome:
     status: int
     after_polls: int
@@ -142,7 +136,7 @@ class FakeGhasedak(LoopbackServer):
         self._inbox: list[Inbound] = []
         self._next_id = 5_000_000
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
-        self._drops: dict[str, list[_Drop]] = defaultdict(list)
+        self._drops: dict[str, list[Drop]] = defaultdict(list)
         self._delays: dict[str, float] = {}
         self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
@@ -174,7 +168,7 @@ class FakeGhasedak(LoopbackServer):
         """Close the connection of the next `times` calls of `method` without answering, before
         doing the work (nothing happened) or after it (it happened; the client cannot know)."""
         with self._lock:
-            self._drops[method.lower()].append(_Drop(times, after_work))
+            self._drops[method.lower()].append(Drop(times, after_work))
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold answers of `method` this long AFTER doing the work."""
@@ -248,7 +242,7 @@ class FakeGhasedak(LoopbackServer):
             if body is _MALFORMED:
                 raise _Reply(400, "malformed JSON")
             with self._lock:
-                drop = self._take(self._drops, name)
+                drop = take_next(self._drops.get(name, []))
                 if drop is not None and not drop.after_work:
                     return None
                 stall = self._stalls.get(name, 0.0)
@@ -274,13 +268,6 @@ class FakeGhasedak(LoopbackServer):
         with self._lock:
             self.answers[200] += 1
         return 200, _envelope(True, 200, "", data)
-
-    def _take(self, table: dict[str, list[_Drop]], name: str) -> _Drop | None:
-        for entry in table.get(name, []):
-            if entry.times > 0:
-                entry.times -= 1
-                return entry
-        return None
 
     def _inject_fault(self, name: str, body: Any) -> None:
         named = set(_receptors(body))

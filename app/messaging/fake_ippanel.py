@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.loopback import LoopbackServer, keepalive_handler
+from app.loopback import Drop, LoopbackServer, keepalive_handler, take_next
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -130,12 +130,6 @@ class _Fault:
 
 
 @dataclass
-class _Drop:
-    times: int
-    after_work: bool
-
-
-@dataclass
 class _Outcome:
     message_status: int
     after_polls: int
@@ -149,7 +143,7 @@ class _State:
     inbox: list[FakeInbound] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: dict[str, list[_Fault]] = field(default_factory=lambda: defaultdict(list))
-    drops: dict[str, list[_Drop]] = field(default_factory=lambda: defaultdict(list))
+    drops: dict[str, list[Drop]] = field(default_factory=lambda: defaultdict(list))
     delays: dict[str, float] = field(default_factory=dict)
     stalls: dict[str, float] = field(default_factory=dict)
     outcome: _Outcome | None = None
@@ -206,7 +200,7 @@ class FakeIpPanel(LoopbackServer):
         """Close the connection of the next `times` calls without answering, before doing the
         work (nothing happened) or after it (it happened; the client cannot know)."""
         with self._lock:
-            self._state.drops[method].append(_Drop(times, after_work))
+            self._state.drops[method].append(Drop(times, after_work))
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold answers of `method` this long AFTER doing the work (the ambiguous case)."""
@@ -285,7 +279,7 @@ class FakeIpPanel(LoopbackServer):
             if route is None:
                 raise _Reply(404, message="مسیر یافت نشد")
             with self._lock:
-                drop = _take(self._state.drops.get(name, []))
+                drop = take_next(self._state.drops.get(name, []))
                 if drop is not None and not drop.after_work:
                     return None
                 stall = self._state.stalls.get(name, 0.0)
@@ -315,7 +309,7 @@ class FakeIpPanel(LoopbackServer):
             "message_code": "200-1"} | meta}, ensure_ascii=False)
 
     def _inject_fault(self, name: str) -> None:
-        fault = _take(self._state.faults.get(name, []))
+        fault = take_next(self._state.faults.get(name, []))
         if fault is not None:
             raise _Reply(fault.status, fault.errors, message_code=fault.message_code,
                          raw_body=fault.raw_body)
@@ -536,14 +530,6 @@ def _method(http_method: str, path: str, body: Any) -> str | None:
     if http_method == "GET" and path.startswith("/v1/api/patterns/"):
         return "pattern_by_code"
     return _PATHS.get((http_method, path))
-
-
-def _take(items: list) -> Any:
-    for item in items:
-        if item.times > 0:
-            item.times -= 1
-            return item
-    return None
 
 
 def _opt_int(value: Any) -> int | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from app.loopback import LoopbackServer, keepalive_handler
+from app.loopback import Drop, LoopbackServer, keepalive_handler, take_next
 from app.messaging.kavenegar import redact
 from app.messaging.segments import count_segments
 
@@ -112,12 +112,6 @@ class _Fault:
 
 
 @dataclass
-class _Drop:
-    times: int
-    after_work: bool
-
-
-@dataclass
 class _Outcome:
     status: int
     after_polls: int
@@ -159,7 +153,7 @@ class FakeKavenegar(LoopbackServer):
         self._inbox: list[Inbound] = []
         self._next_id = 1_000_000
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
-        self._drops: dict[str, list[_Drop]] = defaultdict(list)
+        self._drops: dict[str, list[Drop]] = defaultdict(list)
         self._delays: dict[str, float] = {}
         self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
@@ -185,7 +179,7 @@ class FakeKavenegar(LoopbackServer):
         """Close the connection of the next `times` calls of `method` without answering, before
         doing the work (nothing happened) or after it (it happened; the client cannot know)."""
         with self._lock:
-            self._drops[method].append(_Drop(times, after_work))
+            self._drops[method].append(Drop(times, after_work))
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold answers of `method` this long AFTER doing the work: a client that times out
@@ -283,7 +277,7 @@ class FakeKavenegar(LoopbackServer):
                 raise _Reply(404)
             params = {k: v[0] for k, v in form.items()}
             with self._lock:
-                drop = self._take_drop(name)
+                drop = take_next(self._drops.get(name, []))
                 if drop is not None and not drop.after_work:
                     return None
                 stall = self._stalls.get(name, 0.0)
@@ -320,13 +314,6 @@ class FakeKavenegar(LoopbackServer):
         with self._lock:
             self.answers[200] += 1
         return 200, _envelope(200, "تایید شد", entries)
-
-    def _take_drop(self, name: str) -> _Drop | None:
-        for drop in self._drops.get(name, []):
-            if drop.times > 0:
-                drop.times -= 1
-                return drop
-        return None
 
     def _inject_fault(self, name: str, params: dict[str, str]) -> None:
         named = set(_receptors(params))

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from app.loopback import LoopbackServer, keepalive_handler
+from app.loopback import Drop, LoopbackServer, keepalive_handler, take_next
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -104,12 +104,6 @@ class _Fault:
 
 
 @dataclass
-class _Drop:
-    times: int
-    after_work: bool
-
-
-@dataclass
 class _Outcome:
     code: int
     after_polls: int
@@ -123,7 +117,7 @@ class _State:
     inbox: list[FakeInbound] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: dict[str, list[_Fault]] = field(default_factory=lambda: defaultdict(list))
-    drops: dict[str, list[_Drop]] = field(default_factory=lambda: defaultdict(list))
+    drops: dict[str, list[Drop]] = field(default_factory=lambda: defaultdict(list))
     delays: dict[str, float] = field(default_factory=dict)
     stalls: dict[str, float] = field(default_factory=dict)
     outcome: _Outcome | None = None
@@ -180,7 +174,7 @@ class FakeMeliPayamak(LoopbackServer):
         """Close the connection of the next `times` calls without answering, before doing the
         work (nothing happened) or after it (it happened; the client cannot know)."""
         with self._lock:
-            self._state.drops[method].append(_Drop(times, after_work))
+            self._state.drops[method].append(Drop(times, after_work))
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold answers of `method` this long AFTER doing the work (the ambiguous case)."""
@@ -249,7 +243,7 @@ class FakeMeliPayamak(LoopbackServer):
             if unquote(path.rsplit("/", 1)[-1]) != self.api_key:
                 raise _Reply(401, {"status": _HTTP_TEXTS[401]})
             with self._lock:
-                drop = _take(self._state.drops.get(name, []))
+                drop = take_next(self._state.drops.get(name, []))
                 if drop is not None and not drop.after_work:
                     return None
                 stall = self._state.stalls.get(name, 0.0)
@@ -273,7 +267,7 @@ class FakeMeliPayamak(LoopbackServer):
         return 200, json.dumps(answer, ensure_ascii=False)
 
     def _inject_fault(self, name: str) -> None:
-        fault = _take(self._state.faults.get(name, []))
+        fault = take_next(self._state.faults.get(name, []))
         if fault is None:
             return
         if fault.raw_body is not None:
@@ -456,14 +450,6 @@ def _problem(name: str) -> dict[str, Any]:
     return {"type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
             "title": "One or more validation errors occurred.", "status": 400,
             "errors": {name: [f"The {name} field is required."]}}
-
-
-def _take(items: list) -> Any:
-    for item in items:
-        if item.times > 0:
-            item.times -= 1
-            return item
-    return None
 
 
 def _opt_int(value: Any) -> int | None:

@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.loopback import LoopbackServer, keepalive_handler
+from app.loopback import Drop, LoopbackServer, keepalive_handler, take_next
 from app.messaging.segments import count_segments
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,6 @@ class _Fault:
 
 
 @dataclass
-class _Drop:
-    times: int
-    after_work: bool
-
-
-@dataclass
 class _Outcome:
     state: int
     after_polls: int
@@ -161,7 +155,7 @@ class FakeSmsIr(LoopbackServer):
         self._inbox: list[FakeInbound] = []
         self._next_id = 80_000_000
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
-        self._drops: dict[str, list[_Drop]] = defaultdict(list)
+        self._drops: dict[str, list[Drop]] = defaultdict(list)
         self._delays: dict[str, float] = {}
         self._stalls: dict[str, float] = {}
         self._outcome: _Outcome | None = None
@@ -184,7 +178,7 @@ class FakeSmsIr(LoopbackServer):
         """Close the connection of the next `times` calls of `method` without answering,
         before doing the work or after it."""
         with self._lock:
-            self._drops[method].append(_Drop(times, after_work))
+            self._drops[method].append(Drop(times, after_work))
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold answers of `method` this long AFTER doing the work."""
@@ -255,7 +249,7 @@ class FakeSmsIr(LoopbackServer):
             if payload is ...:
                 raise _Reply(16)
             with self._lock:
-                drop = self._take(self._drops, route.name)
+                drop = take_next(self._drops.get(route.name, []))
                 if drop is not None and not drop.after_work:
                     return None
                 stall = self._stalls.get(route.name, 0.0)
@@ -263,7 +257,7 @@ class FakeSmsIr(LoopbackServer):
                 self._released.wait(stall)
                 return None
             with self._lock:
-                fault = self._take(self._faults, route.name)
+                fault = take_next(self._faults.get(route.name, []))
                 if fault is not None:
                     raise _Reply(fault.code, http=fault.code if fault.raw_body is not None
                                  else None, raw_body=fault.raw_body)
@@ -284,13 +278,6 @@ class FakeSmsIr(LoopbackServer):
             self._released.wait(delay)
         self._wait_at(route.name, gate)
         return 200, _envelope(1, data)
-
-    def _take(self, table: dict[str, list[Any]], name: str) -> Any:
-        for item in table.get(name, []):
-            if item.times > 0:
-                item.times -= 1
-                return item
-        return None
 
     def _new_id(self) -> int:
         self._next_id += 1
