@@ -279,6 +279,12 @@ def close_test_send(session: Session, *, ticket: TestTicket,
     return row
 
 
+def has_sent_test(session: Session, *, store_id: int) -> bool:
+    """Whether a test SMS of the store ever reached its gateway."""
+    return session.scalar(select(TestSend.id).where(
+        TestSend.store_id == store_id, TestSend.status == TEST_SENT).limit(1)) is not None
+
+
 def test_send_failure(outcome: GatewayError) -> DomainError:
     """The error a failed test send answers with."""
     if outcome.kind is ErrorKind.RETRY or outcome.ambiguous:

@@ -16,7 +16,9 @@ import jdatetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from sqlalchemy.orm import object_session
 
+from app.dashboard import health
 from app.dashboard.auth import COOKIE, COOKIE_PATH, LoginRequired
 from app.digits import persian_digits
 from app.messaging.persian import money
@@ -175,8 +177,11 @@ FORM_REFUSED = 200
 def page(request: Request, template: str, /, *, status_code: int = 200, panel=None,
          **context) -> HTMLResponse:
     store = panel.store if panel is not None else None
+    session = object_session(store) if store is not None else None
     html = _env().get_template(template).render(
         request_path=request.url.path, panel=panel, store=store,
+        banners=health.banners(session, store, request.app.state.clock.now())
+        if session is not None else [],
         csrf=panel.csrf if panel is not None else "",
         tz=store.timezone if store is not None else "Asia/Tehran",
         currency=store.currency if store is not None else "IRT", **context)

@@ -331,6 +331,14 @@ def connection_health(session: Session, *, store_id: int) -> dict:
         at = session.scalar(select(func.max(WebhookDelivery.received_at)).where(
             WebhookDelivery.store_id == store_id, WebhookDelivery.topic == topic))
         last.append(dict(topic=topic, last_delivery_at=at))
-    rejected = session.scalars(select(WebhookRejection).where(
-        WebhookRejection.store_id == store_id).order_by(WebhookRejection.last_at.desc())).all()
-    return dict(topics=last, rejected=list(rejected))
+    return dict(topics=last, rejected=rejections(session, store_id=store_id))
+
+
+def rejections(session: Session, *, store_id: int,
+               since: datetime | None = None) -> list[WebhookRejection]:
+    """Deliveries refused for their signature (per cause and topic), the latest first; with
+    `since`, only those refused again since then."""
+    query = select(WebhookRejection).where(WebhookRejection.store_id == store_id)
+    if since is not None:
+        query = query.where(WebhookRejection.last_at > since)
+    return list(session.scalars(query.order_by(WebhookRejection.last_at.desc())))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.dashboard.auth import PanelDep
+from app.dashboard import health
 from app.dashboard.chart import bar_chart
 from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.views import page
@@ -45,4 +46,4 @@ def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) 
                 totals=summary["totals"], campaigns=campaigns, period=summary["range"],
                 revenue_chart=bar_chart(series["days"], "revenue"),
                 sent_chart=bar_chart(series["days"], "sent"), presets=PRESETS,
-                chosen=chosen)
+                chosen=chosen, setup=health.checklist(session, store))
