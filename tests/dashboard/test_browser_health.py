@@ -64,7 +64,7 @@ def test_a_new_merchant_follows_the_checklist_to_a_test_sms(width, newcomer_at, 
 
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
-def test_a_paused_store_sees_why_on_every_page(width, merchant_at, seeded, factory, clock,
+def test_a_paused_store_sees_why_on_every_page(width, merchant_at, seeded, factory, clock,  # noqa: F811
                                                database_url, screenshots):
     with unit_of_work(factory) as session:
         store = session.get(Store, seeded.store.id)

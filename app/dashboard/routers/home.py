@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.dashboard.auth import PanelDep
 from app.dashboard import health
+from app.dashboard.auth import PanelDep
 from app.dashboard.chart import bar_chart
 from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.views import page
