@@ -6,10 +6,11 @@ live in templates/dashboard/.
 """
 
 import hashlib
+import re
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import jdatetime
@@ -38,6 +39,33 @@ PAGE_HEADERS = {
                                 "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
                                 "base-uri 'none'; frame-ancestors 'none'"),
 }
+
+
+_HOST = re.compile(r"[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\]")
+
+
+def _headers(store) -> dict[str, str]:
+    """A store's pages may also send a form on to the store's own site: the one-click connect
+    POSTs here and is redirected to its WooCommerce, and browsers hold a form's redirects to
+    form-action too."""
+    if store is None:
+        return PAGE_HEADERS
+    url = urlsplit(store.url)
+    try:
+        port = url.port
+    except ValueError:
+        return PAGE_HEADERS
+    host = url.hostname or ""
+    try:  # a Persian domain as browsers send it (punycode); an IPv6 address in brackets
+        host = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return PAGE_HEADERS
+    if url.scheme not in ("http", "https") or not _HOST.fullmatch(host):
+        return PAGE_HEADERS  # nothing that could smuggle a directive into the policy
+    origin = f"{url.scheme}://{host}" + (f":{port}" if port else "")
+    csp = PAGE_HEADERS["Content-Security-Policy"].replace(
+        "form-action 'self'", f"form-action 'self' {origin}")
+    return PAGE_HEADERS | {"Content-Security-Policy": csp}
 
 
 def _number(value, digits: int = 0) -> str:
@@ -185,7 +213,7 @@ def page(request: Request, template: str, /, *, status_code: int = 200, panel=No
         csrf=panel.csrf if panel is not None else "",
         tz=store.timezone if store is not None else "Asia/Tehran",
         currency=store.currency if store is not None else "IRT", **context)
-    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+    return HTMLResponse(html, status_code=status_code, headers=_headers(store))
 
 
 def redirect(url: str) -> RedirectResponse:
