@@ -6,6 +6,7 @@ missing server is an error.
 """
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -178,10 +179,18 @@ class LiveServer:
 ADMIN_TOKEN = "test-operator-token-9fK2xQ7mZp4LwR8vN3bT"
 
 
+SCREENSHOTS = Path(__file__).resolve().parent / "artifacts" / "screenshots"
+
+
 def pytest_configure(config):
     # Here, not beside one suite: tests/admin and tests/stores both fuzz.
     config.addinivalue_line("markers", "fuzz: OpenAPI-driven fuzzing (bounded; part of the normal "
                                        "suite, `-m 'not fuzz'` leaves it out)")
+    # The browser tests' screenshots of the last run, and only those: emptied once, by the
+    # process that runs the xdist workers (a worker emptying it would delete its siblings').
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+        SCREENSHOTS.mkdir(parents=True)
 
 
 @pytest.fixture(scope="session")

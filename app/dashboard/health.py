@@ -39,6 +39,7 @@ class Item:
 class Checklist:
     items: list[Item]
     connection: dict  # connection_health(): topics with their last delivery, rejections
+    webhooks: dict  # topic → its webhook at the store as the one-click connect left it
 
     @property
     def done(self) -> bool:
@@ -79,7 +80,7 @@ def checklist(session: Session, store: Store) -> Checklist:
         Item("test_sms", has_sent_test(session, store_id=store.id),
              {"step": _first_step(session, store)}),
     ]
-    return Checklist(items=items, connection=health)
+    return Checklist(items=items, connection=health, webhooks={r.topic: r for r in registered})
 
 
 def _provider_label(provider: str) -> str:

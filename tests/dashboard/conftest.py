@@ -5,7 +5,6 @@ seed.py), and a second shop whose rows must never show in the first one's panel.
 """
 
 import re
-import shutil
 from pathlib import Path
 
 import httpx
@@ -13,10 +12,9 @@ import pytest
 
 from app.db import unit_of_work
 from app.http import tls
+from tests.conftest import SCREENSHOTS
 from tests.dashboard.seed import Seeded, seed_store
 from tests.helpers import StoreCreds, create_store
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 _LOGIN_TOKEN = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
@@ -85,7 +83,5 @@ def other_store(factory) -> StoreCreds:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
-    return ARTIFACTS
+    """Where the browser tests' screenshots go (emptied at the start of the run: tests/conftest)."""
+    return SCREENSHOTS

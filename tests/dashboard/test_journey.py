@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from app.commerce.fake_woocommerce import FakeWooCommerce
+from app.commerce.topics import WEBHOOK_TOPICS
 from app.db import unit_of_work
 from app.stores.models import Store
 from tests.dashboard.test_browser import DESKTOP, PHONE, Merchant
@@ -83,6 +84,7 @@ def test_a_new_merchant_reaches_a_connected_store_and_a_sent_test_sms(
         assert page.locator("#checklist").count() == 0
         health = page.locator("#health")
         assert health.is_visible() and "کاوه‌نگار" in health.inner_text()
+        assert health.locator("#health-topics .badge.on").count() == len(WEBHOOK_TOPICS)
         assert merchant.layout_problems() == []
         page.screenshot(path=folder / f"journey-health-{width}.png", full_page=True)
         assert merchant.errors == [], merchant.errors
