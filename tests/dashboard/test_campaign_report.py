@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.models import CampaignStep
-from app.dashboard.views import change, times
+from app.dashboard.numbers import change, times
 from app.db import unit_of_work
 from app.http import tls
 from tests.dashboard.seed import CAMPAIGN_PERIOD, CAMPAIGN_PERIOD_ISO, seed_campaign_history
@@ -87,7 +87,7 @@ def test_each_step_and_variant_with_its_previous_figures(panel, history, cart, f
         "۰ تومان ۱۵٬۰۰۰ تومان قبل: ۱۰٬۰۰۰ تومان ۱۳ برابر قبل: ۰ برابر ۵۰٬۰۰۰ تومان قبل: "
         "۰ تومان —")
     assert row(page, f"step-{step2}") == (
-        "مرحلهٔ ۲ ۱ قبل: ۱ ۱ ۱۰۰٪ قبل: ۱ ۰ ۰٫۰٪ قبل: ۱ ۰ ۰٫۰٪ قبل: ۰ ۰ تومان قبل: ۰ تومان "
+        "مرحلهٔ ۲ ۱ قبل: ۱ ۱ ۱۰۰٪ قبل: ۱ ۰ ۰٪ قبل: ۱ ۰ ۰٪ قبل: ۰ ۰ تومان قبل: ۰ تومان "
         "۵٬۰۰۰ تومان قبل: ۵٬۰۰۰ تومان ۰ برابر قبل: ۰ برابر ۰ تومان قبل: ۰ تومان "
         "نگه داشته شده ۱")
     # Nothing sent, nothing spent: no return to speak of.
@@ -181,7 +181,7 @@ def test_csv_files_refuse_a_wrong_period_or_phones_value(panel, cart):
 
 
 @pytest.mark.parametrize("ratio, shown", [(4.0, "۴ برابر"), (3.96, "۴ برابر"),
-                                          (0.04, "۰ برابر"), (1.25, "۱٫۲ برابر")])
+                                          (0.04, "زیر ۰٫۱ برابر"), (1.25, "۱٫۲ برابر")])
 def test_a_whole_return_on_spend_has_no_decimal(ratio, shown):
     assert times(ratio) == shown
 

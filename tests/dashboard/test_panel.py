@@ -13,7 +13,7 @@ from app.admin.preview import TEST_SEND_LOCALID_BASE
 from app.campaigns.models import Campaign, CampaignStep
 from app.contacts.models import Contact
 from app.dashboard.auth import COOKIE
-from app.dashboard.views import times
+from app.dashboard.numbers import times
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
