@@ -17,11 +17,12 @@ MAX_LABELS = 6     # dates under a phone's plot; a wider screen shows twice as m
 TARGET_STEPS = 4   # the axis is cut in about this many steps
 WIDEST_BAR = 75 / 7  # percent: a bar is never wider than in a week's chart (one day is no slab)
 
-# The narrowest plot of each screen class (px), and a value label's width per character in
-# Vazirmatn at the chart's 11.2 px (measured in Chromium: «۸۰۰ هزار» 37 px, «۱۲۳» 16.5 px):
-# a label is shown at a class only where it fits at that width.
-PLOT_WIDTH = {"phone": 280, "wide": 620}  # below / from 48rem, as panel.css switches
-CHAR_WIDTH, LABEL_GAP = 5.6, 3
+# The narrowest plot of each screen class (px; panel.css switches at 48rem and 64rem), and a
+# value label's width per character in Vazirmatn at the chart's 11.2 px, a little over what
+# Chromium measures («۸۰۰ هزار» 37 px, «۱٫۲ میلیون» 48, «۱۲۳» 16.5): a label is shown at a
+# class only where it fits at that width.
+PLOT_WIDTH = {"phone": 280, "wide": 620, "desk": 860}
+CHAR_WIDTH, LABEL_PAD, LABEL_GAP = 5.0, 2, 3
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def bar_chart(days: list[dict], key: str, *, currency: str | None = None) -> Cha
     slot = 100 / max(len(days), 1)
     width = min(slot * 0.75, WIDEST_BAR)
     texts = [short(v) if v else "" for v in values]
-    sizes = [len(text) * CHAR_WIDTH for text in texts]
+    sizes = [len(text) * CHAR_WIDTH + LABEL_PAD for text in texts]
     centers = [100 - (i + 0.5) * slot for i in range(len(days))]  # the first day at the right
     places = [_placement(c, size) for c, size in zip(centers, sizes, strict=True)]
     room = {cls: _fits(values, [_span(x, anchor, size, px) for (x, anchor), size

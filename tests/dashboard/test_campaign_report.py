@@ -203,3 +203,26 @@ def test_a_deleted_step_stays_while_it_has_figures(panel, history, cart, factory
     page = panel.get(f"/panel/campaigns/{cart}", **CAMPAIGN_PERIOD)
     assert row(page, f"step-{step2}").startswith("مرحلهٔ ۲ حذف‌شده ۱ قبل: ۱")
     assert f'id="step-{step3}"' not in page.text  # nothing sent, then or before
+
+
+def test_the_period_day_by_day_with_values(panel, history, cart, seeded):
+    page = panel.get(f"/panel/campaigns/{cart}", **CAMPAIGN_PERIOD).text
+    charts = page[page.index('id="report-charts"'):]
+    revenue = charts[:charts.index('id="chart-sent"')]
+    assert re.findall(r"<title>(.*?)</title>", revenue) == [
+        f"۱۴۰۴/۰۶/{day}: {amount} تومان" for day, amount in [
+            ("۲۰", "۰"), ("۲۱", "۴۰۰٬۰۰۰"), ("۲۲", "۰"), ("۲۳", "۲۰۰٬۰۰۰"), ("۲۴", "۰"),
+            ("۲۵", "۰"), ("۲۶", "۰"), ("۲۷", "۰"), ("۲۸", "۰"), ("۲۹", "۰")]]
+    assert re.findall(r'class="value at-phone at-wide at-desk">(.*?)</text>', revenue) == [
+        "۴۰۰ هزار", "۲۰۰ هزار"]
+    ticks = re.search(r'<div class="y-axis" aria-hidden="true">(.*?)</div>', revenue, re.S)[1]
+    assert re.findall(r"<span>(.*?)</span>", ticks) == [
+        "۴۰۰ هزار", "۳۰۰ هزار", "۲۰۰ هزار", "۱۰۰ هزار", "۰"]
+    sent = charts[charts.index('id="chart-sent"'):]
+    assert re.findall(r'class="value[^"]*">(.*?)</text>', sent) == ["۱"] * 4
+    # A campaign that sent nothing in those days says so, instead of drawing a flat line.
+    quiet = panel.get(f"/panel/campaigns/{seeded.campaign_ids['cross_sell']}",
+                      **CAMPAIGN_PERIOD).text
+    assert "در این بازه هنوز درآمدی از این کمپین نیست." in quiet
+    assert "در این بازه هنوز پیامکی از این کمپین فرستاده نشده است." in quiet
+    assert 'class="plot"' not in quiet

@@ -10,6 +10,7 @@ import pytest
 
 from app.dashboard.chart import (
     CHAR_WIDTH,
+    LABEL_PAD,
     PLOT_WIDTH,
     WIDEST_BAR,
     _span,
@@ -18,6 +19,8 @@ from app.dashboard.chart import (
     nice_step,
 )
 from app.digits import persian_digits
+
+EVERYWHERE = ("phone", "wide", "desk")  # every screen class of PLOT_WIDTH
 
 
 def days(values: list, key: str = "sent") -> list[dict]:
@@ -60,7 +63,7 @@ def test_counts_are_never_cut_in_fractions_of_an_sms():
     chart = bar_chart(days([3, 1, 2]), "sent")
     assert [t.text for t in chart.ticks] == ["۳", "۲", "۱", "۰"]
     assert [bar.label for bar in chart.bars] == ["۳", "۱", "۲"]
-    assert all(bar.shown_at == ("phone", "wide") for bar in chart.bars)
+    assert all(bar.shown_at == EVERYWHERE for bar in chart.bars)
     assert [bar.top for bar in chart.bars] == [0, pytest.approx(66.667), pytest.approx(33.333)]
 
 
@@ -87,7 +90,7 @@ def test_one_day_is_one_bar_in_the_middle_not_a_slab():
     assert bar.width <= WIDEST_BAR
     assert bar.x + bar.width / 2 == pytest.approx(50)
     assert (bar.slot_x, bar.slot_width) == (0, 100)  # the tooltip covers the whole plot
-    assert bar.label == "۷" and bar.shown_at == ("phone", "wide") and bar.anchor == "middle"
+    assert bar.label == "۷" and bar.shown_at == EVERYWHERE and bar.anchor == "middle"
     assert [t.text for t in chart.ticks] == ["۸", "۶", "۴", "۲", "۰"]
     assert chart.labels == [(bar.jalali[5:], "major")]
 
@@ -97,7 +100,7 @@ def test_one_huge_day_is_labelled_and_the_small_ones_still_get_a_bar():
     chart = bar_chart(days(values), "sent")
     assert [t.text for t in chart.ticks] == ["۶٬۰۰۰", "۴٬۰۰۰", "۲٬۰۰۰", "۰"]
     huge = chart.bars[-1]  # the first day stands at the left, the last at the right
-    assert huge.label == "۵٬۰۰۰" and huge.shown_at == ("phone", "wide")
+    assert huge.label == "۵٬۰۰۰" and huge.shown_at == EVERYWHERE
     assert all(0 < bar.height < 1 for bar in chart.bars[:-1])
     assert huge.x < chart.bars[0].x
 
@@ -106,7 +109,7 @@ def test_a_label_at_the_edge_is_held_inside_the_plot():
     chart = bar_chart(revenue([0] * 28 + [500_000, 300_000]), "revenue", currency="IRT")
     last = chart.bars[-1]  # at the left edge: its label starts there and runs right
     peak = chart.bars[-2]
-    assert (peak.label_x, peak.anchor) == (0, "end") and peak.shown_at == ("phone", "wide")
+    assert (peak.label_x, peak.anchor) == (0, "end") and peak.shown_at == EVERYWHERE
     assert last.shown_at == ()  # it would stand over the taller bar beside it
 
 
@@ -116,7 +119,8 @@ def test_labels_never_overlap_each_other_nor_a_taller_bar(count):
     chart = bar_chart(revenue(values), "revenue", currency="IRT")
     for where, width in PLOT_WIDTH.items():
         slot = width / count
-        spans = [(i, _span(b.label_x, b.anchor, len(b.label) * CHAR_WIDTH, width))
+        spans = [(i, _span(b.label_x, b.anchor, len(b.label) * CHAR_WIDTH + LABEL_PAD,
+                                         width))
                  for i, b in enumerate(chart.bars) if where in b.shown_at]
         assert spans, where  # the tallest bar at least is labelled
         for n, (i, (left, right)) in enumerate(spans):
@@ -126,7 +130,7 @@ def test_labels_never_overlap_each_other_nor_a_taller_bar(count):
             under = range(int(max(left, 0) // slot), int(min(right, width - .01) // slot) + 1)
             assert all(chart.bars[count - 1 - k].value <= chart.bars[i].value for k in under)
     # More room, more labels.
-    assert len(shown(chart, "wide")) >= len(shown(chart, "phone"))
+    assert len(shown(chart, "desk")) >= len(shown(chart, "wide")) >= len(shown(chart, "phone"))
 
 
 def test_ninety_days_name_few_dates_and_always_today():
@@ -154,7 +158,7 @@ def test_the_home_charts_carry_their_values(panel):
     revenue = page[page.index('id="chart-revenue"'):page.index('id="chart-sent"')]
     assert "(به تومان)" in revenue
     # The two orders' days (5,000,000 and 3,000,000 rial): labelled short, whole in the tooltip.
-    assert re.search(r'<text [^>]*class="value at-phone at-wide">۵۰۰ هزار</text>', revenue)
+    assert re.search(r'<text [^>]*class="value at-phone at-wide at-desk">۵۰۰ هزار</text>', revenue)
     assert re.search(r"<title>[۰-۹/]+: ۵۰۰٬۰۰۰ تومان</title>", revenue)
     assert re.search(r"<title>[۰-۹/]+: ۳۰۰٬۰۰۰ تومان</title>", revenue)
     assert revenue.count("<title>") == 30  # every day of the period, even a day of nothing
@@ -162,4 +166,8 @@ def test_the_home_charts_carry_their_values(panel):
     assert re.findall(r"<span>(.*?)</span>", ticks) == ["۶۰۰ هزار", "۴۰۰ هزار", "۲۰۰ هزار", "۰"]
     sent = page[page.index('id="chart-sent"'):]
     assert re.findall(r"<span>(.*?)</span>", sent.split("<svg")[0]) == ["۱", "۰"]
-    assert len(re.findall(r'class="value at-phone at-wide">۱</text>', sent)) == 4
+    # Four days of one SMS each: labelled on a laptop; on a phone, three of them next to each
+    # other leave room for two labels.
+    classes = re.findall(r'class="value ([^"]*)">۱</text>', sent)
+    assert len(classes) == 4 and all("at-wide at-desk" in c for c in classes)
+    assert 2 <= len([c for c in classes if "at-phone" in c]) < 4
