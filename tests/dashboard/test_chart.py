@@ -19,6 +19,7 @@ from app.dashboard.chart import (
     nice_step,
 )
 from app.digits import persian_digits
+from tests.dashboard.test_browser import DESKTOP, PHONE, Merchant
 
 EVERYWHERE = ("phone", "wide", "desk")  # every screen class of PLOT_WIDTH
 
@@ -171,3 +172,59 @@ def test_the_home_charts_carry_their_values(panel):
     classes = re.findall(r'class="value ([^"]*)">۱</text>', sent)
     assert len(classes) == 4 and all("at-wide at-desk" in c for c in classes)
     assert 2 <= len([c for c in classes if "at-phone" in c]) < 4
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_new_stores_home_in_a_browser(viewport, browser, live_server, other_store,
+                                        database_url, screenshots):
+    merchant = Merchant(browser, live_server.url, viewport)
+    try:
+        merchant.sign_in(other_store.api_key)
+        page = merchant.page
+        assert page.locator("#chart-revenue .chart-empty").inner_text() == (
+            "در این بازه هنوز درآمدی از پیامک‌ها نیست.")
+        assert page.locator("#chart-sent .chart-empty").is_visible()
+        assert page.locator("svg.plot").count() == 0
+        assert merchant.layout_problems() == []
+        folder = screenshots / database_url.split(":")[0].split("+")[0]
+        folder.mkdir(exist_ok=True)
+        name = "phone" if viewport is PHONE else "desktop"
+        page.screenshot(path=folder / f"home-empty-{name}.png", full_page=True)
+        assert merchant.errors == []
+    finally:
+        merchant.close()
+
+
+# Every value label drawn (not hidden at this width), once the font is in: the revenue chart's,
+# whether each stays inside its plot, and how many overlap another of the same chart.
+_LABELS = """async () => {
+    await document.fonts.ready;
+    const shown = [...document.querySelectorAll("svg.plot text.value")]
+        .filter(t => getComputedStyle(t).display !== "none")
+        .map(t => ({chart: t.closest("figure").id, text: t.textContent,
+                    box: t.getBoundingClientRect(),
+                    plot: t.closest("svg").getBoundingClientRect()}));
+    const overlapping = shown.filter((a, i) => shown.slice(i + 1).some(b =>
+        a.chart === b.chart && a.box.left < b.box.right && b.box.left < a.box.right
+        && a.box.top < b.box.bottom && b.box.top < a.box.bottom));
+    return {revenue: shown.filter(s => s.chart === "chart-revenue").map(s => s.text),
+            inside: shown.every(s => s.box.left >= s.plot.left - 1
+                                 && s.box.right <= s.plot.right + 1),
+            overlapping: overlapping.length};
+}"""
+
+
+def test_value_labels_show_where_they_fit_at_each_width(browser, live_server, seeded):
+    """The seeded home's revenue peak is labelled at a phone's, a tablet's and a laptop's width;
+    each label stays inside its plot (on a phone held against its left edge), none overlaps
+    another."""
+    for viewport in (PHONE, {"width": 900, "height": 800}, DESKTOP):
+        merchant = Merchant(browser, live_server.url, viewport)
+        try:
+            merchant.sign_in(seeded.store.api_key)
+            found = merchant.page.evaluate(_LABELS)
+            assert merchant.errors == []
+        finally:
+            merchant.close()
+        assert "۵۰۰ هزار" in found["revenue"], viewport
+        assert found["inside"] and found["overlapping"] == 0, (viewport, found)
