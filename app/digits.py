@@ -13,3 +13,10 @@ def latin_digits(text: str) -> str:
 def persian_digits(value) -> str:
     """12 → «۱۲» (any value, as its str)."""
     return str(value).translate(_PERSIAN)
+
+
+def persian_number(value: float, decimals: int = 0) -> str:
+    """12345.6 → «۱۲٬۳۴۵٫۶»: Persian digits, «٬» between thousands and «٫» before the decimals
+    (never a Latin "," or "."). A whole number (or decimals=0) shows no decimals."""
+    text = f"{value:,.{decimals}f}" if decimals else f"{round(value):,}"
+    return persian_digits(text.replace(",", "٬").replace(".", "٫"))

@@ -1,8 +1,10 @@
 """Small Persian HTML pages (templates/pages/): plain Jinja, inline CSS, nothing external.
 
 Customers open them from an SMS on cheap phones over slow links, so a page is one request of a
-few kilobytes. Their URLs are credentials (a survey token answers the survey), hence no
-caching, no indexing and no Referer to the pages they link to.
+few kilobytes; the panel's Vazirmatn font follows it (kept a year by the browser, and the text
+shows at once in the phone's own font until it arrives). Their URLs are credentials (a survey
+token answers the survey), hence no caching, no indexing and no Referer to the pages they link
+to.
 """
 
 from functools import lru_cache
@@ -10,6 +12,7 @@ from functools import lru_cache
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from app.dashboard.assets import FONT, asset_url
 from app.digits import persian_digits
 from app.messaging.render import TEMPLATES
 
@@ -19,7 +22,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
-                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+                                "font-src 'self'; form-action 'self'; base-uri 'none'; "
+                                "frame-ancestors 'none'"),
 }
 
 
@@ -28,6 +32,7 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES / "pages"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["fa"] = persian_digits
+    env.globals["font_url"] = asset_url(FONT)
     return env
 
 

@@ -1,15 +1,14 @@
-"""Rendering panel pages: the Jinja environment, Persian filters, security headers, assets.
+"""Rendering panel pages: the Jinja environment, Persian filters, security headers.
 
 Every figure a person reads goes through a filter here: Persian digits, the Persian thousands
-separator, Jalali dates in the store's timezone, money in the store's unit. The words themselves
+separator (app/dashboard/numbers.py), Jalali dates in the store's timezone, money in the store's
+unit. The words themselves
 live in templates/dashboard/.
 """
 
-import hashlib
 import re
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -20,12 +19,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from sqlalchemy.orm import object_session
 
 from app.dashboard import health
+from app.dashboard.assets import asset_url
 from app.dashboard.auth import COOKIE, COOKIE_PATH, LoginRequired
+from app.dashboard.numbers import change, number, percent, times
 from app.digits import persian_digits
 from app.messaging.persian import money
 from app.messaging.render import TEMPLATES
-
-STATIC = Path(__file__).resolve().parent / "static"
 
 # Scripts and styles only from our own files; no inline script or style, nothing from another
 # origin (the chart is inline SVG drawn with presentation attributes, not style).
@@ -36,10 +35,10 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                                "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+                                "form-action 'self'; "
                                 "base-uri 'none'; frame-ancestors 'none'"),
 }
-
 
 _HOST = re.compile(r"[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\]")
 
@@ -66,46 +65,6 @@ def _headers(store) -> dict[str, str]:
     csp = PAGE_HEADERS["Content-Security-Policy"].replace(
         "form-action 'self'", f"form-action 'self' {origin}")
     return PAGE_HEADERS | {"Content-Security-Policy": csp}
-
-
-def _number(value, digits: int = 0) -> str:
-    """12345.6 → «۱۲٬۳۴۵٫۶» (Persian digits, Persian separators)."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}" if digits else f"{round(value):,}"
-    return persian_digits(text.replace(",", "٬").replace(".", "٫"))
-
-
-ROI_CAP = 100  # past this the ratio says more about a tiny cost than about the campaign
-
-
-def times(ratio) -> str:
-    """Revenue per rial spent, as a merchant reads it: «۲٫۵ برابر», «۲۳ برابر», «بیش از ۱۰۰
-    برابر»; «—» when nothing was spent."""
-    if ratio is None:
-        return "—"
-    if ratio >= ROI_CAP:
-        return f"بیش از {_number(ROI_CAP)} برابر"
-    shown = _number(ratio, 0 if ratio >= 10 or ratio == 0 else 1).removesuffix("٫۰")
-    return f"{shown} برابر"  # «۴ برابر», not «۴٫۰ برابر»
-
-
-def change(current, previous) -> str:
-    """How far a figure moved from the previous period: «▲ ۲۵٪», «▼ ۱۰٪», «۰٪»; «—» when the
-    previous period had none (growth from nothing is no percentage)."""
-    if current is None or not previous:
-        return "—"
-    moved = (current - previous) / previous * 100
-    shown = _number(abs(moved), 1 if abs(moved) < 10 else 0).removesuffix("٫۰")
-    if shown == "۰":
-        return "۰٪"
-    return f"{'▲' if moved > 0 else '▼'} {shown}٪"
-
-
-def _percent(rate) -> str:
-    if rate is None:
-        return "—"
-    return _number(rate * 100, 1 if rate * 100 < 10 else 0) + "٪"
 
 
 def _local(at: datetime, tz: str) -> datetime:
@@ -154,7 +113,7 @@ def _fill(message: str, params: dict | None) -> str:
     """A template's message with its {placeholders}, numbers in Persian digits."""
     if not params:
         return message
-    return message.format_map({k: _number(v) if isinstance(v, int) else v
+    return message.format_map({k: number(v) if isinstance(v, int) else v
                                for k, v in params.items()})
 
 
@@ -162,38 +121,16 @@ def _fill(message: str, params: dict | None) -> str:
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES / "dashboard"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(fa=persian_digits, num=_number, pct=_percent, times=times, jdate=_jdate,
-                       jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money, fill=_fill)
+    env.filters.update(fa=persian_digits, num=number, pct=percent, times=times, change=change,
+                       jdate=_jdate, jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money,
+                       fill=_fill)
     env.globals.update(asset=asset_url, query=_query)
-    env.filters["change"] = change
     return env
 
 
 def _query(base: str, **params) -> str:
     kept = {k: v for k, v in params.items() if v not in (None, "")}
     return f"{base}?{urlencode(kept)}" if kept else base
-
-
-# -- static files --------------------------------------------------------------------------------
-
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-          ".svg": "image/svg+xml"}
-
-
-@lru_cache(maxsize=1)
-def assets() -> dict[str, tuple[bytes, str, str]]:
-    """name → (content, media type, version): a handful of small files, read once."""
-    found = {}
-    for path in sorted(STATIC.iterdir()):
-        if path.suffix in _TYPES:
-            data = path.read_bytes()
-            found[path.name] = (data, _TYPES[path.suffix], hashlib.sha256(data).hexdigest()[:12])
-    return found
-
-
-def asset_url(name: str) -> str:
-    # The version in the URL lets browsers keep the file for a year and still see a new one.
-    return f"/panel/static/{name}?v={assets()[name][2]}"
 
 
 # -- responses -----------------------------------------------------------------------------------

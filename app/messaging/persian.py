@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from app.digits import persian_digits
+from app.digits import persian_digits, persian_number
 
 # Display unit per store currency: amounts are kept in rial (see app.commerce.money).
 _UNIT = {"IRR": ("ریال", 1), "IRT": ("تومان", 10), "IRHR": ("هزار ریال", 1_000),
@@ -24,10 +24,19 @@ def _jalali(day: date) -> str:
     return persian_digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
 
 
+def unit(currency: str) -> tuple[str, int]:
+    """The store's display unit and how many rial make one: "IRT" → ("تومان", 10)."""
+    return _UNIT.get(currency.upper(), ("ریال", 1))
+
+
 def money(amount_rial: int | None, currency: str = "IRT") -> str:
-    """22000000 rial in an IRT store → «۲٬۲۰۰٬۰۰۰ تومان»."""
+    """22000000 rial in an IRT store → «۲٬۲۰۰٬۰۰۰ تومان»; 355 rial → «۳۵٫۵ تومان» (one decimal
+    at most, with the Persian «٫»)."""
     if amount_rial is None:
         return ""
-    unit, factor = _UNIT.get(currency.upper(), ("ریال", 1))
-    value = amount_rial // factor if amount_rial % factor == 0 else round(amount_rial / factor, 1)
-    return f"{persian_digits(f'{value:,}').replace(',', '٬')} {unit}"
+    name, factor = unit(currency)
+    if amount_rial % factor == 0:
+        shown = persian_number(amount_rial // factor)
+    else:
+        shown = persian_number(amount_rial / factor, 1).removesuffix("٫۰")
+    return f"{shown} {name}"

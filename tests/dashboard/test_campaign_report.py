@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.models import CampaignStep
-from app.dashboard.views import change, times
+from app.dashboard.numbers import change, times
 from app.db import unit_of_work
 from app.http import tls
 from tests.dashboard.seed import CAMPAIGN_PERIOD, CAMPAIGN_PERIOD_ISO, seed_campaign_history
@@ -87,7 +87,7 @@ def test_each_step_and_variant_with_its_previous_figures(panel, history, cart, f
         "۰ تومان ۱۵٬۰۰۰ تومان قبل: ۱۰٬۰۰۰ تومان ۱۳ برابر قبل: ۰ برابر ۵۰٬۰۰۰ تومان قبل: "
         "۰ تومان —")
     assert row(page, f"step-{step2}") == (
-        "مرحلهٔ ۲ ۱ قبل: ۱ ۱ ۱۰۰٪ قبل: ۱ ۰ ۰٫۰٪ قبل: ۱ ۰ ۰٫۰٪ قبل: ۰ ۰ تومان قبل: ۰ تومان "
+        "مرحلهٔ ۲ ۱ قبل: ۱ ۱ ۱۰۰٪ قبل: ۱ ۰ ۰٪ قبل: ۱ ۰ ۰٪ قبل: ۰ ۰ تومان قبل: ۰ تومان "
         "۵٬۰۰۰ تومان قبل: ۵٬۰۰۰ تومان ۰ برابر قبل: ۰ برابر ۰ تومان قبل: ۰ تومان "
         "نگه داشته شده ۱")
     # Nothing sent, nothing spent: no return to speak of.
@@ -181,7 +181,7 @@ def test_csv_files_refuse_a_wrong_period_or_phones_value(panel, cart):
 
 
 @pytest.mark.parametrize("ratio, shown", [(4.0, "۴ برابر"), (3.96, "۴ برابر"),
-                                          (0.04, "۰ برابر"), (1.25, "۱٫۲ برابر")])
+                                          (0.04, "زیر ۰٫۱ برابر"), (1.25, "۱٫۲ برابر")])
 def test_a_whole_return_on_spend_has_no_decimal(ratio, shown):
     assert times(ratio) == shown
 
@@ -203,3 +203,26 @@ def test_a_deleted_step_stays_while_it_has_figures(panel, history, cart, factory
     page = panel.get(f"/panel/campaigns/{cart}", **CAMPAIGN_PERIOD)
     assert row(page, f"step-{step2}").startswith("مرحلهٔ ۲ حذف‌شده ۱ قبل: ۱")
     assert f'id="step-{step3}"' not in page.text  # nothing sent, then or before
+
+
+def test_the_period_day_by_day_with_values(panel, history, cart, seeded):
+    page = panel.get(f"/panel/campaigns/{cart}", **CAMPAIGN_PERIOD).text
+    charts = page[page.index('id="report-charts"'):]
+    revenue = charts[:charts.index('id="chart-sent"')]
+    assert re.findall(r"<title>(.*?)</title>", revenue) == [
+        f"۱۴۰۴/۰۶/{day}: {amount} تومان" for day, amount in [
+            ("۲۰", "۰"), ("۲۱", "۴۰۰٬۰۰۰"), ("۲۲", "۰"), ("۲۳", "۲۰۰٬۰۰۰"), ("۲۴", "۰"),
+            ("۲۵", "۰"), ("۲۶", "۰"), ("۲۷", "۰"), ("۲۸", "۰"), ("۲۹", "۰")]]
+    assert re.findall(r'class="value at-phone at-wide at-desk">(.*?)</text>', revenue) == [
+        "۴۰۰ هزار", "۲۰۰ هزار"]
+    ticks = re.search(r'<div class="y-axis" aria-hidden="true">(.*?)</div>', revenue, re.S)[1]
+    assert re.findall(r"<span>(.*?)</span>", ticks) == [
+        "۴۰۰ هزار", "۳۰۰ هزار", "۲۰۰ هزار", "۱۰۰ هزار", "۰"]
+    sent = charts[charts.index('id="chart-sent"'):]
+    assert re.findall(r'class="value[^"]*">(.*?)</text>', sent) == ["۱"] * 4
+    # A campaign that sent nothing in those days says so, instead of drawing a flat line.
+    quiet = panel.get(f"/panel/campaigns/{seeded.campaign_ids['cross_sell']}",
+                      **CAMPAIGN_PERIOD).text
+    assert "در این بازه هنوز درآمدی از این کمپین نیست." in quiet
+    assert "در این بازه هنوز پیامکی از این کمپین فرستاده نشده است." in quiet
+    assert 'class="plot"' not in quiet

@@ -13,7 +13,7 @@ from app.admin.preview import TEST_SEND_LOCALID_BASE
 from app.campaigns.models import Campaign, CampaignStep
 from app.contacts.models import Contact
 from app.dashboard.auth import COOKIE
-from app.dashboard.views import times
+from app.dashboard.numbers import times
 from app.messaging.fake_kavenegar import DEFAULT_LINE
 from app.messaging.models import ConsoleSms
 from app.stores.models import Store
@@ -168,7 +168,11 @@ def test_home_takes_a_jalali_period_and_refuses_a_wrong_one_in_persian(panel):
     backwards = panel.get("/panel", **{"from": "1405/09/10", "to": "1405/09/01"})
     assert "بازه درست نیست" in backwards.text
     jalali = panel.get("/panel", **{"from": "۱۴۰۵/۰۹/۰۱", "to": "۱۴۰۵/۰۹/۰۵"})
-    assert jalali.text.count('class="bar revenue"') == 5 and "۱۴۰۵/۰۹/۰۱" in jalali.text
+    assert "از <b>۱۴۰۵/۰۹/۰۱</b> تا <b>۱۴۰۵/۰۹/۰۵</b> (۵ روز)" in jalali.text
+    # Five days drawn, or, with nothing in them (the shop's days are counted back from today),
+    # said to be empty.
+    assert (jalali.text.count('class="bar revenue"') == 5) != (
+        "در این بازه هنوز درآمدی از پیامک‌ها نیست." in jalali.text)
 
 
 def test_home_shows_a_lost_order_campaigns_lost_orders_beside_what_it_recovered(anonymous,

@@ -41,7 +41,7 @@ def test_the_periods_figures_months_and_cohorts_in_persian(shop_panel):
     assert _figure(page, "refund-rate") == "۱۷٪"
     assert _figure(page, "satisfaction") == "۵۰٪"
     assert _row(page, "month-table", "آبان ۱۴۰۵")[:8] == [
-        "۵", "۳", "۲", "۱", "۷۸۰٬۰۰۰ تومان", "۲۶٪", "۱۵۶٬۰۰۰ تومان", "۰٫۰٪"]
+        "۵", "۳", "۲", "۱", "۷۸۰٬۰۰۰ تومان", "۲۶٪", "۱۵۶٬۰۰۰ تومان", "۰٪"]
     # Mehr's cohort: 3,000,000, 4,500,000 and 4,750,000 Rial per customer; 6 and 12 months
     # have not ended.
     assert _row(page, "cohort-table", "مهر ۱۴۰۵") == [

@@ -18,6 +18,7 @@ from app.campaigns.schemas import (
 from app.campaigns.service import campaign_of_store
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
+from app.dashboard.chart import bar_chart
 from app.dashboard.forms import Form, Problem, from_service
 from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.views import FORM_REFUSED, page, redirect
@@ -111,6 +112,8 @@ def _campaign_page(request, current, session, campaign: Campaign, now: datetime,
     chosen = chosen_period(request, store, now)
     report = reports.campaign_report(session, store=store, period=chosen.period,
                                      campaign=campaign)
+    daily = reports.timeseries(session, store=store, period=chosen.period,
+                               campaign_id=campaign.id)["days"]
     # A personal code is made through the store's REST keys: without them its message waits.
     needs_keys = not (store.wc_consumer_key and store.wc_consumer_secret) and any(
         isinstance(s.coupon, dict) and s.coupon.get("mode") == "personal" for s in steps)
@@ -125,6 +128,8 @@ def _campaign_page(request, current, session, campaign: Campaign, now: datetime,
                 lift=report["lift"] | {"range": report["range"]},
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"),
                 report=report, chosen=chosen, presets=PRESETS,
+                revenue_chart=bar_chart(daily, "revenue", currency=store.currency),
+                sent_chart=bar_chart(daily, "sent"),
                 step_rows=_beside(report["campaign"], report["previous"]["campaign"]))
 
 

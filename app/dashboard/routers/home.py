@@ -44,6 +44,6 @@ def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) 
                  if not c["deleted"] or c["messages"] or c["orders"]]
     return page(request, "home.html", panel=current, nav="home", summary=summary,
                 totals=summary["totals"], campaigns=campaigns, period=summary["range"],
-                revenue_chart=bar_chart(series["days"], "revenue"),
+                revenue_chart=bar_chart(series["days"], "revenue", currency=store.currency),
                 sent_chart=bar_chart(series["days"], "sent"), presets=PRESETS,
                 chosen=chosen, setup=health.checklist(session, store))

@@ -1,16 +1,16 @@
-"""The panel's own CSS and JavaScript (no CDN: stores' admins may be where foreign CDNs are slow
-or blocked). Files are read once; their URLs carry a version, so browsers keep them a year."""
+"""The panel's own CSS, JavaScript and font (app/dashboard/assets.py): read once, kept a year by
+browsers when asked for at their versioned URL."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.dashboard.assets import assets
 from app.dashboard.auth import PanelNotFound
-from app.dashboard.views import assets
 
 router = APIRouter(prefix="/panel/static", include_in_schema=False)
 
 
-@router.get("/{name}")
+@router.get("/{name:path}")
 def static_file(name: str, request: Request) -> Response:
     found = assets().get(name)
     if found is None:
