@@ -42,19 +42,19 @@ def default_template(name: str) -> str:
 
 
 def syntax_tree(source: str) -> nodes.Template:
-    """The template as Jinja reads it (TemplateProblem, TemplateLimit as `validate`)."""
-    return _parse(source)
-
-
-def _parse(source: str) -> nodes.Template:
-    if len(source) > MAX_SOURCE:
-        raise TemplateLimit(f"the template is longer than {MAX_SOURCE} characters")
+    """The template as Jinja reads it, at any length (TemplateProblem when it cannot be read)."""
     try:
         return _env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", exc.lineno) from None
     except RecursionError:  # "{{{{{{…": the parser recurses per brace
         raise TemplateProblem("the template is nested too deeply", kind="nested") from None
+
+
+def _parse(source: str) -> nodes.Template:
+    if len(source) > MAX_SOURCE:
+        raise TemplateLimit(f"the template is longer than {MAX_SOURCE} characters")
+    return syntax_tree(source)
 
 
 @lru_cache(maxsize=1024)  # a send checks its lookup tokens: a good template once per process

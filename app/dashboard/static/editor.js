@@ -14,8 +14,11 @@
   const BRACE = '{{ "{" }}';
   const NOT_IN_FALLBACK = /["\\{}]/g;
   const FA_DIGITS = "۰۱۲۳۴۵۶۷۸۹";
+  const NEAR = 0.8;  // of the cap: the size shows from here on
 
-  const persian = (n) => String(n).replace(/\d/g, (d) => FA_DIGITS[d]);
+  // 1234 → «۱٬۲۳۴», as the panel writes numbers (app/dashboard/views.py _number)
+  const persian = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "٬")
+    .replace(/\d/g, (d) => FA_DIGITS[d]);
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (all, key) =>
     key in values ? values[key] : all);
 
@@ -93,11 +96,14 @@
     const size = tools.querySelector(".text-size");
     const max = Number(textarea.dataset.max);
 
+    // The text's size against the cap the server holds it to, once it comes near: the
+    // preview counts what the customer reads, this what the step stores (a chip counts as its
+    // variable's name).
     function count() {
       const length = textarea.value.trim().length;
       const over = length > max;
-      size.textContent = fill(words.dataset[over ? "over" : "size"],
-                              {n: persian(length), max: persian(max)});
+      size.textContent = length < NEAR * max ? ""
+        : fill(words.dataset[over ? "over" : "size"], {n: persian(length), max: persian(max)});
       size.classList.toggle("over", over);
     }
 
