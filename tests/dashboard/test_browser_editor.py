@@ -57,6 +57,12 @@ def _open_editor(tab: Merchant, seeded, factory, template: str | None = None):
     return page, step
 
 
+def _photograph(page, screenshots, database_url: str, name: str) -> None:
+    folder = screenshots / database_url.split(":")[0].split("+")[0]
+    folder.mkdir(exist_ok=True)
+    page.locator("#step-form").screenshot(path=folder / f"{name}.png")
+
+
 def _stored(factory, step_id: int) -> CampaignStep:
     with factory() as session:
         return session.get(CampaignStep, step_id)
@@ -167,7 +173,8 @@ def test_a_coupon_chip_without_a_coupon_is_refused_and_kept(laptop, seeded, fact
     assert _stored(factory, step.id).template == CART_REMINDER
 
 
-def test_a_very_long_text_is_refused_with_its_length_never_cut(laptop, seeded, factory):
+def test_a_very_long_text_is_refused_with_its_length_never_cut(laptop, seeded, factory,
+                                                               screenshots, database_url):
     page, step = _open_editor(laptop, seeded, factory)
     box = ".text-field[data-field=template] .chip-editor"
     long_text = ("سبد خرید شما هنوز منتظر است و ما آن را برایتان نگه داشته‌ایم. " * 40)[:2000]
@@ -193,9 +200,11 @@ def test_a_very_long_text_is_refused_with_its_length_never_cut(laptop, seeded, f
     assert page.eval_on_selector(box, "e => e.textContent").strip() == long_text.strip()
     assert _stored(factory, step.id).template == CART_REMINDER
     assert len(long_text) > MAX_TEXT
+    _photograph(page, screenshots, database_url, "step-editor-too-long")
 
 
-def test_a_text_the_chips_cannot_say_stays_a_plain_text_box(laptop, seeded, factory):
+def test_a_text_the_chips_cannot_say_stays_a_plain_text_box(laptop, seeded, factory,
+                                                            screenshots, database_url):
     raw = '{% if first_name %}{{ first_name }} عزیز، {% endif %}سبدت منتظره: {{ link }}'
     page, step = _open_editor(laptop, seeded, factory, template=raw)
     field = page.locator(".text-field[data-field=template]")
@@ -211,6 +220,7 @@ def test_a_text_the_chips_cannot_say_stays_a_plain_text_box(laptop, seeded, fact
     page.click("button[value=save]")
     page.wait_for_url(f"**/steps/{step.id}?ok=saved")
     assert _stored(factory, step.id).template == raw + "{{ store_name }}"
+    _photograph(page, screenshots, database_url, "step-editor-plain-box")
 
 
 def test_ab_variants_get_the_same_editor(laptop, seeded, factory):
@@ -250,6 +260,4 @@ def test_the_editor_with_its_chips_and_menu_fits_the_screen(width, tab_at, seede
         const r = e.getBoundingClientRect();
         return r.left < -1 || r.right > document.documentElement.clientWidth + 1;
     }).length""") == 0
-    folder = screenshots / database_url.split(":")[0].split("+")[0]
-    folder.mkdir(exist_ok=True)
-    page.locator("#step-form").screenshot(path=folder / f"step-editor-chips-{width}.png")
+    _photograph(page, screenshots, database_url, f"step-editor-chips-{width}")

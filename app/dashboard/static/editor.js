@@ -102,8 +102,11 @@
     function count() {
       const length = textarea.value.trim().length;
       const over = length > max;
+      // A refused save says why next to the text already: the size alone, not again why.
+      const said = field.querySelector(":scope > .field-error");
       size.textContent = length < NEAR * max ? ""
-        : fill(words.dataset[over ? "over" : "size"], {n: persian(length), max: persian(max)});
+        : fill(words.dataset[over && !said ? "over" : "size"],
+               {n: persian(length), max: persian(max)});
       size.classList.toggle("over", over);
     }
 
@@ -121,6 +124,7 @@
       note.className = "hint raw-note";
       note.textContent = words.dataset.raw;
       textarea.before(note);
+      textarea.dir = "ltr";  // template code reads left to right, braces in order
       textarea.addEventListener("input", (event) => {
         if (event.isTrusted) changed(true);
       });
