@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from app.admin.models import TEST_FAILED, TEST_SENDING, TEST_SENT, TestSend
 from app.billing.service import metered
-from app.campaigns import coupons
-from app.campaigns.compose import Uncomposable, choose_variant, compose, template_problem
+from app.campaigns import checks, coupons
+from app.campaigns.compose import Uncomposable, choose_variant, compose
 from app.campaigns.content import SAMPLE_CODE, render_context
 from app.campaigns.lookup import LOOKUP_MODE
 from app.campaigns.models import ABANDONED_CART, CROSS_SELL, Campaign, CampaignStep, Enrollment
@@ -37,7 +37,7 @@ from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.messaging.gateway import ErrorKind, Gateway, GatewayError, Lookup, SendResult
 from app.messaging.persian import jalali_date, money
-from app.messaging.render import TEMPLATES, over_limit
+from app.messaging.render import TEMPLATES
 from app.messaging.segments import Segments
 from app.stores.models import Store
 
@@ -116,6 +116,10 @@ class Rendered:
     opt_out_line: bool
     lookup: Lookup | None
     price_per_part: int
+    # What the merchant should know before saving this text (app/campaigns/checks.py): a
+    # coupon it quotes without one (refused when saved), no link, many parts.
+    problems: tuple[checks.TextProblem, ...] = ()
+    warnings: tuple[checks.TextWarning, ...] = ()
 
     @property
     def cost_estimate(self) -> int:
@@ -164,12 +168,9 @@ def _template_of(step: CampaignStep, template: str | None,
     """(variant name, template) to preview: a draft template, a named variant, or what the step
     says by default (app/campaigns/compose.py choose_variant)."""
     if template is not None:
-        limit = over_limit(template)
-        if limit:
-            raise PreviewError(f"template: {limit}", code="template_too_heavy")
-        problem = template_problem(template)
+        problem = checks.text_problem(template)
         if problem:
-            raise PreviewError(f"template: {problem}", code="invalid_template")
+            raise checks.TextRefused(problem, "template")
         return None, template
     try:
         return choose_variant(step, name=variant)
@@ -195,9 +196,13 @@ def preview(session: Session, *, store: Store, campaign: Campaign, step: Campaig
     except Uncomposable as exc:
         code = "invalid_lookup" if exc.where.startswith("lookup") else "invalid_template"
         raise PreviewError(str(exc), code=code) from None
+    coupon_problem = checks.coupon_problem(source, step.coupon)
     return Rendered(text=sms.text, segments=sms.segments, subject=subject, variant=sms.variant,
                     opt_out_line=sms.opt_out_line, lookup=sms.lookup,
-                    price_per_part=store.sms_price_per_part)
+                    price_per_part=store.sms_price_per_part,
+                    problems=(coupon_problem,) if coupon_problem else (),
+                    warnings=tuple(checks.text_warnings(source, coupon=step.coupon,
+                                                        parts=sms.segments.parts)))
 
 
 # -- test sends -------------------------------------------------------------------------------

@@ -243,6 +243,12 @@ class LookupPreview(BaseModel):
     tokens: dict[str, str]
 
 
+class TextWarning(BaseModel):
+    code: str = Field(description="no_link, many_parts, expiry_empty; coupon_missing (blocking)")
+    message: str
+    blocking: bool = Field(description="saving this text is refused (422 with the same code)")
+
+
 class PreviewOut(BaseModel):
     """The SMS as it would go out now, with what it costs. The link is a sample of the real
     length (no link is made); `cost_estimate` = parts × the store's price per part (Rial)."""
@@ -251,7 +257,7 @@ class PreviewOut(BaseModel):
         "text": "سارا عزیز، سبد خریدت در چای‌خانه منتظرته: http://127.0.0.1:8000/AbCd123\nلغو۱۱",
         "characters": 72, "encoding": "ucs2", "parts": 2, "cost_estimate": 2400,
         "price_per_part": 1200, "subject": "sample", "variant": None, "opt_out_line": True,
-        "lookup": None}]})
+        "lookup": None, "warnings": []}]})
 
     text: str
     characters: int
@@ -264,6 +270,11 @@ class PreviewOut(BaseModel):
     opt_out_line: bool = Field(description="the store's opt-out line was added (promotional)")
     lookup: LookupPreview | None = Field(
         None, description="lookup mode: the approved template and its tokens, as sent")
+    warnings: list[TextWarning] = Field(
+        default_factory=list,
+        description="what to know about the text before saving it: no link, more than 3 "
+                    "parts, a coupon's expiry with a fixed code (saved all the same); a coupon "
+                    "quoted by a step without one (blocking: refused when saved)")
 
 
 class TestSendRequest(PreviewRequest):

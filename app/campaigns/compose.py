@@ -17,7 +17,7 @@ from app.campaigns.reasons import Reason
 from app.contacts.names import clean_name, clean_text
 from app.messaging.gateway import Lookup
 from app.messaging.kavenegar import TokenProblem, fit_token
-from app.messaging.render import VARIABLES, TemplateProblem, render, validate
+from app.messaging.render import render
 from app.messaging.segments import Segments, count_segments
 from app.stores.models import Store
 
@@ -43,23 +43,6 @@ class Composed:
     variant: str | None
     opt_out_line: bool
     lookup: Lookup | None  # lookup mode: what goes to the gateway instead of `text`
-
-
-def template_problem(source: str) -> str | None:
-    """What keeps a template from being sent, or None: its syntax or variables ("line 2: …"),
-    or what it does with them (e.g. `{{ cart_total + 1 }}`)."""
-    try:
-        validate(source)
-    except TemplateProblem as exc:
-        return str(exc)
-    except RecursionError:  # e.g. "{{{{{{…": the parser recurses once per brace
-        return "nested too deeply to read"
-    try:
-        # Every variable is text in a real context too (render_context formats numbers, dates).
-        render(source, {name: "x" for name in VARIABLES})
-    except RENDER_ERRORS as exc:
-        return f"cannot be rendered: {type(exc).__name__}: {exc}"
-    return None
 
 
 def choose_variant(step: CampaignStep, *, seed: int | None = None,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.coupons import template_fields as coupon_fields
 from app.campaigns.models import (
+    ABANDONED_CART,
     CROSS_SELL,
     LOST_ORDER,
     POST_PURCHASE_SURVEY,
@@ -30,6 +31,20 @@ from app.surveys.service import survey_url
 
 # What a link costs in characters before its message exists (previews, estimates).
 SAMPLE_CODE = "AbCd123"
+
+# The variables render_context gives every message, then those of its subject (a cart, or an
+# order; a cross-sell's recommended product too). Others render empty.
+_EVERY_MESSAGE = ("first_name", "last_name", "store_name", "link", "coupon_code",
+                  "coupon_expires", "today")
+_CART = ("cart_items", "cart_total")
+_ORDER = ("order_number", "order_total", "product_names")
+
+
+def variables_for(kind: str) -> tuple[str, ...]:
+    """The variables a campaign of this kind has a value for, in the order the panel offers."""
+    if kind == ABANDONED_CART:
+        return _EVERY_MESSAGE + _CART
+    return _EVERY_MESSAGE + _ORDER + (("product_name",) if kind == CROSS_SELL else ())
 
 
 def _link(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,

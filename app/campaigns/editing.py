@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns import coupons, lifecycle
-from app.campaigns.compose import checked_lookup, template_problem
+from app.campaigns.checks import TextRefused, coupon_problem, text_problem
+from app.campaigns.compose import checked_lookup
 from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS, default_send_within
 from app.campaigns.models import (
     ABANDONED_CART,
@@ -30,7 +31,6 @@ from app.campaigns.schemas import MAX_STEPS, CampaignCreate, CampaignPatch, Step
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
 from app.errors import Conflict, DomainError, NotFound
-from app.messaging.render import over_limit
 from app.stores.models import Store
 
 
@@ -117,6 +117,7 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
                                  provider=store.sms_provider)
              for i, step in enumerate(data.steps)]
     for i, step in enumerate(steps):
+        _texts_fit_coupon(step, where=f"steps[{i}].")
         _codes_in_store(store, step, now, where=f"steps[{i}].")
     _lock_store(session, store.id)
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
@@ -190,13 +191,22 @@ def delete_campaign(session: Session, *, campaign: Campaign, now: datetime) -> t
 # -- steps ------------------------------------------------------------------------------------
 
 def _template_problem(where: str, source: str) -> None:
-    """InvalidStep for a template that cannot be sent."""
-    limit = over_limit(source)
-    if limit:
-        raise InvalidStep(f"{where}: {limit}", code="template_too_heavy")
-    problem = template_problem(source)
+    """TextRefused for a text that cannot be sent (app/campaigns/checks.py)."""
+    problem = text_problem(source)
     if problem:
-        raise InvalidStep(f"{where}: {problem}", code="invalid_template")
+        raise TextRefused(problem, where)
+
+
+def _texts_fit_coupon(fields: dict[str, Any], where: str = "") -> None:
+    """The step's texts (as they will be once saved: `fields` holds them all) quote a coupon
+    only when the step has one."""
+    texts = [(f"{where}template", fields.get("template") or "")]
+    texts += [(f"{where}variants[{i}].template", v["template"])
+              for i, v in enumerate(fields.get("variants") or [])]
+    for name, source in texts:
+        problem = coupon_problem(source, fields.get("coupon"))
+        if problem:
+            raise TextRefused(problem, name)
 
 
 def _checked_variants(variants: list[dict], where: str) -> list[dict]:
@@ -268,6 +278,7 @@ def add_step(session: Session, *, campaign: Campaign, data: StepCreate,
     messages they were given when they started)."""
     store = session.get_one(Store, campaign.store_id)
     fields = checked_step_fields(data.model_dump(), provider=store.sms_provider)
+    _texts_fit_coupon(fields)
     _codes_in_store(store, fields, now)
     campaign = _locked(session, campaign)  # two new steps at once must not take one position
     count = session.scalar(select(func.count()).select_from(CampaignStep).where(
@@ -292,6 +303,9 @@ def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
     campaign = session.get_one(Campaign, step.campaign_id)
     store = session.get_one(Store, campaign.store_id)
     fields = checked_step_fields(data, provider=store.sms_provider)
+    if fields.keys() & {"template", "variants", "coupon"}:
+        _texts_fit_coupon({"template": step.template, "variants": step.variants,
+                           "coupon": step.coupon} | fields)
     _codes_in_store(store, fields, now)
     if "send_within_minutes" in fields and fields["send_within_minutes"] is None:
         fields = _send_within(campaign.kind, {"delay_minutes": step.delay_minutes} | fields)

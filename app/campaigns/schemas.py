@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.campaigns.checks import MAX_TEXT
 from app.digits import latin_digits
-from app.messaging.sandbox import MAX_SOURCE
 from app.stores.schemas import NonBlank
 
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
@@ -18,7 +18,10 @@ MIN_SEND_WITHIN, MAX_SEND_WITHIN = 15, 30 * 24 * 60
 _SEND_WITHIN = ("minutes after its due time the message may still go out; later it is skipped "
                 "(reason too_late). Default (and null): the campaign kind's, by the step's delay "
                 "(README «Send no later than»)")
-MAX_TEMPLATE = MAX_SOURCE  # app/messaging/sandbox.py owns the limit
+# How long a text a request may carry. A step's text may be MAX_TEXT characters
+# (app/campaigns/checks.py owns the rule): a longer one is refused by that rule, with its own
+# code (template_too_long) and length, not by the request's parser.
+MAX_TEMPLATE = 16 * MAX_TEXT
 MAX_STEPS = 10
 MAX_VARIANTS = 10
 # A larger control group would withhold the campaign from too many customers.

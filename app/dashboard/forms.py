@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from app.campaigns.checks import TextRefused
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.digits import latin_digits
 from app.errors import DomainError
@@ -137,5 +138,7 @@ _SERVICE_CODES = {
 
 
 def from_service(exc: DomainError, field_name: str = "") -> Problem:
+    if isinstance(exc, TextRefused):  # a step's text: its reason in Persian, no English detail
+        return Problem(field_name, exc.problem.kind, exc.problem.params)
     code = _SERVICE_CODES.get(exc.code, "not_accepted")
     return Problem(field_name, code, {"detail": exc.message})

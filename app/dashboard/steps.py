@@ -11,10 +11,10 @@ from app.campaigns.models import CampaignStep
 from app.campaigns.schemas import (
     MAX_DELAY_MINUTES,
     MAX_SEND_WITHIN,
-    MAX_TEMPLATE,
     MAX_VARIANTS,
     MIN_SEND_WITHIN,
 )
+from app.dashboard.chips import Segment, segments_of
 from app.dashboard.forms import Form, plain_number
 
 UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
@@ -159,11 +159,11 @@ def fields_of(form: Form, state: dict) -> dict:
     form.problems += within_form.problems
     if not within_form.problems:  # left empty: the campaign kind's default
         fields["send_within_minutes"] = None if within is None else within * unit
+    # How long a text may be, and what it may say, is the service's to check
+    # (app/campaigns/checks.py): refused there, never cut here.
     template = state["template"].strip()
     if not template:
         form.add("template", "required")
-    elif len(template) > MAX_TEMPLATE:
-        form.add("template", "too_long", max=MAX_TEMPLATE)
     else:
         fields["template"] = template
     fields["coupon"] = coupon_of(form, state["coupon"])
@@ -185,9 +185,6 @@ def fields_of(form: Form, state: dict) -> dict:
         if not text:
             form.add(where, "variant_text_missing", name=name)
             continue
-        if len(text) > MAX_TEMPLATE:
-            form.add(where, "too_long", max=MAX_TEMPLATE)
-            continue
         weight_form = Form({where: row["weight"]})
         weight = weight_form.integer(where, low=0, high=1000)
         form.problems += weight_form.problems
@@ -197,3 +194,12 @@ def fields_of(form: Form, state: dict) -> dict:
         form.add("variants", "weights_zero")
     fields["variants"] = variants
     return fields
+
+
+def chips_of(state: dict) -> dict[str, list[Segment] | None]:
+    """Each text of the editor as words and chips, by its preview key; None: it stays a plain
+    text box (app/dashboard/chips.py)."""
+    found = {"template": segments_of(state["template"])}
+    for i, variant in enumerate(state["variants"]):
+        found[f"variant_{i}"] = segments_of(variant["template"])
+    return found

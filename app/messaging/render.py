@@ -5,6 +5,7 @@ Templates see only the documented variables (README, "Template variables") and a
 for Persian readers: `fa` (Persian digits), `money` (rial → the store's unit), `jalali`.
 """
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from app.messaging.sandbox import (
 )
 
 __all__ = ["TEMPLATES", "VARIABLES", "TemplateLimit", "TemplateProblem", "default_template",
-           "over_limit", "render", "validate"]
+           "over_limit", "render", "syntax_tree", "validate"]
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -40,15 +41,20 @@ def default_template(name: str) -> str:
     return (TEMPLATES / "sms" / f"{name}.txt").read_text(encoding="utf-8").strip()
 
 
-def _parse(source: str) -> nodes.Template:
-    if len(source) > MAX_SOURCE:
-        raise TemplateLimit(f"the template is longer than {MAX_SOURCE} characters")
+def syntax_tree(source: str) -> nodes.Template:
+    """The template as Jinja reads it, at any length (TemplateProblem when it cannot be read)."""
     try:
         return _env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(exc.message or "syntax error", exc.lineno) from None
     except RecursionError:  # "{{{{{{…": the parser recurses per brace
-        raise TemplateProblem("the template is nested too deeply") from None
+        raise TemplateProblem("the template is nested too deeply", kind="nested") from None
+
+
+def _parse(source: str) -> nodes.Template:
+    if len(source) > MAX_SOURCE:
+        raise TemplateLimit(f"the template is longer than {MAX_SOURCE} characters")
+    return syntax_tree(source)
 
 
 @lru_cache(maxsize=1024)  # a send checks its lookup tokens: a good template once per process
@@ -62,10 +68,14 @@ def validate(source: str) -> None:
         unknown = sorted(meta.find_undeclared_variables(parsed) - VARIABLES)
     except TemplateSyntaxError as exc:  # an unknown filter ("No filter named 'center'.")
         filters = ", ".join(sorted(f for f in _env.filters if not f.startswith("_")))
-        raise TemplateProblem(f"{exc.message} Filters: {filters}", exc.lineno) from None
+        named = re.search(r"named '([^']*)'", exc.message or "")
+        raise TemplateProblem(f"{exc.message} Filters: {filters}", exc.lineno,
+                              kind="unknown_filter",
+                              names=(named[1],) if named else ()) from None
     if unknown:
         raise TemplateProblem(f"unknown variable(s): {', '.join(unknown)}; "
-                              f"available: {', '.join(sorted(VARIABLES))}")
+                              f"available: {', '.join(sorted(VARIABLES))}",
+                              kind="unknown_variable", names=tuple(unknown))
     sample = {name: "x" for name in VARIABLES}
     for template in (_compiled(source), _env.from_string(instrument(_every_branch(parsed)))):
         try:
@@ -74,7 +84,7 @@ def validate(source: str) -> None:
             raise
         except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
                 RecursionError):
-            pass  # its own problem (compose.template_problem), or a branch forced open
+            pass  # its own problem (campaigns.checks.text_problem), or a branch forced open
 
 
 def over_limit(source: str) -> TemplateLimit | None:

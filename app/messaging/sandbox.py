@@ -40,9 +40,13 @@ STR_METHODS = frozenset({"capitalize", "count", "endswith", "find", "format", "i
 
 
 class TemplateProblem(ValueError):
-    def __init__(self, message: str, line: int | None = None):
+    """What keeps a template from being read. `kind` (syntax, unknown_variable, unknown_filter,
+    nested) and `names` let the panel say it in Persian; the message is the API's."""
+
+    def __init__(self, message: str, line: int | None = None, *, kind: str = "syntax",
+                 names: tuple[str, ...] = ()):
         super().__init__(message if line is None else f"line {line}: {message}")
-        self.line = line
+        self.line, self.kind, self.names = line, kind, names
 
 
 class TemplateLimit(TemplateProblem):

@@ -29,7 +29,11 @@ def preview_out(rendered: Rendered) -> dict:
                 cost_estimate=rendered.cost_estimate, price_per_part=rendered.price_per_part,
                 subject=rendered.subject, variant=rendered.variant,
                 opt_out_line=rendered.opt_out_line,
-                lookup=dict(template=lookup.template, tokens=lookup.tokens) if lookup else None)
+                lookup=dict(template=lookup.template, tokens=lookup.tokens) if lookup else None,
+                warnings=[dict(code=p.code, message=p.message, blocking=True)
+                          for p in rendered.problems]
+                + [dict(code=w.code, message=w.message, blocking=False)
+                   for w in rendered.warnings])
 
 
 @router.post("/{campaign_id}/steps/{step_id}/preview", response_model=PreviewOut,

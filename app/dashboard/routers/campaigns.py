@@ -8,6 +8,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.admin import preview
 from app.campaigns import coupons, editing
+from app.campaigns.checks import MAX_TEXT, TextRefused
+from app.campaigns.content import variables_for
 from app.campaigns.models import ABANDONED_CART, LOST_ORDER, WIN_BACK, Campaign, CampaignStep
 from app.campaigns.schemas import (
     MAX_CONTROL_PERCENT,
@@ -239,9 +241,11 @@ def add_step(campaign_id: str, current: PostDep, session: SessionDep, now: NowDe
     campaign = _campaign(session, current, campaign_id)
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     last = steps[-1] if steps else None
+    # The last step's coupon comes with its text: a text quoting the code needs it.
     data = StepCreate(delay_minutes=min((last.delay_minutes if last else 0) + 24 * 60,
                                         MAX_DELAY_MINUTES),
-                      template=last.template if last else "{{ store_name }}: {{ link }}")
+                      template=last.template if last else "{{ store_name }}: {{ link }}",
+                      coupon=last.coupon if last else None)
     try:
         step = editing.add_step(session, campaign=campaign, data=data, now=now)
     except DomainError as exc:
@@ -304,6 +308,8 @@ def _editor(request, current, session, campaign, step, *, state: dict, now: date
     return page(request, "step.html", status_code=status_code, panel=current, nav="campaigns",
                 campaign=campaign, step=step, state=state, problems=list(problems),
                 previews=previews, test=test or {}, units=step_form.UNITS,
+                chips=step_form.chips_of(state), variables=variables_for(campaign.kind),
+                max_text=MAX_TEXT,
                 discount_types=step_form.DISCOUNT_TYPES, ok=request.query_params.get("ok"),
                 unchecked_codes=_unchecked_codes(current.store, [step]),
                 error=request.query_params.get("error"),
@@ -356,6 +362,9 @@ def save_step(campaign_id: str, step_id: str, request: Request, current: PostDep
 
 
 def _field_of(exc: DomainError) -> str:
+    if isinstance(exc, TextRefused):  # "template" or "variants[1].template"
+        index = exc.where.removeprefix("variants[").partition("]")[0]
+        return f"variant_{index}" if index.isdigit() else "template"
     message = exc.message
     if message.startswith("variants") or "variants[" in message:
         return "variants"
