@@ -139,14 +139,20 @@ def _query(base: str, **params) -> str:
 # browsers log as a failed resource in the console (and a merchant's page must log nothing).
 FORM_REFUSED = 200
 
+def _banners(request: Request, store) -> list:
+    """What the store's pages say at their top while it lasts (app/dashboard/health.py)."""
+    session = object_session(store) if store is not None else None
+    if store is None or session is None:
+        return []
+    return health.banners(session, store, request.app.state.clock.now())
+
+
 def page(request: Request, template: str, /, *, status_code: int = 200, panel=None,
          **context) -> HTMLResponse:
     store = panel.store if panel is not None else None
-    session = object_session(store) if store is not None else None
     html = _env().get_template(template).render(
         request_path=request.url.path, panel=panel, store=store,
-        banners=health.banners(session, store, request.app.state.clock.now())
-        if session is not None else [],
+        banners=_banners(request, store),
         csrf=panel.csrf if panel is not None else "",
         tz=store.timezone if store is not None else "Asia/Tehran",
         currency=store.currency if store is not None else "IRT", **context)
