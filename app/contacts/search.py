@@ -10,10 +10,13 @@ half-spaces or tatweel, lower case.
 
 import re
 
-from sqlalchemy import func
+from sqlalchemy import String, func
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.contacts.models import Contact
+from app.contacts.phones import InvalidPhone, normalize_phone
 from app.digits import latin_digits
 from app.errors import DomainError
 
@@ -45,14 +48,30 @@ def name_key(text: str) -> str:
     return text
 
 
-def _sql_key(column) -> ColumnElement:
-    """name_key in SQL (replace() and lower(): the same in PostgreSQL and SQLite)."""
-    expr = func.lower(column)
+class _NameKey(FunctionElement):
+    """name_key in SQL: one translate() in PostgreSQL (a name search reads every contact of the
+    store: one call a row, not thirteen), replace()s elsewhere."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_NameKey)
+def _name_key_replaces(element, compiler, **kw) -> str:
+    expr = func.lower(*element.clauses)
     for arabic, persian in _LOOKALIKES.items():
         expr = func.replace(expr, arabic, persian)
     for dropped in _DROPPED:
         expr = func.replace(expr, dropped, "")
-    return expr
+    return compiler.process(expr, **kw)
+
+
+@compiles(_NameKey, "postgresql")
+def _name_key_translate(element, compiler, **kw) -> str:
+    # translate() drops the characters of `from` past the end of `to`.
+    source = "".join(_LOOKALIKES) + "".join(_DROPPED)
+    return compiler.process(func.translate(func.lower(*element.clauses), source,
+                                           "".join(_LOOKALIKES.values())), **kw)
 
 
 def _like_escape(text: str) -> str:
@@ -69,14 +88,16 @@ def phone_condition(text: str) -> ColumnElement:
     if len(digits) > 15:
         raise InvalidSearch(f"phone: {text!r} is longer than a phone number",
                             code="search_too_long")
+    try:  # a whole number: the store's (store_id, phone) index finds it at once
+        return Contact.phone == normalize_phone(typed).e164
+    except InvalidPhone:
+        pass
     if typed.startswith("+"):
         return Contact.phone.startswith(f"+{digits}")
     if digits.startswith("00"):
         return Contact.phone.startswith(f"+{digits[2:]}")
     if digits.startswith("0"):
         return Contact.phone.startswith(f"+98{digits[1:]}")
-    if digits.startswith("9") and len(digits) == 10:  # 9121234567: a whole number without 0
-        return Contact.phone == f"+98{digits}"
     return Contact.phone.contains(digits)
 
 
@@ -87,5 +108,5 @@ def name_condition(text: str) -> ColumnElement:
         raise InvalidSearch("name: empty", code="search_too_short")
     if len(key) > MAX_QUERY:
         raise InvalidSearch(f"name: longer than {MAX_QUERY} characters", code="search_too_long")
-    full = _sql_key(Contact.first_name + Contact.last_name)
+    full = _NameKey(Contact.first_name + Contact.last_name)
     return full.like(f"%{_like_escape(key)}%", escape="\\")
