@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import QueryParams
 
 from app.admin.activity import Filters
-from app.campaigns.models import DELIVERED, FAILED, HELD, SCHEDULED, SENDING, SENT, SKIPPED
+from app.campaigns.models import DELIVERED, FAILED, SENT, SKIPPED
 from app.contacts.search import InvalidSearch, looks_like_phone
 from app.dashboard.forms import Problem
 from app.reports.period import InvalidPeriod, local_midnight, parse_day
 
-# The log shows what happened; what is still to come (or waits) has a tab of its own.
+# The log shows what happened; what is still to come (or waits, or is going out this
+# second) has a tab of its own (app/dashboard/queries.py upcoming).
 LOG_STATUSES = (SENT, DELIVERED, FAILED, SKIPPED)
-UPCOMING_STATUSES = (SCHEDULED, SENDING, HELD)
 _MAX_TEXT = 60
 _MAX_ID = 10**9
 

@@ -14,6 +14,7 @@ from app.admin.pagination import page
 from app.campaigns.models import (
     HELD,
     SCHEDULED,
+    SENDING,
     Attribution,
     Campaign,
     CampaignStep,
@@ -66,12 +67,12 @@ def message_rows(session: Session, *, store: Store,
             for m, clicks in rows]
 
 
-def _unsent(store: Store, status: str):
+def _unsent(store: Store, *statuses: str):
     # `sent_at IS NULL` lets the database read the store's unsent messages by due time
     # (ix_messages_store_id_due_at_unsent) instead of every message of the store.
     return (select(Message, Link.human_clicks).outerjoin(Link, Link.message_id == Message.id)
             .where(Message.store_id == store.id, Message.sent_at.is_(None),
-                   Message.status == status))
+                   Message.status.in_(statuses)))
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,11 @@ class Upcoming:
 
 
 def upcoming(session: Session, *, store: Store) -> Upcoming:
-    """What goes out next and what is held, soonest first. What was skipped is in the log."""
+    """What goes out next (or is going out now) and what is held, soonest first. What was
+    skipped is in the log."""
     return Upcoming(*(message_rows(session, store=store, rows=[tuple(r) for r in session.execute(
-        _unsent(store, status).order_by(Message.due_at, Message.id).limit(UPCOMING)).all()])
-        for status in (SCHEDULED, HELD)))
+        _unsent(store, *statuses).order_by(Message.due_at, Message.id).limit(UPCOMING)).all()])
+        for statuses in ((SCHEDULED, SENDING), (HELD,))))
 
 
 @dataclass(frozen=True)
