@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.admin.pagination import page
 from app.campaigns.models import Attribution, Enrollment, Message
 from app.campaigns.service import campaign_of_store
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
+from app.contacts.search import name_condition, phone_condition
 from app.errors import DomainError, NotFound
 from app.links.models import Link
 from app.stores.models import Store
@@ -25,6 +27,16 @@ class Filters:
     campaign_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Messages only: their contact's phone (any digits, a part of it) or name (a part of it).
+    phone: str | None = None
+    name: str | None = None
+    # Messages only, without `status`: one of these (the panel's log leaves out what is to come).
+    statuses: tuple[str, ...] | None = None
+
+    def contact_conditions(self) -> list[ColumnElement]:
+        """The contact filters as conditions on Contact (InvalidSearch when one cannot be)."""
+        return ([phone_condition(self.phone)] if self.phone else []) + \
+            ([name_condition(self.name)] if self.name else [])
 
 
 def _aware(at: datetime | None, store: Store) -> datetime | None:
@@ -93,7 +105,7 @@ def orders(session: Session, *, store: Store, filters: Filters, limit: int, curs
 
 def messages(session: Session, *, store: Store, filters: Filters, contact_id: int | None,
              limit: int, cursor: str | None):
-    """Messages with their human clicks."""
+    """Messages with their human clicks; `filters.phone` and `.name` find them by contact."""
     _campaign(session, store, filters.campaign_id)
     _contact(session, store, contact_id)
     query = (select(Message, Link.human_clicks)
@@ -101,9 +113,15 @@ def messages(session: Session, *, store: Store, filters: Filters, contact_id: in
              .where(Message.store_id == store.id))
     if filters.status is not None:
         query = query.where(Message.status == filters.status)
+    elif filters.statuses is not None:
+        query = query.where(Message.status.in_(filters.statuses))
     if filters.campaign_id is not None:
         query = query.where(Message.campaign_id == filters.campaign_id)
     if contact_id is not None:
         query = query.where(Message.contact_id == contact_id)
+    if conditions := filters.contact_conditions():
+        # The store's matching contacts first (few), then their messages by contact.
+        query = query.where(Message.contact_id.in_(
+            select(Contact.id).where(Contact.store_id == store.id, *conditions)))
     query = _range(query, Message.due_at, filters, store)
     return page(session, query, Message.id, limit=limit, cursor=cursor)

@@ -1,7 +1,8 @@
 """Template previews and test sends: the SMS a step would send now, made without writing a row.
 
 A preview renders with `render_context(message=None)` for a real cart or order (the link is a
-sample of the real length, nothing is minted), or with the built-in sample subject
+sample of the real length that opens a sample page of its kind, app/links/samples.py; nothing is
+minted), or with the built-in sample subject
 (templates/admin/sample_subject.json). Its figures are the ones a real send would have: the
 opt-out line for promotional campaigns, GSM-7/UCS-2 parts, parts × the store's price per part.
 
@@ -26,11 +27,10 @@ from app.admin.models import TEST_FAILED, TEST_SENDING, TEST_SENT, TestSend
 from app.billing.service import metered
 from app.campaigns import checks, coupons
 from app.campaigns.compose import Uncomposable, choose_variant, compose
-from app.campaigns.content import SAMPLE_CODE, render_context
+from app.campaigns.content import render_context, sample_link
 from app.campaigns.lookup import LOOKUP_MODE
 from app.campaigns.models import ABANDONED_CART, CROSS_SELL, Campaign, CampaignStep, Enrollment
 from app.commerce.models import Cart, Order
-from app.config import get_settings
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
 from app.digits import persian_digits
@@ -72,17 +72,12 @@ def _sample() -> dict:
     return json.loads((TEMPLATES / "admin" / "sample_subject.json").read_text(encoding="utf-8"))
 
 
-def _sample_link() -> str:
-    # Where real messages' links point (app.campaigns.content): same base, same length.
-    return f"{get_settings().public_url}/{SAMPLE_CODE}"
-
-
 def sample_context(*, store: Store, kind: str, coupon_fields: dict, now: datetime) -> dict:
     """The built-in subject: a Persian name, a cart (abandoned_cart) or an order (the others)."""
     sample = _sample()
     context = {"first_name": sample["first_name"], "last_name": sample["last_name"],
                "store_name": store.name, "today": jalali_date(now, store.timezone),
-               "link": _sample_link(), **coupon_fields}
+               "link": sample_link(kind), **coupon_fields}
     if kind == ABANDONED_CART:
         context["cart_items"] = "، ".join(sample["cart_items"])
         context["cart_total"] = money(sample["cart_total_rial"], store.currency)

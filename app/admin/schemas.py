@@ -254,7 +254,7 @@ class PreviewOut(BaseModel):
     length (no link is made); `cost_estimate` = parts × the store's price per part (Rial)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "text": "سارا عزیز، سبد خریدت در چای‌خانه منتظرته: http://127.0.0.1:8000/AbCd123\nلغو۱۱",
+        "text": "سارا عزیز، سبد خریدت در چای‌خانه منتظرته: http://127.0.0.1:8000/SmpCart\nلغو۱۱",
         "characters": 72, "encoding": "ucs2", "parts": 2, "cost_estimate": 2400,
         "price_per_part": 1200, "subject": "sample", "variant": None, "opt_out_line": True,
         "lookup": None, "warnings": []}]})

@@ -23,14 +23,22 @@ from app.commerce.models import Cart, Order
 from app.config import get_settings
 from app.contacts.models import Contact
 from app.digits import persian_digits
+from app.links.samples import sample_url
 from app.links.service import mint
 from app.links.targets import cart_target, on_site, order_target, with_utm
 from app.messaging.persian import jalali_date, money
 from app.stores.models import Store
 from app.surveys.service import survey_url
 
-# What a link costs in characters before its message exists (previews, estimates).
-SAMPLE_CODE = "AbCd123"
+# The kind of link each campaign's SMS carries (render_context below): a preview of the built-in
+# sample subject carries the sample of that kind (app/links/samples.py).
+LINK_KIND = {ABANDONED_CART: "cart", POST_PURCHASE_SURVEY: "survey", CROSS_SELL: "product",
+             LOST_ORDER: "order"}
+
+
+def sample_link(campaign_kind: str) -> str:
+    """A preview's link: the sample page of its kind, as long as a real short link."""
+    return sample_url(get_settings().public_url, LINK_KIND.get(campaign_kind, "store"))
 
 # The variables render_context gives every message, then those of its subject (a cart, or an
 # order; a cross-sell's recommended product too). Others render empty.
@@ -57,8 +65,8 @@ def _link(session: Session, *, store: Store, campaign: Campaign, step: CampaignS
             kind, target, product_wc_id = "store", store.url, None
         target = with_utm(target, campaign=campaign.kind, step=step.position,
                           variant=message.variant if message else None)
-    if message is None:
-        return f"{public_url}/{SAMPLE_CODE}"
+    if message is None:  # a preview: what a link costs in characters, and a page to open
+        return sample_url(public_url, kind)
     return mint(session, public_url=public_url, store_id=store.id, message_id=message.id,
                 kind=kind, target=target, now=now, product_wc_id=product_wc_id)
 

@@ -1,12 +1,11 @@
 """Reads the panel needs that the admin API does not offer (yet): the people, campaigns and orders
-behind a page of messages, what is about to go out (or is held, or was skipped), and survey
+behind a page of messages, what is about to go out (or is held), and survey
 answers with their orders. Each reads one store's rows only, a page at a time.
 
 Candidates for app/admin (activity) once the API wants them too.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from app.admin.pagination import page
 from app.campaigns.models import (
     HELD,
     SCHEDULED,
-    SKIPPED,
+    SENDING,
     Attribution,
     Campaign,
     CampaignStep,
@@ -68,30 +67,26 @@ def message_rows(session: Session, *, store: Store,
             for m, clicks in rows]
 
 
-def _unsent(store: Store, status: str):
+def _unsent(store: Store, *statuses: str):
     # `sent_at IS NULL` lets the database read the store's unsent messages by due time
     # (ix_messages_store_id_due_at_unsent) instead of every message of the store.
     return (select(Message, Link.human_clicks).outerjoin(Link, Link.message_id == Message.id)
             .where(Message.store_id == store.id, Message.sent_at.is_(None),
-                   Message.status == status))
+                   Message.status.in_(statuses)))
 
 
 @dataclass(frozen=True)
 class Upcoming:
     scheduled: list[MessageRow]
     held: list[MessageRow]
-    skipped: list[MessageRow]
 
 
-def upcoming(session: Session, *, store: Store, now: datetime) -> Upcoming:
-    """What goes out next (soonest first), what is held and why, and the latest skipped."""
-    scheduled = session.execute(_unsent(store, SCHEDULED).order_by(Message.due_at)
-                                .limit(UPCOMING)).all()
-    held = session.execute(_unsent(store, HELD).order_by(Message.due_at).limit(UPCOMING)).all()
-    skipped = session.execute(_unsent(store, SKIPPED).where(Message.due_at <= now)
-                              .order_by(Message.due_at.desc()).limit(UPCOMING)).all()
-    return Upcoming(*(message_rows(session, store=store, rows=[tuple(r) for r in found])
-                      for found in (scheduled, held, skipped)))
+def upcoming(session: Session, *, store: Store) -> Upcoming:
+    """What goes out next (or is going out now) and what is held, soonest first. What was
+    skipped is in the log."""
+    return Upcoming(*(message_rows(session, store=store, rows=[tuple(r) for r in session.execute(
+        _unsent(store, *statuses).order_by(Message.due_at, Message.id).limit(UPCOMING)).all()])
+        for statuses in ((SCHEDULED, SENDING), (HELD,))))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The short-link redirect: the hot path."""
 
 import re
+from urllib.parse import parse_qs
 
 from cachetools import TTLCache
 from fastapi import APIRouter, FastAPI, Request
@@ -9,8 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
+from app.digits import latin_digits
 from app.links.bots import MAX_USER_AGENT, is_bot
 from app.links.clicks import Hit
+from app.links.samples import SAMPLE_CODES, is_sample, sample_page
 from app.links.service import (
     ALPHABET,
     CODE_LENGTH,
@@ -39,6 +42,7 @@ class ShortCode(Convertor):
 
 
 register_url_convertor("shortcode", ShortCode())
+_SAMPLE_FORM_BYTES = 4096  # a rating and a comment: what the sample survey reads of its form
 NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Cache-Control": "no-store"}
 
 router = APIRouter()
@@ -55,6 +59,8 @@ async def follow(code: str, request: Request) -> Response:
     await off_the_loop(limiter, limit, request, LINK_REDIRECTS, client_ip(request))
     if not CODE.fullmatch(code):
         return not_found_page()
+    if is_sample(code):  # a preview's or a test SMS's link: a sample page, nothing counted
+        return sample_page(code)
     info: LinkInfo | None = _cache.get(code)
     if info is None:
         state = request.app.state
@@ -73,6 +79,19 @@ async def follow(code: str, request: Request) -> Response:
             link_id=info.id, store_id=info.store_id, message_id=info.message_id, at=now,
             bot=bot, user_agent=user_agent))
     return RedirectResponse(info.target, status_code=302, headers=NO_INDEX)
+
+
+@router.post("/{code}", include_in_schema=False)
+async def answer_sample_survey(code: str, request: Request) -> Response:
+    """The sample survey's form: thanked for, kept nowhere. Any other code has no form."""
+    limiter = request.app.state.limiter
+    await off_the_loop(limiter, limit, request, LINK_REDIRECTS, client_ip(request))
+    if code != SAMPLE_CODES["survey"]:
+        return not_found_page()
+    form = parse_qs((await request.body())[:_SAMPLE_FORM_BYTES].decode("utf-8", "replace"))
+    rating = latin_digits((form.get("rating") or [""])[0])
+    return sample_page(code, answered=int(rating) if rating in ("1", "2", "3", "4", "5")
+                       else None)
 
 
 async def _follow_first(request: Request) -> Response:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import in_ids
 from app.links.models import Link
+from app.links.samples import is_sample
 from app.links.targets import on_site
 from app.ratelimit import CLICK_ONCE, Limiter
 from app.stores.models import Store
@@ -25,7 +26,7 @@ RESERVED = frozenset({"healthz", "docs", "redoc", "metrics", "favicon", "robots"
 def new_code() -> str:
     while True:
         code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-        if code.lower() not in RESERVED:
+        if code.lower() not in RESERVED and not is_sample(code):
             return code
 
 

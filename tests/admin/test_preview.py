@@ -20,7 +20,7 @@ from tests.campaigns.shop import Shop, tehran
 from tests.factories import store_settings
 from tests.helpers import error_of, live_kavenegar
 
-SAMPLE_LINK = f"{get_settings().public_url}/AbCd123"
+SAMPLE_LINK = f"{get_settings().public_url}/SmpCart"  # the cart sample (app/links/samples.py)
 
 
 def campaign_of(api, kind: str) -> dict:

@@ -70,7 +70,7 @@ def test_links_made_by_the_served_process_use_its_address(served):
     assert preview.status_code == 200, preview.text
     text = preview.json()["text"]
     assert "در فروشگاه نمونه منتظرته" in text and "Demo store" not in text
-    assert f"http://127.0.0.1:{port}/AbCd123" in text
+    assert f"http://127.0.0.1:{port}/SmpCart" in text
 
 
 def test_the_public_url_when_set_is_what_serve_prints(tmp_path):

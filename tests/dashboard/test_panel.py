@@ -356,15 +356,17 @@ def test_the_message_log_shows_who_status_click_and_order(panel):
     assert "۰۹۳۵ ۱۱۱ ۲۲۳۳" in body and "سارا محمدی" in body
     assert "سفارش ۱۴۰۱" in body and "۵۰۰٬۰۰۰ تومان" in body
     assert "رسید" in body and "✔ ۱" in body
-    only_held = panel.get("/panel/activity", tab="messages", status="held")
-    assert only_held.text.count("<tr>") == 2  # the header and the held message
+    only_skipped = panel.get("/panel/activity", tab="messages", status="skipped")
+    assert only_skipped.text.count('<li class="msg"') == 1
+    assert "مخاطب لغو عضویت کرده است" in text_of(only_skipped)
 
 
-def test_upcoming_held_and_skipped_with_their_reasons(panel):
+def test_upcoming_and_held_with_when_and_why(panel):
     page = text_of(panel.get("/panel/activity", tab="upcoming"))
     assert "در نوبت" in page and "فروشگاه نتوانست کد تخفیف را بسازد" in page
-    assert "the store did not answer" in page  # the particulars beside the code's label
-    assert "مخاطب لغو عضویت کرده است" in page
+    assert "the store did not answer" in page  # the particulars, folded under «جزئیات فنی»
+    assert "در انتظار زمان این مرحله" in page  # the scheduled one waits for its step's time
+    assert "مخاطب لغو عضویت کرده است" not in page  # skipped: in the log, not here
 
 
 def test_survey_answers_with_ratings_and_comments(panel):

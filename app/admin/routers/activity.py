@@ -25,6 +25,13 @@ CampaignId = Annotated[int | None, Query(ge=1, le=MAX_SMALL_ID,
 Since = Annotated[datetime | None, Query(
     alias="from", description="from this moment on (inclusive); without a zone: the store's "
                               "local time", examples=["2026-11-20T00:00:00+03:30"])]
+Phone = Annotated[str | None, Query(
+    max_length=40, description="the contact's phone or a part of it (at least 4 digits), in any "
+                               "digits: 09121234567, +98912…, ۰۹۱۲…, 4567",
+    examples=["۰۹۱۲۱۲۳"])]
+Name = Annotated[str | None, Query(
+    max_length=60, description="a part of the contact's name; Arabic ي/ك match Persian ی/ک, "
+                               "spaces and half-spaces are ignored", examples=["محمدی"])]
 Until = Annotated[datetime | None, Query(
     alias="to", description="up to this moment (exclusive)", examples=["2026-11-27"])]
 
@@ -67,15 +74,17 @@ def list_orders(store: StoreDep, session: SessionDep,
 
 
 @router.get("/messages", response_model=Page[MessageOut],
-            summary="Messages by due time, with their status, reason, text and clicks")
+            summary="Messages by due time, with their status, reason, text and clicks; found by "
+                    "status, campaign, contact, phone, name and due time")
 def list_messages(store: StoreDep, session: SessionDep, status: MESSAGE_STATUS | None = None,
                   campaign_id: CampaignId = None,
                   contact_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                  phone: Phone = None, name: Name = None,
                   since: Since = None, until: Until = None, limit: Limit = 50,
                   cursor: Cursor = None) -> dict:
     rows, next_cursor = activity.messages(
         session, store=store, contact_id=contact_id, limit=limit, cursor=cursor,
-        filters=activity.Filters(status, campaign_id, since, until))
+        filters=activity.Filters(status, campaign_id, since, until, phone=phone, name=name))
     return dict(items=[dict(
         id=m.id, campaign_id=m.campaign_id, step_id=m.step_id, enrollment_id=m.enrollment_id,
         contact_id=m.contact_id, status=m.status, reason=m.reason, reason_detail=m.reason_detail,
