@@ -12,7 +12,7 @@ from functools import lru_cache
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from app.dashboard.assets import FONT, asset_url
+from app.assets import FONT, asset_url
 from app.digits import persian_digits
 from app.messaging.render import TEMPLATES
 

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from sqlalchemy.orm import object_session
 
+from app.assets import asset_url
 from app.dashboard import health
-from app.dashboard.assets import asset_url
 from app.dashboard.auth import COOKIE, COOKIE_PATH, LoginRequired
 from app.dashboard.numbers import change, number, percent, times
 from app.digits import persian_digits

@@ -1,9 +1,9 @@
-"""Vazirmatn, served by bazgasht itself (app/dashboard/assets.py): the panel and the customers'
+"""Vazirmatn, served by bazgasht itself (app/assets.py): the panel and the customers'
 pages render Persian in it, whatever fonts the machine has, and nothing comes from a CDN."""
 
 import re
 
-from app.dashboard.assets import FONT, STATIC
+from app.assets import FONT, STATIC
 from tests.dashboard.test_browser import DESKTOP, PHONE, Merchant
 
 _PRELOAD = re.compile(r'<link rel="preload" href="([^"]+)" as="font" type="font/woff2" crossorigin>')

@@ -1,10 +1,10 @@
-"""The panel's own CSS, JavaScript and font (app/dashboard/assets.py): read once, kept a year by
+"""The panel's own CSS, JavaScript and font (app/assets.py): read once, kept a year by
 browsers when asked for at their versioned URL."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.dashboard.assets import assets
+from app.assets import assets
 from app.dashboard.auth import PanelNotFound
 
 router = APIRouter(prefix="/panel/static", include_in_schema=False)

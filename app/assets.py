@@ -1,7 +1,8 @@
 """The panel's own static files (app/dashboard/static/): CSS, JavaScript and the Vazirmatn font,
 served at /panel/static/ with no CDN (stores' admins may be where foreign CDNs are slow or
 blocked). Each URL carries a version (a hash of the content), so browsers keep a file a year
-and still see a new one.
+and still see a new one. The customers' pages (app/pages.py) use the font too: this module
+stands apart from the panel's package so that they need nothing else of it.
 
 A stylesheet's references to other files here (`url("fonts/….woff2")`) are rewritten to their
 versioned URLs: the font the CSS asks for is the very URL the page preloads, and kept a year.
@@ -12,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "dashboard" / "static"
 PREFIX = "/panel/static/"
 FONT = "fonts/Vazirmatn-Variable.woff2"  # the one font file: every weight, Persian and Latin
 
