@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import ratelimit
-from app.admin.routers import activity, contacts, preview
+from app.admin.routers import activity, contacts, members, preview
 from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
@@ -138,8 +138,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(billing_router)
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
-    for router in (store_settings.router, campaigns_router, preview.router, contacts.router,
-                   activity.router):
+    for router in (store_settings.router, members.router, campaigns_router, preview.router,
+                   contacts.router, activity.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
