@@ -258,3 +258,59 @@ def test_a_campaigns_figures_fit_the_screen_and_its_csv_downloads(width, merchan
         f"bazgasht-campaign-{cart}-messages-2025-09-11-2025-09-20.csv")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert len(text.strip().splitlines()) == 1 + 6  # the header and c1-c6
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_sign_in_with_a_phone_and_the_sms_code_and_manage_people(width, browser, live_server,
+                                                                 seeded, factory, screenshots,
+                                                                 database_url):
+    """The owner signs in by typing their phone and the code in Persian digits, adds a
+    colleague, and ends the colleague's session: the colleague's browser is out at once."""
+    folder = screenshots / database_url.split(":")[0].split("+")[0]
+    folder.mkdir(exist_ok=True)
+    viewport = PHONE if width == "phone" else DESKTOP
+    owner = Merchant(browser, live_server.url, viewport)
+    colleague = Merchant(browser, live_server.url, viewport)
+    try:
+        page = owner.go("/panel/login")
+        assert owner.layout_problems() == []
+        page.screenshot(path=folder / f"sign-in-phone-{width}.png", full_page=True)
+        national = "0" + seeded.store.owner_phone[3:]
+        page.fill("#phone", national.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+        page.click("button[type=submit]")
+        page.wait_for_url("**/panel/login/code")
+        assert "کد شش‌رقمی ورود برایش پیامک شد" in page.inner_text("#code-sent")
+        page.fill("#code", "۰۰۰۰۰۰" if sms_code(factory, seeded.store.owner_phone) != "000000"
+                  else "۱۱۱۱۱۱")
+        page.click("form[action='/panel/login/code'] button[type=submit]")
+        expect(page.locator("#code-error .field-error")).to_contain_text("این کد درست نیست")
+        assert owner.layout_problems() == []
+        page.screenshot(path=folder / f"sign-in-code-{width}.png", full_page=True)
+        code = sms_code(factory, seeded.store.owner_phone)
+        page.fill("#code", code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+        page.click("form[action='/panel/login/code'] button[type=submit]")
+        page.wait_for_url(live_server.url + "/panel")
+
+        page.click("nav >> text=افراد")
+        page.wait_for_url("**/panel/people")
+        page.fill("#name", "رضا")
+        page.fill("#phone", "۰۹۱۲ ۷۶۵ ۴۳۲۱")
+        page.click("#add-member button[type=submit]")
+        page.wait_for_url("**/panel/people?ok=added")
+        assert "رضا" in page.inner_text("#members")
+
+        colleague.sign_in("+989127654321", factory)
+        page.reload()
+        assert page.locator("#sessions tbody tr").count() == 2
+        assert owner.layout_problems() == []
+        page.screenshot(path=folder / f"people-{width}.png", full_page=True)
+        page.locator("#sessions tbody tr", has_text="رضا").locator("button.end-session").click()
+        page.wait_for_url("**/panel/people?ok=ended")
+        assert page.locator("#sessions tbody tr").count() == 1
+        colleague.page.goto(live_server.url + "/panel/campaigns")
+        colleague.page.wait_for_url("**/panel/login?reason=ended&next=%2Fpanel%2Fcampaigns")
+        assert "این نشست پایان داده شد" in colleague.page.inner_text("main")
+        assert owner.errors == [] and colleague.errors == []
+    finally:
+        owner.close()
+        colleague.close()
