@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import ratelimit
-from app.admin.routers import activity, contacts, members, preview
+from app.admin.routers import activity, contacts, preview
 from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
@@ -20,6 +20,7 @@ from app.config import Settings, get_settings
 from app.connection.router import router as connection_router
 from app.crypto import keyring_for
 from app.dashboard import install as install_dashboard
+from app.dashboard.api import router as members_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
@@ -138,7 +139,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(billing_router)
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
-    for router in (store_settings.router, members.router, campaigns_router, preview.router,
+    for router in (store_settings.router, members_router, campaigns_router, preview.router,
                    contacts.router, activity.router):
         app.include_router(router)
 

@@ -496,33 +496,3 @@ class MessageOut(BaseModel):
     cost: int | None = Field(description="Rial, as the gateway charged it")
     human_clicks: int
     created_at: datetime
-
-
-class MemberIn(BaseModel):
-    """A person who may sign in to the store's panel with this phone and a code sent by SMS."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone": "09121234567", "name": "سارا", "role": "member"}]})
-
-    phone: str = Field(max_length=64, description="a mobile number, any digits: 0912…, "
-                                                  "+98912…, 0098912…, ۰۹۱۲…")
-    name: str = Field(max_length=100)
-    role: Literal["owner", "member"] = Field("member", description="owners add and remove "
-                                                                   "people on the panel")
-
-
-class MemberOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
-        "id": 3, "phone": "+989121234567", "name": "سارا", "role": "member",
-        "created_at": "2026-12-01T09:00:00Z", "last_signed_in_at": None}]})
-
-    id: int
-    phone: str = Field(description="E.164")
-    name: str
-    role: Literal["owner", "member"]
-    created_at: datetime
-    last_signed_in_at: datetime | None
-
-
-class MembersOut(BaseModel):
-    items: list[MemberOut]

@@ -106,7 +106,7 @@ def remove_member(session: Session, *, store_id: int, member_id: int,
         # The store's row lock: two owners removing each other cannot both win.
         session.execute(select(Store.id).where(Store.id == store_id).with_for_update())
         owners = session.scalar(select(func.count()).select_from(PanelMember).where(
-            PanelMember.store_id == store_id, PanelMember.role == OWNER))
+            PanelMember.store_id == store_id, PanelMember.role == OWNER)) or 0
         if owners <= 1:
             raise LastOwner("a store keeps at least one owner: add another owner first")
     sessions.end_member_sessions(session, member.id)
