@@ -6,6 +6,7 @@ digits it was typed with, a phone is a member of a store at most once (a databas
 and a store never loses its last owner.
 """
 
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -53,6 +54,8 @@ def _name(text: str) -> str:
         raise InvalidMember("name: must not be blank", code="name_required")
     if len(name) > MAX_NAME:
         raise InvalidMember(f"name: at most {MAX_NAME} characters", code="name_too_long")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):  # ZWNJ (Cf) is Persian
+        raise InvalidMember("name: no control characters", code="name_invalid")
     return name
 
 

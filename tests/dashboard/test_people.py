@@ -114,3 +114,19 @@ def test_an_owner_cannot_remove_themselves(panel, seeded, factory):
     assert f"/panel/people/{me}/remove" not in refused.text  # no button for it either
     other_store = _member_id(factory, seeded.other.owner_phone)
     assert panel.post(f"/panel/people/{other_store}/remove").status_code == 404
+
+
+def test_a_member_ends_only_their_own_sessions(panel, seeded, factory, second_browser):
+    _add(panel, COLLEAGUE, "رضا")
+    second_browser.sign_in(COLLEAGUE)
+    with factory() as session:
+        rows = dict(session.execute(select(PanelMember.phone, PanelSession.id).join(
+            PanelSession, PanelSession.member_id == PanelMember.id)).all())
+    page = second_browser.get("/panel/people")
+    assert page.text.count("پایان نشست") == 1  # a button for their own session only
+    refused = second_browser.post("/panel/people/sessions/end",
+                                  {"session": rows[seeded.store.owner_phone]})
+    assert refused.status_code == 404 and panel.get("/panel").status_code == 200
+    mine = second_browser.post("/panel/people/sessions/end", {"session": rows[COLLEAGUE]})
+    assert location(mine) == "/panel/login?reason=signed_out"
+    assert location(second_browser.get("/panel")).startswith("/panel/login")

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.dashboard import members, sessions
-from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
+from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.devices import device
 from app.dashboard.forms import Form, Problem
 from app.dashboard.models import MEMBER, ROLES
@@ -19,6 +19,7 @@ _NOTICES = {"added", "removed", "ended"}
 # Service codes worded on the page, next to the field they are about.
 _FIELDS = {"invalid_phone": ("phone", "phone_invalid"), "member_exists": ("phone", "member_exists"),
            "name_required": ("name", "required"), "name_too_long": ("name", "too_long"),
+           "name_invalid": ("name", "not_accepted"),
            "invalid_role": ("role", "not_accepted"), "last_owner": ("member", "last_owner"),
            "cannot_remove_self": ("member", "cannot_remove_self")}
 
@@ -96,5 +97,7 @@ def end_session(request: Request, current: PostDep, session: SessionDep, form: F
         raise PanelNotFound()
     sessions.end_session(session, store_id=current.store.id, id_=chosen, now=now)
     if chosen == current.session_id:
-        return redirect("/panel/login?reason=signed_out")
+        response = redirect("/panel/login?reason=signed_out")
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response
     return redirect("/panel/people?ok=ended")
