@@ -81,8 +81,8 @@ def limited(response: Response, wait: int) -> Response:
 
 def ask_and_send(request: Request, session, key: bytes, *, phone: str, now,
                  join_id: str | None = None, name: str | None = None) -> signin.Asked:
-    """Ask for a code; send it (after the code's row is committed, no transaction open while
-    the gateway is called); remember the phone for the code page."""
+    """Ask for a code and send it if it is due: after the code's row is committed, so that no
+    transaction is open while the gateway is called."""
     asked = signin.ask_code(session, key, request.app.state.limiter, phone=phone,
                             ip=client_ip(request), now=now, join_id=join_id, name=name)
     if asked.issued is not None:
@@ -117,7 +117,7 @@ def login_form(request: Request, key: KeyDep, session: SessionDep, now: NowDep,
 
 @router.post("/login")
 def ask_for_code(request: Request, key: KeyDep, session: SessionDep, form: FormDep,
-                       now: NowDep) -> Response:
+                 now: NowDep) -> Response:
     fields = Form(form)
     next_url = safe_next(fields.raw("next"))
     if not auth.login_csrf_ok(request, fields.raw("csrf")):
