@@ -206,15 +206,15 @@ def test_forms_explain_mistakes_in_persian(merchant, browser, live_server):
     assert "ساعت را به شکل ۰۹:۰۰ بنویسید (از ۰۰:۰۰ تا ۲۴:۰۰)." in errors
     assert "یک عدد صحیح بنویسید (مثلاً ۳)." in errors
     assert "فرم ذخیره نشد" in page.inner_text("#sending .alert.error")
-    # Signing in with a wrong key, in another browser.
+    # Signing in with a landline, in another browser: said next to the field, kept as typed.
     stranger = browser.new_context(viewport=PHONE)
     try:
         tab = stranger.new_page()
         tab.goto(live_server.url + "/panel/login")
-        tab.fill("#api_key", "bz_wrong")
+        tab.fill("#phone", "۰۲۱ ۴۴۵۵ ۶۶۷۷")
         tab.click("button[type=submit]")
-        assert "این کلید API درست نیست" in tab.inner_text(".field-error")
-        assert tab.input_value("#api_key") == ""
+        assert "این شمارهٔ موبایل معتبر نیست" in tab.inner_text("#phone-error .field-error")
+        assert tab.input_value("#phone") == "۰۲۱ ۴۴۵۵ ۶۶۷۷"
     finally:
         stranger.close()
 
