@@ -75,6 +75,8 @@ def serve(
 
     import uvicorn
 
+    from app.clock import SYSTEM
+    from app.dashboard import join
     from app.db import unit_of_work
     from app.limits import server_options
     from app.main import create_app
@@ -100,7 +102,7 @@ def serve(
     mode = ("embedded: background work runs in this process (no Redis)" if settings.embedded
             else "production: run `bazgasht worker` and `bazgasht beat` for background work")
     lines = ["", "bazgasht is running:",
-             f"  merchant panel: {base}/panel/login  (sign in with a store's API key)",
+             f"  merchant panel: {base}/panel/login  (a member's phone and a code by SMS)",
              f"  API docs:       {base}/docs",
              f"  health check:   {base}/healthz",
              f"  listening on:   {listening}"
@@ -111,15 +113,21 @@ def serve(
         lines.append(f"  other commands (store create, tick) build URLs from BAZGASHT_PUBLIC_URL:"
                      f" export BAZGASHT_PUBLIC_URL={base}")
     with unit_of_work(_factory(settings)) as session:
-        demo = open_demo_store(session)
+        demo = open_demo_store(session, now=SYSTEM.now())
         if demo:
-            store, api_key = demo
+            store, api_key, token = demo
             lines += ["", f"Demo store «{store.name}» created (connect a WooCommerce store with "
                           "these, or create your own with `bazgasht store create`):",
                       f"  store id:       {store.id}",
                       f"  webhook URL:    {stores.webhook_url(base, store.id)}",
                       f"  webhook secret: {store.webhook_secret}",
-                      f"  API key:        {api_key}  (shown once)"]
+                      f"  API key:        {api_key}  (shown once)",
+                      f"  panel owner:    {base}{join.link_path(token)}",
+                      "                  (open it, give your phone and name: you become the "
+                      "store's owner; one use, 7 days)"]
+            if not settings.platform_kavenegar_api_key:
+                lines.append("  sign-in codes:  the console gateway sends no SMS: each code is "
+                             "printed in this log («panel sign-in code for …»)")
     lines += ["", "Press CTRL+C to stop."]
     banner = "\n".join(lines)
 
@@ -144,6 +152,10 @@ def store_create(
     url: Annotated[str, typer.Option(help="The store's site URL, e.g. https://shop.example")],
     timezone: Annotated[str, typer.Option(help="IANA timezone.")] = "Asia/Tehran",
     currency: Annotated[str, typer.Option(help="IRT, IRR, IRHT, IRHR or ISO code.")] = "IRT",
+    owner_phone: Annotated[str | None, typer.Option(
+        help="The mobile of the store's first panel owner (signs in with it and an SMS code).")]
+    = None,
+    owner_name: Annotated[str | None, typer.Option(help="The owner's name in the panel.")] = None,
 ) -> None:
     """Create a store and print its id, API key, webhook URL and secret as JSON."""
     from pydantic import ValidationError
@@ -156,7 +168,8 @@ def store_create(
 
     settings = get_settings()
     try:
-        data = StoreCreate(name=name, url=url, timezone=timezone, currency=currency)
+        data = StoreCreate(name=name, url=url, timezone=timezone, currency=currency,
+                           owner_phone=owner_phone, owner_name=owner_name)
     except ValidationError as exc:
         for err in exc.errors():
             typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
@@ -180,6 +193,26 @@ def store_list() -> None:
         _echo_json([{"id": s.id, "name": s.name, "url": s.url, "enabled": s.enabled,
                      "webhook_url": stores.webhook_url(settings.public_url, s.id)}
                     for s in stores.list_stores(session)])
+
+
+@store_cli.command("join-link")
+def store_join_link(
+    store: Annotated[int, typer.Option(help="Store id.")],
+) -> None:
+    """Make a one-time link to the store's panel and print it as JSON: whoever opens it and
+    proves a phone by SMS code becomes an owner of the store (one use, valid 7 days)."""
+    from app.clock import SYSTEM
+    from app.dashboard import join
+    from app.db import unit_of_work
+    from app.stores import service as stores
+
+    settings = get_settings()
+    with unit_of_work(_factory(settings)) as session:
+        row = stores.get_store(session, store)
+        now = SYSTEM.now()
+        token = join.new_link(session, store_id=row.id, now=now)
+        _echo_json({"id": row.id, "join_url": settings.public_url + join.link_path(token),
+                    "expires_at": (now + join.LIFETIME).isoformat()})
 
 
 @store_cli.command("rotate-key")

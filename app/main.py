@@ -20,6 +20,7 @@ from app.config import Settings, get_settings
 from app.connection.router import router as connection_router
 from app.crypto import keyring_for
 from app.dashboard import install as install_dashboard
+from app.dashboard.api import router as members_router
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.ingest import service as ingest
@@ -138,8 +139,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(billing_router)
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
-    for router in (store_settings.router, campaigns_router, preview.router, contacts.router,
-                   activity.router):
+    for router in (store_settings.router, members_router, campaigns_router, preview.router,
+                   contacts.router, activity.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -7,7 +7,7 @@ from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment
 from app.commerce.models import Cart, Order, Product
 from app.connection.models import StoreWebhook
 from app.contacts.models import Contact
-from app.dashboard.models import PanelSignOut
+from app.dashboard.models import PanelJoinLink, PanelLoginCode, PanelMember, PanelSession
 from app.db import Base
 from app.ingest.models import WebhookDelivery
 from app.links.models import Click, Link
@@ -18,4 +18,4 @@ from app.server_key import ServerSecret
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer
 
-__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelSignOut", "Product", "ReportDay", "ReportDirtyDay", "ReportWatermark", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelJoinLink", "PanelLoginCode", "PanelMember", "PanelSession", "Product", "ReportDay", "ReportDirtyDay", "ReportWatermark", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]

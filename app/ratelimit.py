@@ -38,9 +38,9 @@ class Rule:
         return number, max(1, math.ceil((number + 1) * self.seconds - at))
 
 
-# Failed panel sign-ins: per address, and per key prefix typed (one store's keys).
-LOGIN_FAILURES_PER_IP = Rule("login-ip", 10, 15 * 60)
-LOGIN_FAILURES_PER_KEY = Rule("login-key", 10, 15 * 60)
+# Panel sign-in codes asked for (each one an SMS to a member): per phone, and per address.
+LOGIN_CODES_PER_PHONE = Rule("login-phone", 5, 60 * 60)
+LOGIN_CODES_PER_IP = Rule("login-ip", 20, 60 * 60)
 MERCHANT_API = Rule("api", 600, 60)            # per store (its API key)
 WEBHOOKS = Rule("webhooks", 6000, 60)          # per store: WooCommerce sends in bursts
 LINK_REDIRECTS = Rule("links", 120, 60)        # per address

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
+from app.dashboard.members import add_member
+from app.dashboard.models import OWNER
 from app.onboarding import open_store
 from app.stores.schemas import StoreCreate
 
@@ -22,12 +24,20 @@ class StoreCreds:
     id: int
     api_key: str
     webhook_secret: str
+    owner_phone: str = ""  # the panel owner every test store has (signs in with it)
+
+
+def owner_phone_of(store_id: int) -> str:
+    return f"+98912{store_id:07d}"
 
 
 def create_store(session: Session, **overrides) -> StoreCreds:
     data = StoreCreate(**({"name": "چای‌خانه", "url": "https://shop.example"} | overrides))
     store, api_key = open_store(session, data)
-    return StoreCreds(store.id, api_key, store.webhook_secret)
+    owner = owner_phone_of(store.id)
+    add_member(session, store_id=store.id, phone=owner, name="مالک", role=OWNER,
+               now=store.created_at)
+    return StoreCreds(store.id, api_key, store.webhook_secret, owner)
 
 
 def bearer(creds: StoreCreds) -> dict:

@@ -1,52 +1,39 @@
-"""Panel sessions: a merchant signs in with the store's API key and gets a signed cookie.
+"""The panel's requests: who is signed in (a session row, app/dashboard/sessions.py), CSRF, forms.
 
-The cookie holds the store id, a fingerprint of the current API key, a random session id and
-when it was issued — never the key. It is signed with the installation's secret key
-(app/server_key.py), which is in no store row, so:
-
-- a cookie minted for one store says nothing about another store's (the store id is signed);
-- rotating the API key changes the fingerprint: every panel session of the store ends at once;
-- signing out records the session id until the cookie would have expired anyway
-  (panel_sign_outs), so a copy of the cookie is worth nothing afterwards.
-
-Every POST carries a CSRF token (a hidden field, or the X-CSRF-Token header of the preview
-fetch) derived from the session and the secret key: a page of another site can neither read
-nor forge it. The sign-in form, before any session exists, uses a double-submit cookie instead.
+The session cookie holds a random token; the row its hash. Every POST carries a CSRF token (a
+hidden field, or the X-CSRF-Token header of the preview fetch) derived from the session and the
+installation's secret key (app/server_key.py): a page of another site can neither read nor
+forge it. The sign-in forms, before any session exists, use a double-submit cookie instead,
+and carry what the sign-in has learnt so far (the phone a code went to, the phone a code
+proved) in values signed with the same key.
 """
 
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app import server_key
-from app.dashboard.models import PanelSignOut
+from app.dashboard import sessions
+from app.dashboard.models import OWNER, PanelMember
+from app.dashboard.sessions import LoginRequired
 from app.deps import SessionDep
 from app.stores.models import Store
-from app.stores.service import store_for_api_key
+
+__all__ = ["LoginRequired", "Panel", "PanelDep", "PostDep"]
 
 COOKIE = "bazgasht_panel"
-LOGIN_COOKIE = "bazgasht_panel_login"
+LOGIN_COOKIE = "bazgasht_panel_login"  # the sign-in forms' double-submit CSRF token
+PENDING_COOKIE = "bazgasht_panel_pending"  # the phone a code went to (signed)
 COOKIE_PATH = "/panel"
-MAX_AGE = 7 * 24 * 3600  # a merchant signs in about once a week
-_SALT = "bazgasht.panel.session"
-
-
-class LoginRequired(Exception):
-    """No valid session: the handler sends the browser to the sign-in page with this reason."""
-
-    def __init__(self, reason: str = "required"):
-        super().__init__(reason)
-        self.reason = reason
+MAX_AGE = int(sessions.LIFETIME.total_seconds())
 
 
 class PanelNotFound(Exception):
@@ -57,29 +44,18 @@ class CsrfFailed(Exception):
     pass
 
 
-def fingerprint(store: Store) -> str:
-    """Names the API key in force without revealing anything usable about it."""
-    return hashlib.sha256(f"bazgasht.panel.fp:{store.api_key_hash}".encode()).hexdigest()[:16]
-
-
-def _serializer(key: bytes) -> URLSafeSerializer:
-    return URLSafeSerializer(key, salt=_SALT)
-
-
-def session_cookie(key: bytes, store: Store, *, now: datetime) -> str:
-    payload = {"s": store.id, "fp": fingerprint(store), "n": secrets.token_urlsafe(12),
-               "iat": int(now.timestamp())}
-    return f"{store.id}.{_serializer(key).dumps(payload)}"
-
-
 @dataclass(frozen=True)
 class Panel:
-    """The signed-in store, this session's id (until when it is valid) and CSRF token."""
+    """The signed-in member and their store, this session's id and CSRF token."""
 
     store: Store
+    member: PanelMember
     csrf: str
     session_id: str
-    expires_at: datetime
+
+    @property
+    def is_owner(self) -> bool:
+        return self.member.role == OWNER
 
 
 def _csrf_token(key: bytes, store: Store, session_id: str) -> str:
@@ -87,59 +63,33 @@ def _csrf_token(key: bytes, store: Store, session_id: str) -> str:
                     hashlib.sha256).hexdigest()[:32]
 
 
-def _payload(key: bytes, store_id: int, signed: str) -> tuple[str, datetime, str]:
-    """(fingerprint, issued at, session id) of a cookie signed with this key for this store."""
-    try:
-        payload = _serializer(key).loads(signed)
-    except BadSignature:
-        raise LoginRequired("invalid") from None
-    if not isinstance(payload, dict) or payload.get("s") != store_id:
-        raise LoginRequired("invalid")
-    issued, session_id = payload.get("iat"), payload.get("n")
-    if not isinstance(issued, int) or not isinstance(session_id, str) or not session_id:
-        raise LoginRequired("invalid")
-    return str(payload.get("fp", "")), datetime.fromtimestamp(issued, timezone.utc), session_id
+def read_panel(session, key: bytes, token: str | None, *, now: datetime) -> Panel:
+    """The panel of a session cookie's token, or LoginRequired saying why not."""
+    found = sessions.read_session(session, token, now=now)
+    return Panel(store=found.store, member=found.member, session_id=found.row.id,
+                 csrf=_csrf_token(key, found.store, found.row.id))
 
 
-def read_session(session: Session, key: bytes, cookie: str | None, *, now: datetime) -> Panel:
-    """The panel of a session cookie, or LoginRequired saying why not."""
-    if not cookie:
-        raise LoginRequired()
-    store_id, _, signed = cookie.partition(".")
-    if not store_id.isascii() or not store_id.isdigit() or len(store_id) > 12 or not signed:
-        raise LoginRequired("invalid")
-    fp, issued, session_id = _payload(key, int(store_id), signed)
-    expires_at = issued + timedelta(seconds=MAX_AGE)
-    if now >= expires_at:
-        raise LoginRequired("expired")
-    store = session.get(Store, int(store_id))
-    if store is None:
-        raise LoginRequired("invalid")
-    if not hmac.compare_digest(fp, fingerprint(store)):
-        raise LoginRequired("key_changed")
-    if session.get(PanelSignOut, session_id) is not None:
-        raise LoginRequired("signed_out")
-    if not store.enabled:
-        raise LoginRequired("disabled")
-    return Panel(store=store, csrf=_csrf_token(key, store, session_id), session_id=session_id,
-                 expires_at=expires_at)
+def sign(key: bytes, purpose: str, data: dict[str, Any], *, now: datetime) -> str:
+    """`data` signed for one purpose, with when (the app's clock: itsdangerous's timed
+    serializer would read the machine's)."""
+    return URLSafeSerializer(key, salt=f"bazgasht.panel.{purpose}").dumps(
+        data | {"at": int(now.timestamp())})
 
 
-def sign_out(session: Session, current: Panel, *, now: datetime) -> None:
-    """End this session for good; sessions past their expiry need no record any more."""
-    session.execute(delete(PanelSignOut).where(PanelSignOut.expires_at <= now))
-    if session.scalar(select(PanelSignOut.session_id)
-                      .where(PanelSignOut.session_id == current.session_id)) is None:
-        session.add(PanelSignOut(session_id=current.session_id, expires_at=current.expires_at))
-    session.flush()
-
-
-def sign_in(session, api_key: str) -> Store | None:
-    """The enabled store whose API key this is (None: no such key)."""
-    key = api_key.strip()
-    if not key or len(key) > 200:
+def unsign(key: bytes, purpose: str, text: str | None, *, now: datetime,
+           max_age: int) -> dict[str, Any] | None:
+    """What `sign` signed for this purpose no longer than max_age seconds ago, else None."""
+    if not text or len(text) > 2000:
         return None
-    return store_for_api_key(session, key)
+    try:
+        data = URLSafeSerializer(key, salt=f"bazgasht.panel.{purpose}").loads(text)
+    except BadSignature:
+        return None
+    at = data.get("at") if isinstance(data, dict) else None
+    if not isinstance(at, int) or not 0 <= now.timestamp() - at <= max_age:
+        return None
+    return data
 
 
 def _same_origin(request: Request) -> bool:
@@ -193,8 +143,8 @@ KeyDep = Annotated[bytes, Depends(secret_key)]
 
 
 def panel(request: Request, key: KeyDep, session: SessionDep) -> Panel:
-    return read_session(session, key, request.cookies.get(COOKIE),
-                        now=request.app.state.clock.now())
+    return read_panel(session, key, request.cookies.get(COOKIE),
+                      now=request.app.state.clock.now())
 
 
 async def checked_panel(request: Request, current: Annotated[Panel, Depends(panel)],
@@ -213,8 +163,10 @@ def login_csrf_ok(request: Request, token: str) -> bool:
                                                                           token.encode())
 
 
-def new_login_token() -> str:
-    return secrets.token_urlsafe(24)
+def login_token(request: Request) -> str:
+    """The sign-in forms' token: the browser's, or a new one."""
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    return token if 20 <= len(token) <= 64 and token.isascii() else secrets.token_urlsafe(24)
 
 
 PanelDep = Annotated[Panel, Depends(panel)]

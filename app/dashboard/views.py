@@ -159,6 +159,11 @@ def page(request: Request, template: str, /, *, status_code: int = 200, panel=No
     return HTMLResponse(html, status_code=status_code, headers=_headers(store))
 
 
+def text(template: str, /, **context) -> str:
+    """A text the panel sends (an SMS), from templates/dashboard/, without trailing space."""
+    return _env().get_template(template).render(**context).strip()
+
+
 def redirect(url: str) -> RedirectResponse:
     """After a POST: back to a page with GET (the browser's back button never re-posts)."""
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})

@@ -55,10 +55,12 @@ def store_out(store: Store, public_url: str) -> dict:
 
 
 @router.post("", status_code=201, response_model=StoreCreated,
-             summary="Create a store; the API key and webhook secret are shown in the answer")
+             summary="Create a store (and its first panel owner, owner_phone); the API key "
+                     "and webhook secret are shown in the answer")
 def create_store(data: StoreCreate, request: Request, session: SessionDep,
-                 settings: SettingsDep) -> dict:
-    store, api_key = request.app.state.open_store(session, data)  # app.onboarding's
+                 settings: SettingsDep, now: NowDep) -> dict:
+    # app.onboarding's: also the store's first panel owner when owner_phone is given.
+    store, api_key = request.app.state.open_store(session, data, now=now)
     url = service.webhook_url(settings.public_url, store.id)
     return store_out(store, settings.public_url) | {
         "api_key": api_key, "webhook_secret": store.webhook_secret,

@@ -61,6 +61,11 @@ class StoreCreate(BaseModel):
     url: AnyHttpUrl
     timezone: Timezone = "Asia/Tehran"
     currency: Currency = "IRT"
+    owner_phone: str | None = Field(None, max_length=64, description=(
+        "the mobile of the store's first panel owner (any digits: 0912…, +98912…, ۰۹۱۲…): "
+        "they sign in to /panel with it and a code sent by SMS"))
+    owner_name: str | None = Field(None, max_length=100,
+                                   description="the owner's name on the panel's people page")
 
 
 # What a merchant may choose as the store's SMS gateway: the console, or the store's own account

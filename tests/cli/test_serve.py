@@ -1,13 +1,14 @@
 """A newcomer runs `bazgasht serve` with no configuration and connects a store to it."""
 
 import re
+import sys
 import time
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.cli.conftest import clean_env, serving
+from tests.cli.conftest import BANNER_END, clean_env, free_port, running, serving
 from tests.helpers import StoreCreds, deliver
 
 URL = re.compile(r"https?://[^\s)»]+")
@@ -29,6 +30,7 @@ def test_serve_prints_where_to_look_and_a_demo_store(served):
     port, output, folder = served
     base = f"http://127.0.0.1:{port}"
     assert f"merchant panel: {base}/panel/login" in output
+    assert "API key" not in output.partition("merchant panel:")[2].split("\n")[0]
     assert f"API docs:       {base}/docs" in output
     assert f"health check:   {base}/healthz" in output
     assert "database:       SQLite ./bazgasht.db" in output
@@ -37,6 +39,8 @@ def test_serve_prints_where_to_look_and_a_demo_store(served):
     assert f"webhook URL:    {base}/webhooks/woocommerce/1" in output
     assert re.search(r"webhook secret: [A-Za-z0-9]{40}\n", output)
     assert re.search(r"API key:        bz_[A-Za-z0-9]+", output)
+    assert re.search(rf"panel owner:    {base}/panel/join/[A-Za-z0-9_-]{{32}}\n", output)
+    assert "sign-in codes:  the console gateway sends no SMS" in output
     # Another port than the default: the other commands need to be told.
     assert f"export BAZGASHT_PUBLIC_URL={base}\n" in output
     assert (folder / "bazgasht.db").exists()
@@ -107,3 +111,31 @@ def test_deliveries_to_the_embedded_server_are_applied_in_the_background(served)
             assert conn.execute(sa.text("select wc_id from orders")).scalars().all() == [77]
     finally:
         engine.dispose()
+
+
+def test_a_newcomer_opens_the_printed_join_link_and_signs_in_with_the_logged_code(tmp_path):
+    """No configuration at all: the link serve prints, a phone, the code from serve's own log
+    (the console gateway sends no SMS), and the panel of the demo store opens."""
+    port = free_port()
+    with running([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=tmp_path,
+                 env=clean_env()) as server:
+        output = server.wait_for(BANNER_END)
+        link = re.search(r"panel owner:    (\S+)", output)[1]
+        csrf = re.compile(r'name="csrf" value="([^"]+)"')
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                          follow_redirects=False) as http:
+            form = http.get(link)
+            assert form.status_code == 200 and "فروشگاه نمونه" in form.text
+            asked = http.post(link, data={"csrf": csrf.search(form.text)[1],
+                                          "phone": "۰۹۱۲ ۱۲۳ ۴۵۶۷", "name": "نگار"})
+            assert asked.headers["location"] == "/panel/login/code"
+            logged = server.wait_for("panel sign-in code for …4567")
+            code = re.search(r"panel sign-in code for …4567: ([0-9]{6}) \(console gateway",
+                             logged)[1]
+            page = http.get("/panel/login/code")
+            signed_in = http.post("/panel/login/code", data={"csrf": csrf.search(page.text)[1],
+                                                              "code": code})
+            assert signed_in.headers["location"] == "/panel"
+            home = http.get("/panel")
+            assert home.status_code == 200 and "فروشگاه نمونه" in home.text
+            assert http.get(link).status_code == 404  # the link is used up

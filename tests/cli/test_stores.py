@@ -57,3 +57,22 @@ def test_rotate_key_of_an_unknown_store_is_a_clear_error(database_url, factory, 
                       env=clean_env(DATABASE_URL=database_url))
     assert result.returncode == 2
     assert result.stderr.strip() == "error: no store with id 999"
+
+
+def test_join_link_makes_a_one_time_link_to_the_stores_panel(database_url, factory, live_server,
+                                                            tmp_path):
+    with unit_of_work(factory) as session:
+        store = create_store(session)
+    result = bazgasht("store", "join-link", "--store", str(store.id), cwd=tmp_path,
+                      env=clean_env(DATABASE_URL=database_url,
+                                    BAZGASHT_PUBLIC_URL="https://bz.example"))
+    assert result.returncode == 0, result.stderr
+    made = json.loads(result.stdout)
+    assert made["id"] == store.id and made["join_url"].startswith("https://bz.example/panel/join/")
+    path = made["join_url"].removeprefix("https://bz.example")
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10) as client:
+        page = client.get(path)
+    assert page.status_code == 200 and "پیوستن به پنل «چای‌خانه»" in page.text
+    missing = bazgasht("store", "join-link", "--store", "999", cwd=tmp_path,
+                       env=clean_env(DATABASE_URL=database_url))
+    assert missing.returncode != 0 and "999" in missing.stderr

@@ -62,4 +62,4 @@ def anonymous(live_server, factory):
 
     with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10,
                       follow_redirects=False) as client:
-        yield Panel(client)
+        yield Panel(client, factory)

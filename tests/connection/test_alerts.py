@@ -76,7 +76,7 @@ def test_revoked_keys_alert_once_and_the_reconnect_alerts_healed(connected, woo,
 
     # The API and the panel say so too.
     assert api.get("/api/v1/store/webhooks").json()["broken_since"] == "2026-11-24T06:45:00Z"
-    anonymous.sign_in(connected.api_key)
+    anonymous.sign_in(connected)
     broken_box = anonymous.get("/panel/settings").text
     assert 'id="connection-broken"' in broken_box and "۱۴۰۵/۰۹/۰۳" in broken_box
 

@@ -157,7 +157,7 @@ def test_an_http_store_connects_too_its_keys_then_sign_with_oauth(api, store, fa
 
 def test_the_panel_button_goes_to_woocommerce_and_the_results_show_in_persian(
         anonymous, shop_at_woo, woo, factory):
-    anonymous.sign_in(shop_at_woo.api_key)
+    anonymous.sign_in(shop_at_woo)
     page = anonymous.get("/panel/settings")
     assert "اتصال با یک کلیک" in page.text
     refused = anonymous.post("/panel/settings/connect", csrf="")

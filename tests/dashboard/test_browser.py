@@ -20,6 +20,7 @@ from app.campaigns.models import CampaignStep
 from app.contacts.models import Contact
 from app.db import unit_of_work
 from app.messaging.models import ConsoleSms
+from tests.dashboard.conftest import sms_code
 from tests.dashboard.seed import CAMPAIGN_PERIOD, CUSTOMER_PHONE, seed_campaign_history
 
 PHONE = {"width": 390, "height": 844}
@@ -45,9 +46,14 @@ class Merchant:
         assert response is not None and response.status < 400, (path, response and response.status)
         return self.page
 
-    def sign_in(self, api_key: str) -> None:
+    def sign_in(self, phone: str, factory) -> None:
+        """The phone, then the code of the SMS the console gateway recorded, as a person
+        types them."""
         self.go("/panel/login")
-        self.page.fill("#api_key", api_key)
+        self.page.fill("#phone", phone)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url("**/panel/login/code")
+        self.page.fill("#code", sms_code(factory, phone))
         self.page.click("button[type=submit]")
         self.page.wait_for_url(self.base_url + "/panel")
 
@@ -66,12 +72,12 @@ class Merchant:
 
 
 @pytest.fixture
-def merchant_at(browser, live_server, seeded):
+def merchant_at(browser, live_server, seeded, factory):
     opened = []
 
     def open_at(viewport: dict) -> Merchant:
         merchant = Merchant(browser, live_server.url, viewport)
-        merchant.sign_in(seeded.store.api_key)
+        merchant.sign_in(seeded.store.owner_phone, factory)
         opened.append(merchant)
         return merchant
 
@@ -144,7 +150,8 @@ def test_a_test_sms_reaches_the_gateway(merchant, seeded, factory):
     page.wait_for_url("**ok=test_sent#test-send")
     assert "پیامک آزمایشی فرستاده شد" in page.inner_text(".alert.ok")
     with factory() as session:
-        [sms] = session.scalars(select(ConsoleSms)).all()
+        [sms] = session.scalars(select(ConsoleSms).where(
+            ConsoleSms.receptor == "+989127654321")).all()
     assert sms.receptor == "+989127654321" and "عزیز" in sms.text
 
 
@@ -171,15 +178,15 @@ def test_forms_explain_mistakes_in_persian(merchant, browser, live_server):
     assert "ساعت را به شکل ۰۹:۰۰ بنویسید (از ۰۰:۰۰ تا ۲۴:۰۰)." in errors
     assert "یک عدد صحیح بنویسید (مثلاً ۳)." in errors
     assert "فرم ذخیره نشد" in page.inner_text("#sending .alert.error")
-    # Signing in with a wrong key, in another browser.
+    # Signing in with a landline, in another browser: said next to the field, kept as typed.
     stranger = browser.new_context(viewport=PHONE)
     try:
         tab = stranger.new_page()
         tab.goto(live_server.url + "/panel/login")
-        tab.fill("#api_key", "bz_wrong")
+        tab.fill("#phone", "۰۲۱ ۴۴۵۵ ۶۶۷۷")
         tab.click("button[type=submit]")
-        assert "این کلید API درست نیست" in tab.inner_text(".field-error")
-        assert tab.input_value("#api_key") == ""
+        assert "این شمارهٔ موبایل معتبر نیست" in tab.inner_text("#phone-error .field-error")
+        assert tab.input_value("#phone") == "۰۲۱ ۴۴۵۵ ۶۶۷۷"
     finally:
         stranger.close()
 
@@ -223,3 +230,59 @@ def test_a_campaigns_figures_fit_the_screen_and_its_csv_downloads(width, merchan
         f"bazgasht-campaign-{cart}-messages-2025-09-11-2025-09-20.csv")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert len(text.strip().splitlines()) == 1 + 6  # the header and c1-c6
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_sign_in_with_a_phone_and_the_sms_code_and_manage_people(width, browser, live_server,
+                                                                 seeded, factory, screenshots,
+                                                                 database_url):
+    """The owner signs in by typing their phone and the code in Persian digits, adds a
+    colleague, and ends the colleague's session: the colleague's browser is out at once."""
+    folder = screenshots / database_url.split(":")[0].split("+")[0]
+    folder.mkdir(exist_ok=True)
+    viewport = PHONE if width == "phone" else DESKTOP
+    owner = Merchant(browser, live_server.url, viewport)
+    colleague = Merchant(browser, live_server.url, viewport)
+    try:
+        page = owner.go("/panel/login")
+        assert owner.layout_problems() == []
+        page.screenshot(path=folder / f"sign-in-phone-{width}.png", full_page=True)
+        national = "0" + seeded.store.owner_phone[3:]
+        page.fill("#phone", national.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+        page.click("button[type=submit]")
+        page.wait_for_url("**/panel/login/code")
+        assert "کد شش‌رقمی ورود برایش پیامک شد" in page.inner_text("#code-sent")
+        page.fill("#code", "۰۰۰۰۰۰" if sms_code(factory, seeded.store.owner_phone) != "000000"
+                  else "۱۱۱۱۱۱")
+        page.click("form[action='/panel/login/code'] button[type=submit]")
+        expect(page.locator("#code-error .field-error")).to_contain_text("این کد درست نیست")
+        assert owner.layout_problems() == []
+        page.screenshot(path=folder / f"sign-in-code-{width}.png", full_page=True)
+        code = sms_code(factory, seeded.store.owner_phone)
+        page.fill("#code", code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+        page.click("form[action='/panel/login/code'] button[type=submit]")
+        page.wait_for_url(live_server.url + "/panel")
+
+        page.click("nav >> text=افراد")
+        page.wait_for_url("**/panel/people")
+        page.fill("#name", "رضا")
+        page.fill("#phone", "۰۹۱۲ ۷۶۵ ۴۳۲۱")
+        page.click("#add-member button[type=submit]")
+        page.wait_for_url("**/panel/people?ok=added")
+        assert "رضا" in page.inner_text("#members")
+
+        colleague.sign_in("+989127654321", factory)
+        page.reload()
+        assert page.locator("#sessions tbody tr").count() == 2
+        assert owner.layout_problems() == []
+        page.screenshot(path=folder / f"people-{width}.png", full_page=True)
+        page.locator("#sessions tbody tr", has_text="رضا").locator("button.end-session").click()
+        page.wait_for_url("**/panel/people?ok=ended")
+        assert page.locator("#sessions tbody tr").count() == 1
+        colleague.page.goto(live_server.url + "/panel/campaigns")
+        colleague.page.wait_for_url("**/panel/login?reason=ended&next=%2Fpanel%2Fcampaigns")
+        assert "این نشست پایان داده شد" in colleague.page.inner_text("main")
+        assert owner.errors == [] and colleague.errors == []
+    finally:
+        owner.close()
+        colleague.close()

@@ -146,7 +146,7 @@ def test_ninety_days_name_few_dates_and_always_today():
 
 
 def test_a_new_stores_home_says_its_charts_are_empty(anonymous, other_store):
-    anonymous.sign_in(other_store.api_key)
+    anonymous.sign_in(other_store)
     page = anonymous.get("/panel")
     assert page.status_code == 200
     assert "در این بازه هنوز درآمدی از پیامک‌ها نیست." in page.text
@@ -175,11 +175,11 @@ def test_the_home_charts_carry_their_values(panel):
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_a_new_stores_home_in_a_browser(viewport, browser, live_server, other_store,
+def test_a_new_stores_home_in_a_browser(viewport, browser, live_server, other_store, factory,
                                         database_url, screenshots):
     merchant = Merchant(browser, live_server.url, viewport)
     try:
-        merchant.sign_in(other_store.api_key)
+        merchant.sign_in(other_store.owner_phone, factory)
         page = merchant.page
         assert page.locator("#chart-revenue .chart-empty").inner_text() == (
             "در این بازه هنوز درآمدی از پیامک‌ها نیست.")
@@ -214,14 +214,14 @@ _LABELS = """async () => {
 }"""
 
 
-def test_value_labels_show_where_they_fit_at_each_width(browser, live_server, seeded):
+def test_value_labels_show_where_they_fit_at_each_width(browser, live_server, seeded, factory):
     """The seeded home's revenue peak is labelled at a phone's, a tablet's and a laptop's width;
     each label stays inside its plot (on a phone held against its left edge), none overlaps
     another."""
     for viewport in (PHONE, {"width": 900, "height": 800}, DESKTOP):
         merchant = Merchant(browser, live_server.url, viewport)
         try:
-            merchant.sign_in(seeded.store.api_key)
+            merchant.sign_in(seeded.store.owner_phone, factory)
             found = merchant.page.evaluate(_LABELS)
             assert merchant.errors == []
         finally:

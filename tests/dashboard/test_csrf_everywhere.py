@@ -36,11 +36,11 @@ def _walk(panel: Panel) -> set[str]:
 
 
 @pytest.fixture
-def second_session(live_server, seeded):
+def second_session(live_server, seeded, factory):
     with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10,
                       follow_redirects=False) as client:
-        other = Panel(client)
-        other.sign_in(seeded.store.api_key)
+        other = Panel(client, factory)
+        other.sign_in(seeded.store)
         yield other
 
 

@@ -47,11 +47,11 @@ def _rendered_fonts(page, selector: str) -> list[str]:
     return [f["familyName"] for f in fonts]
 
 
-def test_persian_text_is_drawn_in_vazirmatn_in_the_panel(browser, live_server, seeded):
+def test_persian_text_is_drawn_in_vazirmatn_in_the_panel(browser, live_server, seeded, factory):
     for viewport in (DESKTOP, PHONE):
         merchant = Merchant(browser, live_server.url, viewport)
         try:
-            merchant.sign_in(seeded.store.api_key)
+            merchant.sign_in(seeded.store.owner_phone, factory)
             page = merchant.page
             page.wait_for_load_state("networkidle")
             assert page.evaluate("document.fonts.ready.then(() => document.fonts.check('16px Vazirmatn'))")

@@ -23,7 +23,7 @@ def new_store(factory):
 
 @pytest.fixture
 def newcomer(anonymous, new_store) -> Panel:
-    anonymous.sign_in(new_store.api_key)
+    anonymous.sign_in(new_store)
     return anonymous
 
 

@@ -37,12 +37,12 @@ def _ticked(merchant: Merchant, key: str) -> bool:
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 def test_a_new_merchant_reaches_a_connected_store_and_a_sent_test_sms(
-        width, browser, live_server, new_shop, woo, client, database_url, screenshots):
+        width, browser, live_server, new_shop, woo, client, factory, database_url, screenshots):
     folder = screenshots / database_url.split(":")[0].split("+")[0]
     folder.mkdir(parents=True, exist_ok=True)
     merchant = Merchant(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
     try:
-        merchant.sign_in(new_shop.api_key)
+        merchant.sign_in(new_shop.owner_phone, factory)
         page = merchant.page
         assert not _ticked(merchant, "connect")
 

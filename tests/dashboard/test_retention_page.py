@@ -13,7 +13,7 @@ URL = "/panel/retention"
 @pytest.fixture
 def shop_panel(anonymous, factory, clock):
     store, other = two_shops(factory, clock)
-    anonymous.sign_in(store.api_key)
+    anonymous.sign_in(store)
     return anonymous, other
 
 

@@ -12,7 +12,8 @@ import pytest
 from app.http import tls
 from app.ratelimit import (
     LINK_REDIRECTS,
-    LOGIN_FAILURES_PER_IP,
+    LOGIN_CODES_PER_IP,
+    LOGIN_CODES_PER_PHONE,
     MERCHANT_API,
     SURVEY_ANSWERS,
     WEBHOOKS,
@@ -20,7 +21,7 @@ from app.ratelimit import (
     Rule,
     off_the_loop,
 )
-from tests.dashboard.conftest import Panel
+from tests.dashboard.conftest import Panel, sign_in_sms_count
 
 NINE = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a window starts on the hour
 
@@ -31,42 +32,46 @@ def _from(live_server, address: str) -> httpx.Client:
     return httpx.Client(transport=transport, base_url=live_server.url, follow_redirects=False)
 
 
-def _try_key(panel: Panel, key: str) -> httpx.Response:
-    panel.http.get("/panel/login")
-    return panel.post("/panel/login", {"api_key": key},
-                      csrf=panel.http.cookies.get("bazgasht_panel_login"))
-
-
 def _limited(response: httpx.Response, rule: Rule, left: int) -> None:
     assert response.status_code == 429, response.text[:300]
     assert response.headers["retry-after"] == str(left)
 
 
-def test_failed_sign_ins_from_one_address_are_stopped_in_persian(anonymous, seeded, clock):
+def _ask(panel: Panel, phone: str):
+    return panel.ask_code(phone)
+
+
+def test_sign_in_codes_asked_from_one_address_are_capped_in_persian(anonymous, seeded, clock,
+                                                                    factory):
     clock.set(NINE)
-    for _ in range(LOGIN_FAILURES_PER_IP.limit):
-        assert _try_key(anonymous, "bz_guess" + "x" * 30).status_code == 200
+    for n in range(LOGIN_CODES_PER_IP.limit):  # each a different phone: no per-phone wait
+        assert _ask(anonymous, f"+9891255{n:05d}").status_code == 303
     clock.advance(timedelta(minutes=5))
-    # Even the right key waits: the attacker would otherwise learn when a guess was right.
-    blocked = _try_key(anonymous, seeded.store.api_key)
-    _limited(blocked, LOGIN_FAILURES_PER_IP, 10 * 60)
-    assert "تلاش‌های ناموفق زیاد بود؛ ۱۰ دقیقهٔ دیگر" in blocked.text
-    assert "bazgasht_panel" not in anonymous.http.cookies
-    clock.advance(timedelta(minutes=10))
-    assert _try_key(anonymous, seeded.store.api_key).status_code == 303
+    # Even a member's phone waits, and is sent nothing.
+    blocked = _ask(anonymous, seeded.store.owner_phone)
+    _limited(blocked, LOGIN_CODES_PER_IP, 55 * 60)
+    assert "درخواست کد زیاد بود؛ ۵۵ دقیقهٔ دیگر" in blocked.text
+    assert sign_in_sms_count(factory, seeded.store.owner_phone) == 0
+    clock.advance(timedelta(minutes=55))
+    assert _ask(anonymous, seeded.store.owner_phone).status_code == 303
+    assert sign_in_sms_count(factory, seeded.store.owner_phone) == 1
 
 
-def test_guesses_at_one_stores_keys_from_many_addresses_are_stopped(live_server, seeded,
-                                                                    clock):
+def test_codes_for_one_phone_from_many_addresses_are_capped(live_server, seeded, clock,
+                                                            factory):
     clock.set(NINE)
-    prefix = seeded.store.api_key[:8]
-    for n in range(10):
+    phone = seeded.store.owner_phone
+    for n in range(LOGIN_CODES_PER_PHONE.limit):
         with _from(live_server, f"127.0.0.{2 + n % 3}") as http:
-            assert _try_key(Panel(http), prefix + "wrong" * 6).status_code == 200
+            assert _ask(Panel(http, factory), phone).status_code == 303
+        clock.advance(timedelta(seconds=61))  # past the wait between two codes
+    assert sign_in_sms_count(factory, phone) == LOGIN_CODES_PER_PHONE.limit
     with _from(live_server, "127.0.0.9") as http:
-        _limited(_try_key(Panel(http), prefix + "wrong" * 6), LOGIN_FAILURES_PER_IP, 15 * 60)
-        # Another store's keys are not held up.
-        assert _try_key(Panel(http), "bz_other" + "x" * 30).status_code == 200
+        _limited(_ask(Panel(http, factory), phone), LOGIN_CODES_PER_PHONE,
+                 60 * 60 - 5 * 61)
+        # Another phone is not held up.
+        assert _ask(Panel(http, factory), seeded.other.owner_phone).status_code == 303
+    assert sign_in_sms_count(factory, phone) == LOGIN_CODES_PER_PHONE.limit
 
 
 def test_the_merchant_api_is_limited_per_key(api, other_api, clock):

@@ -44,7 +44,9 @@ def a_ids(api, shop):
                   if c["kind"] == "abandoned_cart"]
     step = api.get(f"/api/v1/campaigns/{campaign['id']}").json()["steps"][0]
     [contact] = api.get("/api/v1/contacts", params={"phone": "09123456789"}).json()["items"]
-    return {"campaign_id": campaign["id"], "step_id": step["id"], "contact_id": contact["id"]}
+    [owner] = api.get("/api/v1/store/members").json()["items"]
+    return {"campaign_id": campaign["id"], "step_id": step["id"], "contact_id": contact["id"],
+            "member_id": owner["id"]}
 
 
 def _outbox(factory) -> int:
@@ -56,7 +58,7 @@ def _snapshot(api, ids) -> list:
     """Everything of A's that the operations could touch, as A sees it."""
     return [api.get(f"/api/v1/campaigns/{ids['campaign_id']}").json(),
             api.get(f"/api/v1/contacts/{ids['contact_id']}").json(),
-            api.get("/api/v1/campaigns").json()]
+            api.get("/api/v1/campaigns").json(), api.get("/api/v1/store/members").json()]
 
 
 def test_every_operation_on_another_stores_id_is_404_and_changes_nothing(

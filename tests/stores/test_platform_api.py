@@ -153,3 +153,22 @@ def test_a_sender_line_longer_than_the_column_is_refused(admin_client, store):
                               json={"provider": "kavenegar", "api_key": "k" * 20,
                                     "sender": "+" + "9" * 20})
     assert answer.status_code == 422
+
+
+def test_operator_creates_a_store_with_its_first_panel_owner(admin_client, factory):
+    from app.dashboard.models import PanelMember
+
+    response = admin_client.post("/platform/v1/stores", json={
+        "name": "گل‌فروشی", "url": "https://gol.example", "owner_phone": "۰۹۳۵ ۰۰۰ ۱۲۳۴",
+        "owner_name": "نگار"})
+    assert response.status_code == 201, response.text
+    with factory() as session:
+        [owner] = session.scalars(select(PanelMember)).all()
+    assert (owner.store_id, owner.phone, owner.name, owner.role) == (
+        response.json()["id"], "+989350001234", "نگار", "owner")
+    # A phone that is not a mobile number: nothing is created.
+    refused = admin_client.post("/platform/v1/stores", json={
+        "name": "x", "url": "https://x.example", "owner_phone": "021-4455"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_phone"
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Store)) == 1

@@ -6,11 +6,13 @@ from app.dashboard.routers import (
     campaigns,
     contacts,
     home,
+    join,
+    people,
     retention,
     settings,
     static,
 )
 
-routers = [static.router, auth.router, home.router, campaigns.router, activity.router,
-           contacts.router, settings.router, retention.router,
+routers = [static.router, auth.router, join.router, home.router, campaigns.router,
+           activity.router, contacts.router, settings.router, retention.router, people.router,
            static.fallback]  # last: every other /panel address is the panel's 404 page

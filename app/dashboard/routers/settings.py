@@ -13,7 +13,7 @@ from app.admin import service
 from app.admin.schemas import StoreSettingsPatch
 from app.connection import service as connection
 from app.dashboard import auth
-from app.dashboard.auth import COOKIE, COOKIE_PATH, FormDep, PanelDep, PostDep
+from app.dashboard.auth import FormDep, PanelDep, PostDep
 from app.dashboard.forms import Form, Problem, from_service, plain_number
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep, SettingsDep
@@ -287,15 +287,8 @@ def rotate_webhook_secret(request: Request, current: PostDep, session: SessionDe
 
 @router.post("/api-key/rotate")
 def rotate_api_key(request: Request, current: PostDep, session: SessionDep,
-                   settings: SettingsDep, key: auth.KeyDep, now: NowDep) -> Response:
-    """A new API key, shown this once. Every other session and API client with the old key is
-    signed out; this session continues with the new one."""
+                   settings: SettingsDep) -> Response:
+    """A new API key, shown this once; API clients with the old key stop working (panel
+    sessions are the members' own and go on)."""
     api_key = service.rotate_api_key(session, store=current.store)
-    cookie = auth.session_cookie(key, current.store, now=now)
-    fresh = auth.read_session(session, key, cookie, now=now)
-    response = _page(request, fresh, settings, section="api_key", new_key=api_key)
-    response.set_cookie(COOKIE, cookie, max_age=auth.MAX_AGE,
-                        path=COOKIE_PATH, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https"
-                        or settings.public_url.startswith("https://"))
-    return response
+    return _page(request, current, settings, section="api_key", new_key=api_key)
