@@ -5,7 +5,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.campaigns.defaults import create_default_campaigns
-from app.clock import utcnow
 from app.dashboard import join, members
 from app.dashboard.models import OWNER
 from app.stores.models import Store
@@ -33,7 +32,7 @@ def open_store(session: Session, data: StoreCreate, *,
     create_default_campaigns(session, store.id)
     if data.owner_phone is not None:
         members.add_member(session, store_id=store.id, phone=data.owner_phone,
-                           name=data.owner_name or OWNER_NAME, role=OWNER, now=now or utcnow())
+                           name=data.owner_name or OWNER_NAME, role=OWNER, now=now or store.created_at)
     return store, api_key
 
 

@@ -81,13 +81,13 @@ async def follow(code: str, request: Request) -> Response:
     return RedirectResponse(info.target, status_code=302, headers=NO_INDEX)
 
 
-@router.post("/{code}", include_in_schema=False)
-async def answer_sample_survey(code: str, request: Request) -> Response:
-    """The sample survey's form: thanked for, kept nowhere. Any other code has no form."""
+@router.post(f"/{SAMPLE_CODES['survey']}", include_in_schema=False)
+async def answer_sample_survey(request: Request) -> Response:
+    """The sample survey's form: thanked for, kept nowhere. No other short code has a form
+    (a POST to one is a 405, as before there were samples)."""
     limiter = request.app.state.limiter
     await off_the_loop(limiter, limit, request, LINK_REDIRECTS, client_ip(request))
-    if code != SAMPLE_CODES["survey"]:
-        return not_found_page()
+    code = SAMPLE_CODES["survey"]
     form = parse_qs((await request.body())[:_SAMPLE_FORM_BYTES].decode("utf-8", "replace"))
     rating = latin_digits((form.get("rating") or [""])[0])
     return sample_page(code, answered=int(rating) if rating in ("1", "2", "3", "4", "5")

@@ -1,17 +1,21 @@
-"""A new merchant's first hour, in Chromium, with the panel alone: sign in, connect the store in
+"""A new merchant's first hour, in Chromium, with the panel alone: join by the link the platform
+gave (a phone, the SMS code), connect the store in
 one click (its WooCommerce is a fake on loopback that approves at once), see the plugin's first
 cart arrive, enter the SMS gateway and send a test SMS (Kavenegar is a fake on loopback too) —
 until the checklist gives way to the connection's health box. Photographed at both sizes."""
 
 import pytest
-from sqlalchemy import update
 
 from app.commerce.fake_woocommerce import FakeWooCommerce
 from app.commerce.topics import WEBHOOK_TOPICS
+from app.dashboard import join
 from app.db import unit_of_work
-from app.stores.models import Store
+from app.digits import persian_digits
+from app.onboarding import open_store
+from app.stores.schemas import StoreCreate
+from tests.dashboard.conftest import sms_code
 from tests.dashboard.test_browser import DESKTOP, PHONE, Merchant
-from tests.helpers import create_store, deliver, live_kavenegar
+from tests.helpers import StoreCreds, deliver, live_kavenegar
 
 KAVENEGAR_KEY = "6A2F4B7C9D0E1F2A3B4C5D6E7F8A9B0C1D2E3F4A5B6C"
 
@@ -24,11 +28,12 @@ def woo(clock):
 
 
 @pytest.fixture
-def new_shop(factory, woo):
+def new_shop(factory, woo, clock):
+    """A store just made by the platform: no member yet, a join link for its first owner."""
     with unit_of_work(factory) as session:
-        creds = create_store(session, name="گل‌فروشی تازه", url="https://shop.example")
-        session.execute(update(Store).where(Store.id == creds.id).values(url=woo.base_url))
-    return creds
+        store, _ = open_store(session, StoreCreate(name="گل‌فروشی تازه", url=woo.base_url))
+        token = join.new_link(session, store_id=store.id, now=clock.now())
+        return StoreCreds(store.id, "", store.webhook_secret), f"/panel/join/{token}"
 
 
 def _ticked(merchant: Merchant, key: str) -> bool:
@@ -42,8 +47,16 @@ def test_a_new_merchant_reaches_a_connected_store_and_a_sent_test_sms(
     folder.mkdir(parents=True, exist_ok=True)
     merchant = Merchant(browser, live_server.url, PHONE if width == "phone" else DESKTOP)
     try:
-        merchant.sign_in(new_shop.owner_phone, factory)
+        shop, join_link = new_shop
+        merchant.go(join_link)
         page = merchant.page
+        page.fill("#name", "نگار")
+        page.fill("#phone", "۰۹۳۵ ۰۰۰ ۱۲۳۴")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/panel/login/code")
+        page.fill("#code", persian_digits(sms_code(factory, "+989350001234")))
+        page.click("button[type=submit]")
+        page.wait_for_url(merchant.base_url + "/panel")
         assert not _ticked(merchant, "connect")
 
         # One click: off to the store's WooCommerce, approved there, back to the settings.
@@ -55,7 +68,7 @@ def test_a_new_merchant_reaches_a_connected_store_and_a_sent_test_sms(
         assert _ticked(merchant, "connect") and not _ticked(merchant, "plugin")
 
         # The companion plugin's first cart.
-        assert deliver(client, new_shop, "bazgasht_cart.updated",
+        assert deliver(client, shop, "bazgasht_cart.updated",
                        {"token": "t-1", "phone": "09121234567"}).status_code == 200
         merchant.go("/panel")
         assert _ticked(merchant, "plugin")
