@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal, get_args
 from zoneinfo import available_timezones
@@ -22,6 +23,10 @@ def _not_blank(value: str, info: ValidationInfo) -> str:
     value = value.strip()
     if not value:
         raise ValueError(f"{info.field_name} must not be blank")
+    # A NUL or another control character is no name (and PostgreSQL refuses NUL in text);
+    # format characters stay: ZWNJ is Persian.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError(f"{info.field_name} must not contain control characters")
     return value
 
 

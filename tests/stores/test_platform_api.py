@@ -45,6 +45,9 @@ def test_platform_api_needs_the_operator_token(client, factory):
 def test_invalid_store_is_rejected_with_a_clear_message(admin_client, factory):
     for payload, field in [({"name": "x", "url": "not a url"}, "url"),
                            ({"name": "  ", "url": "https://x.example"}, "name"),
+                           # PostgreSQL refuses NUL in text: a 422 here, never a 500 there
+                           ({"name": "چای\x00خانه", "url": "https://x.example"}, "name"),
+                           ({"name": "چای\nخانه", "url": "https://x.example"}, "name"),
                            ({"name": "x", "url": "https://x.example", "timezone": "Mars/Base"},
                             "timezone"),
                            # what the store's settings refuse, its creation refuses too
@@ -172,3 +175,9 @@ def test_operator_creates_a_store_with_its_first_panel_owner(admin_client, facto
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_phone"
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Store)) == 1
+
+
+def test_a_persian_name_keeps_its_zero_width_non_joiner(admin_client):
+    created = admin_client.post("/platform/v1/stores",
+                                json={"name": "چای\u200cخانه", "url": "https://x.example"})
+    assert created.status_code == 201 and created.json()["name"] == "چای\u200cخانه"
