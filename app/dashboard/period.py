@@ -4,11 +4,13 @@ campaign): a wrong date is a Persian problem beside the chooser and the default 
 never an error page."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import jdatetime
 from fastapi import Request
 
 from app.dashboard.forms import Problem
+from app.digits import persian_digits
 from app.reports.period import InvalidPeriod, Period, period_for, store_today
 
 PRESETS = (7, 30, 90)
@@ -24,6 +26,20 @@ class Chosen:
     @property
     def days(self) -> int:
         return (self.period.last_day - self.period.first_day).days + 1
+
+    # The empty fields show the period on the page (a preset's), greyed, in the form they take:
+    # never a fixed example date that disagrees with the figures.
+    @property
+    def hint_from(self) -> str:
+        return _jalali(self.period.first_day)
+
+    @property
+    def hint_to(self) -> str:
+        return _jalali(self.period.last_day)
+
+
+def _jalali(day: date) -> str:
+    return persian_digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
 
 
 def chosen_period(request: Request, store, now: datetime, *,
