@@ -5,8 +5,6 @@ import ast
 import re
 from pathlib import Path
 
-from app.campaigns.reasons import Reason
-
 ROOT = Path(__file__).resolve().parents[2]
 OWNER = ROOT / "app" / "campaigns" / "lifecycle.py"
 MESSAGE_NAMES = {"message", "msg", "m"}
@@ -48,15 +46,6 @@ def test_only_the_lifecycle_module_changes_a_messages_status():
 def test_the_owner_is_found_by_the_scan():
     """The scan above would see a status write: the owner's own are found."""
     assert any("update(Message)" in w for w in _status_writes(OWNER))
-
-
-def test_every_reason_has_one_persian_label():
-    labels = (ROOT / "templates" / "dashboard" / "_labels.html").read_text(encoding="utf-8")
-    block = labels[labels.index("{% set REASONS = {"):]
-    block = block[:block.index("} %}")]
-    keys = re.findall(r'^\s*"([a-z_]+)":\s*"([^"]+)"', block, flags=re.M)
-    assert sorted(k for k, _ in keys) == sorted(r.value for r in Reason)
-    assert all(re.search("[\u0600-\u06ff]", label) for _, label in keys)
 
 
 def test_no_reason_is_matched_by_its_text():
