@@ -425,13 +425,16 @@ class BlacklistReport(BaseModel):
 
 # -- replenishment (predicted reorder dates, app/campaigns/replenish.py) ----------------------
 
+_REORDER_EXAMPLE: dict[str, Any] = {
+    "contact_id": 9, "phone": "+989121234567", "name": "سارا محمدی", "product_id": 11,
+    "product_name": "چای سبز", "purchases": 4, "last_purchase": "2026-11-10",
+    "interval_days": 30, "source": "own", "predicted": "2026-12-10", "days_until": 4}
+
+
 class ReplenishmentOut(BaseModel):
     """A customer's predicted reorder of a product."""
 
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
-        "contact_id": 9, "phone": "+989121234567", "name": "سارا محمدی", "product_id": 11,
-        "product_name": "چای سبز", "purchases": 4, "last_purchase": "2026-11-10",
-        "interval_days": 30, "source": "own", "predicted": "2026-12-10", "days_until": 4}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [_REORDER_EXAMPLE]})
 
     contact_id: int
     phone: str
@@ -455,7 +458,7 @@ class ReplenishmentPage(BaseModel):
     """Soonest first. Pass `next_cursor` back as `cursor` for the next page (null: no more)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "items": [ReplenishmentOut.model_config["json_schema_extra"]["examples"][0]],
+        "items": [_REORDER_EXAMPLE],
         "next_cursor": "djE6MjAyNi0xMi0xMDo5OjEx"}]})
 
     items: list[ReplenishmentOut]

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
@@ -59,7 +60,7 @@ def due(store: StoreDep, session: SessionDep, now: NowDep, due_within_days: DueW
     if after is not None:
         found = [p for p in found if p.key > after]
     today = replenish.store_today(store, now)
-    items = [ReplenishmentOut.model_validate(p.__dict__ | {
+    items = [ReplenishmentOut.model_validate(asdict(p) | {
         "days_until": (p.predicted - today).days}) for p in found[:limit]]
     more = len(found) > limit
     return dict(items=items, next_cursor=encode_cursor(found[limit - 1].key) if more else None)
