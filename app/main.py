@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import ratelimit
-from app.admin.routers import activity, contacts, preview
+from app.admin.routers import activity, contacts, preview, replenishment
 from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     for router in (store_settings.router, members_router, campaigns_router, preview.router,
                    contacts.router, activity.router):
         app.include_router(router)
+    app.include_router(replenishment.router)  # predicted reorder dates (app/campaigns)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict:

@@ -1,6 +1,6 @@
 """Requests and answers of the merchant admin API (`/api/v1`), with the examples /docs shows."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -421,6 +421,48 @@ class BlacklistReport(BaseModel):
     duplicates: int = Field(description="rows repeating a phone of an earlier row")
     invalid_count: int
     invalid: list[InvalidLine] = Field(description="the first 1,000 invalid rows")
+
+
+# -- replenishment (predicted reorder dates, app/campaigns/replenish.py) ----------------------
+
+_REORDER_EXAMPLE: dict[str, Any] = {
+    "contact_id": 9, "phone": "+989121234567", "name": "سارا محمدی", "product_id": 11,
+    "product_name": "چای سبز", "purchases": 4, "last_purchase": "2026-11-10",
+    "interval_days": 30, "source": "own", "predicted": "2026-12-10", "days_until": 4}
+
+
+class ReplenishmentOut(BaseModel):
+    """A customer's predicted reorder of a product."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_REORDER_EXAMPLE]})
+
+    contact_id: int
+    phone: str
+    name: str
+    product_id: int = Field(description="the WooCommerce product id (its variations are one "
+                                        "product)")
+    product_name: str
+    purchases: int = Field(description="store-local days the customer bought it (same-day "
+                                       "orders are one purchase)")
+    last_purchase: date = Field(description="store-local day")
+    interval_days: int = Field(description="the median gap between the customer's purchases "
+                                           "(own), or the store's median for the product over "
+                                           "customers who rebought it (store_median)")
+    source: Literal["own", "store_median"]
+    predicted: date = Field(description="last_purchase + interval_days")
+    days_until: int = Field(description="days from the store's today to `predicted`; negative "
+                                        "when overdue (never by more than interval_days)")
+
+
+class ReplenishmentPage(BaseModel):
+    """Soonest first. Pass `next_cursor` back as `cursor` for the next page (null: no more)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [_REORDER_EXAMPLE],
+        "next_cursor": "djE6MjAyNi0xMi0xMDo5OjEx"}]})
+
+    items: list[ReplenishmentOut]
+    next_cursor: str | None = Field(None, examples=["djE6MjAyNi0xMi0xMDo5OjEx"])
 
 
 # -- carts, orders, messages ------------------------------------------------------------------
