@@ -7,7 +7,7 @@ live in templates/dashboard/.
 """
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -79,6 +79,13 @@ def _jdate(context, at: datetime | None) -> str:
     return persian_digits(jdatetime.date.fromgregorian(date=local.date()).strftime("%Y/%m/%d"))
 
 
+def _jday(day: date | None) -> str:
+    """A calendar day (already the store's) in Jalali: 2026-12-06 → «۱۴۰۵/۰۹/۱۵»."""
+    if day is None:
+        return "—"
+    return persian_digits(jdatetime.date.fromgregorian(date=day).strftime("%Y/%m/%d"))
+
+
 @pass_context
 def _jdatetime(context, at: datetime | None) -> str:
     if at is None:
@@ -122,7 +129,7 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES / "dashboard"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(fa=persian_digits, num=number, pct=percent, times=times, change=change,
-                       jdate=_jdate, jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money,
+                       jdate=_jdate, jday=_jday, jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money,
                        fill=_fill)
     env.globals.update(asset=asset_url, query=_query)
     return env

@@ -50,7 +50,7 @@ class Shop:
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
               cart_token=None, items=((11, 2),), coupons=(), placed: datetime | None = None,
-              total="600000", sms_consent: str | None = None, refunds=()):
+              total="600000", sms_consent: str | None = None, refunds=(), name="علی"):
         """The order as it is at `at` (paid then, if processing or completed), placed at
         `placed` (default: at `at` too); `sms_consent` as the plugin's checkout box left it;
         `refunds`: the amounts its refunds gave back so far (toman, as WooCommerce lists them)."""
@@ -60,7 +60,7 @@ class Shop:
         paid = gmt(at) if status in ("processing", "completed") else None
         response = deliver(self.client, self.store, "order.updated", {
             "id": wc_id, "number": str(wc_id), "status": status, "currency": "IRT",
-            "total": total, "billing": {"first_name": "علی", "phone": phone},
+            "total": total, "billing": {"first_name": name, "phone": phone},
             "meta_data": meta,
             "coupon_lines": [{"id": i, "code": code} for i, code in enumerate(coupons, 1)],
             "refunds": [{"id": 900 + i, "reason": "", "total": f"-{amount}"}

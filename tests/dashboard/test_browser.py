@@ -111,7 +111,8 @@ def test_every_page_lays_out_right_to_left_without_errors(width, merchant_at, se
              ("activity-upcoming", "/panel/activity?tab=upcoming"),
              ("activity-surveys", "/panel/activity?tab=surveys"),
              ("contacts", "/panel/contacts"), ("contact", f"/panel/contacts/{seeded.contact_id}"),
-             ("settings", "/panel/settings"), ("retention", "/panel/retention")]
+             ("settings", "/panel/settings"), ("retention", "/panel/retention"),
+             ("reorders", "/panel/reorders?days=30")]
     folder = screenshots / database_url.split(":")[0].split("+")[0]
     folder.mkdir(exist_ok=True)
     for name, path in pages:

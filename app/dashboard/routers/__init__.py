@@ -8,11 +8,12 @@ from app.dashboard.routers import (
     home,
     join,
     people,
+    reorders,
     retention,
     settings,
     static,
 )
 
 routers = [static.router, auth.router, join.router, home.router, campaigns.router,
-           activity.router, contacts.router, settings.router, retention.router, people.router,
-           static.fallback]  # last: every other /panel address is the panel's 404 page
+           activity.router, contacts.router, settings.router, retention.router, reorders.router,
+           people.router, static.fallback]  # last: every other /panel address is the panel's 404 page
