@@ -9,10 +9,12 @@ from app.dashboard.routers import (
     join,
     people,
     retention,
+    segments,
     settings,
     static,
 )
 
 routers = [static.router, auth.router, join.router, home.router, campaigns.router,
            activity.router, contacts.router, settings.router, retention.router, people.router,
+           segments.router,
            static.fallback]  # last: every other /panel address is the panel's 404 page
