@@ -60,10 +60,10 @@ def read_definition(form: Form) -> Definition | None:
             data["purchases"][name] = found
     if form.raw("buyer") in BUYERS:
         data["purchases"]["buyer"] = form.raw("buyer")
-    for low, high in _PAIRS:
-        group = NUMBERS[low][0]
-        if data[group].get(low, -1) > data[group].get(high, MAX_AMOUNT + 1):
-            form.add(high, "min_over_max")
+    for least, most in _PAIRS:
+        group = NUMBERS[least][0]
+        if data[group].get(least, -1) > data[group].get(most, MAX_AMOUNT + 1):
+            form.add(most, "min_over_max")
     if not form.ok:
         return None
     try:

@@ -38,12 +38,13 @@ def checks(session: Session, *, store_id: int, currency: str, definition: Defini
     found: list[Check] = [has_mobile]
     p, e, r = definition.purchases, definition.engagement, definition.rfm
 
-    def bought(person: Person) -> Purchases:
-        return buyers.get(person.id, _NONE)
-
-    found += [lambda c, test=test: test(bought(c)) for test in _purchase_tests(
-        definition, money=lambda amount: to_minor(amount, currency),
-        days_ago=lambda days: now - timedelta(days=days))]
+    tests = _purchase_tests(definition, money=lambda amount: to_minor(amount, currency),
+                            days_ago=lambda days: now - timedelta(days=days))
+    if tests:
+        def purchases_hold(person: Person) -> bool:
+            bought = buyers.get(person.id, _NONE)
+            return all(test(bought) for test in tests)
+        found.append(purchases_hold)
     if p.products:
         product_buyers = _bought_any(session, store_id, set(p.products))
         found.append(lambda c: c.id in product_buyers)

@@ -63,7 +63,8 @@ def purchases(session: Session, store_id: int) -> dict[int, Purchases]:
                                                         - Order.refunded), func.max(placed))
         .where(*_paid(store_id)).group_by(Order.contact_id))
     return {contact_id: Purchases(orders, int(spent or 0), last_at)
-            for contact_id, orders, spent, last_at in rows if last_at is not None}
+            for contact_id, orders, spent, last_at in rows
+            if contact_id is not None and last_at is not None}
 
 
 def items_bought(session: Session, store_id: int) -> Iterable[tuple[int, list]]:
@@ -102,4 +103,5 @@ def latest_ratings(session: Session, store_id: int) -> dict[int, int]:
         .join(Order, Order.id == SurveyAnswer.order_id)
         .where(SurveyAnswer.store_id == store_id, Order.contact_id.is_not(None))
         .order_by(SurveyAnswer.answered_at, SurveyAnswer.id))
-    return {contact_id: rating for contact_id, rating in rows}  # the later overwrites
+    # The later overwrites the earlier.
+    return {contact_id: rating for contact_id, rating in rows if contact_id is not None}

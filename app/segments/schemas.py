@@ -30,17 +30,18 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _number_with(description: str, *, ge: int, le: int) -> Any:
-    return Annotated[int, BeforeValidator(_number), Field(ge=ge, le=le, description=description)]
-
-
-Count = _number_with("paid orders", ge=0, le=MAX_COUNT)
-Amount = _number_with("whole units of the store's currency (toman for IRT), net of refunds",
-                      ge=0, le=MAX_AMOUNT)
-Days = _number_with("days before now (24-hour days)", ge=0, le=MAX_DAYS)
-Rating = _number_with("a survey rating, 1 to 5", ge=1, le=5)
-Score = _number_with("an RFM score, 1 (lowest fifth of the store's buyers) to 5 (highest)",
-                     ge=1, le=5)
+Count = Annotated[int, BeforeValidator(_number), Field(ge=0, le=MAX_COUNT,
+                                                      description="paid orders")]
+Amount = Annotated[int, BeforeValidator(_number), Field(
+    ge=0, le=MAX_AMOUNT,
+    description="whole units of the store's currency (toman for IRT), net of refunds")]
+Days = Annotated[int, BeforeValidator(_number), Field(
+    ge=0, le=MAX_DAYS, description="days before now (24-hour days)")]
+Rating = Annotated[int, BeforeValidator(_number), Field(
+    ge=1, le=5, description="a survey rating, 1 to 5")]
+Score = Annotated[int, BeforeValidator(_number), Field(
+    ge=1, le=5,
+    description="an RFM score, 1 (lowest fifth of the store's buyers) to 5 (highest)")]
 WcId = Annotated[int, BeforeValidator(_number), Field(ge=1, le=MAX_ID)]
 
 

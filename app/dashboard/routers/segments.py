@@ -84,7 +84,7 @@ def _submitted(request, current, session, form, now, segment=None) -> Response:
     if definition is None or not fields.ok:
         return _form_page(request, current, segment=segment, values=values,
                           problems=fields.problems, status_code=FORM_REFUSED)
-    if not saving:
+    if not saving or name is None:  # a name is required to save: its problem came above
         return _form_page(request, current, segment=segment, values=values,
                           preview=_preview(session, current, definition, now))
     if segment is None:
