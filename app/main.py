@@ -37,6 +37,7 @@ from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
 from app.scheduler import OWN_JOBS, TENANT_JOBS, tick
+from app.segments.router import router as segments_router
 from app.stores.plugin import router as plugin_download_router
 from app.stores.router import merchant_router as webhook_secret_router
 from app.stores.router import router as stores_router
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
     for router in (store_settings.router, members_router, campaigns_router, preview.router,
-                   contacts.router, activity.router):
+                   contacts.router, activity.router, segments_router):
         app.include_router(router)
     app.include_router(replenishment.router)  # predicted reorder dates (app/campaigns)
 

@@ -14,8 +14,9 @@ from app.links.models import Click, Link
 from app.messaging.models import ConsoleSms, InboundSms
 from app.report_marks.models import ReportDirtyDay
 from app.reports.models import ReportDay, ReportWatermark
+from app.segments.models import Segment
 from app.server_key import ServerSecret
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer
 
-__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelJoinLink", "PanelLoginCode", "PanelMember", "PanelSession", "Product", "ReportDay", "ReportDirtyDay", "ReportWatermark", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelJoinLink", "PanelLoginCode", "PanelMember", "PanelSession", "Product", "ReportDay", "ReportDirtyDay", "ReportWatermark", "Segment", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]

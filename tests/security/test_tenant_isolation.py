@@ -26,6 +26,8 @@ BODIES = {
     ("POST", "/api/v1/campaigns/{campaign_id}/resume"): None,
     ("POST", "/api/v1/contacts/{contact_id}/opt-in"): {},
     ("POST", "/api/v1/contacts/{contact_id}/opt-out"): {},
+    ("PATCH", "/api/v1/segments/{segment_id}"): {"name": "ربوده",
+                                                 "definition": {"purchases": {"orders_min": 1}}},
 }
 NO_BODY = {"GET", "DELETE"}
 
@@ -45,8 +47,10 @@ def a_ids(api, shop):
     step = api.get(f"/api/v1/campaigns/{campaign['id']}").json()["steps"][0]
     [contact] = api.get("/api/v1/contacts", params={"phone": "09123456789"}).json()["items"]
     [owner] = api.get("/api/v1/store/members").json()["items"]
+    segment = api.post("/api/v1/segments", json={"name": "وفاداران", "definition": {
+        "purchases": {"orders_min": 3}}}).json()
     return {"campaign_id": campaign["id"], "step_id": step["id"], "contact_id": contact["id"],
-            "member_id": owner["id"]}
+            "member_id": owner["id"], "segment_id": segment["id"]}
 
 
 def _outbox(factory) -> int:
@@ -58,7 +62,8 @@ def _snapshot(api, ids) -> list:
     """Everything of A's that the operations could touch, as A sees it."""
     return [api.get(f"/api/v1/campaigns/{ids['campaign_id']}").json(),
             api.get(f"/api/v1/contacts/{ids['contact_id']}").json(),
-            api.get("/api/v1/campaigns").json(), api.get("/api/v1/store/members").json()]
+            api.get("/api/v1/campaigns").json(), api.get("/api/v1/store/members").json(),
+            api.get(f"/api/v1/segments/{ids['segment_id']}").json()]
 
 
 def test_every_operation_on_another_stores_id_is_404_and_changes_nothing(

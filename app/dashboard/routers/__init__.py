@@ -10,10 +10,12 @@ from app.dashboard.routers import (
     people,
     reorders,
     retention,
+    segments,
     settings,
     static,
 )
 
 routers = [static.router, auth.router, join.router, home.router, campaigns.router,
            activity.router, contacts.router, settings.router, retention.router, reorders.router,
-           people.router, static.fallback]  # last: every other /panel address is the panel's 404 page
+           people.router, segments.router,
+           static.fallback]  # last: every other /panel address is the panel's 404 page

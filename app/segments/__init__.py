@@ -1,0 +1,3 @@
+"""Segments: named groups of a store's contacts, defined by conditions over the store's own data
+(purchases, engagement, RFM scores), always without opted-out, promo-blocked and unreachable
+contacts."""

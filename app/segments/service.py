@@ -1,0 +1,84 @@
+"""A store's segments: who is in one now, and keeping their definitions."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.segments import conditions, facts
+from app.segments.facts import Person, Purchases
+from app.segments.models import Segment
+from app.segments.schemas import Definition, SegmentCreate, SegmentPatch
+from app.stores.models import Store
+
+
+@dataclass(frozen=True)
+class Member:
+    person: Person
+    purchases: Purchases | None  # None: never bought
+
+
+def members(session: Session, *, store: Store, definition: Definition,
+            now: datetime) -> list[Member]:
+    """The contacts in the segment now, newest contact first (the order of its pages)."""
+    buyers = facts.purchases(session, store.id)
+    found = conditions.checks(session, store_id=store.id, currency=store.currency,
+                              definition=definition, now=now, buyers=buyers)
+    people = [p for p in facts.reachable(session, store.id) if all(ok(p) for ok in found)]
+    people.sort(key=lambda p: p.id, reverse=True)
+    return [Member(p, buyers.get(p.id)) for p in people]
+
+
+def after(found: list[Member], last_id: int | None, limit: int) -> tuple[list[Member], bool]:
+    """One page of `found` (newest first): those after contact `last_id`, and whether more
+    follow."""
+    rest = [m for m in found if last_id is None or m.person.id < last_id]
+    return rest[:limit], len(rest) > limit
+
+
+def definition_of(segment: Segment) -> Definition:
+    return Definition.model_validate(segment.definition)
+
+
+def _stored(definition: Definition) -> dict:
+    return definition.model_dump(mode="json", exclude_defaults=True)
+
+
+def segments_of_store(store_id: int) -> Select:
+    return select(Segment).where(Segment.store_id == store_id)
+
+
+def segment_of_store(session: Session, *, store_id: int, segment_id: int) -> Segment:
+    """The store's segment, or NotFound: another store's is as unknown as a missing one."""
+    segment = session.scalar(select(Segment).where(Segment.id == segment_id,
+                                                   Segment.store_id == store_id))
+    if segment is None:
+        raise NotFound(f"no segment with id {segment_id}", code="segment_not_found")
+    return segment
+
+
+def create_segment(session: Session, *, store_id: int, data: SegmentCreate,
+                   now: datetime) -> Segment:
+    segment = Segment(store_id=store_id, name=data.name, definition=_stored(data.definition),
+                      created_at=now, updated_at=now)
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def update_segment(session: Session, *, segment: Segment, patch: SegmentPatch,
+                   now: datetime) -> Segment:
+    if patch.name is not None:
+        segment.name = patch.name
+    if patch.definition is not None:
+        segment.definition = _stored(patch.definition)
+    segment.updated_at = now
+    session.flush()
+    return segment
+
+
+def delete_segment(session: Session, *, segment: Segment) -> None:
+    session.delete(segment)
+    session.flush()

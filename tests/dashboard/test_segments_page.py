@@ -1,0 +1,116 @@
+"""The segments pages («گروه‌ها»): a merchant describes a group of customers in a Persian form,
+previews its size and first members, saves, changes and deletes it; a wrong field is explained
+next to it and nothing is saved."""
+
+import re
+
+import httpx
+import pytest
+
+from app.digits import persian_digits
+from app.http import tls
+from tests.helpers import bearer
+from tests.segments.scripted import scripted_store
+
+FORM = {"name": "", "orders_min": "۲", "categories": "۱۵، ۱۶", "buyer": "",
+        "clicked_within_days": "", "monetary_min": "٣"}
+
+
+@pytest.fixture
+def story(seeded, factory, clock):
+    return scripted_store(factory, clock, seeded.store.id, seeded.other.id)
+
+
+@pytest.fixture
+def api(live_server, seeded):
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10,
+                      headers=bearer(seeded.store)) as client:
+        yield client
+
+
+def size_by_api(api, definition: dict) -> int:
+    return api.post("/api/v1/segments/preview", json={"definition": definition}).json()["size"]
+
+
+def field_error(html: str, field: str) -> str:
+    """The Persian problem shown right after the field's input (and its hint)."""
+    found = re.search(rf'id="{field}"[^>]*>\s*(?:<p class="hint"[^>]*>[^<]*</p>\s*)?'
+                      r'<p class="field-error" role="alert">([^<]+)', html)
+    assert found, f"no problem next to {field}"
+    return found[1].strip()
+
+
+def test_preview_save_change_and_delete(panel, story, api):
+    assert "هنوز گروهی نساخته‌اید" in panel.get("/panel/segments").text
+    panel.get("/panel/segments/new")
+    definition = {"purchases": {"orders_min": 2, "categories": [15, 16]},
+                  "rfm": {"monetary_min": 3}}
+    expected = size_by_api(api, definition)
+    assert 0 < expected < 60
+
+    preview = panel.post("/panel/segments/new", FORM | {"action": "preview"})
+    assert preview.status_code == 200
+    assert f'id="segment-size">{persian_digits(expected)} نفر<' in preview.text
+    assert preview.text.count('<tr>', preview.text.index('id="segment-sample"')) == min(
+        expected, 20) + 1  # the header's row too
+    assert 'value="۱۵، ۱۶"' in preview.text  # what was typed stays in the form
+    assert "هنوز گروهی نساخته‌اید" in panel.get("/panel/segments").text  # nothing saved
+
+    unnamed = panel.post("/panel/segments/new", FORM | {"action": "save"})
+    assert field_error(unnamed.text, "name") == "این خانه را پر کنید."
+
+    saved = panel.post("/panel/segments/new", FORM | {"action": "save", "name": "وفاداران"})
+    assert saved.status_code == 303
+    where = saved.headers["location"]
+    assert re.fullmatch(r"/panel/segments/\d+\?ok=saved", where)
+    shown = panel.get(where).text
+    assert "گروه ذخیره شد." in shown and 'value="۲"' in shown and 'value="۳"' in shown
+    assert f'id="segment-size">{persian_digits(expected)} نفر<' in shown
+    listed = panel.get("/panel/segments").text
+    assert "وفاداران" in listed and f'class="segment-size">{persian_digits(expected)}<' in listed
+    segment_id = where.split("/")[-1].split("?")[0]
+    saved_by_api = api.get(f"/api/v1/segments/{segment_id}").json()
+    assert saved_by_api["name"] == "وفاداران"
+    assert saved_by_api["definition"]["purchases"]["categories"] == [15, 16]
+
+    changed = panel.post(f"/panel/segments/{segment_id}",
+                         FORM | {"action": "save", "name": "همه", "orders_min": "",
+                                 "categories": "", "monetary_min": ""})
+    assert changed.status_code == 303
+    assert f'id="segment-size">{persian_digits(size_by_api(api, {}))} نفر<' in panel.get(
+        f"/panel/segments/{segment_id}").text
+    assert api.get(f"/api/v1/segments/{segment_id}").json()["name"] == "همه"
+
+    deleted = panel.post(f"/panel/segments/{segment_id}/delete", {})
+    assert deleted.headers["location"] == "/panel/segments?ok=deleted"
+    assert "گروه حذف شد." in panel.get("/panel/segments?ok=deleted").text
+    assert api.get(f"/api/v1/segments/{segment_id}").status_code == 404
+
+
+def test_a_wrong_field_is_explained_next_to_it_and_nothing_is_saved(panel, seeded, api):
+    panel.get("/panel/segments/new")
+    refused = panel.post("/panel/segments/new", {
+        "action": "save", "name": "نادرست", "orders_min": "۵", "orders_max": "۲",
+        "last_order_within_days": "-۱", "rating_min": "۹", "products": "چای",
+        "spent_min": "دو میلیون"})
+    assert refused.status_code == 200
+    html = refused.text
+    assert field_error(html, "orders_max").startswith("این مقدار نباید از «حداقل» کمتر باشد")
+    assert field_error(html, "last_order_within_days") == "عددی از ۰ تا ۳۶٬۵۰۰ بنویسید."
+    assert field_error(html, "rating_min") == "عددی از ۱ تا ۵ بنویسید."
+    assert field_error(html, "products").startswith("فقط شناسه‌های عددی ووکامرس")
+    assert field_error(html, "spent_min") == "یک عدد صحیح بنویسید (مثلاً ۳)."
+    assert 'value="دو میلیون"' in html
+    assert api.get("/api/v1/segments").json()["items"] == []
+
+
+def test_another_stores_segment_is_not_found(panel, seeded, live_server):
+    with httpx.Client(verify=tls(), base_url=live_server.url, timeout=10,
+                      headers=bearer(seeded.other)) as other:
+        theirs = other.post("/api/v1/segments", json={"name": "مال دیگری"}).json()["id"]
+    panel.get("/panel/segments")
+    assert panel.get(f"/panel/segments/{theirs}").status_code == 404
+    assert panel.post(f"/panel/segments/{theirs}", {"action": "save", "name": "x"}
+                      ).status_code == 404
+    assert panel.post(f"/panel/segments/{theirs}/delete", {}).status_code == 404
+    assert panel.get("/panel/segments/abc").status_code == 404
