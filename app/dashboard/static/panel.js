@@ -73,6 +73,9 @@ function setupPreview(form) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // On a phone the menu scrolls sideways: keep the page's own entry in sight.
+  const current = document.querySelector('.top nav a[aria-current="page"]');
+  if (current) current.scrollIntoView({block: "nearest", inline: "nearest"});
   const editor = document.getElementById("step-form");
   if (editor && editor.dataset.previewUrl) setupPreview(editor);
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
