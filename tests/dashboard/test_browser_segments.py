@@ -53,7 +53,7 @@ def test_a_merchant_previews_and_saves_a_segment(width, merchant_at, story,  # n
     page.click("#save-segment")
     page.wait_for_url("**/panel/segments/*?ok=saved")
     assert page.inner_text("#segment-size") == size
-    page.click("text=← گروه‌های مشتری")
+    page.click(".crumbs a[href=\"/panel/segments\"]")
     page.wait_for_url("**/panel/segments")
     row = page.locator("#segments tbody tr").first
     assert "مشتریان وفادار" in row.inner_text() and persian_digits(expected) in row.inner_text()
