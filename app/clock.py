@@ -6,8 +6,9 @@ and the CLI use the system clock (or `--now`). Tests set the app's clock to the 
 story, which is how they travel through days without sleeping and pass on any day.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -49,3 +50,8 @@ def utcnow() -> datetime:
     """When a row is written, for bookkeeping columns' defaults (created_at, updated_at):
     rules take `now` from their caller instead."""
     return SYSTEM.now()
+
+
+def local_today(tz: str, now: datetime) -> date:
+    """The calendar day it is at `now` in the timezone `tz` (a store's today)."""
+    return now.astimezone(ZoneInfo(tz)).date()

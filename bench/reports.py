@@ -49,6 +49,7 @@ import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from app.clock import local_today  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from app.main import create_app  # noqa: E402
@@ -56,7 +57,7 @@ from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.report_marks.marks import mark_messages  # noqa: E402
 from app.reports import rollup, service  # noqa: E402
-from app.reports.period import Period, period_for, store_today  # noqa: E402
+from app.reports.period import Period, period_for  # noqa: E402
 from app.stores.models import Store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 from bench.harness import (  # noqa: E402
@@ -290,7 +291,7 @@ def statements_of_a_summary(engine, store_id: int, explain_to: Path,
     def run(session):
         store = session.get(Store, store_id)
         period = period_for(first=None, last=None, tz=store.timezone,
-                            today=store_today(store.timezone, datetime.now(timezone.utc)))
+                            today=local_today(store.timezone, datetime.now(timezone.utc)))
         if days is not None:
             period = Period(period.last_day.fromordinal(period.last_day.toordinal() - days + 1),
                             period.last_day, store.timezone)

@@ -535,15 +535,16 @@ def check(engine, stack: Stack, traffic: Traffic, store: dict, *,
 
 
 def report_vs_raw(engine, store_id: int) -> tuple[dict, dict]:
+    from app.clock import local_today
     from app.db import make_sessionmaker
-    from app.reports.period import period_for, store_today
+    from app.reports.period import period_for
     from app.reports.service import summary
     from app.stores.models import Store
 
     factory = make_sessionmaker(engine)
     with factory() as session:
         store = session.get(Store, store_id)
-        today = store_today(store.timezone, utcnow())
+        today = local_today(store.timezone, utcnow())
         period = period_for(first=str(today), last=str(today), tz=store.timezone, today=today)
         totals = summary(session, store=store, period=period)["totals"]
     q = {

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.clock import local_today
 from app.commerce.models import Order, Product
 from app.contacts.models import Contact
 from app.stores.models import Store
@@ -156,13 +157,9 @@ def is_due(prediction: Prediction, *, today: date, days: int) -> bool:
     return lapsed_before <= prediction.predicted <= today + timedelta(days=days)
 
 
-def store_today(store: Store, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(store.timezone)).date()
-
-
 def due_within(session: Session, *, store: Store, now: datetime, days: int) -> list[Prediction]:
     """The predictions due from today through `days` days ahead (overdue ones included until
     they lapse), soonest first."""
-    today = store_today(store, now)
+    today = local_today(store.timezone, now)
     return [p for p in predict(session, store=store, now=now)
             if is_due(p, today=today, days=days)]

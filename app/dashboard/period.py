@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 import jdatetime
 from fastapi import Request
 
+from app.clock import local_today
 from app.dashboard.forms import Problem
 from app.digits import persian_digits
-from app.reports.period import InvalidPeriod, Period, period_for, store_today
+from app.reports.period import InvalidPeriod, Period, period_for
 
 PRESETS = (7, 30, 90)
 
@@ -49,7 +50,7 @@ def chosen_period(request: Request, store, now: datetime, *,
     first = request.query_params.get("from") or None
     last = request.query_params.get("to") or None
     days = request.query_params.get("days")
-    today = store_today(store.timezone, now)
+    today = local_today(store.timezone, now)
 
     def last_days(n: int | None) -> str | None:
         return None if n is None else (today - timedelta(days=n - 1)).isoformat()

@@ -116,10 +116,6 @@ def period_for(*, first: str | None, last: str | None, tz: str, today: date) -> 
     return Period(first_day, last_day, tz)
 
 
-def store_today(tz: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(tz)).date()
-
-
 def _offset_spans(period: Period) -> list[tuple[datetime, int]]:
     """(from when, UTC offset in minutes) over the period, one entry per offset in force.
 

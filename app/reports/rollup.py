@@ -32,11 +32,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.models import Message
+from app.clock import local_today
 from app.db import unit_of_work
 from app.report_marks.marks import local_day as _day_of
 from app.report_marks.models import ReportDirtyDay
 from app.reports.models import FIGURES, ReportDay, ReportWatermark
-from app.reports.period import Period, as_date, local_day, store_today
+from app.reports.period import Period, as_date, local_day
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def _rows(session: Session, store: Store, days: list[date]) -> list[dict]:
 def _roll_store(session: Session, store: Store, now: datetime) -> tuple[int, bool]:
     """One step of one store's rollup, in the caller's transaction: dirty days rolled up
     again, the watermark moved on by up to CHUNK_DAYS. Returns (days rolled up, done)."""
-    yesterday = store_today(store.timezone, now) - timedelta(days=1)
+    yesterday = local_today(store.timezone, now) - timedelta(days=1)
     mark = session.get(ReportWatermark, store.id)
     if mark is None or mark.timezone != store.timezone:  # never rolled up, or in another zone
         session.execute(delete(ReportDay).where(ReportDay.store_id == store.id))
@@ -185,7 +186,7 @@ def roll_up(factory: sessionmaker[Session], now: datetime, *,
         dirty = set(session.scalars(select(ReportDirtyDay.store_id).distinct()))
     total = 0
     for store_id, tz, through, built_in in stores:
-        yesterday = store_today(tz, now) - timedelta(days=1)
+        yesterday = local_today(tz, now) - timedelta(days=1)
         if built_in == tz and through is not None and through >= yesterday \
                 and store_id not in dirty:
             continue

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.campaigns.deps import CampaignWithHistoryDep
+from app.clock import local_today
 from app.deps import NowDep, SessionDep, StoreDep
 from app.reports import export, retention, schemas, service
-from app.reports.period import Period, period_for, store_today
+from app.reports.period import Period, period_for
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -27,7 +28,7 @@ Phones = Annotated[Literal["masked", "full"], Query(
 def report_period(store: StoreDep, now: NowDep, first: From = None, last: To = None) -> Period:
     """The period a report covers, from its from/to query parameters and the store's today."""
     return period_for(first=first, last=last, tz=store.timezone,
-                      today=store_today(store.timezone, now))
+                      today=local_today(store.timezone, now))
 
 
 PeriodDep = Annotated[Period, Depends(report_period)]

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator
 from app.admin.pagination import Cursor, InvalidCursor, Limit
 from app.admin.schemas import ReplenishmentOut, ReplenishmentPage
 from app.campaigns import replenish
+from app.clock import local_today
 from app.deps import NowDep, SessionDep, StoreDep
 from app.digits import latin_digits
 from app.errors import api_errors
@@ -59,7 +60,7 @@ def due(store: StoreDep, session: SessionDep, now: NowDep, due_within_days: DueW
     found = replenish.due_within(session, store=store, now=now, days=due_within_days)
     if after is not None:
         found = [p for p in found if p.key > after]
-    today = replenish.store_today(store, now)
+    today = local_today(store.timezone, now)
     items = [ReplenishmentOut.model_validate(asdict(p) | {
         "days_until": (p.predicted - today).days}) for p in found[:limit]]
     more = len(found) > limit

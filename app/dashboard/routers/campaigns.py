@@ -18,6 +18,7 @@ from app.campaigns.schemas import (
     StepCreate,
 )
 from app.campaigns.service import campaign_of_store
+from app.clock import local_today
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.chart import bar_chart
@@ -30,7 +31,7 @@ from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
 from app.reports import export
 from app.reports import service as reports
-from app.reports.period import period_for, store_today
+from app.reports.period import period_for
 from app.reports.router import Phones
 
 router = APIRouter(prefix="/panel/campaigns", include_in_schema=False)
@@ -189,7 +190,7 @@ def _export(rows_of, name: str, campaign_id: str, request, current, session, now
     # period's rows.
     period = period_for(first=request.query_params.get("from") or None,
                         last=request.query_params.get("to") or None, tz=store.timezone,
-                        today=store_today(store.timezone, now))
+                        today=local_today(store.timezone, now))
     # Pages are read after this request's session is closed, each in a short read of its own.
     rows = rows_of(request.app.state.sessionmaker, store=export.StoreView.of(store),
                    period=period, campaign_id=campaign.id, phones=phones)

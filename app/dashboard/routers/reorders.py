@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.campaigns import replenish
+from app.clock import local_today
 from app.dashboard.auth import PanelDep
 from app.dashboard.views import page
 from app.deps import NowDep, SessionDep
@@ -23,4 +24,4 @@ def reorders_page(request: Request, current: PanelDep, session: SessionDep,
     due = replenish.due_within(session, store=current.store, now=now, days=days)
     return page(request, "reorders.html", panel=current, nav="retention", rows=due[:SHOWN],
                 total=len(due), days=days, windows=WINDOWS,
-                today=replenish.store_today(current.store, now))
+                today=local_today(current.store.timezone, now))
