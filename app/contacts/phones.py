@@ -120,3 +120,12 @@ def _normalize_cleaned(cleaned: str, region: str) -> Phone | str:
         return "not a mobile number"
     length = phonenumbers.is_possible_number_for_type_with_reason(number, PhoneNumberType.MOBILE)
     return _LENGTH_REASONS.get(length, "not a valid number")
+
+
+def mask_phone(phone: str | None) -> str:
+    """+989123456789 → +989*****6789 (a phone shown where the whole number is not needed)."""
+    if not phone:
+        return ""
+    keep_head = 4 if phone.startswith("+98") else min(3, len(phone))
+    hidden = max(len(phone) - keep_head - 4, 0)
+    return phone[:keep_head] + "*" * hidden + phone[keep_head + hidden:]

@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.models import ABANDONED_CART, Message
+from app.contacts.phones import mask_phone
 from app.reports import repository as repo
 from app.reports.costs import sms_costs
 from app.reports.period import Period, jalali_label
@@ -57,15 +58,6 @@ class StoreView:
     @classmethod
     def of(cls, store: Store) -> "StoreView":
         return cls(store.id, store.sms_price_per_part, store.timezone)
-
-
-def mask_phone(phone: str | None) -> str:
-    """+989123456789 → +989*****6789."""
-    if not phone:
-        return ""
-    keep_head = 4 if phone.startswith("+98") else min(3, len(phone))
-    hidden = max(len(phone) - keep_head - 4, 0)
-    return phone[:keep_head] + "*" * hidden + phone[keep_head + hidden:]
 
 
 def _cell(value) -> str:
