@@ -156,15 +156,25 @@ def code_form(request: Request, key: KeyDep, now: NowDep, wait: str | None = Non
     return _code_page(request, pending, wait=seconds)
 
 
-@router.post("/login/resend")
-def resend(request: Request, key: KeyDep, session: SessionDep, form: FormDep,
-                 now: NowDep) -> Response:
+def _pending_post(request: Request, key: bytes, now, csrf: str) -> dict | Response:
+    """The sign-in a POST on the code page goes on with, or where to send the browser instead:
+    back to the phone form when there is none, the code page with a 403 when the form's token
+    is stale."""
     pending = _pending(request, key, now)
     if pending is None:
         return redirect(LOGIN_PATH)
-    if not auth.login_csrf_ok(request, str(form.get("csrf") or "")):
+    if not auth.login_csrf_ok(request, csrf):
         return _code_page(request, pending, problems=[Problem("code", "login_expired")],
                           status_code=403)
+    return pending
+
+
+@router.post("/login/resend")
+def resend(request: Request, key: KeyDep, session: SessionDep, form: FormDep,
+                 now: NowDep) -> Response:
+    pending = _pending_post(request, key, now, str(form.get("csrf") or ""))
+    if isinstance(pending, Response):
+        return pending
     join_id = None
     if pending.get("j"):
         found = join.find(session, pending["j"], now=now)
@@ -183,13 +193,10 @@ def resend(request: Request, key: KeyDep, session: SessionDep, form: FormDep,
 @router.post("/login/code")
 def check_code(request: Request, key: KeyDep, session: SessionDep, form: FormDep,
                now: NowDep) -> Response:
-    pending = _pending(request, key, now)
-    if pending is None:
-        return redirect(LOGIN_PATH)
     fields = Form(form)
-    if not auth.login_csrf_ok(request, fields.raw("csrf")):
-        return _code_page(request, pending, problems=[Problem("code", "login_expired")],
-                          status_code=403)
+    pending = _pending_post(request, key, now, fields.raw("csrf"))
+    if isinstance(pending, Response):
+        return pending
     if not fields.raw("code").strip():
         return _code_page(request, pending, problems=[Problem("code", "required")],
                           status_code=FORM_REFUSED)
