@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.campaigns.defaults import create_default_campaigns
+from app.campaigns.presets import create_default_campaigns
 from app.dashboard import join, members
 from app.dashboard.models import OWNER
 from app.stores.models import Store

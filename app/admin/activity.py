@@ -10,7 +10,6 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.admin.pagination import page
 from app.campaigns.models import Attribution, Enrollment, Message
 from app.campaigns.service import campaign_of_store
 from app.commerce.models import Cart, Order
@@ -18,6 +17,7 @@ from app.contacts.models import Contact
 from app.contacts.search import name_condition, phone_condition
 from app.errors import DomainError, NotFound
 from app.links.models import Link
+from app.pagination import page
 from app.stores.models import Store
 
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.admin.pagination import page
 from app.campaigns.models import Attribution, Campaign, CampaignStep, Message
 from app.commerce.models import Order
 from app.contacts.models import Contact
@@ -18,6 +17,7 @@ from app.contacts.service import opt_out_phones, set_consent
 from app.errors import DomainError, NotFound
 from app.links.models import Link
 from app.messaging.models import InboundSms
+from app.pagination import page
 from app.stores.models import Store
 
 HISTORY = 100

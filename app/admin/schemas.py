@@ -1,7 +1,7 @@
 """Requests and answers of the merchant admin API (`/api/v1`), with the examples /docs shows."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -24,32 +24,6 @@ MESSAGE_STATUS = Literal["scheduled", "sending", "sent", "delivered", "failed", 
 StatusOut = Annotated[str, Field(description="scheduled → sending → sent → delivered | failed, "
                                              "or skipped / held with a reason",
                                  examples=["delivered"])]
-
-
-# -- pages ------------------------------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-def _example_of(model: type[BaseModel]) -> dict:
-    extra = model.model_config.get("json_schema_extra")
-    return extra["examples"][0] if isinstance(extra, dict) and extra.get("examples") else {}
-
-
-def _page_example(schema: dict, model: type[BaseModel]) -> None:
-    args = getattr(model, "__pydantic_generic_metadata__", {}).get("args") or ()
-    if args:
-        schema["examples"] = [{"items": [_example_of(args[0])], "next_cursor": "djE6MTIz"}]
-
-
-class Page(BaseModel, Generic[T]):
-    """Newest first (by id). Pass `next_cursor` back as `cursor` for the next page (null: no
-    more)."""
-
-    model_config = ConfigDict(json_schema_extra=_page_example)
-
-    items: list[T]
-    next_cursor: str | None = Field(None, examples=["djE6MTIz"])
 
 
 # -- store settings ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.coupons import message_for_codes
 from app.campaigns.models import (
     DELIVERED,
-    LOST_ORDER,
+    ORDER_LOST,
     SENT,
     Attribution,
     Campaign,
@@ -47,7 +47,7 @@ def _by_lost_order(session: Session, order: Order, since, until) -> Message | No
     return session.scalar(
         select(Message).join(Enrollment, Enrollment.id == Message.enrollment_id)
         .join(Campaign, Campaign.id == Enrollment.campaign_id)
-        .where(Campaign.store_id == order.store_id, Campaign.kind == LOST_ORDER,
+        .where(Campaign.store_id == order.store_id, Campaign.trigger == ORDER_LOST,
                Enrollment.subject_type == "order", Enrollment.subject_id == order.id,
                *_sent_between(since, until))
         .order_by(desc(Message.sent_at), desc(Message.id)).limit(1))

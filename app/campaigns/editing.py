@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from app.campaigns import coupons, lifecycle
 from app.campaigns.checks import TextRefused, coupon_problem, text_problem
 from app.campaigns.compose import checked_lookup
-from app.campaigns.defaults import DAY, DEFAULT_CAMPAIGNS, default_send_within
 from app.campaigns.models import (
     ABANDONED_CART,
     LOST_ORDER,
@@ -26,11 +25,20 @@ from app.campaigns.models import (
     Enrollment,
     Message,
 )
+from app.campaigns.presets import DAY, FIXED_TRIGGER, PRESETS, default_send_within
 from app.campaigns.reasons import Reason
-from app.campaigns.schemas import MAX_STEPS, CampaignCreate, CampaignPatch, StepCreate, Variant
+from app.campaigns.schemas import (
+    MAX_STEPS,
+    CampaignCreate,
+    CampaignPatch,
+    Conditions,
+    StepCreate,
+    Variant,
+)
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
 from app.errors import Conflict, DomainError, NotFound
+from app.segments.service import segment_of_store
 from app.stores.models import Store
 
 
@@ -44,8 +52,6 @@ class InvalidCampaign(DomainError, status=422, code="invalid_campaign"):
 
 # -- campaigns --------------------------------------------------------------------------------
 
-_KIND_DEFAULTS = {kind: (promotional, trigger) for kind, _, _, promotional, trigger, _
-                  in DEFAULT_CAMPAIGNS}
 # What "trigger_minutes" may be, per kind that uses it.
 TRIGGER_BOUNDS = {ABANDONED_CART: (10, 7 * DAY), WIN_BACK: (DAY, 365 * DAY),
                   LOST_ORDER: (10, 2 * DAY)}
@@ -85,7 +91,7 @@ def live_steps(session: Session, *, campaign_ids: list[int]) -> dict[int, list[C
 
 def _trigger_minutes(kind: str, value: int | None) -> int:
     if value is None:
-        return _KIND_DEFAULTS[kind][1]
+        return PRESETS[kind].trigger_minutes
     bounds = TRIGGER_BOUNDS.get(kind)
     if bounds is None:
         if value != 0:
@@ -119,10 +125,13 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
     for i, step in enumerate(steps):
         _texts_fit_coupon(step, where=f"steps[{i}].")
         _codes_in_store(store, step, now, where=f"steps[{i}].")
+    trigger = _trigger(data.kind, data.trigger)
+    conditions = _conditions(session, store, data.conditions)
     _lock_store(session, store.id)
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
-                        promotional=_KIND_DEFAULTS[data.kind][0],
+                        promotional=PRESETS[data.kind].promotional, trigger=trigger,
                         trigger_minutes=_trigger_minutes(data.kind, data.trigger_minutes),
+                        conditions=conditions, exits=data.exits.model_dump(exclude_defaults=True),
                         control_percent=data.control_percent, created_at=now)
     session.add(campaign)
     session.flush()
@@ -143,8 +152,32 @@ def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatc
         campaign.trigger_minutes = _trigger_minutes(campaign.kind, changes["trigger_minutes"])
     if changes.get("control_percent") is not None:  # for enrollments from now on
         campaign.control_percent = changes["control_percent"]
+    if patch.conditions is not None:  # for subjects the trigger finds from now on
+        store = session.get_one(Store, campaign.store_id)
+        campaign.conditions = _conditions(session, store, patch.conditions)
+    if patch.exits is not None:  # checked as each message is sent: every one not sent yet
+        campaign.exits = patch.exits.model_dump(exclude_defaults=True)
     session.flush()
     return campaign
+
+
+def _trigger(kind: str, trigger: str | None) -> str:
+    fixed = FIXED_TRIGGER.get(kind)
+    if trigger is not None and fixed is not None and trigger != fixed:
+        raise InvalidCampaign(f"trigger: a {kind} campaign starts on {fixed} (its messages are "
+                              f"about that subject); leave it out or send {fixed}")
+    return trigger or PRESETS[kind].trigger
+
+
+def _conditions(session: Session, store: Store, conditions: Conditions) -> dict[str, Any]:
+    """The conditions as stored (what was given, nothing else); a segment must be the store's."""
+    if conditions.segment_id is not None:
+        try:
+            segment_of_store(session, store_id=store.id, segment_id=conditions.segment_id)
+        except NotFound:
+            raise InvalidCampaign(f"conditions.segment_id: the store has no segment "
+                                  f"{conditions.segment_id}") from None
+    return conditions.model_dump(exclude_defaults=True)
 
 
 def _activate(session: Session, campaign: Campaign, now: datetime) -> None:

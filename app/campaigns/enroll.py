@@ -18,14 +18,14 @@ from typing import NamedTuple
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from app.campaigns import conditions
 from app.campaigns.lifecycle import exit_enrollment
 from app.campaigns.models import (
-    ABANDONED_CART,
-    CROSS_SELL,
-    LOST_ORDER,
-    POST_PURCHASE_SURVEY,
+    CART_ABANDONED,
+    NO_PURCHASE,
+    ORDER_COMPLETED,
+    ORDER_LOST,
     SCHEDULED,
-    WIN_BACK,
     Campaign,
     CampaignStep,
     Enrollment,
@@ -98,24 +98,31 @@ class Batch:
 
 
 def enroll_all(session: Session, campaign: Campaign, subject_type: str,
-               subjects: Sequence[Subject]) -> dict[int, int]:
+               subjects: Sequence[Subject], now: datetime) -> dict[int, int]:
     """Enroll the subjects and schedule their messages, in one INSERT each; returns the new
-    enrollments' ids by subject id. A subject already enrolled (by another scheduler meanwhile,
-    say) conflicts and is left out, messages and all."""
+    enrollments' ids by subject id, of the sequences that run. A subject already enrolled (by
+    another scheduler meanwhile, say) conflicts and is left out, messages and all. One that
+    fails the campaign's conditions is enrolled as exited (the trigger never looks at it again)
+    and gets no messages."""
     if not subjects:
         return {}
+    failing = conditions.unmet(session, campaign, subject_type, subjects, now)
     steps = session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
                                                        CampaignStep.deleted_at.is_(None))
                             .order_by(CampaignStep.position)).all()
     rows = [dict(store_id=campaign.store_id, campaign_id=campaign.id, subject_type=subject_type,
-                 subject_id=s.id, contact_id=s.contact_id, anchor_at=s.anchor_at, status="active",
+                 subject_id=s.id, contact_id=s.contact_id, anchor_at=s.anchor_at,
+                 status="exited" if s.id in failing else "active",
+                 exit_reason=Reason.CONDITIONS_NOT_MET.value if s.id in failing else None,
+                 exited_at=now if s.id in failing else None,
                  control=in_control(campaign, s.contact_id)) for s in subjects]
     insert_all, parameters = insert_rows(session, Enrollment, rows)
     inserted = session.execute(
         insert_all.on_conflict_do_nothing(index_elements=["campaign_id", "subject_type",
                                                           "subject_id"])
         .returning(Enrollment.subject_id, Enrollment.id), parameters)
-    enrolled = {subject_id: enrollment_id for subject_id, enrollment_id in inserted}
+    enrolled = {subject_id: enrollment_id for subject_id, enrollment_id in inserted
+                if subject_id not in failing}
     # In the batch's order, step by step: message ids follow enrollments, then positions.
     messages = [dict(store_id=campaign.store_id, campaign_id=campaign.id,
                      enrollment_id=enrolled[s.id], step_id=step.id, contact_id=s.contact_id,
@@ -172,7 +179,7 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime,
     # A cart whose order already has a lost-order sequence is followed there, not here.
     in_lost_order = exists().where(
         Enrollment.subject_type == "order", Enrollment.subject_id == Cart.order_id,
-        Enrollment.campaign_id.in_(select(Campaign.id).where(Campaign.kind == LOST_ORDER)))
+        Enrollment.campaign_id.in_(select(Campaign.id).where(Campaign.trigger == ORDER_LOST)))
     carts = session.execute(
         select(Cart.id, Cart.contact_id, Cart.modified_gmt)
         .where(Cart.store_id == campaign.store_id, Cart.contact_id.is_not(None),
@@ -186,7 +193,7 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime,
     # The sequence counts from the shopper's last activity: "+1 hour" means an hour after it.
     subjects = [Subject(cart_id, contact_id, modified) for cart_id, contact_id, modified in carts
                 if contact_id is not None and modified is not None]  # the query's conditions
-    return Batch(len(carts), len(enroll_all(session, campaign, "cart", subjects)),
+    return Batch(len(carts), len(enroll_all(session, campaign, "cart", subjects, now)),
                  carts[-1].id if carts else None)
 
 
@@ -209,7 +216,7 @@ def enroll_completed_orders(session: Session, campaign: Campaign, now: datetime,
                 for order_id, contact_id, completed, modified in orders
                 if contact_id is not None]  # the query's condition
     asked = _asked_within(session, campaign, subjects)
-    enrolled = enroll_all(session, campaign, "order", subjects)
+    enrolled = enroll_all(session, campaign, "order", subjects, now)
     exits = _loaded(session, (enrolled[i] for i in asked if i in enrolled))
     for enrollment in sorted(exits.values(), key=lambda e: e.id):
         exit_enrollment(session, enrollment, Reason.ONCE_PER_CUSTOMER, now)
@@ -267,7 +274,7 @@ def enroll_lapsed_customers(session: Session, campaign: Campaign, now: datetime,
     subjects = [Subject(order_id, contact_id, created + silence)
                 for order_id, contact_id, created in orders
                 if contact_id is not None and created is not None]  # the query's conditions
-    return Batch(len(orders), len(enroll_all(session, campaign, "order", subjects)),
+    return Batch(len(orders), len(enroll_all(session, campaign, "order", subjects, now)),
                  orders[-1].id if orders else None)
 
 
@@ -300,7 +307,7 @@ def enroll_lost_orders(session: Session, campaign: Campaign, now: datetime,
                 for order_id, contact_id, created, _ in orders
                 if contact_id is not None and created is not None]  # the query's conditions
     tokens = {order_id: cart_token for order_id, _, _, cart_token in orders}
-    enrolled = enroll_all(session, campaign, "order", subjects)
+    enrolled = enroll_all(session, campaign, "order", subjects, now)
     loaded = _loaded(session, enrolled.values())
     for subject in subjects:  # in the batch's order, as if enrolled one by one
         if subject.id in enrolled:
@@ -316,7 +323,7 @@ def _hand_over(session: Session, enrollment: Enrollment, *, store_id: int,
     Older: enrolled before it, a smaller id (ids grow in the order rows are inserted, a batch's
     in the batch's order), so a later sequence of the same batch is not ended by this one."""
     older = (select(Enrollment).join(Campaign, Campaign.id == Enrollment.campaign_id)
-             .where(Campaign.store_id == store_id, Campaign.kind == LOST_ORDER,
+             .where(Campaign.store_id == store_id, Campaign.trigger == ORDER_LOST,
                     Enrollment.contact_id == enrollment.contact_id,
                     Enrollment.status == "active", Enrollment.id < enrollment.id))
     for other in session.scalars(older):
@@ -327,17 +334,16 @@ def _hand_over(session: Session, enrollment: Enrollment, *, store_id: int,
     carts = select(Cart.id).where(Cart.store_id == store_id, or_(*placed_from))
     for cart_enrollment in session.scalars(
             select(Enrollment).join(Campaign, Campaign.id == Enrollment.campaign_id)
-            .where(Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
+            .where(Campaign.trigger == CART_ABANDONED, Enrollment.subject_type == "cart",
                    Enrollment.subject_id.in_(carts), Enrollment.status == "active")):
         exit_enrollment(session, cart_enrollment, Reason.ORDER_PLACED, now)
 
 
 TRIGGERS = {
-    ABANDONED_CART: enroll_abandoned_carts,
-    POST_PURCHASE_SURVEY: enroll_completed_orders,
-    CROSS_SELL: enroll_completed_orders,
-    WIN_BACK: enroll_lapsed_customers,
-    LOST_ORDER: enroll_lost_orders,
+    CART_ABANDONED: enroll_abandoned_carts,
+    ORDER_COMPLETED: enroll_completed_orders,
+    NO_PURCHASE: enroll_lapsed_customers,
+    ORDER_LOST: enroll_lost_orders,
 }
 
 
@@ -348,8 +354,8 @@ def enroll_round(session: Session, now: datetime,
     query = select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id)
     if resume is not None:
         query = query.where(Campaign.id.in_(list(resume)))
-    return {c.id: TRIGGERS[c.kind](session, c, now, (resume or {}).get(c.id))
-            for c in session.scalars(query).all() if c.kind in TRIGGERS}
+    return {c.id: TRIGGERS[c.trigger](session, c, now, (resume or {}).get(c.id))
+            for c in session.scalars(query).all() if c.trigger in TRIGGERS}
 
 
 def run_triggers(session: Session, now: datetime) -> int:

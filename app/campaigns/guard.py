@@ -25,10 +25,10 @@ from app.campaigns.models import (
     CROSS_SELL,
     FAILED,
     HELD,
-    LOST_ORDER,
+    NO_PURCHASE,
+    ORDER_LOST,
     SCHEDULED,
     SKIPPED,
-    WIN_BACK,
     Campaign,
     CampaignStep,
     Enrollment,
@@ -41,6 +41,7 @@ from app.commerce.models import Cart, Order
 from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
 from app.db import in_ids
+from app.links.models import Click
 from app.links.service import preload as preload_links
 from app.messaging.gateway import Lookup
 from app.stores.models import Store
@@ -180,9 +181,9 @@ def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
             return Reason.CART_DECLINED, None
         return (Reason.CART_EMPTIED, None) if not cart.total else None
     order = session.get(Order, enrollment.subject_id)
-    if case.campaign.kind == LOST_ORDER:
+    if case.campaign.trigger == ORDER_LOST:
         return _lost_order_ended(case, order)
-    if case.campaign.kind == WIN_BACK:
+    if case.campaign.trigger == NO_PURCHASE:
         if order is None or batch.purchased_since(enrollment.contact_id,
                                                   order.created_gmt + timedelta(seconds=1)):
             return Reason.PURCHASED_AGAIN, None
@@ -228,6 +229,24 @@ def subject_still_wants_it(case: Case) -> Move | None:
             lifecycle.postpone(case.session, enrollment, cart.modified_gmt)
             return Move(SCHEDULED, Reason.POSTPONED, due_at=case.message.due_at)
     return None
+
+
+def no_exit_condition_met(case: Case) -> Move | None:
+    """The campaign's own exit conditions (schemas.Exits): a purchase since the trigger fired,
+    or a tap on an earlier message's link, ends the sequence."""
+    exits, enrollment = case.campaign.exits or {}, case.enrollment
+    reason = None
+    if exits.get("purchased") and case.batch.purchased_since(enrollment.contact_id,
+                                                             enrollment.anchor_at):
+        reason = Reason.PURCHASED
+    elif exits.get("clicked") and case.session.scalar(select(exists().where(
+            Click.message_id == Message.id, Message.enrollment_id == enrollment.id,
+            Click.bot.is_(False)))):
+        reason = Reason.CLICKED
+    if reason is None:
+        return None
+    lifecycle.exit_enrollment(case.session, enrollment, reason, case.now)
+    return Move(SKIPPED, reason)
 
 
 def something_to_recommend(case: Case) -> Move | None:
@@ -300,6 +319,7 @@ CHECKS: tuple[Check, ...] = (
     store_is_sending,
     receiver_takes_ads,
     subject_still_wants_it,
+    no_exit_condition_met,
     something_to_recommend,
     not_too_late,
     held_out_as_control,  # before the coupon: a control message makes none in the store

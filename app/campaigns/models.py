@@ -35,6 +35,14 @@ CROSS_SELL = "cross_sell"
 WIN_BACK = "win_back"
 LOST_ORDER = "lost_order"  # an order left unpaid at the bank's page
 
+# What starts a campaign's sequence (Campaign.trigger): app/campaigns/enroll.py TRIGGERS finds
+# the subjects of each. A campaign's kind names the preset it was made from (app/campaigns/
+# presets.py) and decides what its messages carry (content.py); its trigger decides who gets them.
+CART_ABANDONED = "cart_abandoned"
+ORDER_LOST = "order_lost"
+ORDER_COMPLETED = "order_completed"
+NO_PURCHASE = "no_purchase"
+
 # Message statuses
 SCHEDULED = "scheduled"
 SENDING = "sending"
@@ -67,6 +75,15 @@ class Campaign(Base):
     # abandoned_cart: minutes of inactivity before a cart counts as abandoned;
     # win_back: minutes without a purchase after the last one. Unused by order triggers.
     trigger_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    trigger: Mapped[str] = mapped_column(String(40))
+    # The trigger's own settings beyond trigger_minutes (app/campaigns/schemas.py TriggerParams).
+    trigger_params: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # Who of the trigger's subjects is enrolled (schemas.py Conditions, all ANDed), checked once,
+    # when the trigger fires: a subject that fails is recorded as exited, with no messages.
+    conditions: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # What ends an enrollment before its next message (schemas.py Exits), checked as each is
+    # sent, beside what its trigger always ends on (a purchase ends a cart's reminders).
+    exits: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # Percent of new enrollments drawn into the control group (0 = off): enrolled, never sent
     # to, compared with the rest in the campaign's lift (app/reports/lift.py).
     control_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -28,6 +28,10 @@ class Reason(StrEnum):
     ONCE_PER_CUSTOMER = "once_per_customer"  # asked for another order of theirs, not long ago
     TOO_LATE = "too_late"  # past its step's send-no-later-than (hours, cap, a pause, downtime)
     CONTROL = "control"  # the enrollment is in the campaign's control group: never sent to
+    CLICKED = "clicked"  # an exit condition: the customer tapped an earlier message's link
+    # Not a message's: an enrollment recorded, with no messages, for a subject that failed the
+    # campaign's conditions (so the trigger never looks at it again).
+    CONDITIONS_NOT_MET = "conditions_not_met"
     # held: it goes out once someone fixes or resumes something
     CAMPAIGN_PAUSED = "campaign_paused"
     STORE_PAUSED = "store_paused"

@@ -25,8 +25,10 @@ router = APIRouter(prefix="/api/v1/campaigns", tags=["admin: campaigns"], respon
 def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
     # The steps are not an attribute of the campaign's row (no relationship): handed in.
     return dict(id=campaign.id, kind=campaign.kind, name=campaign.name, active=campaign.active,
-                promotional=campaign.promotional, trigger_minutes=campaign.trigger_minutes,
-                control_percent=campaign.control_percent, created_at=campaign.created_at, steps=[StepOut.model_validate(s) for s in steps])
+                promotional=campaign.promotional, trigger=campaign.trigger,
+                trigger_minutes=campaign.trigger_minutes, conditions=campaign.conditions or {},
+                exits=campaign.exits or {}, control_percent=campaign.control_percent,
+                created_at=campaign.created_at, steps=[StepOut.model_validate(s) for s in steps])
 
 
 def _one(session, campaign: Campaign) -> dict:

@@ -4,13 +4,17 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.campaigns.checks import MAX_TEXT
 from app.digits import latin_digits
+from app.segments.schemas import Amount, WcId
 from app.stores.schemas import NonBlank
+from app.types import MAX_ID
 
 KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
+TRIGGER = Literal["cart_abandoned", "order_lost", "order_completed", "no_purchase"]
+MAX_CONDITION_IDS = 200
 # A step's delay counts from the trigger; links live 90 days, so a later SMS makes no sense.
 MAX_DELAY_MINUTES = 90 * 24 * 60
 # How late a step's message may still go out: at least 15 minutes (a tick or two), at most 30 days.
@@ -117,6 +121,50 @@ class StepOut(BaseModel):
     variants: list[Variant]
 
 
+class Conditions(BaseModel):
+    """Who of the trigger's subjects (a cart or an order) enters the sequence: every condition
+    given must hold, checked once when the trigger fires. Opted-out contacts never enter."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"segment_id": 4}, {"categories": [15], "total_min": 500000},
+        {"order": "first"}]})
+
+    segment_id: int | None = Field(None, ge=1, le=MAX_ID, description=(
+        "the customer is in this segment of the store when the trigger fires"))
+    products: list[WcId] = Field([], max_length=MAX_CONDITION_IDS, description=(
+        "the order (or cart) holds any of these WooCommerce product ids (a variation's id "
+        "counts too)"))
+    categories: list[WcId] = Field([], max_length=MAX_CONDITION_IDS, description=(
+        "the order (or cart) holds a product of any of these WooCommerce category ids"))
+    total_min: Amount | None = Field(None, description=(
+        "the order's (or cart's) total is at least this, in whole units of the store's "
+        "currency (toman for IRT)"))
+    total_max: Amount | None = Field(None, description="the total is at most this")
+    order: Literal["first", "repeat"] | None = Field(None, description=(
+        "first: the customer had no paid order before this one; repeat: they had"))
+
+    @model_validator(mode="after")
+    def _range(self):
+        if (self.total_min is not None and self.total_max is not None
+                and self.total_min > self.total_max):
+            raise ValueError(f"total_min ({self.total_min}) is more than total_max "
+                             f"({self.total_max}): nothing can match")
+        return self
+
+
+class Exits(BaseModel):
+    """What ends an enrollment before its next message, beside what its trigger always ends on
+    (a purchase ends a cart's or an unpaid order's reminders, a win-back)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"purchased": True}, {"clicked": True}]})
+
+    purchased: bool = Field(False, description="the customer paid for any order since the "
+                                               "trigger fired")
+    clicked: bool = Field(False, description="the customer tapped the link of an earlier "
+                                             "message of this sequence")
+
+
 class CampaignCreate(BaseModel):
     """A new campaign. It starts paused unless `active` (which needs at most one active campaign
     of its kind per store, and at least one step)."""
@@ -133,6 +181,11 @@ class CampaignCreate(BaseModel):
                     "order stays unpaid before it counts as lost (10–2880); win_back: minutes "
                     "since the last purchase (1 day – 365 days); unused by the others. Default: "
                     "the kind's.")
+    trigger: TRIGGER | None = Field(None, description=(
+        "what starts the sequence; default (and the only choice for the built-in kinds): the "
+        "kind's (README «Automations»)"))
+    conditions: Conditions = Conditions()
+    exits: Exits = Exits()
     active: bool = False
     control_percent: ControlPercent = 0
     steps: list[StepCreate] = Field(default_factory=list, max_length=MAX_STEPS)
@@ -145,11 +198,16 @@ class CampaignPatch(BaseModel):
     name: NonBlank | None = Field(None, min_length=1, max_length=200)
     trigger_minutes: int | None = Field(None, ge=0, le=10**6)
     control_percent: ControlPercent | None = None
+    conditions: Conditions | None = Field(None, description=(
+        "replaces all the conditions; applies to subjects the trigger finds from now on"))
+    exits: Exits | None = Field(None, description=(
+        "replaces the exit conditions; applies to every message not sent yet"))
 
 
 _CAMPAIGN_EXAMPLE: dict[str, Any] = {
     "id": 3, "kind": "abandoned_cart", "name": "سبد رهاشده", "active": True,
-    "promotional": True, "trigger_minutes": 60, "control_percent": 0,
+    "promotional": True, "trigger": "cart_abandoned", "trigger_minutes": 60,
+    "conditions": {}, "exits": {}, "control_percent": 0,
     "created_at": "2026-11-20T08:00:00Z",
     "steps": [{"id": 12, "position": 1, **_STEP_EXAMPLE, "send_within_minutes": 1440,
                "lookup": None}]}
@@ -163,7 +221,10 @@ class CampaignOut(BaseModel):
     name: str
     active: bool
     promotional: bool = Field(description="obeys the frequency cap and carries the opt-out line")
+    trigger: str = Field(examples=["cart_abandoned"])
     trigger_minutes: int
+    conditions: Conditions
+    exits: Exits
     control_percent: int = Field(description="percent of new enrollments held out as control "
                                              "(0 = off)")
     created_at: datetime

@@ -12,10 +12,10 @@ from app.billing.models import CHARGE, LedgerEntry
 from app.campaigns.dispatch import send_batch
 from app.campaigns.lifecycle import claim_due, exit_enrollment, release_held
 from app.campaigns.models import (
-    ABANDONED_CART,
-    LOST_ORDER,
+    CART_ABANDONED,
+    NO_PURCHASE,
+    ORDER_LOST,
     SCHEDULED,
-    WIN_BACK,
     Campaign,
     Enrollment,
     Message,
@@ -95,13 +95,13 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
               .where(Enrollment.store_id == store_id, Enrollment.status == "active"))
     if cart_ids:
         for enrollment in session.scalars(active.where(
-                Campaign.kind == ABANDONED_CART, Enrollment.subject_type == "cart",
+                Campaign.trigger == CART_ABANDONED, Enrollment.subject_type == "cart",
                 Enrollment.subject_id.in_(cart_ids))):
             exit_enrollment(session, enrollment, Reason.PURCHASED, now)
             ended += 1
     if order.contact_id:
         for enrollment in session.scalars(active.where(
-                Campaign.kind == WIN_BACK, Enrollment.contact_id == order.contact_id,
+                Campaign.trigger == NO_PURCHASE, Enrollment.contact_id == order.contact_id,
                 Enrollment.subject_id != order.id)):
             exit_enrollment(session, enrollment, Reason.PURCHASED_AGAIN, now)
             ended += 1
@@ -109,7 +109,7 @@ def on_order(session: Session, *, store_id: int, wc_id: int, now: datetime) -> i
     lost = [Enrollment.subject_id == order.id]
     if order.contact_id:
         lost.append(Enrollment.contact_id == order.contact_id)
-    for enrollment in session.scalars(active.where(Campaign.kind == LOST_ORDER, or_(*lost))):
+    for enrollment in session.scalars(active.where(Campaign.trigger == ORDER_LOST, or_(*lost))):
         exit_enrollment(session, enrollment, Reason.PURCHASED, now)
         ended += 1
     session.flush()

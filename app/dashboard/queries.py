@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.admin.pagination import page
 from app.campaigns.models import (
     HELD,
     SCHEDULED,
@@ -23,6 +22,7 @@ from app.campaigns.models import (
 from app.commerce.models import Order
 from app.contacts.models import Contact
 from app.links.models import Link
+from app.pagination import page
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer
 

@@ -11,15 +11,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import JSON, BigInteger, column, func, select, table
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Message
 from app.commerce.models import Order, Product
 from app.contacts.models import Contact
 from app.links.models import Click
 from app.messaging.models import InboundSms
 from app.surveys.models import SurveyAnswer
+
+# The campaign engine's messages and campaigns, as far as segments read them. Named here, not
+# imported: the engine enrols by segment (app/campaigns/conditions.py), so it sits above segments
+# and segments may not import it back (tests/gates/test_import_cycles.py).
+messages = table("messages", column("id", BigInteger), column("contact_id", BigInteger))
+campaigns = table("campaigns", column("id", BigInteger), column("store_id", BigInteger),
+                  column("name"), column("conditions", JSON), column("deleted_at"))
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,19 @@ def products_in_categories(session: Session, store_id: int, categories: set[int]
 def clicked_since(session: Session, store_id: int, since: datetime) -> set[int]:
     """Contacts who tapped a link of one of the store's SMS since then (people, not bots)."""
     return set(session.scalars(
-        select(Message.contact_id).distinct().join(Click, Click.message_id == Message.id)
+        select(messages.c.contact_id).distinct()
+        .join(Click, Click.message_id == messages.c.id)
         .where(Click.store_id == store_id, Click.bot.is_(False), Click.clicked_at >= since,
-               Message.contact_id.is_not(None))))
+               messages.c.contact_id.is_not(None))))
+
+
+def campaigns_using(session: Session, segment_id: int, store_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the store's campaigns (not deleted) whose conditions name the segment."""
+    rows = session.execute(select(campaigns.c.id, campaigns.c.name, campaigns.c.conditions)
+                           .where(campaigns.c.store_id == store_id,
+                                  campaigns.c.deleted_at.is_(None)))
+    return [(cid, name) for cid, name, given in rows
+            if (given or {}).get("segment_id") == segment_id]
 
 
 def repliers_since(session: Session, store_id: int, since: datetime) -> set[str]:

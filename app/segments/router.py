@@ -2,11 +2,10 @@
 
 from fastapi import APIRouter
 
-from app.admin.pagination import Cursor, Limit, decode_cursor, encode_cursor, page
-from app.admin.schemas import Page
 from app.contacts.phones import mask_phone
 from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import api_errors
+from app.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor, page
 from app.segments import service
 from app.segments.deps import SegmentDep
 from app.segments.models import Segment

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.segments import conditions, facts
 from app.segments.facts import Person, Purchases
 from app.segments.models import Segment
@@ -80,5 +80,12 @@ def update_segment(session: Session, *, segment: Segment, patch: SegmentPatch,
 
 
 def delete_segment(session: Session, *, segment: Segment) -> None:
+    """Refused while a campaign's conditions name it: the campaign would silently enrol no
+    one (or everyone)."""
+    using = facts.campaigns_using(session, segment.id, segment.store_id)
+    if using:
+        names = "، ".join(f"{cid} ({name})" for cid, name in using)
+        raise Conflict(f"campaigns {names} enrol only this segment's customers: change their "
+                       "conditions first", code="segment_in_use")
     session.delete(segment)
     session.flush()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.coupons import coupon_problems, prepare_coupons, read_coupon
-from app.campaigns.defaults import DEFAULT_LOST_ORDER_COUPON
 from app.campaigns.models import Campaign, CampaignStep, Coupon, Message
+from app.campaigns.presets import DEFAULT_LOST_ORDER_COUPON
 from app.campaigns.service import set_campaign_active
 from app.commerce.fake_woocommerce import FakeWooCommerce
 from app.commerce.woocommerce_api import WooCommerceClient

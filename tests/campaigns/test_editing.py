@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from app.campaigns.defaults import DEFAULT_CAMPAIGNS
 from app.campaigns.models import Campaign, Message
+from app.campaigns.presets import PRESETS
 from tests.campaigns.shop import tehran
 from tests.helpers import error_of
 
@@ -87,7 +87,7 @@ def test_a_bad_campaign_is_refused_and_nothing_is_made(api, factory, body, code,
     error = error_of(response)
     assert error["code"] == code and words in error["message"], error
     with factory() as session:
-        assert len(session.scalars(select(Campaign)).all()) == len(DEFAULT_CAMPAIGNS)
+        assert len(session.scalars(select(Campaign)).all()) == len([p for p in PRESETS.values() if p.default])
 
 
 def test_resume_needs_steps_and_only_one_active_campaign_per_kind(api):
@@ -265,4 +265,4 @@ def test_another_stores_campaigns_and_steps_are_not_found(api, other_api):
     response = api.get(f"/api/v1/campaigns/{mine['id']}/steps/{step}")
     assert response.status_code == 404 and error_of(response)["code"] == "step_not_found"
     assert other_api.get(base).json()["name"] == theirs["name"]  # untouched
-    assert len(other_api.get("/api/v1/campaigns").json()["items"]) == len(DEFAULT_CAMPAIGNS)
+    assert len(other_api.get("/api/v1/campaigns").json()["items"]) == len([p for p in PRESETS.values() if p.default])

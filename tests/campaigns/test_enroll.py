@@ -115,7 +115,7 @@ def test_a_subject_already_enrolled_is_skipped_messages_and_all(factory, store):
         subjects = [enroll.Subject(cart.id, cart.contact_id, cart.modified_gmt)
                     for cart in session.scalars(select(Cart).order_by(Cart.id))]
         assert enroll.enroll_all(session, session.get(Campaign, cart_campaign.id), "cart",
-                                 subjects) == {}
+                                 subjects, NOW) == {}
     assert count(factory, Enrollment) == 5 and count(factory, Message) == 5 * 3
 
 

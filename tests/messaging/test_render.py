@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from jinja2.exceptions import SecurityError
 
-from app.campaigns.defaults import DEFAULT_CAMPAIGNS
+from app.campaigns.presets import PRESETS
 from app.digits import persian_digits
 from app.messaging.persian import jalali_date, money
 from app.messaging.render import TemplateProblem, default_template, render, validate
@@ -15,8 +15,8 @@ from app.messaging.segments import count_segments
 CONTEXT = {"first_name": "علی", "store_name": "چای‌خانه", "link": "https://bz.example/a1B2c3d",
            "coupon_code": "off5", "product_name": "قوری چینی", "cart_items": "چای سبز",
            "cart_total": money(5_500_000, "IRT"), "order_number": persian_digits(13)}
-TEMPLATE_NAMES = [f"{kind}_{n}" for kind, *_, delays in DEFAULT_CAMPAIGNS
-                  for n in range(1, len(delays) + 1)]
+TEMPLATE_NAMES = [f"{p.kind}_{n}" for p in PRESETS.values()
+                  for n in range(1, len(p.delays) + 1)]
 
 
 @pytest.mark.parametrize("name", TEMPLATE_NAMES)

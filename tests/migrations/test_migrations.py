@@ -182,3 +182,30 @@ def test_steps_get_their_kinds_send_within_and_pending_messages_their_deadline(e
     assert [tuple(m) for m in messages] == [
         (1, due + timedelta(hours=12)), (2, due + timedelta(days=2)),
         (3, due + timedelta(days=3)), (4, None)]
+
+
+def test_the_fixed_campaigns_become_presets_with_their_trigger(tmp_path):
+    """Revision 0031: a store's campaigns keep working after the move to automations: each
+    gets the trigger its kind always had, no conditions, no exits; steps and history stay."""
+    from app.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'automations.db'}"
+    upgrade(url, "0030")
+    engine = sa.create_engine(url)
+    kinds = ["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
+    with engine.begin() as conn:
+        _insert(conn, "stores", id=1)
+        for n, kind in enumerate(kinds, start=1):
+            _insert(conn, "campaigns", id=n, kind=kind)
+            _insert(conn, "campaign_steps", id=n, campaign_id=n, position=1)
+    upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text('SELECT kind, "trigger", trigger_params, conditions, exits '
+                                    "FROM campaigns ORDER BY id")).all()
+        steps = conn.execute(sa.text("SELECT count(*) FROM campaign_steps")).scalar()
+    engine.dispose()
+    assert [(kind, trigger) for kind, trigger, *_ in rows] == [
+        ("abandoned_cart", "cart_abandoned"), ("post_purchase_survey", "order_completed"),
+        ("cross_sell", "order_completed"), ("win_back", "no_purchase"),
+        ("lost_order", "order_lost")]
+    assert {tuple(r[2:]) for r in rows} == {("{}", "{}", "{}")} and steps == 5

@@ -6,16 +6,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.admin import activity
-from app.admin.pagination import Cursor, Limit
 from app.admin.schemas import (
     MESSAGE_STATUS,
     CartOut,
     MessageOut,
     OrderOut,
-    Page,
 )
 from app.deps import SessionDep, StoreDep
 from app.errors import api_errors
+from app.pagination import Cursor, Limit, Page
 from app.types import MAX_ID, MAX_SMALL_ID
 
 router = APIRouter(prefix="/api/v1", tags=["admin: activity"], responses=api_errors(404))

@@ -5,16 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.admin import contacts
-from app.admin.pagination import Cursor, Limit
 from app.admin.schemas import (
     BlacklistReport,
     ContactDetail,
     ContactOut,
-    Page,
     PhoneIn,
 )
 from app.deps import NowDep, PathId, SessionDep, StoreDep
 from app.errors import DomainError, api_errors
+from app.pagination import Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["admin: contacts"], responses=api_errors())
 

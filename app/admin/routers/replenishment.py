@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
-from app.admin.pagination import Cursor, InvalidCursor, Limit
 from app.admin.schemas import ReplenishmentOut, ReplenishmentPage
 from app.campaigns import replenish
 from app.clock import local_today
 from app.deps import NowDep, SessionDep, StoreDep
 from app.digits import latin_digits
 from app.errors import api_errors
+from app.pagination import Cursor, InvalidCursor, Limit
 
 router = APIRouter(prefix="/api/v1/replenishment", tags=["admin: replenishment"],
                    responses=api_errors())

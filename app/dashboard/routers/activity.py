@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.admin import activity
-from app.admin.pagination import InvalidCursor
 from app.campaigns.editing import list_campaigns
 from app.dashboard import queries
 from app.dashboard.auth import PanelDep
@@ -14,6 +13,7 @@ from app.dashboard.log_search import LOG_STATUSES, LogSearch, read_log_search, w
 from app.dashboard.views import page
 from app.deps import NowDep, SessionDep
 from app.errors import NotFound
+from app.pagination import InvalidCursor
 
 router = APIRouter(prefix="/panel/activity", include_in_schema=False)
 

@@ -4,12 +4,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.admin import contacts
-from app.admin.pagination import InvalidCursor
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep
 from app.errors import NotFound
+from app.pagination import InvalidCursor
 
 router = APIRouter(prefix="/panel/contacts", include_in_schema=False)
 

@@ -3,9 +3,10 @@ reads and throws away every row before the page, and skips or repeats rows arriv
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -52,3 +53,30 @@ def page(session: Session, query: Select, id_column, *, limit: int,
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1][0].id) if more else None
+
+
+# -- the answer's shape ------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _example_of(model: type[BaseModel]) -> dict:
+    extra = model.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples[0] if isinstance(examples, list) and isinstance(examples[0], dict) else {}
+
+
+def _page_example(schema: dict, model: type[BaseModel]) -> None:
+    args = getattr(model, "__pydantic_generic_metadata__", {}).get("args") or ()
+    if args:
+        schema["examples"] = [{"items": [_example_of(args[0])], "next_cursor": "djE6MTIz"}]
+
+
+class Page(BaseModel, Generic[T]):
+    """Newest first (by id). Pass `next_cursor` back as `cursor` for the next page (null: no
+    more)."""
+
+    model_config = ConfigDict(json_schema_extra=_page_example)
+
+    items: list[T]
+    next_cursor: str | None = Field(None, examples=["djE6MTIz"])
