@@ -34,6 +34,9 @@ POST_PURCHASE_SURVEY = "post_purchase_survey"
 CROSS_SELL = "cross_sell"
 WIN_BACK = "win_back"
 LOST_ORDER = "lost_order"  # an order left unpaid at the bank's page
+# The hidden campaign a broadcast owns (app/broadcasts): one step, its members enrolled at start
+# (subject_type "contact"); never a trigger's, never in the campaigns' lists.
+BROADCAST = "broadcast"
 
 # Message statuses
 SCHEDULED = "scheduled"

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     ONCE_PER_CUSTOMER = "once_per_customer"  # asked for another order of theirs, not long ago
     TOO_LATE = "too_late"  # past its step's send-no-later-than (hours, cap, a pause, downtime)
     CONTROL = "control"  # the enrollment is in the campaign's control group: never sent to
+    BROADCAST_CANCELLED = "broadcast_cancelled"  # the merchant cancelled its broadcast
     # held: it goes out once someone fixes or resumes something
     CAMPAIGN_PAUSED = "campaign_paused"
     STORE_PAUSED = "store_paused"
