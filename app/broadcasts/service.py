@@ -21,7 +21,7 @@ does the rest: hours, frequency cap, opt-outs, balance, links, delivery, attribu
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, select, update
@@ -134,8 +134,9 @@ def _step_fields(store: Store, step: CampaignStep | None, changes: dict, now: da
 
 
 def _local(at: datetime, store: Store) -> datetime:
-    """A time without a zone is the store's local time."""
-    return at.replace(tzinfo=ZoneInfo(store.timezone)) if at.tzinfo is None else at
+    """A time without a zone is the store's local time; kept in UTC."""
+    local = at.replace(tzinfo=ZoneInfo(store.timezone)) if at.tzinfo is None else at
+    return local.astimezone(timezone.utc)
 
 
 def _segment_id(session: Session, store: Store, segment_id: int) -> int:
@@ -374,10 +375,10 @@ def cancel(session: Session, *, broadcast: Broadcast, now: datetime) -> int:
 
 def due(session: Session, now: datetime) -> list[tuple[int, int]]:
     """(broadcast id, store id) of scheduled broadcasts whose time has come, oldest first."""
-    return list(session.execute(
+    return [(broadcast_id, store_id) for broadcast_id, store_id in session.execute(
         select(Broadcast.id, Broadcast.store_id)
         .where(Broadcast.status == SCHEDULED, Broadcast.scheduled_at <= now)
-        .order_by(Broadcast.scheduled_at, Broadcast.id)).tuples())
+        .order_by(Broadcast.scheduled_at, Broadcast.id))]
 
 
 def _refuse(session: Session, broadcast_id: int, reason: str, why: str, now: datetime) -> None:
@@ -494,9 +495,10 @@ def resume_enrolment(factory: sessionmaker[Session], now: datetime) -> int:
     started with are enrolled again (the unique enrollment keeps each once)."""
     resumed = 0
     with factory() as session:
-        stalled = list(session.execute(
-            select(Broadcast.id, Broadcast.store_id, Broadcast.definition)
-            .where(Broadcast.status == SENDING, Broadcast.enrolled_at.is_(None))).tuples())
+        stalled = [(broadcast_id, store_id, definition)
+                   for broadcast_id, store_id, definition in session.execute(
+                       select(Broadcast.id, Broadcast.store_id, Broadcast.definition)
+                       .where(Broadcast.status == SENDING, Broadcast.enrolled_at.is_(None)))]
     for broadcast_id, store_id, definition in stalled:
         with try_exclusive(factory.kw["bind"], LOCK) as mine:
             if not mine:
