@@ -56,6 +56,7 @@ plugin: $(VENV)/.installed-serve
 bench: $(VENV)/.installed
 	-$(VENV)/bin/python bench/ingest.py
 	-$(VENV)/bin/python bench/enroll.py
+	-$(VENV)/bin/python bench/broadcast.py
 	-$(VENV)/bin/python bench/tick.py
 	-$(VENV)/bin/python bench/send.py
 	-$(VENV)/bin/python bench/drain.py

@@ -10,6 +10,21 @@ def latin_digits(text: str) -> str:
     return text.translate(_LATIN)
 
 
+# Thousands separators people type between digits: «۱۲۰٬۰۰۰», "120,000", "120 000".
+_SEPARATORS = str.maketrans("", "", ",٬_ \u200c\u00a0")
+
+
+def typed_number(value):
+    """A number a person typed, for a validator to read as an int: «۱۲۰٬۰۰۰», "١٢", "12" or
+    12 (Persian, Arabic-Indic or Latin digits, thousands separators allowed); a boolean is no
+    number (ValueError)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, str):
+        return latin_digits(value).translate(_SEPARATORS)
+    return value
+
+
 def persian_digits(value) -> str:
     """12 → «۱۲» (any value, as its str)."""
     return str(value).translate(_PERSIAN)

@@ -12,6 +12,7 @@ from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
+from app.broadcasts.router import router as broadcasts_router
 from app.campaigns import coupons
 from app.campaigns import service as campaigns
 from app.campaigns.router import router as campaigns_router
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
     for router in (store_settings.router, members_router, campaigns_router, preview.router,
-                   contacts.router, activity.router, segments_router):
+                   contacts.router, activity.router, segments_router, broadcasts_router):
         app.include_router(router)
     app.include_router(replenishment.router)  # predicted reorder dates (app/campaigns)
 

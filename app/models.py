@@ -3,6 +3,7 @@
 from app.admin.models import TestSend
 from app.alerts.models import MerchantAlert
 from app.billing.models import LedgerEntry
+from app.broadcasts.models import Broadcast
 from app.campaigns.models import Attribution, Campaign, CampaignStep, Enrollment, Message
 from app.commerce.models import Cart, Order, Product
 from app.connection.models import StoreWebhook
@@ -19,4 +20,4 @@ from app.server_key import ServerSecret
 from app.stores.models import Store
 from app.surveys.models import SurveyAnswer
 
-__all__ = ["TestSend", "Attribution", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelJoinLink", "PanelLoginCode", "PanelMember", "PanelSession", "Product", "ReportDay", "ReportDirtyDay", "ReportWatermark", "Segment", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]
+__all__ = ["TestSend", "Attribution", "Broadcast", "LedgerEntry", "Base", "Click", "Link", "MerchantAlert", "Campaign", "CampaignStep", "Enrollment", "Message", "Cart", "ConsoleSms", "InboundSms", "Contact", "Order", "PanelJoinLink", "PanelLoginCode", "PanelMember", "PanelSession", "Product", "ReportDay", "ReportDirtyDay", "ReportWatermark", "Segment", "ServerSecret", "Store", "StoreWebhook", "SurveyAnswer", "WebhookDelivery"]

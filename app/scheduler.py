@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.alerts.service import deliver_alerts
+from app.broadcasts import service as broadcasts
 from app.campaigns.coupons import check_fixed_codes, delete_unsent_coupons, prepare_coupons
 from app.campaigns.delivery import poll_deliveries, recheck_paused_stores
 from app.campaigns.dispatch import reap
@@ -79,6 +80,9 @@ class Job:
     # database, which is what keeps two rounds apart), and in embedded mode it runs in a loop
     # of its own, so a merchant's slow endpoint never delays anyone's SMS.
     calls_tenants: bool = False
+    # Takes its lock itself, around its database work only: it asks the gateways something
+    # first, and a lock is never held while an outside service is asked (app/broadcasts).
+    locks_itself: bool = False
 
     @property
     def task(self) -> str:
@@ -106,6 +110,17 @@ def _enrolment(ctx: Context, now: datetime) -> dict[str, Any]:
             wake()
 
     return {"enrolled": enroll_due(ctx.factory, now, on_round=on_round)}
+
+
+def _broadcasts(ctx: Context, now: datetime) -> dict[str, Any]:
+    # Broadcasts whose time has come: the money checked (the gateway asked with no lock
+    # held), then, under the job's own short lock, their members enrolled; the senders are
+    # woken as each is in. Then those whose messages are all final are marked sent.
+    started = broadcasts.start_due(ctx.factory, ctx.gateways, now, on_enrolled=ctx.wake)
+    resumed = broadcasts.resume_enrolment(ctx.factory, now)
+    with unit_of_work(ctx.factory) as session:
+        finished = broadcasts.finish_sent(session, now)
+    return {"broadcasts_started": started + resumed, "broadcasts_finished": finished}
 
 
 def _paused_stores(ctx: Context, now: datetime) -> dict[str, Any]:
@@ -172,6 +187,7 @@ def _report_rollup(ctx: Context, now: datetime) -> dict[str, Any]:
 JOBS = (
     Job("replies", _replies),
     Job("enrolment", _enrolment),
+    Job("broadcasts", _broadcasts, locks_itself=True),
     Job("paused_stores", _paused_stores, every=SOON),
     # A sending process that died is seen by its free liveness lock (app/ops/liveness.py): its
     # claims are resolved at the reaper's next round.
@@ -204,6 +220,8 @@ class TickReport:
 
     replies: int = 0
     enrolled: int = 0
+    broadcasts_started: int = 0
+    broadcasts_finished: int = 0
     resumed: int = 0
     reaped: int = 0
     coupons: int = 0
@@ -261,7 +279,7 @@ def _run(job: Job, context: Context, now: datetime) -> JobReport:
     with log_context(job=job.name):
         started = time.perf_counter()
         try:
-            lock = (nullcontext(True) if job.calls_tenants
+            lock = (nullcontext(True) if job.calls_tenants or job.locks_itself
                     else try_exclusive(context.factory.kw["bind"], job.name))
             with lock as mine:
                 if not mine:

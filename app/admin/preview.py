@@ -29,7 +29,14 @@ from app.campaigns import checks, coupons
 from app.campaigns.compose import Uncomposable, choose_variant, compose
 from app.campaigns.content import render_context, sample_link
 from app.campaigns.lookup import LOOKUP_MODE
-from app.campaigns.models import ABANDONED_CART, CROSS_SELL, Campaign, CampaignStep, Enrollment
+from app.campaigns.models import (
+    ABANDONED_CART,
+    BROADCAST,
+    CROSS_SELL,
+    Campaign,
+    CampaignStep,
+    Enrollment,
+)
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
@@ -73,11 +80,14 @@ def _sample() -> dict:
 
 
 def sample_context(*, store: Store, kind: str, coupon_fields: dict, now: datetime) -> dict:
-    """The built-in subject: a Persian name, a cart (abandoned_cart) or an order (the others)."""
+    """The built-in subject: a Persian name, a cart (abandoned_cart), nothing more (a
+    broadcast's contact) or an order (the others)."""
     sample = _sample()
     context = {"first_name": sample["first_name"], "last_name": sample["last_name"],
                "store_name": store.name, "today": jalali_date(now, store.timezone),
                "link": sample_link(kind), **coupon_fields}
+    if kind == BROADCAST:
+        return context
     if kind == ABANDONED_CART:
         context["cart_items"] = "، ".join(sample["cart_items"])
         context["cart_total"] = money(sample["cart_total_rial"], store.currency)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.coupons import template_fields as coupon_fields
 from app.campaigns.models import (
     ABANDONED_CART,
+    BROADCAST,
     CROSS_SELL,
     LOST_ORDER,
     POST_PURCHASE_SURVEY,
@@ -33,7 +34,7 @@ from app.surveys.service import survey_url
 # The kind of link each campaign's SMS carries (render_context below): a preview of the built-in
 # sample subject carries the sample of that kind (app/links/samples.py).
 LINK_KIND = {ABANDONED_CART: "cart", POST_PURCHASE_SURVEY: "survey", CROSS_SELL: "product",
-             LOST_ORDER: "order"}
+             LOST_ORDER: "order", BROADCAST: "store"}
 
 
 def sample_link(campaign_kind: str) -> str:
@@ -41,7 +42,8 @@ def sample_link(campaign_kind: str) -> str:
     return sample_url(get_settings().public_url, LINK_KIND.get(campaign_kind, "store"))
 
 # The variables render_context gives every message, then those of its subject (a cart, or an
-# order; a cross-sell's recommended product too). Others render empty.
+# order; a cross-sell's recommended product too; a broadcast's contact has none of its own).
+# Others render empty.
 _EVERY_MESSAGE = ("first_name", "last_name", "store_name", "link", "coupon_code",
                   "coupon_expires", "today")
 _CART = ("cart_items", "cart_total")
@@ -52,6 +54,8 @@ def variables_for(kind: str) -> tuple[str, ...]:
     """The variables a campaign of this kind has a value for, in the order the panel offers."""
     if kind == ABANDONED_CART:
         return _EVERY_MESSAGE + _CART
+    if kind == BROADCAST:  # about the contact alone: no cart, no order
+        return _EVERY_MESSAGE
     return _EVERY_MESSAGE + _ORDER + (("product_name",) if kind == CROSS_SELL else ())
 
 
@@ -94,6 +98,9 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
                # ---- coupons (app/campaigns/coupons.py): coupon_code, coupon_expires ----
                **coupon_fields(session, step=step, enrollment=enrollment, store=store),
                "today": jalali_date(now, store.timezone)}
+    if enrollment.subject_type == "contact":  # a broadcast: the store's home page
+        context["link"] = link(kind="store", target=store.url)
+        return context
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
         target = cart_target(store, cart, coupon=context["coupon_code"], now=now)

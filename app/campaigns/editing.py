@@ -18,6 +18,7 @@ from app.campaigns.checks import TextRefused, coupon_problem, text_problem
 from app.campaigns.compose import checked_lookup
 from app.campaigns.models import (
     ABANDONED_CART,
+    BROADCAST,
     LOST_ORDER,
     WIN_BACK,
     Campaign,
@@ -73,7 +74,9 @@ def _locked(session: Session, campaign: Campaign) -> Campaign:
 
 
 def list_campaigns(session: Session, *, store: Store) -> list[Campaign]:
+    """The store's campaigns (not deleted); broadcasts' hidden ones are their broadcasts'."""
     return list(session.scalars(select(Campaign).where(Campaign.store_id == store.id,
+                                                       Campaign.kind != BROADCAST,
                                                        Campaign.deleted_at.is_(None))
                                 .order_by(Campaign.id)))
 
@@ -123,8 +126,8 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
                                  provider=store.sms_provider)
              for i, step in enumerate(data.steps)]
     for i, step in enumerate(steps):
-        _texts_fit_coupon(step, where=f"steps[{i}].")
-        _codes_in_store(store, step, now, where=f"steps[{i}].")
+        texts_fit_coupon(step, where=f"steps[{i}].")
+        codes_in_store(store, step, now, where=f"steps[{i}].")
     trigger = _trigger(data.kind, data.trigger)
     conditions = _conditions(session, store, data.conditions)
     _lock_store(session, store.id)
@@ -230,7 +233,7 @@ def _template_problem(where: str, source: str) -> None:
         raise TextRefused(problem, where)
 
 
-def _texts_fit_coupon(fields: dict[str, Any], where: str = "") -> None:
+def texts_fit_coupon(fields: dict[str, Any], where: str = "") -> None:
     """The step's texts (as they will be once saved: `fields` holds them all) quote a coupon
     only when the step has one."""
     texts = [(f"{where}template", fields.get("template") or "")]
@@ -311,8 +314,8 @@ def add_step(session: Session, *, campaign: Campaign, data: StepCreate,
     messages they were given when they started)."""
     store = session.get_one(Store, campaign.store_id)
     fields = checked_step_fields(data.model_dump(), provider=store.sms_provider)
-    _texts_fit_coupon(fields)
-    _codes_in_store(store, fields, now)
+    texts_fit_coupon(fields)
+    codes_in_store(store, fields, now)
     campaign = _locked(session, campaign)  # two new steps at once must not take one position
     count = session.scalar(select(func.count()).select_from(CampaignStep).where(
         CampaignStep.campaign_id == campaign.id, CampaignStep.deleted_at.is_(None))) or 0
@@ -337,9 +340,9 @@ def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
     store = session.get_one(Store, campaign.store_id)
     fields = checked_step_fields(data, provider=store.sms_provider)
     if fields.keys() & {"template", "variants", "coupon"}:
-        _texts_fit_coupon({"template": step.template, "variants": step.variants,
+        texts_fit_coupon({"template": step.template, "variants": step.variants,
                            "coupon": step.coupon} | fields)
-    _codes_in_store(store, fields, now)
+    codes_in_store(store, fields, now)
     if "send_within_minutes" in fields and fields["send_within_minutes"] is None:
         fields = _send_within(campaign.kind, {"delay_minutes": step.delay_minutes} | fields)
     for name, value in fields.items():
@@ -354,7 +357,7 @@ def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
     return step
 
 
-def _codes_in_store(store: Store, fields: dict[str, Any], now: datetime, *,
+def codes_in_store(store: Store, fields: dict[str, Any], now: datetime, *,
                     where: str = "") -> None:
     """The codes the step's SMS would quote as they are must exist in the store and be usable
     (asked through its REST keys, before any row is locked or written: the store is called).

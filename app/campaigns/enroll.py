@@ -351,11 +351,13 @@ def enroll_round(session: Session, now: datetime,
                  resume: dict[int, int | None] | None = None) -> dict[int, Batch]:
     """One batch of every active campaign, by campaign id; with `resume`, of its campaigns
     only, each after the subject id given (None: from the start)."""
-    query = select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.id)
+    # Only the triggers this module knows: a broadcast's campaign is enrolled by its broadcast.
+    query = select(Campaign).where(Campaign.active.is_(True),
+                                   Campaign.trigger.in_(list(TRIGGERS))).order_by(Campaign.id)
     if resume is not None:
         query = query.where(Campaign.id.in_(list(resume)))
     return {c.id: TRIGGERS[c.trigger](session, c, now, (resume or {}).get(c.id))
-            for c in session.scalars(query).all() if c.trigger in TRIGGERS}
+            for c in session.scalars(query).all()}
 
 
 def run_triggers(session: Session, now: datetime) -> int:

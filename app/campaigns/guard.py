@@ -169,6 +169,8 @@ def receiver_takes_ads(case: Case) -> Move | None:
 def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
     """Why the cart or order no longer wants this message, or None."""
     session, batch, enrollment = case.session, case.batch, case.enrollment
+    if enrollment.subject_type == "contact":  # a broadcast's: its contact is checked above
+        return None
     if enrollment.subject_type == "cart":
         cart = session.get(Cart, enrollment.subject_id)
         # A linked order that is not paid (say, a failed bank payment) is no purchase: the

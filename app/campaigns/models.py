@@ -34,6 +34,10 @@ POST_PURCHASE_SURVEY = "post_purchase_survey"
 CROSS_SELL = "cross_sell"
 WIN_BACK = "win_back"
 LOST_ORDER = "lost_order"  # an order left unpaid at the bank's page
+# The hidden campaign a broadcast owns (app/broadcasts): one step, its members enrolled at start
+# (subject_type "contact"); its kind and its trigger, no trigger's in enroll.TRIGGERS, never in
+# the campaigns' lists.
+BROADCAST = "broadcast"
 
 # What starts a campaign's sequence (Campaign.trigger): app/campaigns/enroll.py TRIGGERS finds
 # the subjects of each. A campaign's kind names the preset it was made from (app/campaigns/

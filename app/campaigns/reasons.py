@@ -32,6 +32,7 @@ class Reason(StrEnum):
     # Not a message's: an enrollment recorded, with no messages, for a subject that failed the
     # campaign's conditions (so the trigger never looks at it again).
     CONDITIONS_NOT_MET = "conditions_not_met"
+    BROADCAST_CANCELLED = "broadcast_cancelled"  # the merchant cancelled its broadcast
     # held: it goes out once someone fixes or resumes something
     CAMPAIGN_PAUSED = "campaign_paused"
     STORE_PAUSED = "store_paused"

@@ -12,6 +12,7 @@ from app.billing.models import CHARGE, LedgerEntry
 from app.campaigns.dispatch import send_batch
 from app.campaigns.lifecycle import claim_due, exit_enrollment, release_held
 from app.campaigns.models import (
+    BROADCAST,
     CART_ABANDONED,
     NO_PURCHASE,
     ORDER_LOST,
@@ -148,7 +149,9 @@ def campaign_of_store(session: Session, *, store_id: int, campaign_id: int,
                       include_deleted: bool = False) -> Campaign:
     """The store's campaign, or NotFound: another store's is as unknown as a missing one. A
     deleted campaign is found only where its history is asked for (`include_deleted`)."""
-    query = select(Campaign).where(Campaign.id == campaign_id, Campaign.store_id == store_id)
+    # A broadcast's hidden campaign is its broadcast's (app/broadcasts): not a campaign here.
+    query = select(Campaign).where(Campaign.id == campaign_id, Campaign.store_id == store_id,
+                                   Campaign.kind != BROADCAST)
     if not include_deleted:
         query = query.where(Campaign.deleted_at.is_(None))
     campaign = session.scalar(query)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.campaigns.models import (
     ABANDONED_CART,
+    BROADCAST,
     Attribution,
     Campaign,
     CampaignStep,
@@ -180,7 +181,9 @@ def latest_comments(session: Session, *, store_id: int, period: Period, limit: i
 
 def campaigns_with_steps(session: Session, *, store_id: int,
                          campaign_id: int | None = None) -> list[tuple[Campaign, list[CampaignStep]]]:
-    query = select(Campaign).where(Campaign.store_id == store_id).order_by(Campaign.id)
+    # Broadcasts have their own report (app/broadcasts); their SMS count in the store's totals.
+    query = select(Campaign).where(Campaign.store_id == store_id,
+                                   Campaign.kind != BROADCAST).order_by(Campaign.id)
     if campaign_id is not None:
         query = query.where(Campaign.id == campaign_id)
     campaigns = session.scalars(query).all()

@@ -273,6 +273,17 @@ def summary(session: Session, *, store: Store, period: Period, raw: bool = False
                                     _lost_orders(session, store, period, campaigns))}
 
 
+def campaign_figures(session: Session, *, store: Store, campaign_id: int,
+                     period: Period) -> Figures:
+    """One campaign's totals for the period, from the raw tables (a broadcast's report:
+    app/broadcasts, which finds its own hidden campaign)."""
+    total = Figures()
+    for f in _collect(session, store, period, campaign_id=campaign_id, events=True,
+                      raw=True).values():
+        total.add(f)
+    return total
+
+
 def store_campaign(session: Session, *, store: Store, campaign_id: int) -> Campaign:
     """The store's campaign, deleted ones too (their history stays in the reports)."""
     return campaign_of_store(session, store_id=store.id, campaign_id=campaign_id,

@@ -2,11 +2,11 @@
 (`/api/v1/segments`), with the limits the panel's form shares."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from app.digits import latin_digits
+from app.digits import typed_number
 from app.stores.schemas import NonBlank
 from app.types import MAX_ID
 
@@ -16,33 +16,20 @@ MAX_COUNT = 10**6
 MAX_AMOUNT = 10**13
 MAX_IDS = 200
 SAMPLE_SIZE = 20
-# Thousands separators people type between digits: «۱۲۰٬۰۰۰», "120,000", "120 000".
-_SEPARATORS = str.maketrans("", "", ",٬_ \u200c\u00a0")
 
-
-def _number(value: Any) -> Any:
-    """«۱۲۰٬۰۰۰», "١٢", "12" or 12 (Persian, Arabic-Indic or Latin digits); a boolean is no
-    number."""
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    if isinstance(value, str):
-        return latin_digits(value).translate(_SEPARATORS)
-    return value
-
-
-Count = Annotated[int, BeforeValidator(_number), Field(ge=0, le=MAX_COUNT,
-                                                      description="paid orders")]
-Amount = Annotated[int, BeforeValidator(_number), Field(
+Count = Annotated[int, BeforeValidator(typed_number), Field(ge=0, le=MAX_COUNT,
+                                                           description="paid orders")]
+Amount = Annotated[int, BeforeValidator(typed_number), Field(
     ge=0, le=MAX_AMOUNT,
     description="whole units of the store's currency (toman for IRT), net of refunds")]
-Days = Annotated[int, BeforeValidator(_number), Field(
+Days = Annotated[int, BeforeValidator(typed_number), Field(
     ge=0, le=MAX_DAYS, description="days before now (24-hour days)")]
-Rating = Annotated[int, BeforeValidator(_number), Field(
+Rating = Annotated[int, BeforeValidator(typed_number), Field(
     ge=1, le=5, description="a survey rating, 1 to 5")]
-Score = Annotated[int, BeforeValidator(_number), Field(
+Score = Annotated[int, BeforeValidator(typed_number), Field(
     ge=1, le=5,
     description="an RFM score, 1 (lowest fifth of the store's buyers) to 5 (highest)")]
-WcId = Annotated[int, BeforeValidator(_number), Field(ge=1, le=MAX_ID)]
+WcId = Annotated[int, BeforeValidator(typed_number), Field(ge=1, le=MAX_ID)]
 
 
 def _ordered(model: BaseModel, *pairs: tuple[str, str]) -> None:

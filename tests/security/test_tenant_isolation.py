@@ -28,6 +28,11 @@ BODIES = {
     ("POST", "/api/v1/contacts/{contact_id}/opt-out"): {},
     ("PATCH", "/api/v1/segments/{segment_id}"): {"name": "ربوده",
                                                  "definition": {"purchases": {"orders_min": 1}}},
+    ("PATCH", "/api/v1/broadcasts/{broadcast_id}"): {"name": "ربوده"},
+    ("POST", "/api/v1/broadcasts/{broadcast_id}/estimate"): None,
+    ("POST", "/api/v1/broadcasts/{broadcast_id}/schedule"): {},
+    ("POST", "/api/v1/broadcasts/{broadcast_id}/cancel"): None,
+    ("POST", "/api/v1/broadcasts/{broadcast_id}/test-send"): {"phone": "09120000000"},
 }
 NO_BODY = {"GET", "DELETE"}
 
@@ -40,7 +45,8 @@ def _operations(app) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def a_ids(api, shop):
-    """Store A's campaign, step and contact (a shopper who left a cart)."""
+    """Store A's campaign, step and contact (a shopper who left a cart), segment and
+    broadcast."""
     shop.cart("isolation-cart-1", tehran("2026-11-24T10:00"))
     [campaign] = [c for c in api.get("/api/v1/campaigns").json()["items"]
                   if c["kind"] == "abandoned_cart"]
@@ -49,8 +55,11 @@ def a_ids(api, shop):
     [owner] = api.get("/api/v1/store/members").json()["items"]
     segment = api.post("/api/v1/segments", json={"name": "وفاداران", "definition": {
         "purchases": {"orders_min": 3}}}).json()
+    broadcast = api.post("/api/v1/broadcasts", json={
+        "name": "حراج", "segment_id": segment["id"], "template": "حراج {{ link }}"}).json()
     return {"campaign_id": campaign["id"], "step_id": step["id"], "contact_id": contact["id"],
-            "member_id": owner["id"], "segment_id": segment["id"]}
+            "member_id": owner["id"], "segment_id": segment["id"],
+            "broadcast_id": broadcast["id"]}
 
 
 def _outbox(factory) -> int:
@@ -63,7 +72,8 @@ def _snapshot(api, ids) -> list:
     return [api.get(f"/api/v1/campaigns/{ids['campaign_id']}").json(),
             api.get(f"/api/v1/contacts/{ids['contact_id']}").json(),
             api.get("/api/v1/campaigns").json(), api.get("/api/v1/store/members").json(),
-            api.get(f"/api/v1/segments/{ids['segment_id']}").json()]
+            api.get(f"/api/v1/segments/{ids['segment_id']}").json(),
+            api.get(f"/api/v1/broadcasts/{ids['broadcast_id']}").json()]
 
 
 def test_every_operation_on_another_stores_id_is_404_and_changes_nothing(

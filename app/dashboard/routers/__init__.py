@@ -3,6 +3,7 @@
 from app.dashboard.routers import (
     activity,
     auth,
+    broadcasts,
     campaigns,
     contacts,
     home,
@@ -17,5 +18,5 @@ from app.dashboard.routers import (
 
 routers = [static.router, auth.router, join.router, home.router, campaigns.router,
            activity.router, contacts.router, settings.router, retention.router, reorders.router,
-           people.router, segments.router,
+           people.router, segments.router, broadcasts.router,
            static.fallback]  # last: every other /panel address is the panel's 404 page
