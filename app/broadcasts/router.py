@@ -4,7 +4,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.admin import preview
-from app.admin.pagination import Cursor, Limit, page
 from app.admin.schemas import TestSendOut
 from app.broadcasts import service
 from app.broadcasts.deps import BroadcastDep
@@ -25,6 +24,7 @@ from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import api_errors, error_body
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.pagination import Cursor, Limit, page
 from app.stores.models import Store
 
 router = APIRouter(prefix="/api/v1/broadcasts", tags=["admin: broadcasts"],
