@@ -14,6 +14,7 @@ from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
 from app.campaigns import coupons
 from app.campaigns import service as campaigns
+from app.campaigns.presets_router import router as presets_router
 from app.campaigns.router import router as campaigns_router
 from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
@@ -140,8 +141,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(billing_router)
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
-    for router in (store_settings.router, members_router, campaigns_router, preview.router,
-                   contacts.router, activity.router, segments_router):
+    for router in (store_settings.router, members_router, campaigns_router, presets_router,
+                   preview.router, contacts.router, activity.router, segments_router):
         app.include_router(router)
     app.include_router(replenishment.router)  # predicted reorder dates (app/campaigns)
 
