@@ -21,7 +21,7 @@ def product_names(session: Session, store_id: int, wc_ids: list[int]) -> dict[in
 def category_names(session: Session, store_id: int, ids: list[int]) -> dict[int, str]:
     """WooCommerce category id → its name, as the store's products file them (categories have
     no table of their own: each product carries its own [{"id", "name"}])."""
-    wanted, found = set(ids), {}
+    wanted, found = set(ids), dict[int, str]()
     if not wanted:
         return {}
     # JSON inside a column, read differently by the two databases: matched in Python.

@@ -8,6 +8,7 @@ from app.dashboard.routers import (
     home,
     join,
     people,
+    presets,
     reorders,
     retention,
     segments,
@@ -16,6 +17,6 @@ from app.dashboard.routers import (
 )
 
 routers = [static.router, auth.router, join.router, home.router, campaigns.router,
-           activity.router, contacts.router, settings.router, retention.router, reorders.router,
-           people.router, segments.router,
+           presets.router, activity.router, contacts.router, settings.router, retention.router,
+           reorders.router, people.router, segments.router,
            static.fallback]  # last: every other /panel address is the panel's 404 page
