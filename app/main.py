@@ -15,6 +15,7 @@ from app.billing.router import platform_router as billing_platform_router
 from app.broadcasts.router import router as broadcasts_router
 from app.campaigns import coupons
 from app.campaigns import service as campaigns
+from app.campaigns.presets_router import router as presets_router
 from app.campaigns.router import router as campaigns_router
 from app.clock import SYSTEM, Clock
 from app.config import Settings, get_settings
@@ -141,8 +142,9 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.include_router(billing_router)
     app.include_router(reports_router)
     # The merchant admin API, /api/v1.
-    for router in (store_settings.router, members_router, campaigns_router, preview.router,
-                   contacts.router, activity.router, segments_router, broadcasts_router):
+    for router in (store_settings.router, members_router, campaigns_router, presets_router,
+                   preview.router, contacts.router, activity.router, segments_router,
+                   broadcasts_router):
         app.include_router(router)
     app.include_router(replenishment.router)  # predicted reorder dates (app/campaigns)
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns import coupons, lifecycle
+from app.campaigns.catalog import preset_of
 from app.campaigns.checks import TextRefused, coupon_problem, text_problem
 from app.campaigns.compose import checked_lookup
 from app.campaigns.models import (
@@ -26,7 +27,7 @@ from app.campaigns.models import (
     Enrollment,
     Message,
 )
-from app.campaigns.presets import DAY, FIXED_TRIGGER, PRESETS, default_send_within
+from app.campaigns.presets import DAY, FIXED_TRIGGER, PRESETS, add_preset, default_send_within
 from app.campaigns.reasons import Reason
 from app.campaigns.schemas import (
     MAX_STEPS,
@@ -38,6 +39,7 @@ from app.campaigns.schemas import (
 )
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
+from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
 from app.segments.service import segment_of_store
 from app.stores.models import Store
@@ -144,6 +146,25 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
     session.flush()
     if data.active:
         _activate(session, campaign, now)
+    return campaign
+
+
+def add_from_preset(session: Session, *, store: Store, kind: str, now: datetime) -> Campaign:
+    """The preset (PresetNotFound for an unknown kind) as a new campaign of the store, paused:
+    the merchant reads its texts first, and resuming it is where one active campaign per kind
+    is checked (a store may have the built-in one running already). A second copy is named
+    apart from the first: «سبد رهاشده ۲», then «۳»."""
+    preset = preset_of(kind)
+    _lock_store(session, store.id)  # two adds at once must not take one name
+    taken = set(session.scalars(select(Campaign.name).where(Campaign.store_id == store.id,
+                                                            Campaign.deleted_at.is_(None))))
+    name, copy = preset.name, 1
+    while name in taken:
+        copy += 1
+        name = f"{preset.name} {persian_digits(copy)}"
+    campaign = add_preset(session, store.id, preset, active=False, name=name)
+    campaign.created_at = now
+    session.flush()
     return campaign
 
 

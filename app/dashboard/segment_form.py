@@ -36,14 +36,15 @@ _PAIRS = (("orders_min", "orders_max"), ("spent_min", "spent_max"),
 _ID_SEPARATORS = re.compile(r"[\s,،٬]+")
 
 
-def _ids(form: Form, name: str) -> list[int]:
-    """«۱۱، ۱۲» or "11 12" or "11,12": WooCommerce ids."""
+def read_ids(form: Form, name: str, *, most: int = MAX_IDS) -> list[int]:
+    """«۱۱، ۱۲» or "11 12" or "11,12": WooCommerce ids (a campaign's conditions take them
+    too)."""
     words = [w for w in _ID_SEPARATORS.split(latin_digits(form.raw(name))) if w]
     if not all(w.isdigit() and 1 <= int(w) <= MAX_ID for w in words):
         form.add(name, "ids_invalid")
         return []
-    if len(words) > MAX_IDS:
-        form.add(name, "ids_too_many", max=MAX_IDS)
+    if len(words) > most:
+        form.add(name, "ids_too_many", max=most)
         return []
     return list(dict.fromkeys(int(w) for w in words))
 
@@ -56,7 +57,7 @@ def read_definition(form: Form) -> Definition | None:
         if value is not None:
             data[group][name] = value
     for name in IDS:
-        if found := _ids(form, name):
+        if found := read_ids(form, name):
             data["purchases"][name] = found
     if form.raw("buyer") in BUYERS:
         data["purchases"]["buyer"] = form.raw("buyer")

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from sqlalchemy.orm import object_session
 
 from app.assets import asset_url
+from app.campaigns.presets import PRESETS
 from app.dashboard import health
 from app.dashboard.auth import COOKIE, COOKIE_PATH, LoginRequired
 from app.dashboard.numbers import change, number, percent, times
@@ -131,7 +132,9 @@ def _env() -> Environment:
     env.filters.update(fa=persian_digits, num=number, pct=percent, times=times, change=change,
                        jdate=_jdate, jday=_jday, jdt=_jdatetime, phone=_phone, hhmm=_hhmm, money=_money,
                        fill=_fill)
-    env.globals.update(asset=asset_url, query=_query)
+    # A campaign's kind is named by its preset (a new preset is named there, not here).
+    env.globals.update(asset=asset_url, query=_query,
+                       KIND_NAMES={kind: preset.name for kind, preset in PRESETS.items()})
     return env
 
 

@@ -6,12 +6,15 @@ statuses (a skip's particulars) and the gateway's final delivery codes."""
 import ast
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from app.admin.schemas import MESSAGE_STATUS
 from app.campaigns.models import Message
+from app.campaigns.presets import PRESETS
 from app.campaigns.reasons import Reason
+from app.campaigns.schemas import TRIGGER
 from app.commerce import service as commerce
 from app.dashboard.views import _env
 from app.messaging.gateway import FINAL_STATUSES
@@ -85,6 +88,16 @@ def test_every_final_delivery_code_has_a_persian_label():
     shown = labels("DELIVERY")
     assert set(shown) == FINAL_STATUSES
     assert all(persian(label) and not latin_words(label) for label in shown.values())
+
+
+def test_every_trigger_a_campaign_or_preset_can_have_says_in_persian_when_it_starts():
+    shown = labels("TRIGGERS")
+    known = set(get_args(TRIGGER)) | {p.trigger for p in PRESETS.values()}
+    assert known <= set(shown), known - set(shown)
+    for code, label in shown.items():
+        # "{duration}" is filled in: the trigger's minutes, «۱ ساعت».
+        assert label.startswith("وقتی ") and not latin_words(label.replace("{duration}", "")), \
+            (code, label)
 
 
 @pytest.mark.parametrize("code", ["date_invalid", "range_order", "search_too_short",

@@ -9,6 +9,7 @@ from app.dashboard.routers import (
     home,
     join,
     people,
+    presets,
     reorders,
     retention,
     segments,
@@ -17,6 +18,6 @@ from app.dashboard.routers import (
 )
 
 routers = [static.router, auth.router, join.router, home.router, campaigns.router,
-           activity.router, contacts.router, settings.router, retention.router, reorders.router,
-           people.router, segments.router, broadcasts.router,
+           presets.router, activity.router, contacts.router, settings.router, retention.router,
+           reorders.router, people.router, segments.router, broadcasts.router,
            static.fallback]  # last: every other /panel address is the panel's 404 page

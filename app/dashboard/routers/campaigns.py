@@ -1,5 +1,6 @@
-"""Campaigns: pause and resume, the trigger, and the step editor with its live preview and test
-SMS. Every change goes through app.campaigns.editing, which applies the same rules as the API."""
+"""Campaigns: pause and resume, the trigger, its conditions and exits, and the step editor with
+its live preview and test SMS. Every change goes through app.campaigns.editing, which applies
+the same rules as the API."""
 
 from datetime import datetime
 
@@ -15,10 +16,12 @@ from app.campaigns.schemas import (
     MAX_CONTROL_PERCENT,
     MAX_DELAY_MINUTES,
     CampaignPatch,
+    Exits,
     StepCreate,
 )
 from app.campaigns.service import campaign_of_store
 from app.clock import local_today
+from app.dashboard import automation_form
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.chart import bar_chart
@@ -29,6 +32,7 @@ from app.deps import NowDep, SessionDep
 from app.errors import DomainError, NotFound
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
+from app.messaging.persian import unit
 from app.reports import export
 from app.reports import service as reports
 from app.reports.period import period_for
@@ -108,10 +112,12 @@ def _trigger_state(campaign: Campaign) -> dict:
 
 def _campaign_page(request, current, session, campaign: Campaign, now: datetime, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
-                   control: str | None = None,
+                   control: str | None = None, conditions: dict | None = None,
                    status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
+    if conditions is None:
+        conditions = automation_form.values_of(campaign.conditions)
     chosen = chosen_period(request, store, now)
     report = reports.campaign_report(session, store=store, period=chosen.period,
                                      campaign=campaign)
@@ -127,6 +133,10 @@ def _campaign_page(request, current, session, campaign: Campaign, now: datetime,
                 trigger=trigger if trigger is not None else _trigger_state(campaign),
                 control=str(campaign.control_percent) if control is None else control,
                 max_control=MAX_CONTROL_PERCENT,
+                conditions=conditions, exits=Exits.model_validate(campaign.exits or {}),
+                segment_choices=automation_form.segment_choices(session, store, now),
+                names=automation_form.names_of(session, store, conditions),
+                money_unit=unit(store.currency)[0],
                 # Against the control group, for the chosen period (the report's).
                 lift=report["lift"] | {"range": report["range"]},
                 ok=request.query_params.get("ok"), error=request.query_params.get("error"),
@@ -234,6 +244,38 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
                               name=checks.raw("name"), trigger=trigger,
                               control=checks.raw("control_percent"), status_code=FORM_REFUSED)
     return redirect(f"/panel/campaigns/{campaign.id}?ok=saved")
+
+
+@router.post("/{campaign_id}/conditions")
+def save_conditions(campaign_id: str, request: Request, current: PostDep, session: SessionDep,
+                    form: FormDep, now: NowDep) -> Response:
+    """Who of the trigger's subjects enters, for subjects it finds from now on."""
+    campaign = _campaign(session, current, campaign_id)
+    checks = Form(form)
+    conditions = automation_form.read_conditions(
+        checks, automation_form.segment_ids(session, current.store))
+    if conditions is not None:
+        try:
+            editing.update_campaign(session, campaign=campaign,
+                                    patch=CampaignPatch(conditions=conditions))
+        except DomainError as exc:
+            checks.problems.append(from_service(exc))
+    if not checks.ok:
+        session.rollback()
+        typed = {name: checks.raw(name)[:400] for name in automation_form.values_of({})}
+        return _campaign_page(request, current, session, campaign, now, problems=checks.problems,
+                              conditions=typed, status_code=FORM_REFUSED)
+    return redirect(f"/panel/campaigns/{campaign.id}?ok=conditions_saved#conditions")
+
+
+@router.post("/{campaign_id}/exits")
+def save_exits(campaign_id: str, current: PostDep, session: SessionDep,
+               form: FormDep) -> Response:
+    """What ends a sequence early, checked before each message not sent yet."""
+    campaign = _campaign(session, current, campaign_id)
+    editing.update_campaign(session, campaign=campaign,
+                            patch=CampaignPatch(exits=automation_form.read_exits(Form(form))))
+    return redirect(f"/panel/campaigns/{campaign.id}?ok=exits_saved#exits")
 
 
 @router.post("/{campaign_id}/steps")
