@@ -9,6 +9,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     model_validator,
 )
@@ -191,10 +192,12 @@ def _whole(value: Any) -> Any:
 
 
 # Order.status is 64 characters; WooCommerce's slugs are lower-case letters, digits, - and _.
-StatusSlug = Annotated[str, BeforeValidator(_slug), Field(
-    min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$", examples=["shipped"],
-    description="a WooCommerce order status as its REST API names it (processing, completed, "
-                "on-hold, or a custom one such as shipped; a «wc-» prefix is dropped)")]
+StatusSlug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$"),
+    BeforeValidator(_slug),
+    Field(examples=["shipped"], description=(
+        "a WooCommerce order status as its REST API names it (processing, completed, on-hold, "
+        "or a custom one such as shipped; a «wc-» prefix is dropped)"))]
 DaysBefore = Annotated[int, BeforeValidator(_whole), Field(
     ge=0, le=30, description="days before the predicted reorder day (0–30)")]
 
