@@ -341,3 +341,34 @@ def test_params_are_patched_against_the_campaigns_trigger(api, shop):
     # The store's own kinds: several may run at once (the built-ins: one each).
     second = automation(api, "replenishment", name="دوم", trigger_params={"days_before": 0})
     assert second["active"] and api.get(url).json()["active"]
+
+
+# -- previews -----------------------------------------------------------------------------------
+
+def test_the_new_presets_preview_on_the_sample_and_on_a_real_order(api, shop, factory):
+    shop.clock.set(tehran("2026-11-20T09:00"))
+    texts = {}
+    for kind in ("thank_you", "survey_reward", "replenishment"):
+        made = automation(api, kind)
+        step = made["steps"][0]["id"]
+        body = api.post(f"/api/v1/campaigns/{made['id']}/steps/{step}/preview").json()
+        texts[kind] = (body["text"], body["opt_out_line"])
+    # The sample customer's order names a product; a personal code shows as its sample.
+    assert texts["thank_you"][0].startswith("سارا عزیز، ممنون که از چای‌خانه خرید کردی! "
+                                            "نکات نگهداری فنجان سرامیکی")
+    assert texts["thank_you"][1] is False and "/SmpProd" in texts["thank_you"][0]
+    assert "کد K7PMX2QA هدیهٔ چای‌خانه" in texts["survey_reward"][0]
+    assert texts["survey_reward"][1] is True and "/SmpStor" in texts["survey_reward"][0]
+    assert "دوبارهٔ فنجان سرامیکی نزدیکه" in texts["replenishment"][0]
+    assert texts["replenishment"][1] is True and "/SmpProd" in texts["replenishment"][0]
+    # A real order: its first product, by the name the store lists.
+    shop.product(TEA, name="چای سبز")
+    shop.order(950, tehran("2026-11-20T10:00"), items=((TEA, 1), (COFFEE, 1)))
+    with factory() as session:
+        order_id = session.scalar(select(Order.id).where(Order.wc_id == 950))
+    thanks = next(c for c in api.get("/api/v1/campaigns").json()["items"]
+                  if c["kind"] == "thank_you")
+    real = api.post(f"/api/v1/campaigns/{thanks['id']}/steps/{thanks['steps'][0]['id']}/preview",
+                    json={"order_id": order_id})
+    assert real.status_code == 200, real.text
+    assert "نکات نگهداری چای سبز" in real.json()["text"]

@@ -12,6 +12,7 @@ import pytest
 from app.admin.schemas import MESSAGE_STATUS
 from app.campaigns.models import Message
 from app.campaigns.reasons import Reason
+from app.campaigns.schemas import CampaignCreate
 from app.commerce import service as commerce
 from app.dashboard.views import _env
 from app.messaging.gateway import FINAL_STATUSES
@@ -69,6 +70,13 @@ def test_every_message_status_has_a_persian_label():
     assert set(MESSAGE_STATUS.__args__) == statuses
     shown = labels("STATUS")
     assert set(shown) == statuses
+    for code, label in shown.items():
+        assert persian(label) and not latin_words(label), (code, label)
+
+
+def test_every_campaign_kind_has_a_persian_label():
+    shown = labels("KINDS")
+    assert set(shown) == set(CampaignCreate.model_fields["kind"].annotation.__args__)
     for code, label in shown.items():
         assert persian(label) and not latin_words(label), (code, label)
 
