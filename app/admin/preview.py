@@ -27,12 +27,11 @@ from app.admin.models import TEST_FAILED, TEST_SENDING, TEST_SENT, TestSend
 from app.billing.service import metered
 from app.campaigns import checks, coupons
 from app.campaigns.compose import Uncomposable, choose_variant, compose
-from app.campaigns.content import render_context, sample_link
+from app.campaigns.content import render_context, sample_link, variables_for
 from app.campaigns.lookup import LOOKUP_MODE
 from app.campaigns.models import (
     ABANDONED_CART,
     BROADCAST,
-    CROSS_SELL,
     Campaign,
     CampaignStep,
     Enrollment,
@@ -95,7 +94,7 @@ def sample_context(*, store: Store, kind: str, coupon_fields: dict, now: datetim
     context["order_number"] = persian_digits(sample["order_number"])
     context["order_total"] = money(sample["order_total_rial"], store.currency)
     context["product_names"] = "، ".join(sample["order_items"])
-    if kind == CROSS_SELL:
+    if "product_name" in variables_for(kind):  # cross-sell's pick, or the product named
         context["product_name"] = sample["product_name"]
     return context
 

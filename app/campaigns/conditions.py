@@ -18,10 +18,18 @@ from app.segments.service import definition_of, members, segment_of_store
 from app.stores.models import Store
 
 
+def first_held(items: list | None, wanted: set[int]) -> int | None:
+    """The product id of the first item that is one of `wanted` (or whose variation is)."""
+    for item in items or []:
+        if isinstance(item, dict) and (item.get("product_id") in wanted
+                                       or item.get("variation_id") in wanted):
+            product_id = item.get("product_id") or item.get("variation_id")
+            return product_id if isinstance(product_id, int) else None
+    return None
+
+
 def _items_hold(items: list | None, wanted: set[int]) -> bool:
-    return any(isinstance(item, dict) and (item.get("product_id") in wanted
-                                           or item.get("variation_id") in wanted)
-               for item in items or [])
+    return first_held(items, wanted) is not None
 
 
 def unmet(session: Session, campaign: Campaign, subject_type: str, subjects: Sequence,

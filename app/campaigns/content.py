@@ -14,13 +14,16 @@ from app.campaigns.models import (
     CROSS_SELL,
     LOST_ORDER,
     POST_PURCHASE_SURVEY,
+    REPLENISHMENT,
+    SURVEY_REWARD,
+    THANK_YOU,
     Campaign,
     CampaignStep,
     Enrollment,
     Message,
 )
 from app.campaigns.recommend import recommend
-from app.commerce.models import Cart, Order
+from app.commerce.models import Cart, Order, Product
 from app.config import get_settings
 from app.contacts.models import Contact
 from app.digits import persian_digits
@@ -34,7 +37,10 @@ from app.surveys.service import survey_url
 # The kind of link each campaign's SMS carries (render_context below): a preview of the built-in
 # sample subject carries the sample of that kind (app/links/samples.py).
 LINK_KIND = {ABANDONED_CART: "cart", POST_PURCHASE_SURVEY: "survey", CROSS_SELL: "product",
-             LOST_ORDER: "order", BROADCAST: "store"}
+             LOST_ORDER: "order", THANK_YOU: "product", SURVEY_REWARD: "store",
+             REPLENISHMENT: "product", BROADCAST: "store"}
+# Kinds whose messages name one product of the order ({{ product_name }}).
+_NAMES_A_PRODUCT = frozenset({CROSS_SELL, THANK_YOU, REPLENISHMENT})
 
 
 def sample_link(campaign_kind: str) -> str:
@@ -56,7 +62,7 @@ def variables_for(kind: str) -> tuple[str, ...]:
         return _EVERY_MESSAGE + _CART
     if kind == BROADCAST:  # about the contact alone: no cart, no order
         return _EVERY_MESSAGE
-    return _EVERY_MESSAGE + _ORDER + (("product_name",) if kind == CROSS_SELL else ())
+    return _EVERY_MESSAGE + _ORDER + (("product_name",) if kind in _NAMES_A_PRODUCT else ())
 
 
 def _link(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
@@ -126,6 +132,37 @@ def render_context(session: Session, *, campaign: Campaign, step: CampaignStep, 
         context["link"] = link(kind="order", target=order_target(
             store, order, _cart_with_token(session, store.id, order.cart_token),
             coupon=context["coupon_code"], now=now))
+    elif campaign.kind in (THANK_YOU, REPLENISHMENT):
+        wc_id, name, page = _product_of(session, store, order, enrollment.product_wc_id)
+        context["product_name"] = name
+        if page:
+            # A replenishment's link credits a purchase of the product it names (attribution's
+            # product rule); a thank-you's only opens the page for its care tips, so it is
+            # credited by a tap alone (no product on the link), never by being sent.
+            context["link"] = link(kind="product", target=page,
+                                   product_wc_id=wc_id if campaign.kind == REPLENISHMENT
+                                   else None)
+        else:
+            context["link"] = link(kind="store", target=store.url)
     else:
         context["link"] = link(kind="store", target=store.url)
     return context
+
+
+def _product_of(session: Session, store: Store, order: Order,
+                wc_id: int | None) -> tuple[int | None, str, str]:
+    """(id, name, page) of the product a message names: the one its enrollment is about, else
+    the order's first; the name as the store lists it now, else as the order had it; no page
+    for a product the store deleted."""
+    items = [i for i in order.items or [] if isinstance(i, dict) and i.get("product_id")]
+    item = next((i for i in items if i["product_id"] == wc_id), items[0] if items else None)
+    if item is not None:
+        wc_id = item["product_id"]
+    product = session.scalar(select(Product).where(Product.store_id == store.id,
+                                                   Product.wc_id == wc_id)) \
+        if wc_id is not None else None
+    name = product.name if product is not None and product.name else ""
+    if not name and item is not None:
+        name = item.get("name") or ""
+    page = product.permalink if product is not None and product.deleted_at is None else ""
+    return wc_id, name, page

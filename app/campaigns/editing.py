@@ -18,24 +18,35 @@ from app.campaigns.catalog import preset_of
 from app.campaigns.checks import TextRefused, coupon_problem, text_problem
 from app.campaigns.compose import checked_lookup
 from app.campaigns.models import (
-    ABANDONED_CART,
     BROADCAST,
-    LOST_ORDER,
-    WIN_BACK,
+    CART_ABANDONED,
+    NO_PURCHASE,
+    ORDER_LOST,
+    THANK_YOU,
     Campaign,
     CampaignStep,
     Enrollment,
     Message,
 )
-from app.campaigns.presets import DAY, FIXED_TRIGGER, PRESETS, add_preset, default_send_within
+from app.campaigns.presets import (
+    BUILT_IN,
+    DAY,
+    FIXED_TRIGGER,
+    KIND_TRIGGERS,
+    PRESETS,
+    add_preset,
+    default_send_within,
+)
 from app.campaigns.reasons import Reason
 from app.campaigns.schemas import (
     MAX_STEPS,
     CampaignCreate,
     CampaignPatch,
     Conditions,
+    InvalidTriggerParams,
     StepCreate,
     Variant,
+    trigger_params,
 )
 from app.campaigns.service import campaign_of_store, set_campaign_active
 from app.db import rowcount
@@ -55,9 +66,12 @@ class InvalidCampaign(DomainError, status=422, code="invalid_campaign"):
 
 # -- campaigns --------------------------------------------------------------------------------
 
-# What "trigger_minutes" may be, per kind that uses it.
-TRIGGER_BOUNDS = {ABANDONED_CART: (10, 7 * DAY), WIN_BACK: (DAY, 365 * DAY),
-                  LOST_ORDER: (10, 2 * DAY)}
+# What "trigger_minutes" may be, per trigger that uses it.
+TRIGGER_BOUNDS = {CART_ABANDONED: (10, 7 * DAY), NO_PURCHASE: (DAY, 365 * DAY),
+                  ORDER_LOST: (10, 2 * DAY)}
+# Kinds whose messages are not promotional because they offer nothing: a coupon would make
+# them an ad without the opt-out line and the frequency cap (presets.py says why per kind).
+NO_OFFER_KINDS = frozenset({THANK_YOU})
 
 
 def _lock_store(session: Session, store_id: int) -> None:
@@ -94,25 +108,32 @@ def live_steps(session: Session, *, campaign_ids: list[int]) -> dict[int, list[C
     return steps
 
 
-def _trigger_minutes(kind: str, value: int | None) -> int:
+def _trigger_minutes(kind: str, trigger: str, value: int | None) -> int:
     if value is None:
-        return PRESETS[kind].trigger_minutes
-    bounds = TRIGGER_BOUNDS.get(kind)
+        if PRESETS[kind].trigger == trigger:
+            return PRESETS[kind].trigger_minutes
+        # Another kind on this trigger: the wait of the built-in preset made for it.
+        return next((p.trigger_minutes for k, p in PRESETS.items()
+                     if k in BUILT_IN and p.trigger == trigger), 0)
+    bounds = TRIGGER_BOUNDS.get(trigger)
     if bounds is None:
         if value != 0:
-            raise InvalidCampaign(f"trigger_minutes: not used by {kind} campaigns (they start "
-                                  "when an order is completed); leave it out or send 0")
+            raise InvalidCampaign(f"trigger_minutes: not used by {kind} campaigns on "
+                                  f"{trigger} (it fires when its subject appears); leave it "
+                                  "out or send 0")
         return 0
     low, high = bounds
     if not low <= value <= high:
-        what = {ABANDONED_CART: "of inactivity before a cart counts as abandoned",
-                LOST_ORDER: "unpaid before an order counts as lost"}.get(
-                    kind, "without a purchase before a customer is won back")
-        raise InvalidCampaign(f"trigger_minutes: {kind} needs {low}–{high} minutes {what}")
+        what = {CART_ABANDONED: "of inactivity before a cart counts as abandoned",
+                ORDER_LOST: "unpaid before an order counts as lost"}.get(
+                    trigger, "without a purchase before a customer is won back")
+        raise InvalidCampaign(f"trigger_minutes: {trigger} needs {low}–{high} minutes {what}")
     return value
 
 
 def _ensure_only_active_of_kind(session: Session, campaign: Campaign) -> None:
+    if campaign.kind not in BUILT_IN:  # a store's own automations: as many as it likes
+        return
     other = session.scalar(select(Campaign).where(
         Campaign.store_id == campaign.store_id, Campaign.kind == campaign.kind,
         Campaign.active.is_(True), Campaign.deleted_at.is_(None), Campaign.id != campaign.id))
@@ -128,15 +149,21 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
                                  provider=store.sms_provider)
              for i, step in enumerate(data.steps)]
     for i, step in enumerate(steps):
+        _no_offer(data.kind, step, where=f"steps[{i}].")
         texts_fit_coupon(step, where=f"steps[{i}].")
         codes_in_store(store, step, now, where=f"steps[{i}].")
     trigger = _trigger(data.kind, data.trigger)
+    preset = PRESETS[data.kind]
+    params = _params(trigger, data.trigger_params if data.trigger_params is not None else
+                     preset.trigger_params if preset.trigger == trigger else {})
     conditions = _conditions(session, store, data.conditions)
     _lock_store(session, store.id)
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
-                        promotional=PRESETS[data.kind].promotional, trigger=trigger,
-                        trigger_minutes=_trigger_minutes(data.kind, data.trigger_minutes),
-                        conditions=conditions, exits=data.exits.model_dump(exclude_defaults=True),
+                        promotional=preset.promotional, trigger=trigger,
+                        trigger_minutes=_trigger_minutes(data.kind, trigger,
+                                                         data.trigger_minutes),
+                        trigger_params=params, conditions=conditions,
+                        exits=data.exits.model_dump(exclude_defaults=True),
                         control_percent=data.control_percent, created_at=now)
     session.add(campaign)
     session.flush()
@@ -173,7 +200,10 @@ def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatc
     if changes.get("name") is not None:
         campaign.name = changes["name"]
     if "trigger_minutes" in changes:
-        campaign.trigger_minutes = _trigger_minutes(campaign.kind, changes["trigger_minutes"])
+        campaign.trigger_minutes = _trigger_minutes(campaign.kind, campaign.trigger,
+                                                    changes["trigger_minutes"])
+    if patch.trigger_params is not None:  # for subjects the trigger finds from now on
+        campaign.trigger_params = _params(campaign.trigger, patch.trigger_params)
     if changes.get("control_percent") is not None:  # for enrollments from now on
         campaign.control_percent = changes["control_percent"]
     if patch.conditions is not None:  # for subjects the trigger finds from now on
@@ -190,7 +220,26 @@ def _trigger(kind: str, trigger: str | None) -> str:
     if trigger is not None and fixed is not None and trigger != fixed:
         raise InvalidCampaign(f"trigger: a {kind} campaign starts on {fixed} (its messages are "
                               f"about that subject); leave it out or send {fixed}")
+    allowed = KIND_TRIGGERS.get(kind)
+    if trigger is not None and allowed is not None and trigger not in allowed:
+        raise InvalidCampaign(f"trigger: a {kind} campaign cannot start on {trigger} (its "
+                              f"messages need what those triggers find); send one of "
+                              f"{', '.join(sorted(allowed))}")
     return trigger or PRESETS[kind].trigger
+
+
+def _params(trigger: str, raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return trigger_params(trigger, raw)
+    except InvalidTriggerParams as exc:
+        raise InvalidCampaign(str(exc), code="invalid_trigger_params") from None
+
+
+def _no_offer(kind: str, fields: dict[str, Any], where: str = "") -> None:
+    if kind in NO_OFFER_KINDS and fields.get("coupon"):
+        raise InvalidStep(f"{where}coupon: a {kind} message is not promotional (no opt-out "
+                          "line, no frequency cap), so it offers nothing; put an offer in a "
+                          "promotional automation", code="offer_not_allowed")
 
 
 def _conditions(session: Session, store: Store, conditions: Conditions) -> dict[str, Any]:
@@ -335,6 +384,7 @@ def add_step(session: Session, *, campaign: Campaign, data: StepCreate,
     messages they were given when they started)."""
     store = session.get_one(Store, campaign.store_id)
     fields = checked_step_fields(data.model_dump(), provider=store.sms_provider)
+    _no_offer(campaign.kind, fields)
     texts_fit_coupon(fields)
     codes_in_store(store, fields, now)
     campaign = _locked(session, campaign)  # two new steps at once must not take one position
@@ -360,6 +410,7 @@ def update_step(session: Session, *, step: CampaignStep, data: dict[str, Any],
     campaign = session.get_one(Campaign, step.campaign_id)
     store = session.get_one(Store, campaign.store_id)
     fields = checked_step_fields(data, provider=store.sms_provider)
+    _no_offer(campaign.kind, fields)
     if fields.keys() & {"template", "variants", "coupon"}:
         texts_fit_coupon({"template": step.template, "variants": step.variants,
                            "coupon": step.coupon} | fields)

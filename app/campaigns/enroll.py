@@ -13,29 +13,44 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from app.campaigns import conditions
+from app.campaigns import conditions, replenish
 from app.campaigns.lifecycle import exit_enrollment
 from app.campaigns.models import (
     CART_ABANDONED,
     NO_PURCHASE,
     ORDER_COMPLETED,
     ORDER_LOST,
+    ORDER_STATUS,
+    PRODUCT_BOUGHT,
+    REORDER_DUE,
     SCHEDULED,
+    SURVEY_ANSWERED,
     Campaign,
     CampaignStep,
     Enrollment,
     Message,
 )
 from app.campaigns.reasons import Reason
+from app.campaigns.schemas import (
+    OrderStatusParams,
+    ProductBoughtParams,
+    ReorderDueParams,
+    SurveyAnsweredParams,
+)
 from app.commerce.models import Cart, Order
 from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
-from app.db import insert_rows, unit_of_work
+from app.db import in_ids, insert_rows, unit_of_work
+from app.segments.facts import products_in_categories
+from app.stores.models import Store
+from app.surveys.models import SurveyAnswer
 
 # Subjects a trigger takes per campaign and round: a round's transaction stays short, and
 # dispatch sees its messages when it commits.
@@ -81,6 +96,19 @@ class Subject(NamedTuple):
     id: int
     contact_id: int
     anchor_at: datetime
+    product_wc_id: int | None = None  # the product the sequence is about, if the trigger chose
+
+
+Params = TypeVar("Params", bound=BaseModel)
+
+
+def _params(campaign: Campaign, model: type[Params]) -> Params | None:
+    """The campaign's trigger params; None if the row holds what the API would refuse (then
+    the trigger finds nothing: one bad row must not stop every store's round)."""
+    try:
+        return model.model_validate(campaign.trigger_params or {})
+    except ValidationError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -98,15 +126,17 @@ class Batch:
 
 
 def enroll_all(session: Session, campaign: Campaign, subject_type: str,
-               subjects: Sequence[Subject], now: datetime) -> dict[int, int]:
+               subjects: Sequence[Subject], now: datetime,
+               turned_away: frozenset[int] = frozenset()) -> dict[int, int]:
     """Enroll the subjects and schedule their messages, in one INSERT each; returns the new
     enrollments' ids by subject id, of the sequences that run. A subject already enrolled (by
     another scheduler meanwhile, say) conflicts and is left out, messages and all. One that
-    fails the campaign's conditions is enrolled as exited (the trigger never looks at it again)
-    and gets no messages."""
+    fails the campaign's conditions, or that the trigger itself `turned_away` (looked at, not
+    for it), is enrolled as exited (the trigger never looks at it again) and gets no
+    messages."""
     if not subjects:
         return {}
-    failing = conditions.unmet(session, campaign, subject_type, subjects, now)
+    failing = conditions.unmet(session, campaign, subject_type, subjects, now) | turned_away
     steps = session.scalars(select(CampaignStep).where(CampaignStep.campaign_id == campaign.id,
                                                        CampaignStep.deleted_at.is_(None))
                             .order_by(CampaignStep.position)).all()
@@ -115,7 +145,8 @@ def enroll_all(session: Session, campaign: Campaign, subject_type: str,
                  status="exited" if s.id in failing else "active",
                  exit_reason=Reason.CONDITIONS_NOT_MET.value if s.id in failing else None,
                  exited_at=now if s.id in failing else None,
-                 control=in_control(campaign, s.contact_id)) for s in subjects]
+                 control=in_control(campaign, s.contact_id), product_wc_id=s.product_wc_id)
+            for s in subjects]
     insert_all, parameters = insert_rows(session, Enrollment, rows)
     inserted = session.execute(
         insert_all.on_conflict_do_nothing(index_elements=["campaign_id", "subject_type",
@@ -339,11 +370,128 @@ def _hand_over(session: Session, enrollment: Enrollment, *, store_id: int,
         exit_enrollment(session, cart_enrollment, Reason.ORDER_PLACED, now)
 
 
+def enroll_status_reached(session: Session, campaign: Campaign, now: datetime,
+                          after: int | None = None) -> Batch:
+    """Orders in the status trigger_params names (any WooCommerce slug, custom ones too), seen
+    in it since the campaign exists. An order row holds its current status only: the sequence
+    counts from WooCommerce's last change of the order (the delivery that showed it in that
+    status), and an order that passed through the status between two ticks is not seen in it."""
+    params = _params(campaign, OrderStatusParams)
+    if params is None:
+        return Batch(0, 0)
+    seen = func.coalesce(Order.modified_gmt, Order.created_at)
+    orders = session.execute(
+        select(Order.id, Order.contact_id, seen)
+        .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
+               Order.status == params.status, Order.deleted_at.is_(None),
+               seen >= campaign.created_at,
+               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               *_after(Order.id, after))
+        .order_by(Order.id).limit(BATCH)).all()
+    subjects = [Subject(order_id, contact_id, at) for order_id, contact_id, at in orders
+                if contact_id is not None]  # the query's condition
+    return Batch(len(orders), len(enroll_all(session, campaign, "order", subjects, now)),
+                 orders[-1].id if orders else None)
+
+
+def enroll_products_bought(session: Session, campaign: Campaign, now: datetime,
+                           after: int | None = None) -> Batch:
+    """Orders paid since the campaign exists that hold any of the products (or a product of
+    the categories) trigger_params names; the sequence counts from the payment (the placing,
+    for one paid later without a date: cash on delivery). The first such product is the one the
+    sequence is about. A paid order that holds none is recorded as looked at
+    (conditions_not_met), so it is read once."""
+    params = _params(campaign, ProductBoughtParams)
+    if params is None:
+        return Batch(0, 0)
+    paid_at = func.coalesce(Order.paid_gmt, Order.created_gmt)
+    orders = session.execute(
+        select(Order.id, Order.contact_id, paid_at, Order.items)
+        .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
+               Order.purchased.is_(True), Order.deleted_at.is_(None),
+               paid_at >= campaign.created_at,
+               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               *_after(Order.id, after))
+        .order_by(Order.id).limit(BATCH)).all()
+    wanted = set(params.products)
+    if params.categories and orders:
+        wanted |= products_in_categories(session, campaign.store_id, set(params.categories))
+    subjects = [Subject(order_id, contact_id, at, conditions.first_held(items, wanted))
+                for order_id, contact_id, at, items in orders
+                if contact_id is not None and at is not None]  # the query's conditions
+    turned_away = frozenset(s.id for s in subjects if s.product_wc_id is None)
+    enrolled = enroll_all(session, campaign, "order", subjects, now, turned_away)
+    return Batch(len(orders), len(enrolled), orders[-1].id if orders else None)
+
+
+def enroll_survey_answers(session: Session, campaign: Campaign, now: datetime,
+                          after: int | None = None) -> Batch:
+    """Survey answers given since the campaign exists with a rating within trigger_params'
+    rating_min–rating_max; subject = the order answered about, anchor = the answer."""
+    params = _params(campaign, SurveyAnsweredParams)
+    if params is None:
+        return Batch(0, 0)
+    answers = session.execute(
+        select(SurveyAnswer.order_id, Order.contact_id, SurveyAnswer.answered_at)
+        .join(Order, Order.id == SurveyAnswer.order_id)
+        .where(SurveyAnswer.store_id == campaign.store_id,
+               SurveyAnswer.answered_at >= campaign.created_at,
+               SurveyAnswer.rating.between(params.rating_min, params.rating_max),
+               Order.contact_id.is_not(None), Order.deleted_at.is_(None),
+               _not_enrolled(campaign, "order", SurveyAnswer.order_id),
+               _reachable(Order.contact_id), *_after(SurveyAnswer.order_id, after))
+        .order_by(SurveyAnswer.order_id).limit(BATCH)).all()
+    subjects = [Subject(order_id, contact_id, answered) for order_id, contact_id, answered
+                in answers if contact_id is not None]  # the query's condition
+    return Batch(len(answers), len(enroll_all(session, campaign, "order", subjects, now)),
+                 answers[-1].order_id if answers else None)
+
+
+def enroll_reorders_due(session: Session, campaign: Campaign, now: datetime,
+                        after: int | None = None) -> Batch:
+    """Customers whose predicted reorder day of a product (app/campaigns/replenish.py: their
+    own interval, or the product's store median) is at most trigger_params' days_before away,
+    and not lapsed. Subject = their last paid order of that product, once per order: an order
+    whose several products are due starts one sequence, about the soonest (the product its
+    messages name). The sequence counts from the start of the store-local day the reminder is
+    due (predicted day − days_before), or from when the campaign was made, for customers
+    already due then.
+
+    Predicting reads the store's purchases (one query) for each batch."""
+    params = _params(campaign, ReorderDueParams)
+    if params is None:
+        return Batch(0, 0)
+    store = session.get_one(Store, campaign.store_id)
+    soonest: dict[int, replenish.Prediction] = {}
+    for prediction in replenish.due_within(session, store=store, now=now,
+                                           days=params.days_before):
+        soonest.setdefault(prediction.order_id, prediction)  # they come soonest first
+    candidates = sorted(order_id for order_id in soonest if after is None or order_id > after)
+    known = set(session.scalars(select(Enrollment.subject_id).where(
+        Enrollment.campaign_id == campaign.id, Enrollment.subject_type == "order",
+        in_ids(Enrollment.subject_id, candidates)))) if candidates else set()
+    taken = [order_id for order_id in candidates if order_id not in known][:BATCH]
+    zone = ZoneInfo(store.timezone)
+
+    def due_from(prediction: replenish.Prediction) -> datetime:
+        day = prediction.predicted - timedelta(days=params.days_before)
+        return max(datetime(day.year, day.month, day.day, tzinfo=zone), campaign.created_at)
+
+    subjects = [Subject(order_id, soonest[order_id].contact_id, due_from(soonest[order_id]),
+                        soonest[order_id].product_id) for order_id in taken]
+    return Batch(len(taken), len(enroll_all(session, campaign, "order", subjects, now)),
+                 taken[-1] if taken else None)
+
+
 TRIGGERS = {
     CART_ABANDONED: enroll_abandoned_carts,
     ORDER_COMPLETED: enroll_completed_orders,
     NO_PURCHASE: enroll_lapsed_customers,
     ORDER_LOST: enroll_lost_orders,
+    ORDER_STATUS: enroll_status_reached,
+    PRODUCT_BOUGHT: enroll_products_bought,
+    SURVEY_ANSWERED: enroll_survey_answers,
+    REORDER_DUE: enroll_reorders_due,
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.billing import service as billing
 from app.campaigns import lifecycle
 from app.campaigns.compose import Uncomposable, choose_variant, compose
+from app.campaigns.conditions import first_held
 from app.campaigns.content import render_context
 from app.campaigns.coupons import gate as coupon_gate
 from app.campaigns.lifecycle import Move
@@ -26,7 +27,11 @@ from app.campaigns.models import (
     FAILED,
     HELD,
     NO_PURCHASE,
+    ORDER_COMPLETED,
     ORDER_LOST,
+    ORDER_STATUS,
+    PRODUCT_BOUGHT,
+    REORDER_DUE,
     SCHEDULED,
     SKIPPED,
     Campaign,
@@ -183,21 +188,69 @@ def _subject_ended(case: Case) -> tuple[Reason, str | None] | None:
             return Reason.CART_DECLINED, None
         return (Reason.CART_EMPTIED, None) if not cart.total else None
     order = session.get(Order, enrollment.subject_id)
-    if case.campaign.trigger == ORDER_LOST:
-        return _lost_order_ended(case, order)
-    if case.campaign.trigger == NO_PURCHASE:
-        if order is None or batch.purchased_since(enrollment.contact_id,
-                                                  order.created_gmt + timedelta(seconds=1)):
-            return Reason.PURCHASED_AGAIN, None
-        return None
+    return _ORDER_ENDED.get(case.campaign.trigger, _order_gone)(case, order)
+
+
+Ended = tuple[Reason, str | None] | None
+# Statuses that undo an order: whatever a sequence about it was saying no longer holds.
+UNDONE_STATUSES = frozenset({"refunded", "cancelled", "failed", "trash"})
+
+
+def _order_gone(case: Case, order: Order | None) -> Ended:
+    """Deleted, refunded in full or cancelled: over (unless that status is what the trigger
+    waited for, as an order_status automation on «cancelled» does)."""
     if order is None or order.deleted_at is not None:
         return Reason.ORDER_DELETED, None
-    if order.status != "completed":
+    awaited = (case.campaign.trigger_params or {}).get("status") \
+        if case.campaign.trigger == ORDER_STATUS else None
+    if order.status != awaited and (order.status in UNDONE_STATUSES or (
+            order.total and order.refunded >= order.total)):
         return Reason.ORDER_CHANGED, order.status
     return None
 
 
-def _lost_order_ended(case: Case, order: Order | None) -> tuple[Reason, str | None] | None:
+def _completed_order_ended(case: Case, order: Order | None) -> Ended:
+    """A survey or a cross-sell is about a completed order: any other status ends it."""
+    if order is None or order.deleted_at is not None:
+        return Reason.ORDER_DELETED, None
+    return (Reason.ORDER_CHANGED, order.status) if order.status != "completed" else None
+
+
+def _paid_order_ended(case: Case, order: Order | None) -> Ended:
+    """A sequence about what was bought ends when the order is no purchase any more."""
+    gone = _order_gone(case, order)
+    if gone is None and order is not None and not order.purchased:
+        return Reason.ORDER_CHANGED, order.status
+    return gone
+
+
+def _lapsed_ended(case: Case, order: Order | None) -> Ended:
+    """A win-back ends with any purchase after the last one it was about."""
+    if order is None or case.batch.purchased_since(case.enrollment.contact_id,
+                                                   order.created_gmt + timedelta(seconds=1)):
+        return Reason.PURCHASED_AGAIN, None
+    return None
+
+
+def _reorder_ended(case: Case, order: Order | None) -> Ended:
+    """A reorder reminder is about the product the order bought: buying it again (a later
+    paid order holding it) makes it pointless, and its new date is another order's."""
+    gone = _paid_order_ended(case, order)
+    if gone is not None or order is None:
+        return gone
+    product = case.enrollment.product_wc_id
+    since = order.paid_gmt or order.created_gmt
+    for other in case.session.scalars(select(Order).where(
+            Order.store_id == order.store_id, Order.contact_id == order.contact_id,
+            Order.id != order.id, Order.purchased.is_(True), Order.deleted_at.is_(None))):
+        at = other.paid_gmt or other.created_gmt
+        if at is not None and since is not None and (at, other.id) > (since, order.id) \
+                and product is not None and first_held(other.items, {product}) is not None:
+            return Reason.PURCHASED_AGAIN, None
+    return None
+
+
+def _lost_order_ended(case: Case, order: Order | None) -> Ended:
     """Never a reminder to someone who paid: that order, or any order they paid for since (by
     phone or by email). Cancelled by the merchant, refunded: over. Still unpaid, or cancelled by
     WooCommerce's timer while it waited for payment: still lost."""
@@ -214,6 +267,14 @@ def _lost_order_ended(case: Case, order: Order | None) -> tuple[Reason, str | No
     if order.status in UNPAID_STATUSES or order.unpaid_cancelled:
         return None
     return Reason.ORDER_CHANGED, order.status
+
+
+_ORDER_ENDED: dict[str, Callable[[Case, Order | None], Ended]] = {
+    ORDER_LOST: _lost_order_ended, NO_PURCHASE: _lapsed_ended,
+    ORDER_COMPLETED: _completed_order_ended, PRODUCT_BOUGHT: _paid_order_ended,
+    REORDER_DUE: _reorder_ended,
+    # order_status, survey_answered: _order_gone
+}
 
 
 def subject_still_wants_it(case: Case) -> Move | None:

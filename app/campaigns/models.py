@@ -38,6 +38,10 @@ LOST_ORDER = "lost_order"  # an order left unpaid at the bank's page
 # (subject_type "contact"); its kind and its trigger, no trigger's in enroll.TRIGGERS, never in
 # the campaigns' lists.
 BROADCAST = "broadcast"
+# Presets a store adds (app/campaigns/presets.py): several of one kind may run at once.
+THANK_YOU = "thank_you"
+SURVEY_REWARD = "survey_reward"
+REPLENISHMENT = "replenishment"
 
 # What starts a campaign's sequence (Campaign.trigger): app/campaigns/enroll.py TRIGGERS finds
 # the subjects of each. A campaign's kind names the preset it was made from (app/campaigns/
@@ -46,6 +50,12 @@ CART_ABANDONED = "cart_abandoned"
 ORDER_LOST = "order_lost"
 ORDER_COMPLETED = "order_completed"
 NO_PURCHASE = "no_purchase"
+ORDER_STATUS = "order_status"  # trigger_params {"status": <a WooCommerce status slug>}
+PRODUCT_BOUGHT = "product_bought"  # {"products": [...], "categories": [...]}
+SURVEY_ANSWERED = "survey_answered"  # {"rating_min": 1, "rating_max": 5}
+REORDER_DUE = "reorder_due"  # {"days_before": 3}: app/campaigns/replenish.py's date
+TRIGGERS = (CART_ABANDONED, ORDER_LOST, ORDER_COMPLETED, NO_PURCHASE, ORDER_STATUS, PRODUCT_BOUGHT,
+            SURVEY_ANSWERED, REORDER_DUE)
 
 # Message statuses
 SCHEDULED = "scheduled"
@@ -144,6 +154,10 @@ class Enrollment(Base):
     # Drawn into the campaign's control group when enrolled: its messages go through every
     # check, then are skipped (reason control) instead of sent.
     control: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The product the sequence is about, when its trigger picked one: reorder_due's due product
+    # (its messages name it, and buying it again ends the sequence), product_bought's first
+    # match. WooCommerce's product id.
+    product_wc_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Message(Base):

@@ -1,6 +1,6 @@
 """Replenishment: when each customer will need a product again, from their own purchases.
 
-Read-only; the replenishment automation (issue 22) will call `due_within`.
+Read-only; the reorder_due trigger (app/campaigns/enroll.py) calls `due_within`.
 
 - A **purchase** is an order that is one now (`orders.purchased`, kept by app/commerce/service.py:
   never cancelled, refunded, failed or unpaid), not deleted, not refunded in full, with a contact,
@@ -54,6 +54,7 @@ class Prediction:
     interval_days: int
     source: Source
     predicted: date
+    order_id: int  # bazgasht's id of the customer's last purchase of it (the latest order)
 
     @property
     def key(self) -> tuple[date, int, int]:
@@ -65,6 +66,9 @@ class Prediction:
 class _History:
     days: set[date]
     item_name: str = ""
+    # The latest order of it (paid, else placed; then the larger id): the one to remind about.
+    last_at: datetime | None = None
+    last_order: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,14 @@ def _purchases(session: Session, store: Store, now: datetime):
     histories: dict[tuple[int, int], _History] = {}
     buyers: dict[int, _Buyer] = {}
     rows = session.execute(
-        select(Order.contact_id, Order.items, Order.paid_gmt, Order.created_gmt, Order.total,
+        select(Order.id, Order.contact_id, Order.items, Order.paid_gmt, Order.created_gmt,
+               Order.total,
                Order.refunded, Contact.phone, Contact.first_name, Contact.last_name,
                Contact.opted_out_at, Contact.promo_blocked_at)
         .join(Contact, Contact.id == Order.contact_id)
         .where(Order.store_id == store.id, Order.purchased.is_(True), Order.deleted_at.is_(None)))
-    for (contact_id, items, paid, created, total, refunded, phone, first, last, opted_out,
-         promo_blocked) in rows:
+    for (order_id, contact_id, items, paid, created, total, refunded, phone, first, last,
+         opted_out, promo_blocked) in rows:
         at = paid or created
         if at is None or at > now or (total and refunded >= total):
             continue
@@ -113,6 +118,8 @@ def _purchases(session: Session, store: Store, now: datetime):
             if day >= max(history.days, default=day):
                 history.item_name = item.get("name") or history.item_name
             history.days.add(day)
+            if history.last_at is None or (at, order_id) > (history.last_at, history.last_order):
+                history.last_at, history.last_order = at, order_id
     return histories, buyers
 
 
@@ -147,7 +154,8 @@ def predict(session: Session, *, store: Store, now: datetime) -> list[Prediction
             contact_id=contact_id, phone=buyer.phone, name=buyer.name, product_id=product_id,
             product_name=(product.name if product and product.name else history.item_name),
             purchases=len(history.days), last_purchase=last, interval_days=interval,
-            source=source, predicted=last + timedelta(days=interval)))
+            source=source, predicted=last + timedelta(days=interval),
+            order_id=history.last_order))
     return sorted(predictions, key=lambda p: p.key)
 
 

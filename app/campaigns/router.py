@@ -26,7 +26,8 @@ def campaign_out(campaign: Campaign, steps: list[CampaignStep]) -> dict:
     # The steps are not an attribute of the campaign's row (no relationship): handed in.
     return dict(id=campaign.id, kind=campaign.kind, name=campaign.name, active=campaign.active,
                 promotional=campaign.promotional, trigger=campaign.trigger,
-                trigger_minutes=campaign.trigger_minutes, conditions=campaign.conditions or {},
+                trigger_minutes=campaign.trigger_minutes,
+                trigger_params=campaign.trigger_params or {}, conditions=campaign.conditions or {},
                 exits=campaign.exits or {}, control_percent=campaign.control_percent,
                 created_at=campaign.created_at, steps=[StepOut.model_validate(s) for s in steps])
 

@@ -4,16 +4,26 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from app.campaigns.checks import MAX_TEXT
 from app.digits import latin_digits
-from app.segments.schemas import Amount, WcId
+from app.segments.schemas import Amount, Rating, WcId
 from app.stores.schemas import NonBlank
 from app.types import MAX_ID
 
-KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order"]
-TRIGGER = Literal["cart_abandoned", "order_lost", "order_completed", "no_purchase"]
+KIND = Literal["abandoned_cart", "post_purchase_survey", "cross_sell", "win_back", "lost_order",
+               "thank_you", "survey_reward", "replenishment"]
+TRIGGER = Literal["cart_abandoned", "order_lost", "order_completed", "no_purchase",
+                  "order_status", "product_bought", "survey_answered", "reorder_due"]
 MAX_CONDITION_IDS = 200
 # A step's delay counts from the trigger; links live 90 days, so a later SMS makes no sense.
 MAX_DELAY_MINUTES = 90 * 24 * 60
@@ -165,6 +175,116 @@ class Exits(BaseModel):
                                              "message of this sequence")
 
 
+def _slug(value: Any) -> Any:
+    """A WooCommerce status as the REST API names it: «wc-shipped» (how plugins register it)
+    is «shipped»; any case, any digits."""
+    if isinstance(value, str):
+        value = latin_digits(value).strip().lower()
+        return value.removeprefix("wc-")
+    return value
+
+
+def _whole(value: Any) -> Any:
+    """«۳», "3" or 3; a boolean is no number."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return latin_digits(value).strip() if isinstance(value, str) else value
+
+
+# Order.status is 64 characters; WooCommerce's slugs are lower-case letters, digits, - and _.
+StatusSlug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$"),
+    BeforeValidator(_slug),
+    Field(examples=["shipped"], description=(
+        "a WooCommerce order status as its REST API names it (processing, completed, on-hold, "
+        "or a custom one such as shipped; a «wc-» prefix is dropped)"))]
+DaysBefore = Annotated[int, BeforeValidator(_whole), Field(
+    ge=0, le=30, description="days before the predicted reorder day (0–30)")]
+
+
+class NoParams(BaseModel):
+    """A trigger whose only setting is trigger_minutes (or none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderStatusParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"status": "shipped"}]})
+
+    status: StatusSlug
+
+
+class ProductBoughtParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"products": [11]}, {"categories": [15, 16]}]})
+
+    products: list[WcId] = Field([], max_length=MAX_CONDITION_IDS, description=(
+        "the paid order holds any of these WooCommerce product ids (a variation's id counts)"))
+    categories: list[WcId] = Field([], max_length=MAX_CONDITION_IDS, description=(
+        "or a product of any of these category ids"))
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.products and not self.categories:
+            raise ValueError("give at least one product or category id")
+        return self
+
+
+class SurveyAnsweredParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"rating_min": 4, "rating_max": 5}]})
+
+    rating_min: Rating = 1
+    rating_max: Rating = 5
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.rating_min > self.rating_max:
+            raise ValueError(f"rating_min ({self.rating_min}) is more than rating_max "
+                             f"({self.rating_max}): no answer can match")
+        return self
+
+
+class ReorderDueParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"days_before": 3}]})
+
+    days_before: DaysBefore = 3
+
+
+# Each trigger's own settings (Campaign.trigger_params), stored as validated, defaults written out.
+TRIGGER_PARAMS: dict[str, type[BaseModel]] = {
+    "cart_abandoned": NoParams, "order_lost": NoParams, "order_completed": NoParams,
+    "no_purchase": NoParams, "order_status": OrderStatusParams,
+    "product_bought": ProductBoughtParams, "survey_answered": SurveyAnsweredParams,
+    "reorder_due": ReorderDueParams}
+
+
+class InvalidTriggerParams(ValueError):
+    """The params do not fit the trigger: each problem names its field."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def trigger_params(trigger: str, raw: dict[str, Any] | None) -> dict[str, Any]:
+    """The trigger's params as stored, or InvalidTriggerParams."""
+    try:
+        params = TRIGGER_PARAMS[trigger].model_validate(raw or {})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in ("trigger_params", *error["loc"]))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = f"not a setting of the {trigger} trigger"
+            problems.append(f"{where}: {message}")
+        raise InvalidTriggerParams(problems) from None
+    return params.model_dump(mode="json")
+
+
 class CampaignCreate(BaseModel):
     """A new campaign. It starts paused unless `active` (which needs at most one active campaign
     of its kind per store, and at least one step)."""
@@ -184,6 +304,10 @@ class CampaignCreate(BaseModel):
     trigger: TRIGGER | None = Field(None, description=(
         "what starts the sequence; default (and the only choice for the built-in kinds): the "
         "kind's (README «Automations»)"))
+    trigger_params: dict[str, Any] | None = Field(None, description=(
+        "the trigger's own settings (README «Automations»): order_status {status}, "
+        "product_bought {products, categories}, survey_answered {rating_min, rating_max}, "
+        "reorder_due {days_before}; the other triggers take none. Default: the preset's"))
     conditions: Conditions = Conditions()
     exits: Exits = Exits()
     active: bool = False
@@ -198,6 +322,9 @@ class CampaignPatch(BaseModel):
     name: NonBlank | None = Field(None, min_length=1, max_length=200)
     trigger_minutes: int | None = Field(None, ge=0, le=10**6)
     control_percent: ControlPercent | None = None
+    trigger_params: dict[str, Any] | None = Field(None, description=(
+        "replaces the trigger's settings (checked against its trigger); applies to subjects "
+        "the trigger finds from now on"))
     conditions: Conditions | None = Field(None, description=(
         "replaces all the conditions; applies to subjects the trigger finds from now on"))
     exits: Exits | None = Field(None, description=(
@@ -207,7 +334,7 @@ class CampaignPatch(BaseModel):
 _CAMPAIGN_EXAMPLE: dict[str, Any] = {
     "id": 3, "kind": "abandoned_cart", "name": "سبد رهاشده", "active": True,
     "promotional": True, "trigger": "cart_abandoned", "trigger_minutes": 60,
-    "conditions": {}, "exits": {}, "control_percent": 0,
+    "trigger_params": {}, "conditions": {}, "exits": {}, "control_percent": 0,
     "created_at": "2026-11-20T08:00:00Z",
     "steps": [{"id": 12, "position": 1, **_STEP_EXAMPLE, "send_within_minutes": 1440,
                "lookup": None}]}
@@ -223,6 +350,7 @@ class CampaignOut(BaseModel):
     promotional: bool = Field(description="obeys the frequency cap and carries the opt-out line")
     trigger: str = Field(examples=["cart_abandoned"])
     trigger_minutes: int
+    trigger_params: dict[str, Any] = Field(examples=[{"days_before": 3}])
     conditions: Conditions
     exits: Exits
     control_percent: int = Field(description="percent of new enrollments held out as control "

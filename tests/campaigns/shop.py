@@ -73,10 +73,13 @@ class Shop:
         assert response.status_code == 200
         self.apply(at)
 
-    def product(self, wc_id: int, *, cross_sells=(), name="قوری", stock="instock"):
+    def product(self, wc_id: int, *, cross_sells=(), name="قوری", stock="instock",
+                categories=()):
+        """The product as WooCommerce sends it; `categories`: the ids it is filed under."""
         response = deliver(self.client, self.store, "product.updated", {
             "id": wc_id, "name": name, "permalink": f"https://shop.example/p/{wc_id}/",
             "price": "1600000", "stock_status": stock, "cross_sell_ids": list(cross_sells),
+            "categories": [{"id": c, "name": f"دسته {c}"} for c in categories],
             "date_modified_gmt": "2026-11-01T00:00:00"})
         assert response.status_code == 200
         self.apply()

@@ -14,7 +14,7 @@ from app.admin.schemas import MESSAGE_STATUS
 from app.campaigns.models import Message
 from app.campaigns.presets import PRESETS
 from app.campaigns.reasons import Reason
-from app.campaigns.schemas import TRIGGER
+from app.campaigns.schemas import TRIGGER, CampaignCreate
 from app.commerce import service as commerce
 from app.dashboard.views import _env
 from app.messaging.gateway import FINAL_STATUSES
@@ -74,6 +74,13 @@ def test_every_message_status_has_a_persian_label():
     assert set(shown) == statuses
     for code, label in shown.items():
         assert persian(label) and not latin_words(label), (code, label)
+
+
+def test_every_campaign_kind_is_named_in_persian_by_its_preset():
+    kinds = set(CampaignCreate.model_fields["kind"].annotation.__args__)
+    assert kinds <= set(PRESETS), kinds - set(PRESETS)
+    for kind in kinds:
+        assert persian(PRESETS[kind].name) and not latin_words(PRESETS[kind].name), kind
 
 
 def test_every_order_status_a_skip_can_name_has_a_persian_label():

@@ -219,7 +219,7 @@ def update_campaign(campaign_id: str, request: Request, current: PostDep, sessio
         unit = form.get("trigger_unit") if form.get("trigger_unit") in trigger["units"] \
             else trigger["units"][0]
         trigger = trigger | {"value": checks.raw("trigger_value"), "unit": unit}
-        low, high = editing.TRIGGER_BOUNDS[campaign.kind]
+        low, high = editing.TRIGGER_BOUNDS[campaign.trigger]
         factor = step_form.UNITS[unit]
         value = checks.integer("trigger_value", low=max(1, -(-low // factor)),
                                high=high // factor)
