@@ -7,7 +7,9 @@ from app.admin.schemas import Page
 from app.contacts.phones import mask_phone
 from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import api_errors
+from app.reports.deps import PeriodDep
 from app.segments import service
+from app.segments.report import segment_report
 from app.segments.deps import SegmentDep
 from app.segments.models import Segment
 from app.segments.schemas import (
@@ -19,6 +21,7 @@ from app.segments.schemas import (
     SegmentCreate,
     SegmentOut,
     SegmentPatch,
+    SegmentReport,
 )
 from app.segments.service import Member
 
@@ -91,3 +94,15 @@ def segment_contacts(segment: SegmentDep, store: StoreDep, session: SessionDep, 
     rows, more = service.after(found, last_id, limit)
     return dict(items=[member_out(m, masked=False) for m in rows],
                 next_cursor=encode_cursor(rows[-1].person.id) if more else None)
+
+
+@router.get("/{segment_id}/report", response_model=SegmentReport, responses=api_errors(404),
+            summary="Its size now, and what its members got and bought in a period")
+def report(store: StoreDep, session: SessionDep, now: NowDep, period: PeriodDep,
+           segment: SegmentDep) -> dict:
+    """`from`/`to` as in the reports (store-local days, ISO or Jalali, by default the last 30
+    days). The members are those in the segment now; their messages are those that went out in
+    the period, with their clicks and credited orders whenever they came, and their purchases
+    those placed in the period, whatever brought them."""
+    # The period before the segment: a malformed period is refused before the id is looked up.
+    return segment_report(session, store=store, segment=segment, period=period, now=now)
