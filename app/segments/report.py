@@ -13,7 +13,7 @@ from app.reports.period import Period
 from app.reports.retention import purchases_by_contact
 from app.reports.service import Figures, header, message_figures
 from app.segments.models import Segment
-from app.segments.service import definition_of, members
+from app.segments.service import Member, definition_of, members
 from app.stores.models import Store
 
 # The campaign reports' figures that mean something for a group of people (what is waiting
@@ -24,9 +24,12 @@ MESSAGE_FIGURES = ("sent", "delivered", "delivery_rate", "failed", "blocked", "p
 
 
 def segment_report(session: Session, *, store: Store, segment: Segment, period: Period,
-                   now: datetime) -> dict:
-    ids = {m.person.id for m in members(session, store=store, definition=definition_of(segment),
-                                        now=now)}
+                   now: datetime, found: list[Member] | None = None) -> dict:
+    """`found`: the segment's members now, when the caller has them already (the panel's page
+    shows them too)."""
+    if found is None:
+        found = members(session, store=store, definition=definition_of(segment), now=now)
+    ids = {m.person.id for m in found}
     by_contact: dict[tuple, Figures] = defaultdict(Figures)
     message_figures(session, store, period, (Message.contact_id,), (), by_contact)
     totals, messaged = Figures(), 0

@@ -7,8 +7,9 @@ import re
 import httpx
 import pytest
 
-from app.digits import persian_digits
+from app.digits import persian_digits, persian_number
 from app.http import tls
+from app.messaging.persian import money
 from tests.helpers import bearer
 from tests.segments.scripted import scripted_store
 
@@ -114,3 +115,42 @@ def test_another_stores_segment_is_not_found(panel, seeded, live_server):
                       ).status_code == 404
     assert panel.post(f"/panel/segments/{theirs}/delete", {}).status_code == 404
     assert panel.get("/panel/segments/abc").status_code == 404
+
+
+def figure(html: str, name: str) -> str:
+    found = re.search(rf'id="seg-{name}"><span class="label">[^<]+</span><b>([^<]+)</b>', html)
+    assert found, f"no figure {name}"
+    return found[1]
+
+
+def test_a_saved_segment_shows_its_report_for_the_chosen_period(panel, story, api):
+    segment = api.post("/api/v1/segments", json={
+        "name": "تکراری‌ها", "definition": {"purchases": {"orders_min": 2}}}).json()
+    report = api.get(f"/api/v1/segments/{segment['id']}/report",
+                     params={"from": "2026-11-01", "to": "2026-11-30"}).json()
+    assert report["messages"]["sent"] > 0 and report["purchases"]["orders"] > 0
+
+    # The same month typed the way a merchant thinks of it: Jalali, Persian digits.
+    html = panel.get(f"/panel/segments/{segment['id']}?from=۱۴۰۵/۰۸/۱۰&to=۱۴۰۵/۰۹/۰۹").text
+    assert "از <b>۱۴۰۵/۰۸/۱۰</b> تا <b>۱۴۰۵/۰۹/۰۹</b> (۳۰ روز)" in html
+    assert f"برای {persian_digits(report['size'])} نفری" in html
+    assert figure(html, "sent") == persian_number(report["messages"]["sent"])
+    assert figure(html, "messaged") == f"{persian_number(report['messaged'])} نفر"
+    assert figure(html, "purchases") == persian_number(report["purchases"]["orders"])
+    # Amounts in the store's unit: toman, with «٬» between thousands.
+    assert figure(html, "purchase-revenue") == money(report["purchases"]["revenue"], "IRT")
+    assert figure(html, "purchase-revenue").endswith(" تومان")
+    assert figure(html, "cost") == money(report["messages"]["cost"], "IRT")
+
+    # A preset chip, and a date that is none: a Persian problem beside the chooser, the
+    # default period's figures, never an error page.
+    week = panel.get(f"/panel/segments/{segment['id']}?days=7")
+    assert week.status_code == 200 and "(۷ روز)" in week.text
+    wrong = panel.get(f"/panel/segments/{segment['id']}?from=۱۴۰۵/۱۳/۰۱")
+    assert wrong.status_code == 200 and "(۳۰ روز)" in wrong.text
+    assert 'class="field-error" role="alert"' in wrong.text
+
+
+def test_an_unsaved_segment_has_no_report(panel, story):
+    html = panel.get("/panel/segments/new").text
+    assert 'id="segment-report"' not in html
