@@ -60,7 +60,9 @@ def list_segments(store: StoreDep, session: SessionDep, limit: Limit = 50,
     return dict(items=[segment_out(s) for (s,) in rows], next_cursor=next_cursor)
 
 
-@router.post("", status_code=201, response_model=SegmentOut, summary="Save a segment")
+@router.post("", status_code=201, response_model=SegmentOut, responses=api_errors(409),
+             summary="Save a segment (its name must be new in the store: else 409 "
+                     "segment_name_taken)")
 def create_segment(data: SegmentCreate, store: StoreDep, session: SessionDep,
                    now: NowDep) -> SegmentOut:
     return segment_out(service.create_segment(session, store_id=store.id, data=data, now=now))
@@ -71,7 +73,7 @@ def get_segment(segment: SegmentDep) -> SegmentOut:
     return segment_out(segment)
 
 
-@router.patch("/{segment_id}", response_model=SegmentOut, responses=api_errors(404),
+@router.patch("/{segment_id}", response_model=SegmentOut, responses=api_errors(404, 409),
               summary="Rename it or replace its definition")
 def update_segment(segment: SegmentDep, patch: SegmentPatch, session: SessionDep,
                    now: NowDep) -> SegmentOut:

@@ -1,17 +1,24 @@
 """A store's segments: who is in one now, and keeping their definitions."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.segments import conditions, facts
 from app.segments.facts import Person, Purchases
 from app.segments.models import Segment
 from app.segments.schemas import Definition, SegmentCreate, SegmentPatch
 from app.stores.models import Store
+
+
+class SegmentNameTaken(Conflict, code="segment_name_taken"):
+    pass
 
 
 @dataclass(frozen=True)
@@ -63,20 +70,34 @@ def create_segment(session: Session, *, store_id: int, data: SegmentCreate,
                    now: datetime) -> Segment:
     segment = Segment(store_id=store_id, name=data.name, definition=_stored(data.definition),
                       created_at=now, updated_at=now)
-    session.add(segment)
-    session.flush()
+    with _unique_name(data.name):
+        with session.begin_nested():
+            session.add(segment)
     return segment
 
 
 def update_segment(session: Session, *, segment: Segment, patch: SegmentPatch,
                    now: datetime) -> Segment:
-    if patch.name is not None:
-        segment.name = patch.name
-    if patch.definition is not None:
-        segment.definition = _stored(patch.definition)
-    segment.updated_at = now
-    session.flush()
+    name = patch.name if patch.name is not None else segment.name
+    # The changes are made inside the savepoint: begin_nested() flushes what is pending first,
+    # and a taken name flushed outside it would end the whole transaction.
+    with _unique_name(name):
+        with session.begin_nested():
+            segment.name = name
+            if patch.definition is not None:
+                segment.definition = _stored(patch.definition)
+            segment.updated_at = now
     return segment
+
+
+@contextmanager
+def _unique_name(name: str) -> Iterator[None]:
+    """The database's unique (store, name) is the rule; this says it as a 409."""
+    try:
+        yield
+    except IntegrityError:
+        raise SegmentNameTaken(f"the store has a segment named {name!r} already; choose "
+                               "another name") from None
 
 
 def delete_segment(session: Session, *, segment: Segment) -> None:

@@ -154,3 +154,18 @@ def test_a_saved_segment_shows_its_report_for_the_chosen_period(panel, story, ap
 def test_an_unsaved_segment_has_no_report(panel, story):
     html = panel.get("/panel/segments/new").text
     assert 'id="segment-report"' not in html
+
+
+def test_a_name_already_used_is_explained_next_to_it(panel, seeded, api):
+    api.post("/api/v1/segments", json={"name": "وفاداران"})
+    panel.get("/panel/segments/new")
+    refused = panel.post("/panel/segments/new", FORM | {"action": "save", "name": "وفاداران"})
+    assert refused.status_code == 200
+    assert field_error(refused.text, "name") == "گروهی با همین نام دارید؛ نام دیگری بنویسید."
+    assert 'value="۱۵، ۱۶"' in refused.text  # what was typed stays
+    other = api.post("/api/v1/segments", json={"name": "تازه‌ها"}).json()
+    renamed = panel.post(f"/panel/segments/{other['id']}", FORM | {"action": "save",
+                                                                  "name": "وفاداران"})
+    assert field_error(renamed.text, "name").startswith("گروهی با همین نام دارید")
+    assert sorted(s["name"] for s in api.get("/api/v1/segments").json()["items"]) == [
+        "تازه‌ها", "وفاداران"]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
-from app.dashboard.forms import Form
+from app.dashboard.forms import Form, from_service
 from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.segment_form import read_definition, values_of
 from app.dashboard.views import FORM_REFUSED, page, redirect
@@ -99,12 +99,16 @@ def _submitted(request, current, session, form, now, segment=None) -> Response:
     if not saving or name is None:  # a name is required to save: its problem came above
         return _form_page(request, current, segment=segment, values=values,
                           preview=_preview(_members(session, current, definition, now)))
-    if segment is None:
-        segment = service.create_segment(session, store_id=current.store.id, now=now,
-                                         data=SegmentCreate(name=name, definition=definition))
-    else:
-        service.update_segment(session, segment=segment, now=now,
-                               patch=SegmentPatch(name=name, definition=definition))
+    try:
+        if segment is None:
+            segment = service.create_segment(session, store_id=current.store.id, now=now,
+                                             data=SegmentCreate(name=name, definition=definition))
+        else:
+            service.update_segment(session, segment=segment, now=now,
+                                   patch=SegmentPatch(name=name, definition=definition))
+    except service.SegmentNameTaken as exc:
+        return _form_page(request, current, segment=segment, values=values,
+                          problems=[from_service(exc, "name")], status_code=FORM_REFUSED)
     return redirect(f"/panel/segments/{segment.id}?ok=saved")
 
 
