@@ -9,9 +9,9 @@ from app.deps import NowDep, SessionDep, StoreDep
 from app.errors import api_errors
 from app.reports.deps import PeriodDep
 from app.segments import service
-from app.segments.report import segment_report
 from app.segments.deps import SegmentDep
 from app.segments.models import Segment
+from app.segments.report import segment_report
 from app.segments.schemas import (
     SAMPLE_SIZE,
     Deleted,
@@ -47,7 +47,7 @@ def segment_out(segment: Segment) -> SegmentOut:
              summary="How many contacts a definition holds now, and the first "
                      f"{SAMPLE_SIZE} (nothing is saved)")
 def preview(body: PreviewRequest, store: StoreDep, session: SessionDep, now: NowDep) -> PreviewOut:
-    found = service.members(session, store=store, definition=body.definition, now=now)
+    found = service.preview(session, store=store, definition=body.definition, now=now)
     return PreviewOut(size=len(found),
                       sample=[member_out(m, masked=True) for m in found[:SAMPLE_SIZE]])
 
@@ -65,7 +65,7 @@ def list_segments(store: StoreDep, session: SessionDep, limit: Limit = 50,
                      "segment_name_taken)")
 def create_segment(data: SegmentCreate, store: StoreDep, session: SessionDep,
                    now: NowDep) -> SegmentOut:
-    return segment_out(service.create_segment(session, store_id=store.id, data=data, now=now))
+    return segment_out(service.create_segment(session, store=store, data=data, now=now))
 
 
 @router.get("/{segment_id}", response_model=SegmentOut, responses=api_errors(404))
@@ -75,9 +75,10 @@ def get_segment(segment: SegmentDep) -> SegmentOut:
 
 @router.patch("/{segment_id}", response_model=SegmentOut, responses=api_errors(404, 409),
               summary="Rename it or replace its definition")
-def update_segment(segment: SegmentDep, patch: SegmentPatch, session: SessionDep,
-                   now: NowDep) -> SegmentOut:
-    return segment_out(service.update_segment(session, segment=segment, patch=patch, now=now))
+def update_segment(segment: SegmentDep, patch: SegmentPatch, store: StoreDep,
+                   session: SessionDep, now: NowDep) -> SegmentOut:
+    return segment_out(service.update_segment(session, store=store, segment=segment,
+                                              patch=patch, now=now))
 
 
 @router.delete("/{segment_id}", response_model=Deleted, responses=api_errors(404))

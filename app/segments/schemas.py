@@ -2,9 +2,17 @@
 (`/api/v1/segments`), with the limits the panel's form shares."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from app.digits import latin_digits
 from app.reports.schemas import Header
@@ -13,8 +21,11 @@ from app.types import MAX_ID
 
 MAX_DAYS = 36_500
 MAX_COUNT = 10**6
-# Whole units of the store's currency (toman for an IRT store): far above any customer's spend.
+# Units of the store's currency (toman for an IRT store): far above any customer's spend.
 MAX_AMOUNT = 10**13
+# The most any currency allows (IRHT: a rial is 0.0001 of it); each store's own limit is
+# app/commerce/money.decimal_places, checked by app/segments/service.check_amounts.
+MAX_DECIMALS = 4
 MAX_IDS = 200
 SAMPLE_SIZE = 20
 # Thousands separators people type between digits: «۱۲۰٬۰۰۰», "120,000", "120 000".
@@ -22,20 +33,32 @@ _SEPARATORS = str.maketrans("", "", ",٬_ \u200c\u00a0")
 
 
 def _number(value: Any) -> Any:
-    """«۱۲۰٬۰۰۰», "١٢", "12" or 12 (Persian, Arabic-Indic or Latin digits); a boolean is no
-    number."""
+    """«۱۲۰٬۰۰۰», "١٢", "12" or 12 (Persian, Arabic-Indic or Latin digits; «٫» or "." before
+    decimals); a boolean is no number."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
     if isinstance(value, str):
-        return latin_digits(value).translate(_SEPARATORS)
+        return latin_digits(value).translate(_SEPARATORS).replace("٫", ".")
     return value
+
+
+def plain(amount: Decimal) -> str:
+    """An amount as people write it: 2.5, 1000 (never 2.50 or 1E+3)."""
+    return format(amount.normalize(), "f")
+
+
+def _json_amount(amount: Decimal) -> int | float:
+    # A JSON number, as before amounts could have decimals: 300, 2.5 (never "2.5").
+    return int(amount) if amount == amount.to_integral_value() else float(plain(amount))
 
 
 Count = Annotated[int, BeforeValidator(_number), Field(ge=0, le=MAX_COUNT,
                                                       description="paid orders")]
-Amount = Annotated[int, BeforeValidator(_number), Field(
-    ge=0, le=MAX_AMOUNT,
-    description="whole units of the store's currency (toman for IRT), net of refunds")]
+Amount = Annotated[Decimal, BeforeValidator(_number), Field(
+    ge=0, le=MAX_AMOUNT, decimal_places=MAX_DECIMALS,
+    description="units of the store's currency (toman for IRT), net of refunds; decimals as "
+                "far as the currency has them (IRR none, IRT 1, IRHR 3, IRHT 4, others 2)"),
+    PlainSerializer(_json_amount, return_type=int | float, when_used="json")]
 Days = Annotated[int, BeforeValidator(_number), Field(
     ge=0, le=MAX_DAYS, description="days before now (24-hour days)")]
 Rating = Annotated[int, BeforeValidator(_number), Field(
@@ -50,6 +73,7 @@ def _ordered(model: BaseModel, *pairs: tuple[str, str]) -> None:
     for low, high in pairs:
         a, b = getattr(model, low), getattr(model, high)
         if a is not None and b is not None and a > b:
+            a, b = (plain(v) if isinstance(v, Decimal) else v for v in (a, b))
             raise ValueError(f"{low} ({a}) is more than {high} ({b}): no one can be in it")
 
 

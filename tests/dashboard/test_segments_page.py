@@ -7,9 +7,11 @@ import re
 import httpx
 import pytest
 
+from app.db import unit_of_work
 from app.digits import persian_digits, persian_number
 from app.http import tls
 from app.messaging.persian import money
+from app.stores.models import Store
 from tests.helpers import bearer
 from tests.segments.scripted import scripted_store
 
@@ -100,7 +102,7 @@ def test_a_wrong_field_is_explained_next_to_it_and_nothing_is_saved(panel, seede
     assert field_error(html, "last_order_within_days") == "عددی از ۰ تا ۳۶٬۵۰۰ بنویسید."
     assert field_error(html, "rating_min") == "عددی از ۱ تا ۵ بنویسید."
     assert field_error(html, "products").startswith("فقط شناسه‌های عددی ووکامرس")
-    assert field_error(html, "spent_min") == "یک عدد صحیح بنویسید (مثلاً ۳)."
+    assert field_error(html, "spent_min").startswith("یک مبلغ بنویسید")
     assert 'value="دو میلیون"' in html
     assert api.get("/api/v1/segments").json()["items"] == []
 
@@ -169,3 +171,33 @@ def test_a_name_already_used_is_explained_next_to_it(panel, seeded, api):
     assert field_error(renamed.text, "name").startswith("گروهی با همین نام دارید")
     assert sorted(s["name"] for s in api.get("/api/v1/segments").json()["items"]) == [
         "تازه‌ها", "وفاداران"]
+
+
+def test_amounts_take_the_decimals_of_the_stores_currency(panel, story, api, factory, seeded):
+    with unit_of_work(factory) as session:  # thousand toman: «۲۵۰۰٫۵» is 2,500,500 toman
+        session.get_one(Store, seeded.store.id).currency = "IRHT"
+    panel.get("/panel/segments/new")
+    form = {"name": "خریداران بزرگ", "spent_min": "۲۵۰۰٫۵"}
+    preview = panel.post("/panel/segments/new", form | {"action": "preview"})
+    expected = size_by_api(api, {"purchases": {"spent_min": 2500.5}})
+    assert expected == len([c for c in story if c.reachable and c.spent >= 2_500_500])
+    assert f'id="segment-size">{persian_digits(expected)} نفر<' in preview.text
+    assert "جمع خرید دست‌کم (هزار تومان)" in preview.text
+    saved = panel.post("/panel/segments/new", form | {"action": "save"})
+    assert saved.status_code == 303
+    segment_id = saved.headers["location"].split("/")[-1].split("?")[0]
+    assert api.get(f"/api/v1/segments/{segment_id}").json()["definition"]["purchases"][
+        "spent_min"] == 2500.5
+    assert 'value="۲۵۰۰٫۵"' in panel.get(f"/panel/segments/{segment_id}").text
+
+    refused = panel.post("/panel/segments/new", form | {"action": "save", "name": "دیگر",
+                                                       "spent_min": "۱٫۰۰۰۰۵"})
+    assert field_error(refused.text, "spent_min") == (
+        "مبلغ به واحد فروشگاه شما حداکثر ۴ رقم اعشار دارد.")
+    with unit_of_work(factory) as session:
+        session.get_one(Store, seeded.store.id).currency = "IRR"
+    rial = panel.post("/panel/segments/new", form | {"action": "save", "name": "دیگر",
+                                                    "spent_min": "۱۲٫۵"})
+    assert field_error(rial.text, "spent_min") == "یک عدد صحیح بنویسید (مثلاً ۳)."
+    assert [s["name"] for s in api.get("/api/v1/segments").json()["items"]] == [
+        "خریداران بزرگ"]

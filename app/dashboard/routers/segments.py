@@ -92,19 +92,20 @@ def _submitted(request, current, session, form, now, segment=None) -> Response:
     values = {name: fields.raw(name)[:400] for name in form.keys()}
     saving = fields.raw("action") == "save"
     name = fields.text("name", required=saving, max_length=MAX_NAME)
-    definition = read_definition(fields)
+    definition = read_definition(fields, current.store.currency)
     if definition is None or not fields.ok:
         return _form_page(request, current, segment=segment, values=values,
                           problems=fields.problems, status_code=FORM_REFUSED)
     if not saving or name is None:  # a name is required to save: its problem came above
         return _form_page(request, current, segment=segment, values=values,
-                          preview=_preview(_members(session, current, definition, now)))
+                          preview=_preview(service.preview(session, store=current.store,
+                                                           definition=definition, now=now)))
     try:
         if segment is None:
-            segment = service.create_segment(session, store_id=current.store.id, now=now,
+            segment = service.create_segment(session, store=current.store, now=now,
                                              data=SegmentCreate(name=name, definition=definition))
         else:
-            service.update_segment(session, segment=segment, now=now,
+            service.update_segment(session, store=current.store, segment=segment, now=now,
                                    patch=SegmentPatch(name=name, definition=definition))
     except service.SegmentNameTaken as exc:
         return _form_page(request, current, segment=segment, values=values,
