@@ -1,4 +1,5 @@
-"""segment speed: one name per store's segment (segments), and what membership reads
+"""segment speed: one name per store's segment (segments); membership's speed needed no index
+(bench/segments.py: the planner reads a store's paid orders by a sequential scan either way)
 
 Revision ID: 0033
 Revises: 0030
