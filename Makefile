@@ -64,3 +64,4 @@ bench: $(VENV)/.installed
 	-$(VENV)/bin/python bench/redirect.py
 	-$(VENV)/bin/python bench/reports.py
 	-$(VENV)/bin/python bench/dashboard.py
+	-$(VENV)/bin/python bench/segments.py

@@ -15,13 +15,13 @@ _SEPARATORS = str.maketrans("", "", ",٬_ \u200c\u00a0")
 
 
 def typed_number(value):
-    """A number a person typed, for a validator to read as an int: «۱۲۰٬۰۰۰», "١٢", "12" or
-    12 (Persian, Arabic-Indic or Latin digits, thousands separators allowed); a boolean is no
-    number (ValueError)."""
+    """A number a person typed, for a validator to read: «۱۲۰٬۰۰۰», "١٢", "12", «۲٫۵» or 12
+    (Persian, Arabic-Indic or Latin digits, thousands separators allowed, «٫» or "." before
+    decimals); a boolean is no number (ValueError)."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
     if isinstance(value, str):
-        return latin_digits(value).translate(_SEPARATORS)
+        return latin_digits(value).translate(_SEPARATORS).replace("٫", ".")
     return value
 
 

@@ -38,6 +38,7 @@ from app.onboarding import open_store
 from app.ops.logs import RequestIdMiddleware
 from app.ops.router import router as ops_router
 from app.reports.router import router as reports_router
+from app.reports.router import segments_router as segment_reports_router
 from app.scheduler import OWN_JOBS, TENANT_JOBS, tick
 from app.segments.router import router as segments_router
 from app.stores.plugin import router as plugin_download_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     # The merchant admin API, /api/v1.
     for router in (store_settings.router, members_router, campaigns_router, presets_router,
                    preview.router, contacts.router, activity.router, segments_router,
+                   segment_reports_router,
                    broadcasts_router):
         app.include_router(router)
     app.include_router(replenishment.router)  # predicted reorder dates (app/campaigns)

@@ -49,9 +49,11 @@ from app.campaigns.schemas import (
     trigger_params,
 )
 from app.campaigns.service import campaign_of_store, set_campaign_active
+from app.commerce.money import decimal_places
 from app.db import rowcount
 from app.digits import persian_digits
 from app.errors import Conflict, DomainError, NotFound
+from app.segments.schemas import plain
 from app.segments.service import segment_of_store
 from app.stores.models import Store
 
@@ -250,7 +252,14 @@ def _conditions(session: Session, store: Store, conditions: Conditions) -> dict[
         except NotFound:
             raise InvalidCampaign(f"conditions.segment_id: the store has no segment "
                                   f"{conditions.segment_id}") from None
-    return conditions.model_dump(exclude_defaults=True)
+    places = decimal_places(store.currency)
+    for name in ("total_min", "total_max"):
+        value = getattr(conditions, name)
+        if value is not None and (value * 10**places) % 1:
+            raise InvalidCampaign(f"conditions.{name}: {plain(value)} is no amount of "
+                                  f"{store.currency}; its amounts have at most {places} "
+                                  "decimals")
+    return conditions.model_dump(mode="json", exclude_defaults=True)
 
 
 def _activate(session: Session, campaign: Campaign, now: datetime) -> None:

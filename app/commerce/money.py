@@ -17,7 +17,18 @@ class InvalidAmount(ValueError):
     pass
 
 
-def to_minor(amount: str | int | float | None, currency: str) -> int | None:
+def _factor(currency: str) -> int:
+    return CURRENCY_RIAL_FACTOR.get(currency.upper(), _MINOR_UNIT_FACTOR)
+
+
+def decimal_places(currency: str) -> int:
+    """How many decimals an amount typed in this currency may have and still be a whole number
+    of what is stored: IRR 0, IRT 1 (a rial is a tenth of a toman), IRHR 3, IRHT 4, a foreign
+    currency 2 (cents)."""
+    return len(str(_factor(currency))) - 1  # every factor is a power of ten
+
+
+def to_minor(amount: str | int | float | Decimal | None, currency: str) -> int | None:
     """'2200000' IRT → 22000000 (rial); '29.35' USD → 2935 (cents); '' or None → None."""
     if amount is None or (isinstance(amount, str) and not amount.strip()):
         return None
@@ -31,5 +42,4 @@ def to_minor(amount: str | int | float | None, currency: str) -> int | None:
         raise InvalidAmount(f"not an amount: {amount!r}")
     if value.copy_abs() >= _LIMIT:  # quiet: abs() would overflow the context for 1e999999999
         raise InvalidAmount(f"amount out of range: {amount!r}")
-    factor = CURRENCY_RIAL_FACTOR.get(currency.upper(), _MINOR_UNIT_FACTOR)
-    return int((value * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int((value * _factor(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -122,6 +122,21 @@ def _normalize_cleaned(cleaned: str, region: str) -> Phone | str:
     return _LENGTH_REASONS.get(length, "not a valid number")
 
 
+_IRAN_MOBILE_E164 = re.compile(r"\+989[0-9]{9}")
+
+
+def is_mobile_e164(phone: str) -> bool:
+    """Whether a stored phone is a mobile in E.164, as normalize_phone would write it. An
+    Iranian 9… number always is (see _normalize_cleaned): the regex answers for those without
+    the library's parse (about 50 µs, too much for every contact of a store at once)."""
+    if _IRAN_MOBILE_E164.fullmatch(phone):
+        return True
+    try:
+        return normalize_phone(phone).e164 == phone
+    except InvalidPhone:
+        return False
+
+
 def mask_phone(phone: str | None) -> str:
     """+989123456789 → +989*****6789 (a phone shown where the whole number is not needed)."""
     if not phone:

@@ -124,6 +124,7 @@ _SERVICE_CODES = {
     "last_step_of_active_campaign": "last_step_of_active_campaign",
     "too_many_steps": "too_many_steps",
     "phone_opted_out": "phone_opted_out",
+    "segment_name_taken": "segment_name_taken",
     "rate_limited": "rate_limited",
     "sms_gateway_refused": "gateway_refused",
     "sms_gateway_unavailable": "gateway_unavailable",

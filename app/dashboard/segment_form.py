@@ -3,10 +3,12 @@ has the last word), each problem next to its field; and a saved definition back 
 form's values."""
 
 import re
+from decimal import Decimal
 
 from pydantic import ValidationError
 
-from app.dashboard.forms import Form
+from app.commerce.money import decimal_places
+from app.dashboard.forms import Form, plain_number
 from app.digits import latin_digits, persian_digits
 from app.segments.schemas import (
     MAX_AMOUNT,
@@ -14,7 +16,9 @@ from app.segments.schemas import (
     MAX_DAYS,
     MAX_IDS,
     Definition,
+    plain,
 )
+from app.segments.service import AMOUNTS
 from app.types import MAX_ID
 
 # Form field → (the definition's group, the lowest and highest value).
@@ -34,6 +38,30 @@ BUYERS = ("first_time", "repeat")
 _PAIRS = (("orders_min", "orders_max"), ("spent_min", "spent_max"),
           ("average_min", "average_max"), ("rating_min", "rating_max"))
 _ID_SEPARATORS = re.compile(r"[\s,،٬]+")
+_AMOUNT = re.compile(r"\d{1,14}(?:\.(\d{1,12}))?")
+
+
+def _amount(form: Form, name: str, places: int) -> Decimal | None:
+    """«۲٫۵» or "2.5" in the store's unit, with as many decimals as its currency has (none
+    for a rial store: then as any whole number)."""
+    if not places:
+        whole = form.integer(name, low=0, high=MAX_AMOUNT, required=False)
+        return None if whole is None else Decimal(whole)
+    text = plain_number(form.raw(name)).strip().replace("٫", ".")
+    if not text:
+        return None
+    match = _AMOUNT.fullmatch(text)
+    if not match:
+        form.add(name, "not_amount")
+        return None
+    if len(match[1] or "") > places:
+        form.add(name, "amount_decimals", places=places)
+        return None
+    amount = Decimal(text)
+    if amount > MAX_AMOUNT:
+        form.add(name, "range", low=0, high=MAX_AMOUNT)
+        return None
+    return amount
 
 
 def read_ids(form: Form, name: str, *, most: int = MAX_IDS) -> list[int]:
@@ -49,11 +77,14 @@ def read_ids(form: Form, name: str, *, most: int = MAX_IDS) -> list[int]:
     return list(dict.fromkeys(int(w) for w in words))
 
 
-def read_definition(form: Form) -> Definition | None:
-    """The definition the form describes, or None with the problems added to `form`."""
+def read_definition(form: Form, currency: str) -> Definition | None:
+    """The definition the form describes, or None with the problems added to `form`. Amounts
+    are in the store's unit (`currency`'s)."""
     data: dict[str, dict] = {"purchases": {}, "engagement": {}, "rfm": {}}
+    places = decimal_places(currency)
     for name, (group, low, high) in NUMBERS.items():
-        value = form.integer(name, low=low, high=high, required=False)
+        value = (_amount(form, name, places) if name in AMOUNTS
+                 else form.integer(name, low=low, high=high, required=False))
         if value is not None:
             data[group][name] = value
     for name in IDS:
@@ -79,7 +110,9 @@ def values_of(definition: Definition) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, (group, _, _) in NUMBERS.items():
         value = getattr(getattr(definition, group), name)
-        if value is not None:
+        if isinstance(value, Decimal):
+            values[name] = persian_digits(plain(value)).replace(".", "٫")
+        elif value is not None:
             values[name] = persian_digits(value)
     for name in IDS:
         values[name] = persian_digits("، ".join(map(str, getattr(definition.purchases, name))))

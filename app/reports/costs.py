@@ -63,7 +63,10 @@ def sms_costs(session: Session, *, store: PricedStore, where, by) -> dict[tuple,
     # Each outer join finds at most one row through the unique (kind, message_id) index.
     charge, refund = aliased(LedgerEntry), aliased(LedgerEntry)
     charged = charge.id.is_not(None)
-    refunded = Message.delivery_status.in_(REFUNDED_STATUSES)
+    # Spelled out for a message without a delivery report: NOT (NULL IN (…)) is NULL, not true,
+    # and such a message (the console gateway's) would be priced but not counted as estimated.
+    refunded = Message.delivery_status.is_not(None) & Message.delivery_status.in_(
+        REFUNDED_STATUSES)
     estimated = ~charged & Message.cost.is_(None) & ~refunded
     # Ledger: charge less refund. Refunded: 0. Reported: as the gateway charged it. Otherwise:
     # parts (1 if unknown) × price.

@@ -2,36 +2,24 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.campaigns.deps import CampaignWithHistoryDep
-from app.clock import local_today
 from app.deps import NowDep, SessionDep, StoreDep
+from app.errors import api_errors
 from app.reports import export, retention, schemas, service
-from app.reports.period import Period, period_for
+from app.reports.deps import PeriodDep
+from app.reports.segments import segment_report
+from app.segments.deps import SegmentDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-_DATE_HELP = ("a store-local day: 2026-11-23, or Jalali 1405/09/02 (any digits); the period is "
-              "from..to inclusive, by default the last 30 days, at most 366 days")
-From = Annotated[str | None, Query(alias="from", description=_DATE_HELP,
-                                   examples=["2026-11-01"])]
-To = Annotated[str | None, Query(alias="to", description=_DATE_HELP, examples=["2026-11-30"])]
 _MAX_ID = 2**31 - 1  # campaigns.id is an INTEGER: a larger id names no campaign
 CampaignFilter = Annotated[int | None, Query(ge=1, le=_MAX_ID,
                                              description="only this campaign's messages")]
 Phones = Annotated[Literal["masked", "full"], Query(
     description="masked (default): +989*****6789; full: the whole number")]
-
-
-def report_period(store: StoreDep, now: NowDep, first: From = None, last: To = None) -> Period:
-    """The period a report covers, from its from/to query parameters and the store's today."""
-    return period_for(first=first, last=last, tz=store.timezone,
-                      today=local_today(store.timezone, now))
-
-
-PeriodDep = Annotated[Period, Depends(report_period)]
 
 
 @router.get("/summary", response_model=schemas.Summary,
@@ -104,3 +92,20 @@ def _export(rows_of, name: str, request: Request, store, session, period, campai
     rows = rows_of(request.app.state.sessionmaker, store=export.StoreView.of(store),
                    period=period, campaign_id=campaign_id, phones=phones)
     return export.download(rows, name, period)
+
+
+# A segment's report lives with the reports (it reads their figures); its address is the
+# segment's.
+segments_router = APIRouter(prefix="/api/v1/segments", tags=["admin: segments"])
+
+
+@segments_router.get("/{segment_id}/report", response_model=schemas.SegmentReport, responses=api_errors(404),
+            summary="Its size now, and what its members got and bought in a period")
+def report(store: StoreDep, session: SessionDep, now: NowDep, period: PeriodDep,
+           segment: SegmentDep) -> dict:
+    """`from`/`to` as in the reports (store-local days, ISO or Jalali, by default the last 30
+    days). The members are those in the segment now; their messages are those that went out in
+    the period, with their clicks and credited orders whenever they came, and their purchases
+    those placed in the period, whatever brought them."""
+    # The period before the segment: a malformed period is refused before the id is looked up.
+    return segment_report(session, store=store, segment=segment, period=period, now=now)

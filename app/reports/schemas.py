@@ -3,7 +3,7 @@ null when there is nothing to divide by."""
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Range(BaseModel):
@@ -345,3 +345,64 @@ class Retention(BaseModel):
     repeat_purchase: RepeatPurchase
     second_order: SecondOrder
     cohorts: list[Cohort] = Field(description="one per month of the period: its new customers")
+
+
+# -- a segment's report (app/reports/segments.py) ----------------------------------------------
+
+class ReportRef(BaseModel):
+    id: int
+    name: str
+
+
+class ReportMessages(BaseModel):
+    """The campaign reports' figures (README «Reports»), for the messages the members got in the
+    period, from any campaign."""
+
+    sent: int = Field(description="accepted by the gateway (delivered and failed included)")
+    delivered: int
+    delivery_rate: float | None = Field(description="delivered / sent")
+    failed: int = Field(description="refused by the gateway after it went out, or undelivered")
+    blocked: int = Field(description="undelivered: the receiver blocks advertising SMS")
+    parts: int = Field(description="SMS parts")
+    cost: int = Field(description="Rial")
+    cost_estimated_messages: int = Field(description="messages whose cost is parts × price")
+    clicks: int = Field(description="messages whose link a person followed (bots excluded)")
+    click_rate: float | None = Field(description="clicks / sent")
+    orders: int = Field(description="orders credited to these messages (not taken back since)")
+    revenue: int = Field(description="Rial: those orders less what refunds gave back")
+    revenue_taken_back: int = Field(description="Rial: credit taken back since")
+    conversion_rate: float | None = Field(description="orders / sent")
+    return_on_spend: float | None = Field(description="revenue / cost")
+
+
+class ReportPurchases(BaseModel):
+    """Every purchase the members placed in the period, whatever brought it (a purchase as in
+    the retention report: paid now, not trashed; its revenue less refunds)."""
+
+    customers: int = Field(description="members with at least one purchase in the period")
+    orders: int
+    revenue: int = Field(description="Rial")
+    average_order: int | None = Field(description="Rial: revenue / orders; null without orders")
+
+
+class SegmentReport(Header):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "store": {"id": 1, "name": "چای‌خانه", "currency": "IRT", "timezone": "Asia/Tehran"},
+        "range": {"from": "2026-11-01", "to": "2026-11-30", "from_jalali": "۱۴۰۵/۰۸/۱۰",
+                  "to_jalali": "۱۴۰۵/۰۹/۰۹", "timezone": "Asia/Tehran",
+                  "since": "2026-10-31T20:30:00+00:00", "until": "2026-11-30T20:30:00+00:00"},
+        "amounts_in": "rial", "cost_source": "gateway", "price_per_part": 1200,
+        "segment": {"id": 7, "name": "مشتریان وفادار"}, "size": 412, "messaged": 130,
+        "messages": {"sent": 180, "delivered": 171, "delivery_rate": 0.95, "failed": 9,
+                     "blocked": 2, "parts": 360, "cost": 432000,
+                     "cost_estimated_messages": 0, "clicks": 41, "click_rate": 0.2278,
+                     "orders": 12, "revenue": 96000000, "revenue_taken_back": 0,
+                     "conversion_rate": 0.0667, "return_on_spend": 222.22},
+        "purchases": {"customers": 58, "orders": 71, "revenue": 640000000,
+                      "average_order": 9014084}}]})
+
+    segment: ReportRef
+    size: int = Field(description="how many contacts are in the segment now")
+    messaged: int = Field(description="of them, those who got a message in the period")
+    messages: ReportMessages
+    purchases: ReportPurchases

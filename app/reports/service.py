@@ -246,7 +246,7 @@ def _opt_outs(session: Session, store: Store, period: Period, figures: dict) -> 
             "after_a_message": sum(f.opt_outs for f in figures.values())}
 
 
-def _header(store: Store, period: Period, cost: Cost) -> dict:
+def header(store: Store, period: Period, cost: Cost) -> dict:
     return {"store": {"id": store.id, "name": store.name, "currency": store.currency,
                       "timezone": store.timezone},
             "range": period.describe(), "amounts_in": "rial", "cost_source": cost_source(cost),
@@ -267,7 +267,7 @@ def summary(session: Session, *, store: Store, period: Period, raw: bool = False
     totals.survey_answers = surveys["answers"]
     totals.rating_sum = sum(int(r) * c for r, c in surveys["ratings"].items())
     campaigns = repo.campaigns_with_steps(session, store_id=store.id)
-    return _header(store, period, totals.cost) | {
+    return header(store, period, totals.cost) | {
         "totals": totals.out(), "opt_outs": opt_outs, "surveys": surveys,
         "campaigns": _campaign_rows(campaigns, figures,
                                     _lost_orders(session, store, period, campaigns))}
@@ -301,7 +301,7 @@ def campaign_report(session: Session, *, store: Store, period: Period,
     cost = Cost()
     for f in figures.values():
         cost.add(f.cost)
-    return _header(store, period, cost) | {"campaign": row,
+    return header(store, period, cost) | {"campaign": row,
                                            "surveys": _surveys(session, store, period, where),
                                            "previous": _previous(session, store, period,
                                                                  campaigns, campaign.id, raw),
@@ -332,7 +332,7 @@ def timeseries(session: Session, *, store: Store, period: Period,
         f = by_day.get(d, Figures())
         totals.add(f)
         days.append(_day_row(d, f))
-    return _header(store, period, totals.cost) | {
+    return header(store, period, totals.cost) | {
         "campaign_id": campaign_id, "days": days,
         "totals": {k: v for k, v in _day_row(None, totals).items() if k not in ("date", "jalali")}}
 

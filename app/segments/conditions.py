@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.commerce.money import to_minor
-from app.contacts.phones import InvalidPhone, normalize_phone
+from app.contacts.phones import InvalidPhone, is_mobile_e164, normalize_phone
 from app.segments import facts, rfm
 from app.segments.facts import Person, Purchases
 from app.segments.schemas import Definition
@@ -19,10 +19,7 @@ _NONE = Purchases(0, 0, datetime.min)
 
 def has_mobile(person: Person) -> bool:
     """Always applied: a contact row whose phone is no valid mobile can get no SMS."""
-    try:
-        return normalize_phone(person.phone).e164 == person.phone
-    except InvalidPhone:
-        return False
+    return is_mobile_e164(person.phone)
 
 
 def _phone_of(sender: str) -> str | None:

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
@@ -13,7 +13,9 @@ class Segment(Base):
     in it is computed when asked, from the data of that moment, never stored."""
 
     __tablename__ = "segments"
-    __table_args__ = (Index("ix_segments_store_id", "store_id"),)
+    # One name per store (a merchant picks a segment by its name); its index also finds a
+    # store's segments.
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))

@@ -43,7 +43,7 @@ def segment_out(segment: Segment) -> SegmentOut:
              summary="How many contacts a definition holds now, and the first "
                      f"{SAMPLE_SIZE} (nothing is saved)")
 def preview(body: PreviewRequest, store: StoreDep, session: SessionDep, now: NowDep) -> PreviewOut:
-    found = service.members(session, store=store, definition=body.definition, now=now)
+    found = service.preview(session, store=store, definition=body.definition, now=now)
     return PreviewOut(size=len(found),
                       sample=[member_out(m, masked=True) for m in found[:SAMPLE_SIZE]])
 
@@ -56,10 +56,12 @@ def list_segments(store: StoreDep, session: SessionDep, limit: Limit = 50,
     return dict(items=[segment_out(s) for (s,) in rows], next_cursor=next_cursor)
 
 
-@router.post("", status_code=201, response_model=SegmentOut, summary="Save a segment")
+@router.post("", status_code=201, response_model=SegmentOut, responses=api_errors(409),
+             summary="Save a segment (its name must be new in the store: else 409 "
+                     "segment_name_taken)")
 def create_segment(data: SegmentCreate, store: StoreDep, session: SessionDep,
                    now: NowDep) -> SegmentOut:
-    return segment_out(service.create_segment(session, store_id=store.id, data=data, now=now))
+    return segment_out(service.create_segment(session, store=store, data=data, now=now))
 
 
 @router.get("/{segment_id}", response_model=SegmentOut, responses=api_errors(404))
@@ -67,11 +69,12 @@ def get_segment(segment: SegmentDep) -> SegmentOut:
     return segment_out(segment)
 
 
-@router.patch("/{segment_id}", response_model=SegmentOut, responses=api_errors(404),
+@router.patch("/{segment_id}", response_model=SegmentOut, responses=api_errors(404, 409),
               summary="Rename it or replace its definition")
-def update_segment(segment: SegmentDep, patch: SegmentPatch, session: SessionDep,
-                   now: NowDep) -> SegmentOut:
-    return segment_out(service.update_segment(session, segment=segment, patch=patch, now=now))
+def update_segment(segment: SegmentDep, patch: SegmentPatch, store: StoreDep,
+                   session: SessionDep, now: NowDep) -> SegmentOut:
+    return segment_out(service.update_segment(session, store=store, segment=segment,
+                                              patch=patch, now=now))
 
 
 @router.delete("/{segment_id}", response_model=Deleted, responses=api_errors(404))

@@ -2,9 +2,17 @@
 (`/api/v1/segments`), with the limits the panel's form shares."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from app.digits import typed_number
 from app.stores.schemas import NonBlank
@@ -12,16 +20,33 @@ from app.types import MAX_ID
 
 MAX_DAYS = 36_500
 MAX_COUNT = 10**6
-# Whole units of the store's currency (toman for an IRT store): far above any customer's spend.
+# Units of the store's currency (toman for an IRT store): far above any customer's spend.
 MAX_AMOUNT = 10**13
+# The most any currency allows (IRHT: a rial is 0.0001 of it); each store's own limit is
+# app/commerce/money.decimal_places, checked by app/segments/service.check_amounts.
+MAX_DECIMALS = 4
 MAX_IDS = 200
 SAMPLE_SIZE = 20
 
+
+
+def plain(amount: Decimal) -> str:
+    """An amount as people write it: 2.5, 1000 (never 2.50 or 1E+3)."""
+    return format(amount.normalize(), "f")
+
+
+def _json_amount(amount: Decimal) -> int | float:
+    # A JSON number, as before amounts could have decimals: 300, 2.5 (never "2.5").
+    return int(amount) if amount == amount.to_integral_value() else float(plain(amount))
+
+
 Count = Annotated[int, BeforeValidator(typed_number), Field(ge=0, le=MAX_COUNT,
-                                                           description="paid orders")]
-Amount = Annotated[int, BeforeValidator(typed_number), Field(
-    ge=0, le=MAX_AMOUNT,
-    description="whole units of the store's currency (toman for IRT), net of refunds")]
+                                                      description="paid orders")]
+Amount = Annotated[Decimal, BeforeValidator(typed_number), Field(
+    ge=0, le=MAX_AMOUNT, decimal_places=MAX_DECIMALS,
+    description="units of the store's currency (toman for IRT), net of refunds; decimals as "
+                "far as the currency has them (IRR none, IRT 1, IRHR 3, IRHT 4, others 2)"),
+    PlainSerializer(_json_amount, return_type=int | float, when_used="json")]
 Days = Annotated[int, BeforeValidator(typed_number), Field(
     ge=0, le=MAX_DAYS, description="days before now (24-hour days)")]
 Rating = Annotated[int, BeforeValidator(typed_number), Field(
@@ -36,6 +61,7 @@ def _ordered(model: BaseModel, *pairs: tuple[str, str]) -> None:
     for low, high in pairs:
         a, b = getattr(model, low), getattr(model, high)
         if a is not None and b is not None and a > b:
+            a, b = (plain(v) if isinstance(v, Decimal) else v for v in (a, b))
             raise ValueError(f"{low} ({a}) is more than {high} ({b}): no one can be in it")
 
 

@@ -244,3 +244,17 @@ def test_cached_rejection_still_raises_every_time():
     for _ in range(3):
         assert _reason("02188776655") == "not a mobile number"
     assert phones._normalize_cleaned.cache_info().hits == 2
+
+
+@pytest.mark.parametrize("stored", ["+989121234567", "+989901234567", "+989441234567",
+                                    "+982188776655", "+98912123456", "+9891212345678",
+                                    "09121234567", "+447700900123", "+15555550100", ""])
+def test_is_mobile_e164_says_what_normalizing_it_would(stored):
+    """The segments' quick check of stored phones agrees with the full rule."""
+    try:
+        expected = normalize_phone(stored).e164 == stored
+    except InvalidPhone:
+        expected = False
+    assert phones.is_mobile_e164(stored) is expected
+    assert phones.is_mobile_e164(stored) is (stored in ("+989121234567", "+989901234567",
+                                                        "+989441234567"))

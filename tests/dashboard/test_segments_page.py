@@ -7,8 +7,11 @@ import re
 import httpx
 import pytest
 
-from app.digits import persian_digits
+from app.db import unit_of_work
+from app.digits import persian_digits, persian_number
 from app.http import tls
+from app.messaging.persian import money
+from app.stores.models import Store
 from tests.helpers import bearer
 from tests.segments.scripted import scripted_store
 
@@ -99,7 +102,7 @@ def test_a_wrong_field_is_explained_next_to_it_and_nothing_is_saved(panel, seede
     assert field_error(html, "last_order_within_days") == "عددی از ۰ تا ۳۶٬۵۰۰ بنویسید."
     assert field_error(html, "rating_min") == "عددی از ۱ تا ۵ بنویسید."
     assert field_error(html, "products").startswith("فقط شناسه‌های عددی ووکامرس")
-    assert field_error(html, "spent_min") == "یک عدد صحیح بنویسید (مثلاً ۳)."
+    assert field_error(html, "spent_min").startswith("یک مبلغ بنویسید")
     assert 'value="دو میلیون"' in html
     assert api.get("/api/v1/segments").json()["items"] == []
 
@@ -114,3 +117,87 @@ def test_another_stores_segment_is_not_found(panel, seeded, live_server):
                       ).status_code == 404
     assert panel.post(f"/panel/segments/{theirs}/delete", {}).status_code == 404
     assert panel.get("/panel/segments/abc").status_code == 404
+
+
+def figure(html: str, name: str) -> str:
+    found = re.search(rf'id="seg-{name}"><span class="label">[^<]+</span><b>([^<]+)</b>', html)
+    assert found, f"no figure {name}"
+    return found[1]
+
+
+def test_a_saved_segment_shows_its_report_for_the_chosen_period(panel, story, api):
+    segment = api.post("/api/v1/segments", json={
+        "name": "تکراری‌ها", "definition": {"purchases": {"orders_min": 2}}}).json()
+    report = api.get(f"/api/v1/segments/{segment['id']}/report",
+                     params={"from": "2026-11-01", "to": "2026-11-30"}).json()
+    assert report["messages"]["sent"] > 0 and report["purchases"]["orders"] > 0
+
+    # The same month typed the way a merchant thinks of it: Jalali, Persian digits.
+    html = panel.get(f"/panel/segments/{segment['id']}?from=۱۴۰۵/۰۸/۱۰&to=۱۴۰۵/۰۹/۰۹").text
+    assert "از <b>۱۴۰۵/۰۸/۱۰</b> تا <b>۱۴۰۵/۰۹/۰۹</b> (۳۰ روز)" in html
+    assert f"برای {persian_digits(report['size'])} نفری" in html
+    assert figure(html, "sent") == persian_number(report["messages"]["sent"])
+    assert figure(html, "messaged") == f"{persian_number(report['messaged'])} نفر"
+    assert figure(html, "purchases") == persian_number(report["purchases"]["orders"])
+    # Amounts in the store's unit: toman, with «٬» between thousands.
+    assert figure(html, "purchase-revenue") == money(report["purchases"]["revenue"], "IRT")
+    assert figure(html, "purchase-revenue").endswith(" تومان")
+    assert figure(html, "cost") == money(report["messages"]["cost"], "IRT")
+
+    # A preset chip, and a date that is none: a Persian problem beside the chooser, the
+    # default period's figures, never an error page.
+    week = panel.get(f"/panel/segments/{segment['id']}?days=7")
+    assert week.status_code == 200 and "(۷ روز)" in week.text
+    wrong = panel.get(f"/panel/segments/{segment['id']}?from=۱۴۰۵/۱۳/۰۱")
+    assert wrong.status_code == 200 and "(۳۰ روز)" in wrong.text
+    assert 'class="field-error" role="alert"' in wrong.text
+
+
+def test_an_unsaved_segment_has_no_report(panel, story):
+    html = panel.get("/panel/segments/new").text
+    assert 'id="segment-report"' not in html
+
+
+def test_a_name_already_used_is_explained_next_to_it(panel, seeded, api):
+    api.post("/api/v1/segments", json={"name": "وفاداران"})
+    panel.get("/panel/segments/new")
+    refused = panel.post("/panel/segments/new", FORM | {"action": "save", "name": "وفاداران"})
+    assert refused.status_code == 200
+    assert field_error(refused.text, "name") == "گروهی با همین نام دارید؛ نام دیگری بنویسید."
+    assert 'value="۱۵، ۱۶"' in refused.text  # what was typed stays
+    other = api.post("/api/v1/segments", json={"name": "تازه‌ها"}).json()
+    renamed = panel.post(f"/panel/segments/{other['id']}", FORM | {"action": "save",
+                                                                  "name": "وفاداران"})
+    assert field_error(renamed.text, "name").startswith("گروهی با همین نام دارید")
+    assert sorted(s["name"] for s in api.get("/api/v1/segments").json()["items"]) == [
+        "تازه‌ها", "وفاداران"]
+
+
+def test_amounts_take_the_decimals_of_the_stores_currency(panel, story, api, factory, seeded):
+    with unit_of_work(factory) as session:  # thousand toman: «۲۵۰۰٫۵» is 2,500,500 toman
+        session.get_one(Store, seeded.store.id).currency = "IRHT"
+    panel.get("/panel/segments/new")
+    form = {"name": "خریداران بزرگ", "spent_min": "۲۵۰۰٫۵"}
+    preview = panel.post("/panel/segments/new", form | {"action": "preview"})
+    expected = size_by_api(api, {"purchases": {"spent_min": 2500.5}})
+    assert expected == len([c for c in story if c.reachable and c.spent >= 2_500_500])
+    assert f'id="segment-size">{persian_digits(expected)} نفر<' in preview.text
+    assert "جمع خرید دست‌کم (هزار تومان)" in preview.text
+    saved = panel.post("/panel/segments/new", form | {"action": "save"})
+    assert saved.status_code == 303
+    segment_id = saved.headers["location"].split("/")[-1].split("?")[0]
+    assert api.get(f"/api/v1/segments/{segment_id}").json()["definition"]["purchases"][
+        "spent_min"] == 2500.5
+    assert 'value="۲۵۰۰٫۵"' in panel.get(f"/panel/segments/{segment_id}").text
+
+    refused = panel.post("/panel/segments/new", form | {"action": "save", "name": "دیگر",
+                                                       "spent_min": "۱٫۰۰۰۰۵"})
+    assert field_error(refused.text, "spent_min") == (
+        "مبلغ به واحد فروشگاه شما حداکثر ۴ رقم اعشار دارد.")
+    with unit_of_work(factory) as session:
+        session.get_one(Store, seeded.store.id).currency = "IRR"
+    rial = panel.post("/panel/segments/new", form | {"action": "save", "name": "دیگر",
+                                                    "spent_min": "۱۲٫۵"})
+    assert field_error(rial.text, "spent_min") == "یک عدد صحیح بنویسید (مثلاً ۳)."
+    assert [s["name"] for s in api.get("/api/v1/segments").json()["items"]] == [
+        "خریداران بزرگ"]

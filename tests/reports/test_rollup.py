@@ -299,3 +299,23 @@ def test_the_rebuild_command(factory, rolled, database_url):
     result = subprocess.run([*run, "--store", "987654"], capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 2 and "no store 987654" in result.stderr
+
+
+def test_an_estimated_cost_without_a_delivery_report_follows_the_price(factory, seeded):
+    """A message the gateway took without saying its cost, and with no delivery report yet: it
+    is an estimate (counted as one), so a new price per part reprices it in the rollup too."""
+    store_id = seeded.store.id
+    with unit_of_work(factory) as session:
+        History(session, store_id).message("abandoned_cart", 1, status="sent", parts=3,
+                                           sent="2026-11-05 10:00")
+    roll(factory, store_id)
+    with factory() as session:
+        before = reports(session, store_id, raw=False)[0]["totals"]
+    with unit_of_work(factory) as session:
+        session.get_one(Store, store_id).sms_price_per_part = 2_000
+    assert_exact(factory, store_id)
+    with factory() as session:
+        after = reports(session, store_id, raw=False)[0]["totals"]
+    # m2 and m6 (2 and 1 parts, conftest) and this one (3 parts) are the estimates.
+    assert after["cost_estimated_messages"] == before["cost_estimated_messages"] == 3
+    assert after["cost"] - before["cost"] == (2 + 1 + 3) * (2_000 - 1_500)

@@ -96,3 +96,25 @@ def test_a_bad_cursor_or_a_huge_id_is_a_422(api):
     assert bad.status_code == 422 and error_of(bad)["code"] == "invalid_cursor"
     huge = api.get(f"/api/v1/segments/{2**63}")
     assert huge.status_code == 422 and error_of(huge)["code"] == "invalid_request"
+
+
+def test_a_name_is_used_once_per_store(api, other_api):
+    first = api.post("/api/v1/segments", json={"name": "وفاداران"}).json()
+    again = api.post("/api/v1/segments", json={"name": " وفاداران ",
+                                               "definition": {"purchases": {"orders_min": 3}}})
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "segment_name_taken"
+    assert "وفاداران" in error_of(again)["message"]
+    second = api.post("/api/v1/segments", json={"name": "تازه‌ها"}).json()
+    renamed = api.patch(f"/api/v1/segments/{second['id']}", json={"name": "وفاداران"})
+    assert renamed.status_code == 409 and error_of(renamed)["code"] == "segment_name_taken"
+    # Nothing changed: one «وفاداران», the other still «تازه‌ها»; another store may use it.
+    assert [s["name"] for s in api.get("/api/v1/segments").json()["items"]] == [
+        "تازه‌ها", "وفاداران"]
+    assert api.get(f"/api/v1/segments/{first['id']}").json()["definition"]["purchases"][
+        "orders_min"] is None
+    assert other_api.post("/api/v1/segments", json={"name": "وفاداران"}).status_code == 201
+    # Saving a segment under its own name again is no conflict.
+    kept = api.patch(f"/api/v1/segments/{first['id']}",
+                     json={"name": "وفاداران", "definition": {"purchases": {"orders_min": 2}}})
+    assert kept.status_code == 200 and kept.json()["definition"]["purchases"]["orders_min"] == 2

@@ -5,6 +5,9 @@ from datetime import timedelta
 
 import pytest
 
+from app.db import unit_of_work
+from app.stores.models import Store
+from tests.helpers import error_of
 from tests.segments.scripted import CATALOG, NOW, Customer, scripted_store
 
 
@@ -29,6 +32,8 @@ def members(api, definition: dict, customers: list[Customer]) -> set[int]:
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    # Gone again: the next call saves its own «آزمون» (a name is used once per store).
+    assert api.delete(f"/api/v1/segments/{segment.json()['id']}").status_code == 200
     ids = [m["contact_id"] for m in found]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
     assert body["size"] == len(ids)
@@ -158,3 +163,44 @@ def test_another_stores_segments_see_only_its_customers(other_api, scripted):
     body = other_api.post("/api/v1/segments/preview", json={"definition": {}}).json()
     assert body["size"] == sum(1 for c in customers[:20] if c.reachable)  # its own story
     assert not {m["contact_id"] for m in body["sample"]} & {c.id for c in customers}
+
+
+def currency(factory, store_id: int, code: str) -> None:
+    with unit_of_work(factory) as session:
+        session.get_one(Store, store_id).currency = code
+
+
+def test_amounts_have_the_decimals_of_the_stores_currency(api, factory, store, scripted):
+    """An IRHT store (thousand toman) asks for 2,500.5 thousand toman: 2,500,500 toman."""
+    customers = scripted
+    currency(factory, store.id, "IRHT")
+    for typed in ("۲٬۵۰۰٫۵", "2500.5", 2500.5):
+        assert members(api, {"purchases": {"spent_min": typed}}, customers) == hand(
+            customers, lambda c: c.spent >= 2_500_500)
+    saved = api.post("/api/v1/segments", json={"name": "دقیق", "definition": {
+        "purchases": {"average_max": "0.0001", "spent_min": "1200"}}}).json()
+    assert saved["definition"]["purchases"]["average_max"] == 0.0001  # a JSON number
+    assert saved["definition"]["purchases"]["spent_min"] == 1200
+
+    refused = api.post("/api/v1/segments/preview", json={
+        "definition": {"purchases": {"spent_min": "1.00005"}}})
+    assert refused.status_code == 422 and error_of(refused)["code"] == "invalid_request"
+    # A toman store has a decimal (a rial); a rial store none.
+    currency(factory, store.id, "IRT")
+    assert members(api, {"purchases": {"spent_min": "2500500.5"}}, customers) == hand(
+        customers, lambda c: c.spent * 10 >= 25_005_005)
+    for code, amount in (("IRT", "12.25"), ("IRR", "12.5")):
+        currency(factory, store.id, code)
+        for method, path, body in (
+                ("POST", "/api/v1/segments/preview", {"definition": {
+                    "purchases": {"spent_max": amount}}}),
+                ("POST", "/api/v1/segments", {"name": "x", "definition": {
+                    "purchases": {"spent_max": amount}}}),
+                ("PATCH", f"/api/v1/segments/{saved['id']}", {"definition": {
+                    "purchases": {"spent_max": amount}}})):
+            response = api.request(method, path, json=body)
+            assert response.status_code == 422, (code, method, response.text)
+            assert error_of(response) == {"code": "invalid_request", "message": (
+                f"definition.purchases.spent_max: {amount} is no amount of {code}; its "
+                f"amounts are {'at most 1 decimals' if code == 'IRT' else 'whole numbers'}")}
+    assert api.get(f"/api/v1/segments/{saved['id']}").json() == saved  # nothing changed

@@ -1,19 +1,23 @@
 """Segments («گروه‌های مشتری»): the store's saved segments with their size now, and a form to
-make or change one, previewed (size and the first contacts) before it is saved."""
+make or change one, previewed (size and the first contacts) before it is saved; a saved one's
+page also shows its report for a chosen period (app/reports/segments.py)."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
-from app.dashboard.forms import Form
+from app.dashboard.forms import Form, from_service
+from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.segment_form import read_definition, values_of
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep
 from app.errors import NotFound
 from app.messaging.persian import unit
+from app.reports.segments import segment_report
 from app.segments import service
 from app.segments.models import Segment
 from app.segments.schemas import SAMPLE_SIZE, SegmentCreate, SegmentPatch
+from app.segments.service import Member
 
 router = APIRouter(prefix="/panel/segments", include_in_schema=False)
 
@@ -31,9 +35,12 @@ def _segment(session, current, segment_id: str):
         raise PanelNotFound() from None
 
 
-def _preview(session, current, definition, now) -> dict:
-    found = service.members(session, store=current.store, definition=definition, now=now)
+def _preview(found: list[Member]) -> dict:
     return dict(size=len(found), sample=found[:SAMPLE_SIZE])
+
+
+def _members(session, current, definition, now) -> list[Member]:
+    return service.members(session, store=current.store, definition=definition, now=now)
 
 
 @router.get("")
@@ -50,11 +57,11 @@ def segments_page(request: Request, current: PanelDep, session: SessionDep,
 
 
 def _form_page(request, current, *, segment=None, values, problems=(), preview=None,
-               ok=None, status_code=200) -> Response:
+               report=None, chosen=None, ok=None, status_code=200) -> Response:
     return page(request, "segment.html", panel=current, nav="segments", segment=segment,
-                values=values, problems=list(problems), preview=preview,
-                sample_size=SAMPLE_SIZE, unit=unit(current.store.currency)[0], ok=ok,
-                status_code=status_code)
+                values=values, problems=list(problems), preview=preview, report=report,
+                chosen=chosen, presets=PRESETS, sample_size=SAMPLE_SIZE,
+                unit=unit(current.store.currency)[0], ok=ok, status_code=status_code)
 
 
 @router.get("/new")
@@ -65,12 +72,17 @@ def new_segment(request: Request, current: PanelDep) -> Response:
 @router.get("/{segment_id}")
 def segment_page(segment_id: str, request: Request, current: PanelDep, session: SessionDep,
                  now: NowDep) -> Response:
+    """The segment's form with its members now, and its report for the chosen period."""
     segment = _segment(session, current, segment_id)
     definition = service.definition_of(segment)
+    found = _members(session, current, definition, now)
+    chosen = chosen_period(request, current.store, now)
+    report = segment_report(session, store=current.store, segment=segment,
+                            period=chosen.period, now=now, found=found)
     ok = request.query_params.get("ok")
     return _form_page(request, current, segment=segment,
                       values=values_of(definition) | {"name": segment.name},
-                      preview=_preview(session, current, definition, now),
+                      preview=_preview(found), report=report, chosen=chosen,
                       ok=ok if ok in _NOTICES else None)
 
 
@@ -80,19 +92,24 @@ def _submitted(request, current, session, form, now, segment=None) -> Response:
     values = {name: fields.raw(name)[:400] for name in form.keys()}
     saving = fields.raw("action") == "save"
     name = fields.text("name", required=saving, max_length=MAX_NAME)
-    definition = read_definition(fields)
+    definition = read_definition(fields, current.store.currency)
     if definition is None or not fields.ok:
         return _form_page(request, current, segment=segment, values=values,
                           problems=fields.problems, status_code=FORM_REFUSED)
     if not saving or name is None:  # a name is required to save: its problem came above
         return _form_page(request, current, segment=segment, values=values,
-                          preview=_preview(session, current, definition, now))
-    if segment is None:
-        segment = service.create_segment(session, store_id=current.store.id, now=now,
-                                         data=SegmentCreate(name=name, definition=definition))
-    else:
-        service.update_segment(session, segment=segment, now=now,
-                               patch=SegmentPatch(name=name, definition=definition))
+                          preview=_preview(service.preview(session, store=current.store,
+                                                           definition=definition, now=now)))
+    try:
+        if segment is None:
+            segment = service.create_segment(session, store=current.store, now=now,
+                                             data=SegmentCreate(name=name, definition=definition))
+        else:
+            service.update_segment(session, store=current.store, segment=segment, now=now,
+                                   patch=SegmentPatch(name=name, definition=definition))
+    except service.SegmentNameTaken as exc:
+        return _form_page(request, current, segment=segment, values=values,
+                          problems=[from_service(exc, "name")], status_code=FORM_REFUSED)
     return redirect(f"/panel/segments/{segment.id}?ok=saved")
 
 
