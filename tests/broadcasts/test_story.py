@@ -2,6 +2,7 @@
 campaign engine within the store's hours and cap, never twice, never to an opted-out contact,
 refused above the money there is, credited with the orders its links brought, cancelled."""
 
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -28,8 +29,14 @@ def draft(api, segment_id: int, **fields) -> dict:
     return created.json()
 
 
-def segment(api, definition: dict | None = None) -> int:
-    created = api.post("/api/v1/segments", json={"name": "گروه", "definition": definition or {}})
+_numbers = itertools.count(1)
+
+
+def segment(api, definition: dict | None = None, name: str | None = None) -> int:
+    """A segment, numbered unless named (a store's segment names are unique)."""
+    created = api.post("/api/v1/segments", json={
+        "name": name or f"گروه {next(_numbers)}",
+        "definition": definition or {}})
     assert created.status_code == 201, created.text
     return created.json()["id"]
 
