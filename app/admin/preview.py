@@ -36,6 +36,7 @@ from app.campaigns.models import (
     CampaignStep,
     Enrollment,
 )
+from app.campaigns.presets import Preset, preset_campaign, preset_steps
 from app.commerce.models import Cart, Order
 from app.contacts.models import Contact
 from app.contacts.phones import InvalidPhone, normalize_phone
@@ -207,6 +208,18 @@ def preview(session: Session, *, store: Store, campaign: Campaign, step: Campaig
                     problems=(coupon_problem,) if coupon_problem else (),
                     warnings=tuple(checks.text_warnings(source, coupon=step.coupon,
                                                         parts=sms.segments.parts)))
+
+
+def preset_preview(session: Session, *, store: Store, preset: Preset,
+                   now: datetime) -> Rendered | None:
+    """The preset's first SMS as the store's customer would read it (the gallery's): its
+    default text and coupon rendered on the built-in sample subject with the store's name,
+    money and opt-out line, by the code a step's preview and its send use. Nothing is written."""
+    steps = preset_steps(preset)
+    if not steps:
+        return None
+    return preview(session, store=store, campaign=preset_campaign(store.id, preset, active=False),
+                   step=steps[0], now=now)
 
 
 # -- test sends -------------------------------------------------------------------------------

@@ -108,23 +108,37 @@ def default_send_within(kind: str, delay_minutes: int) -> int:
     return 7 * DAY
 
 
+def preset_campaign(store_id: int, preset: Preset, *, active: bool | None = None,
+                    name: str | None = None) -> Campaign:
+    """The preset as a campaign of the store, not added to a session (the gallery's previews
+    render it without writing a row)."""
+    return Campaign(store_id=store_id, kind=preset.kind, name=name or preset.name,
+                    active=preset.active if active is None else active,
+                    promotional=preset.promotional, trigger=preset.trigger,
+                    trigger_minutes=preset.trigger_minutes,
+                    trigger_params=dict(preset.trigger_params),
+                    conditions=dict(preset.conditions), exits=dict(preset.exits))
+
+
+def preset_steps(preset: Preset) -> list[CampaignStep]:
+    """The preset's steps with their texts and coupons, not added to a session (no campaign
+    yet)."""
+    return [CampaignStep(position=position, delay_minutes=delay, variants=[], lookup=None,
+                         coupon=DEFAULT_COUPONS.get((preset.kind, position)),
+                         send_within_minutes=default_send_within(preset.kind, delay),
+                         template=default_template(f"{preset.kind}_{position}"))
+            for position, delay in enumerate(preset.delays, start=1)]
+
+
 def add_preset(session: Session, store_id: int, preset: Preset, *,
                active: bool | None = None, name: str | None = None) -> Campaign:
     """The preset as a campaign of the store, its steps written out."""
-    campaign = Campaign(store_id=store_id, kind=preset.kind, name=name or preset.name,
-                        active=preset.active if active is None else active,
-                        promotional=preset.promotional, trigger=preset.trigger,
-                        trigger_minutes=preset.trigger_minutes,
-                        trigger_params=dict(preset.trigger_params),
-                        conditions=dict(preset.conditions), exits=dict(preset.exits))
+    campaign = preset_campaign(store_id, preset, active=active, name=name)
     session.add(campaign)
     session.flush()
-    for position, delay in enumerate(preset.delays, start=1):
-        session.add(CampaignStep(campaign_id=campaign.id, position=position,
-                                 delay_minutes=delay, variants=[],
-                                 coupon=DEFAULT_COUPONS.get((preset.kind, position)),
-                                 send_within_minutes=default_send_within(preset.kind, delay),
-                                 template=default_template(f"{preset.kind}_{position}")))
+    for step in preset_steps(preset):
+        step.campaign_id = campaign.id
+        session.add(step)
     session.flush()
     return campaign
 

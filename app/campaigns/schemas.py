@@ -198,8 +198,9 @@ StatusSlug = Annotated[
     Field(examples=["shipped"], description=(
         "a WooCommerce order status as its REST API names it (processing, completed, on-hold, "
         "or a custom one such as shipped; a «wc-» prefix is dropped)"))]
+MAX_DAYS_BEFORE = 30  # a reminder a month early is no longer about running out
 DaysBefore = Annotated[int, BeforeValidator(_whole), Field(
-    ge=0, le=30, description="days before the predicted reorder day (0–30)")]
+    ge=0, le=MAX_DAYS_BEFORE, description="days before the predicted reorder day (0–30)")]
 
 
 class NoParams(BaseModel):

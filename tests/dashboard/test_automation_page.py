@@ -10,13 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.campaigns.content import sample_link
 from app.campaigns.models import Campaign
 from app.campaigns.presets import PRESETS
 from app.commerce.models import Product
 from app.db import unit_of_work
-from app.digits import persian_digits
+from app.digits import latin_digits, persian_digits
 from app.http import tls
-from app.messaging.render import default_template
 from tests.dashboard.test_panel import location, text_of
 from tests.dashboard.test_segments_page import field_error
 from tests.helpers import bearer
@@ -164,12 +164,27 @@ def test_the_gallery_shows_every_preset_and_adds_one_paused(panel, seeded, facto
         words = html.unescape(text_of(httpx.Response(200, text=card)))
         assert preset.name in words and "شروع: وقتی" in words
         assert words.count("مرحلهٔ ") == len(preset.delays)
-        first = text_of(httpx.Response(200, text=f"<p>{default_template(f'{kind}_1')}</p>"))
-        assert first in words
+        # The first SMS as the customer reads it: rendered on the sample subject, no {{ … }}.
+        first = html.unescape(re.search(rf'id="first-text-{kind}">(.*?)</div>', card, re.S)[1])
+        assert "{" not in first and "چای‌خانه" in first and sample_link(kind) in first, first
+        assert first.endswith("\nلغو۱۱") == preset.promotional, first
     cart_card = text_of(httpx.Response(200, text=re.search(
         r'id="preset-abandoned_cart">.*?</article>', gallery.text, re.S)[0]))
     assert "مرحلهٔ ۱ — ۱ ساعت پس از شروع مرحلهٔ ۲ — ۱ روز پس از شروع" in cart_card
     assert "۱ کمپین از این الگو دارید" in cart_card
+    texts = {kind: html.unescape(re.search(rf'id="first-text-{kind}">(.*?)</div>', gallery.text,
+                                           re.S)[1]) for kind in PRESETS}
+    assert texts["abandoned_cart"] == ("سارا عزیز، سبد خریدت در چای‌خانه منتظرته! تکمیلش کن: "
+                                       f"{sample_link('abandoned_cart')}\nلغو۱۱")
+    # The sample's product, and the shape of a personal code with its Jalali expiry.
+    assert "وقت تهیهٔ دوبارهٔ فنجان سرامیکی نزدیکه" in texts["replenishment"]
+    assert re.search(r"کد K7PMX2QA هدیهٔ چای‌خانه برای خرید بعدیته، تا 14\d\d/\d\d/\d\d:",
+                     latin_digits(texts["survey_reward"])), texts["survey_reward"]
+    # What starts each, with its settings.
+    assert "شروع: وقتی مشتری به نظرسنجی پس از خرید پاسخ دهد، با هر امتیازی." in text_of(
+        gallery)
+    assert "شروع: وقتی زمان خرید دوبارهٔ کالایی که مشتری خریده برسد؛ ۳ روز پیش از آن روز." \
+        in text_of(gallery)
 
     added = panel.post("/panel/presets/abandoned_cart")
     campaign_id = int(re.fullmatch(r"/panel/campaigns/(\d+)\?ok=preset_added",

@@ -1,4 +1,4 @@
-"""Campaigns: pause and resume, the trigger, its conditions and exits, and the step editor with
+"""Campaigns: pause and resume, the trigger and its params, its conditions and exits, and the step editor with
 its live preview and test SMS. Every change goes through app.campaigns.editing, which applies
 the same rules as the API."""
 
@@ -14,6 +14,7 @@ from app.campaigns.content import variables_for
 from app.campaigns.models import ABANDONED_CART, LOST_ORDER, WIN_BACK, Campaign, CampaignStep
 from app.campaigns.schemas import (
     MAX_CONTROL_PERCENT,
+    MAX_DAYS_BEFORE,
     MAX_DELAY_MINUTES,
     CampaignPatch,
     Exits,
@@ -21,7 +22,7 @@ from app.campaigns.schemas import (
 )
 from app.campaigns.service import campaign_of_store
 from app.clock import local_today
-from app.dashboard import automation_form
+from app.dashboard import automation_form, trigger_form
 from app.dashboard import steps as step_form
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.chart import bar_chart
@@ -113,11 +114,13 @@ def _trigger_state(campaign: Campaign) -> dict:
 def _campaign_page(request, current, session, campaign: Campaign, now: datetime, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
                    control: str | None = None, conditions: dict | None = None,
-                   status_code: int = 200) -> Response:
+                   trigger_values: dict | None = None, status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
     if conditions is None:
         conditions = automation_form.values_of(campaign.conditions)
+    if trigger_values is None and campaign.trigger in trigger_form.EDITABLE:
+        trigger_values = trigger_form.values_of(campaign.trigger, campaign.trigger_params or {})
     chosen = chosen_period(request, store, now)
     report = reports.campaign_report(session, store=store, period=chosen.period,
                                      campaign=campaign)
@@ -136,6 +139,11 @@ def _campaign_page(request, current, session, campaign: Campaign, now: datetime,
                 conditions=conditions, exits=Exits.model_validate(campaign.exits or {}),
                 segment_choices=automation_form.segment_choices(session, store, now),
                 names=automation_form.names_of(session, store, conditions),
+                # Empty for the triggers without params: the page shows no form for them.
+                trigger_values=trigger_values or {},
+                trigger_names=trigger_form.names_of(session, store, trigger_values or {}),
+                status_choices=trigger_form.STATUS_CHOICES, ratings=trigger_form.RATINGS,
+                max_days_before=MAX_DAYS_BEFORE,
                 money_unit=unit(store.currency)[0],
                 # Against the control group, for the chosen period (the report's).
                 lift=report["lift"] | {"range": report["range"]},
@@ -266,6 +274,30 @@ def save_conditions(campaign_id: str, request: Request, current: PostDep, sessio
         return _campaign_page(request, current, session, campaign, now, problems=checks.problems,
                               conditions=typed, status_code=FORM_REFUSED)
     return redirect(f"/panel/campaigns/{campaign.id}?ok=conditions_saved#conditions")
+
+
+@router.post("/{campaign_id}/trigger")
+def save_trigger(campaign_id: str, request: Request, current: PostDep, session: SessionDep,
+                 form: FormDep, now: NowDep) -> Response:
+    """The trigger's params (a status, products, a rating range, days before), for subjects it
+    finds from now on. A trigger without params has no such form."""
+    campaign = _campaign(session, current, campaign_id)
+    if campaign.trigger not in trigger_form.EDITABLE:
+        raise PanelNotFound()
+    checks = Form(form)
+    params = trigger_form.read_params(checks, campaign.trigger)
+    if params is not None:
+        try:
+            editing.update_campaign(session, campaign=campaign,
+                                    patch=CampaignPatch(trigger_params=params))
+        except DomainError as exc:
+            checks.problems.append(from_service(exc, "trigger_params"))
+    if not checks.ok:
+        session.rollback()
+        return _campaign_page(request, current, session, campaign, now, problems=checks.problems,
+                              trigger_values=trigger_form.typed_values(checks),
+                              status_code=FORM_REFUSED)
+    return redirect(f"/panel/campaigns/{campaign.id}?ok=trigger_saved#trigger-params")
 
 
 @router.post("/{campaign_id}/exits")
