@@ -68,7 +68,9 @@ class Form:
             if required:
                 self.add(name, "required")
             return None
-        if not re.fullmatch(r"-?\d{1,12}", text):
+        # Digits only, and not so many that reading them costs anything; a long number is "out
+        # of range" (the range says what fits), not "not a number".
+        if not re.fullmatch(r"-?\d{1,40}", text):
             self.add(name, "not_integer")
             return None
         value = int(text)
