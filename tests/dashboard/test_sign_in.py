@@ -262,3 +262,27 @@ def test_a_join_link_runs_out_after_seven_days(anonymous, ownerless, clock):
     _, token = ownerless
     clock.set(clock.now() + join.LIFETIME)
     assert anonymous.get(f"/panel/join/{token}").status_code == 404
+
+
+def test_the_code_sms_goes_out_after_the_page_has_answered(anonymous, seeded, live_server):
+    """A real gateway's round trip is not inside the request: the page answers while the
+    gateway still holds its answer, so a member's phone answers as fast as a stranger's."""
+    from tests.ops.conftest import wait_until
+
+    state = live_server.app.state
+    with FakeKavenegar(api_key="platform-code-key-0002") as fake:
+        own, state.gateways = state.gateways, Gateways(
+            state.sessionmaker, kavenegar_base_url=fake.base_url, read_timeout=5,
+            platform_key="platform-code-key-0002", platform_sender="2000660110")
+        fake.hold("sms/send")
+        try:
+            # Inline, this request would wait for release() below and time out (10 s).
+            asked = anonymous.ask_code(seeded.store.owner_phone)
+            assert location(asked) == "/panel/login/code"
+            wait_until(lambda: fake.holding("sms/send") == 1, what="the code's SMS")
+            fake.release("sms/send")
+            wait_until(lambda: len(fake.messages) == 1, what="the SMS to be recorded")
+        finally:
+            state.gateways = own
+    [sent] = fake.messages
+    assert sent.receptor.endswith(seeded.store.owner_phone[-10:])

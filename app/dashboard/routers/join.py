@@ -1,7 +1,7 @@
 """A join link (/panel/join/<token>): a phone and a name, a code sent to that phone, and the
 phone becomes an owner of the link's store (app/dashboard/join.py)."""
 
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRouter
 
@@ -37,7 +37,7 @@ def join_form(token: str, request: Request, session: SessionDep, now: NowDep) ->
 
 @router.post("/join/{token}")
 def join_ask_code(token: str, request: Request, key: KeyDep, session: SessionDep,
-                  form: FormDep, now: NowDep) -> Response:
+                  form: FormDep, now: NowDep, tasks: BackgroundTasks) -> Response:
     found = join.find(session, token, now=now)
     if found is None:
         return _join_page(request, token, None, status_code=404)
@@ -52,7 +52,7 @@ def join_ask_code(token: str, request: Request, key: KeyDep, session: SessionDep
     if phone is None or name is None:
         return _join_page(request, token, store, problems=fields.problems, values=values,
                           status_code=FORM_REFUSED)
-    asked = ask_and_send(request, session, key, phone=phone, now=now, join_id=link.id,
+    asked = ask_and_send(request, session, key, tasks, phone=phone, now=now, join_id=link.id,
                          name=name)
     if asked.limited:
         return limited(_join_page(request, token, store, values=values, status_code=429,
