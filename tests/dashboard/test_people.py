@@ -130,3 +130,20 @@ def test_a_member_ends_only_their_own_sessions(panel, seeded, factory, second_br
     mine = second_browser.post("/panel/people/sessions/end", {"session": rows[COLLEAGUE]})
     assert location(mine) == "/panel/login?reason=signed_out"
     assert location(second_browser.get("/panel")).startswith("/panel/login")
+
+
+def test_only_an_owner_makes_a_new_api_key(panel, seeded, factory, second_browser,
+                                           live_server):
+    """A new key stops every integration at once: a member sees why there is no button, and
+    the address answers them as unknown; the key stays as it was."""
+    _add(panel, COLLEAGUE, "رضا")
+    second_browser.sign_in(COLLEAGUE)
+    settings = second_browser.get("/panel/settings")
+    assert 'id="api-key-owners-only"' in settings.text
+    assert "/panel/settings/api-key/rotate" not in settings.text
+    refused = second_browser.post("/panel/settings/api-key/rotate")
+    assert refused.status_code == 404
+    api = httpx.get(f"{live_server.url}/api/v1/store",
+                    headers={"Authorization": f"Bearer {seeded.store.api_key}"}, verify=tls())
+    assert api.status_code == 200  # the key still works
+    assert "/panel/settings/api-key/rotate" in panel.get("/panel/settings").text

@@ -13,7 +13,7 @@ from app.admin import service
 from app.admin.schemas import StoreSettingsPatch
 from app.connection import service as connection
 from app.dashboard import auth
-from app.dashboard.auth import FormDep, PanelDep, PostDep
+from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.forms import Form, Problem, from_service, plain_number
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep, SettingsDep
@@ -289,6 +289,9 @@ def rotate_webhook_secret(request: Request, current: PostDep, session: SessionDe
 def rotate_api_key(request: Request, current: PostDep, session: SessionDep,
                    settings: SettingsDep) -> Response:
     """A new API key, shown this once; API clients with the old key stop working (panel
-    sessions are the members' own and go on)."""
+    sessions are the members' own and go on). An owner's act: it cuts off every integration
+    at once (a member sees no such button, and the address answers them as unknown)."""
+    if not current.is_owner:
+        raise PanelNotFound()
     api_key = service.rotate_api_key(session, store=current.store)
     return _page(request, current, settings, section="api_key", new_key=api_key)
