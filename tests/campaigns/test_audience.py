@@ -50,7 +50,7 @@ def orders(shop, factory):
 
     701 A completed 5 days ago, 60,000 toman of tea (A's first)
     702 B completed 10 days ago, 200,000 of coffee (B's first)
-    703 C completed 40 days ago (before the 30 days)
+    703 C completed 40 days ago (before the 30 days), 600,000
     704 D processing 3 days ago (paid, not completed), tea
     705 B completed 2 days ago, 90,000 of a teapot (category 15): B's repeat order
     706 E completed a day ago, opted out since
