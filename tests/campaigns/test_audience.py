@@ -239,3 +239,40 @@ def test_an_opted_out_customer_is_never_in_the_audience(api, orders, factory):
                      json={"days": 2}).json()
     assert [e["order_number"] for e in found["first"]] == ["705"]
     assert found["looked_at"] == 1
+
+
+def built_in(api, kind: str) -> int:
+    return next(c["id"] for c in api.get("/api/v1/campaigns").json()["items"]
+                if c["kind"] == kind)
+
+
+def test_carts_unpaid_orders_and_lapsed_customers_in_their_windows(shop, api):
+    # Carts: quiet 2 hours (in), quiet 20 minutes (the hour not up yet), quiet 2 hours but
+    # paid for since (out), quiet 40 days (before the window).
+    shop.cart("cart-quiet", NOW - timedelta(hours=2), phone=A, name="آرش")
+    shop.cart("cart-fresh", NOW - timedelta(minutes=20), phone=B)
+    shop.cart("cart-paid", NOW - timedelta(hours=2), phone=C)
+    shop.order(951, NOW - timedelta(hours=1), phone=C)
+    shop.cart("cart-old", NOW - 40 * DAY, phone=D)
+    # Unpaid orders: placed a day ago (in), 10 minutes ago (the 30 minutes not up yet).
+    shop.order(961, NOW - DAY, status="pending", phone=E, total="300000")
+    shop.order(962, NOW - timedelta(minutes=10), status="pending", phone="09350000006")
+    # Last purchases: 70 days ago (its 60 days ran out 10 days ago: in), 100 days ago (ran out
+    # 40 days ago), 10 days ago (not yet).
+    shop.order(971, NOW - 70 * DAY, phone="09350000007", name="هما")
+    shop.order(972, NOW - 100 * DAY, phone="09350000008")
+    shop.order(973, NOW - 10 * DAY, phone="09350000009")
+    shop.clock.set(NOW)
+
+    carts = api.post(f"/api/v1/campaigns/{built_in(api, 'abandoned_cart')}/audience").json()
+    assert (carts["looked_at"], carts["passing"]) == (1, 1)
+    [cart] = carts["first"]
+    assert (cart["subject_type"], cart["name"], cart["phone"], cart["order_number"],
+            cart["total"]) == ("cart", "آرش رضایی", masked(A), None, 5_500_000)
+    lost = api.post(f"/api/v1/campaigns/{built_in(api, 'lost_order')}/audience").json()
+    assert [(e["order_number"], e["total"]) for e in lost["first"]] == [("961", 3_000_000)]
+    lapsed = api.post(f"/api/v1/campaigns/{built_in(api, 'win_back')}/audience").json()
+    assert [(e["order_number"], e["name"]) for e in lapsed["first"]] == [("971", "هما")]
+    assert lapsed["first"][0]["at"].startswith("2026-11-21T08:30")  # 70 − 60 days: 10 ago
+    assert api.post(f"/api/v1/campaigns/{built_in(api, 'win_back')}/audience",
+                    json={"days": 45}).json()["passing"] == 2
