@@ -1,9 +1,9 @@
 """Template previews and test sends: the SMS a step would send now, made without writing a row.
 
-A preview renders with `render_context(message=None)` for a real cart or order (the link is a
-sample of the real length that opens a sample page of its kind, app/links/samples.py; nothing is
-minted), or with the built-in sample subject
-(templates/admin/sample_subject.json). Its figures are the ones a real send would have: the
+A preview renders with `render_context(message=None)` for a real cart, order or (a
+broadcast's) contact (the link is a sample of the real length that opens a sample page of its
+kind, app/links/samples.py; nothing is minted; an order's product is the one its trigger would
+choose), or with the built-in sample subject (templates/admin/sample_subject.json). Its figures are the ones a real send would have: the
 opt-out line for promotional campaigns, GSM-7/UCS-2 parts, parts × the store's price per part.
 
 A test send delivers a preview to one phone through the store's own gateway. Its localid lives
@@ -28,6 +28,7 @@ from app.billing.service import metered
 from app.campaigns import checks, coupons
 from app.campaigns.compose import Uncomposable, choose_variant, compose
 from app.campaigns.content import render_context, sample_link, variables_for
+from app.campaigns.enroll import product_of
 from app.campaigns.lookup import LOOKUP_MODE
 from app.campaigns.models import (
     ABANDONED_CART,
@@ -131,41 +132,68 @@ class Rendered:
         return self.segments.parts * self.price_per_part
 
 
+def _subject_kind(campaign: Campaign) -> str:
+    """What the campaign's messages are about: a broadcast's a contact, an abandoned cart's a
+    cart, the others' an order."""
+    if campaign.kind == BROADCAST:
+        return "contact"
+    return "cart" if campaign.kind == ABANDONED_CART else "order"
+
+
+def _real_subject(session: Session, *, store: Store, campaign: Campaign, cart_id: int | None,
+                  order_id: int | None, contact_id: int | None,
+                  now: datetime) -> tuple[Contact, Enrollment]:
+    """The store's cart, order or contact named, as an enrollment the trigger would have made
+    (never added to the session): for an order, with the product the trigger would choose."""
+    wanted = _subject_kind(campaign)
+    given = {"cart": cart_id, "order": order_id, "contact": contact_id}
+    if [kind for kind, value in given.items() if value is not None] != [wanted]:
+        raise PreviewError(f"a {campaign.kind} campaign's messages are about {wanted}s: give "
+                           f"{wanted}_id", code="subject_mismatch")
+    subject_id = given[wanted]
+    if wanted == "contact":
+        contact = session.scalar(select(Contact).where(Contact.id == subject_id,
+                                                       Contact.store_id == store.id))
+        if contact is None:
+            raise NotFound(f"no contact with id {subject_id}", code="contact_not_found")
+        return contact, Enrollment(store_id=store.id, campaign_id=campaign.id,
+                                   subject_type="contact", subject_id=contact.id,
+                                   contact_id=contact.id, anchor_at=now, status="active")
+    subject: Cart | Order | None = (
+        session.scalar(select(Cart).where(Cart.id == subject_id, Cart.store_id == store.id))
+        if wanted == "cart" else
+        session.scalar(select(Order).where(Order.id == subject_id, Order.store_id == store.id)))
+    if subject is None:
+        raise NotFound(f"no {wanted} with id {subject_id}", code=f"{wanted}_not_found")
+    found = session.get(Contact, subject.contact_id) if subject.contact_id else None
+    if found is None:  # never added to the session: nothing is written
+        found = Contact(store_id=store.id, phone="", first_name=subject.first_name or "",
+                        last_name=subject.last_name or "", email="")
+    product = product_of(session, campaign, subject, now) if isinstance(subject, Order) else None
+    return found, Enrollment(store_id=store.id, campaign_id=campaign.id, subject_type=wanted,
+                             subject_id=subject.id, contact_id=subject.contact_id,
+                             anchor_at=now, status="active", product_wc_id=product)
+
+
 def _subject_context(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
-                     cart_id: int | None, order_id: int | None,
+                     cart_id: int | None, order_id: int | None, contact_id: int | None,
                      now: datetime) -> tuple[dict, str]:
-    if cart_id is None and order_id is None:
+    if cart_id is None and order_id is None and contact_id is None:
         return sample_context(store=store, kind=campaign.kind,
                               coupon_fields=_sample_coupon(step, store, now), now=now), "sample"
-    wants_cart = campaign.kind == ABANDONED_CART
-    if (cart_id is not None) != wants_cart:
-        raise PreviewError(f"a {campaign.kind} campaign's messages are about "
-                           f"{'carts: give cart_id' if wants_cart else 'orders: give order_id'}",
-                           code="subject_mismatch")
-    model, subject_id = (Cart, cart_id) if wants_cart else (Order, order_id)
-    subject = session.scalar(select(model).where(model.id == subject_id,
-                                                 model.store_id == store.id))
-    if subject is None:
-        kind = "cart" if wants_cart else "order"
-        raise NotFound(f"no {kind} with id {subject_id}", code=f"{kind}_not_found")
-    contact = session.get(Contact, subject.contact_id) if subject.contact_id else None
-    if contact is None:  # never added to the session: nothing is written
-        contact = Contact(store_id=store.id, phone="", first_name=subject.first_name or "",
-                          last_name=subject.last_name or "", email="")
-    enrollment = Enrollment(store_id=store.id, campaign_id=campaign.id,
-                            subject_type="cart" if wants_cart else "order",
-                            subject_id=subject.id, contact_id=subject.contact_id, anchor_at=now,
-                            status="active")
+    contact, enrollment = _real_subject(session, store=store, campaign=campaign,
+                                        cart_id=cart_id, order_id=order_id,
+                                        contact_id=contact_id, now=now)
     context = render_context(session, campaign=campaign, step=step, store=store, contact=contact,
                              enrollment=enrollment, now=now, message=None)
     if context is None:
-        raise PreviewError(f"order {subject.id} has nothing to recommend: its message would be "
-                           "skipped", code="nothing_to_send")
+        raise PreviewError(f"order {enrollment.subject_id} has nothing to recommend: its "
+                           "message would be skipped", code="nothing_to_send")
     if not context.get("coupon_code"):
         sample = _sample_coupon(step, store, now)
         if sample["coupon_code"] == SAMPLE_COUPON:
             context.update(sample)
-    return context, f"{'cart' if wants_cart else 'order'} {subject.id}"
+    return context, f"{enrollment.subject_type} {enrollment.subject_id}"
 
 
 def _template_of(step: CampaignStep, template: str | None,
@@ -188,13 +216,14 @@ def _template_of(step: CampaignStep, template: str | None,
 def preview(session: Session, *, store: Store, campaign: Campaign, step: CampaignStep,
             template: str | None = None, variant: str | None = None,
             cart_id: int | None = None, order_id: int | None = None,
-            now: datetime) -> Rendered:
-    """The step's SMS for the sample subject or a real one, as it would go out now: composed by
-    the same code as the send. `step` may be a saved step or an unsaved one (never added to the
-    session)."""
+            contact_id: int | None = None, now: datetime) -> Rendered:
+    """The step's SMS for the sample subject or a real one (a cart, an order, a broadcast's
+    contact), as it would go out now: composed by the same code as the send. `step` may be a
+    saved step or an unsaved one (never added to the session)."""
     variant_name, source = _template_of(step, template, variant)
     context, subject = _subject_context(session, store=store, campaign=campaign, step=step,
-                                        cart_id=cart_id, order_id=order_id, now=now)
+                                        cart_id=cart_id, order_id=order_id,
+                                        contact_id=contact_id, now=now)
     try:
         sms = compose(store=store, campaign=campaign, step=step, source=source,
                       variant=variant_name, context=context)

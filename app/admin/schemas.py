@@ -170,7 +170,9 @@ class ApiKeyRotated(BaseModel):
 
 class PreviewRequest(BaseModel):
     """What to render: the step's saved text (or `variant`'s), or an unsaved `template`; for the
-    built-in sample subject, or a real cart or order of this store."""
+    built-in sample subject, or a real cart or order of this store (an order's message names
+    the product its trigger would choose: product_bought's first match, reorder_due's product
+    due soonest)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {}, {"variant": "B", "cart_id": 41},
@@ -239,7 +241,7 @@ class PreviewOut(BaseModel):
     parts: int
     cost_estimate: int = Field(description="Rial")
     price_per_part: int = Field(description="Rial")
-    subject: str = Field(description='"sample", "cart 41" or "order 7"')
+    subject: str = Field(description='"sample", "cart 41", "order 7" or "contact 58"')
     variant: str | None
     opt_out_line: bool = Field(description="the store's opt-out line was added (promotional)")
     lookup: LookupPreview | None = Field(

@@ -4,8 +4,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.admin import preview
-from app.admin.schemas import TestSendOut
-from app.broadcasts import service
+from app.admin.routers.preview import preview_out
+from app.admin.schemas import PreviewOut, TestSendOut
+from app.broadcasts import previews, service
 from app.broadcasts.deps import BroadcastDep
 from app.broadcasts.models import Broadcast
 from app.broadcasts.schemas import (
@@ -16,6 +17,7 @@ from app.broadcasts.schemas import (
     CancelOut,
     Deleted,
     EstimateOut,
+    PreviewRequest,
     ScheduleRequest,
     TestSendRequest,
 )
@@ -103,6 +105,17 @@ def estimate(broadcast: BroadcastDep, store: StoreDep, session: SessionDep,
                 available=found.available, max_cost=found.max_cost,
                 affordable=found.affordable, within_budget=found.within_budget,
                 text=found.text, estimated_at=now)
+
+
+@router.post("/{broadcast_id}/preview", response_model=PreviewOut,
+             responses=api_errors(404, 409),
+             summary="Its SMS for one member of its segment (contact_id) or the sample customer: "
+                     "text, parts, cost (nothing is written, no link is made)")
+def preview_broadcast(broadcast: BroadcastDep, store: StoreDep, session: SessionDep,
+                      now: NowDep, body: PreviewRequest | None = None) -> dict:
+    body = body or PreviewRequest()
+    return preview_out(previews.for_contact(session, store=store, broadcast=broadcast,
+                                            contact_id=body.contact_id, now=now))
 
 
 @router.post("/{broadcast_id}/schedule", response_model=BroadcastOut,

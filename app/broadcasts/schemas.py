@@ -92,6 +92,16 @@ class TestSendRequest(BaseModel):
     phone: str = Field(min_length=1, max_length=64)
 
 
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"contact_id": 58}, {}]})
+
+    contact_id: Annotated[int, BeforeValidator(typed_number), Field(ge=1, le=MAX_ID)] | None = (
+        Field(None, description="a contact of the store in the broadcast's segment now (the "
+                                "segment's members list their contact_id); left out: the "
+                                "sample customer"))
+
+
 class EstimateOut(BaseModel):
     """What sending it now would cost: recipients × parts × price per part (Rial), against the
     money there is (`available`: the platform balance, or the gateway's credit; null when the

@@ -261,7 +261,8 @@ def _definition(session: Session, broadcast: Broadcast):
     return segments.definition_of(segment)
 
 
-def _members(session: Session, store: Store, broadcast: Broadcast, now: datetime) -> list[int]:
+def members_now(session: Session, store: Store, broadcast: Broadcast,
+                now: datetime) -> list[int]:
     """The segment's members now (contact ids, newest first)."""
     found = segments.members(session, store=store, definition=_definition(session, broadcast),
                              now=now)
@@ -280,7 +281,7 @@ def estimate(session: Session, *, store: Store, broadcast: Broadcast, money: int
     """What it costs now (kept on the broadcast): its recipients × the parts of its SMS for the
     sample customer × the store's price per part."""
     if recipients is None:
-        recipients = len(_members(session, store, broadcast, now))
+        recipients = len(members_now(session, store, broadcast, now))
     rendered = _sample(session, store, broadcast, now)
     # Lookup mode: the gateway fills the approved template; one part is the least it costs.
     parts = 1 if store.sms_template_mode == LOOKUP_MODE else rendered.segments.parts
@@ -328,7 +329,7 @@ def schedule(session: Session, *, store: Store, broadcast: Broadcast, at: dateti
     `available` said, asked before (no transaction open)."""
     _draft(broadcast, "scheduled")
     when = scheduled_time(store, broadcast, at, now)
-    members = _members(session, store, broadcast, now)
+    members = members_now(session, store, broadcast, now)
     if not members:
         raise Conflict(f"broadcast {broadcast.id}: its segment has nobody in it now",
                        code="segment_empty")

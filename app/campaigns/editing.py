@@ -156,9 +156,10 @@ def create_campaign(session: Session, *, store: Store, data: CampaignCreate,
         codes_in_store(store, step, now, where=f"steps[{i}].")
     trigger = _trigger(data.kind, data.trigger)
     preset = PRESETS[data.kind]
-    params = _params(trigger, data.trigger_params if data.trigger_params is not None else
-                     preset.trigger_params if preset.trigger == trigger else {})
-    conditions = _conditions(session, store, data.conditions)
+    params = checked_trigger_params(
+        trigger, data.trigger_params if data.trigger_params is not None else
+        preset.trigger_params if preset.trigger == trigger else {})
+    conditions = checked_conditions(session, store, data.conditions)
     _lock_store(session, store.id)
     campaign = Campaign(store_id=store.id, kind=data.kind, name=data.name, active=False,
                         promotional=preset.promotional, trigger=trigger,
@@ -205,12 +206,12 @@ def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatc
         campaign.trigger_minutes = _trigger_minutes(campaign.kind, campaign.trigger,
                                                     changes["trigger_minutes"])
     if patch.trigger_params is not None:  # for subjects the trigger finds from now on
-        campaign.trigger_params = _params(campaign.trigger, patch.trigger_params)
+        campaign.trigger_params = checked_trigger_params(campaign.trigger, patch.trigger_params)
     if changes.get("control_percent") is not None:  # for enrollments from now on
         campaign.control_percent = changes["control_percent"]
     if patch.conditions is not None:  # for subjects the trigger finds from now on
         store = session.get_one(Store, campaign.store_id)
-        campaign.conditions = _conditions(session, store, patch.conditions)
+        campaign.conditions = checked_conditions(session, store, patch.conditions)
     if patch.exits is not None:  # checked as each message is sent: every one not sent yet
         campaign.exits = patch.exits.model_dump(exclude_defaults=True)
     session.flush()
@@ -230,7 +231,8 @@ def _trigger(kind: str, trigger: str | None) -> str:
     return trigger or PRESETS[kind].trigger
 
 
-def _params(trigger: str, raw: dict[str, Any]) -> dict[str, Any]:
+def checked_trigger_params(trigger: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The trigger's params as stored, or InvalidCampaign (invalid_trigger_params)."""
     try:
         return trigger_params(trigger, raw)
     except InvalidTriggerParams as exc:
@@ -244,7 +246,8 @@ def _no_offer(kind: str, fields: dict[str, Any], where: str = "") -> None:
                           "promotional automation", code="offer_not_allowed")
 
 
-def _conditions(session: Session, store: Store, conditions: Conditions) -> dict[str, Any]:
+def checked_conditions(session: Session, store: Store,
+                       conditions: Conditions) -> dict[str, Any]:
     """The conditions as stored (what was given, nothing else); a segment must be the store's."""
     if conditions.segment_id is not None:
         try:

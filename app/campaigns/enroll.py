@@ -197,7 +197,8 @@ def _after(subject_id_column, after: int | None):
     return [subject_id_column > bindparam("after", after, literal_execute=True)]
 
 
-def _reachable(contact_id_column):
+def reachable(contact_id_column):
+    """The contact has not opted out (a trigger never takes a subject of one that has)."""
     return exists().where(Contact.id == contact_id_column, Contact.opted_out_at.is_(None))
 
 
@@ -217,7 +218,7 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime,
                Cart.converted_at.is_(None), Cart.total > 0, ~in_lost_order,
                Cart.modified_gmt <= now - timedelta(minutes=campaign.trigger_minutes),
                Cart.modified_gmt > now - timedelta(minutes=campaign.trigger_minutes) - CART_LOOKBACK,
-               _not_enrolled(campaign, "cart", Cart.id), _reachable(Cart.contact_id),
+               _not_enrolled(campaign, "cart", Cart.id), reachable(Cart.contact_id),
                ~purchased_since, *_after(Cart.id, after))
         .order_by(Cart.id).limit(BATCH)
     ).all()
@@ -239,7 +240,7 @@ def enroll_completed_orders(session: Session, campaign: Campaign, now: datetime,
         .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
                Order.status == "completed", Order.deleted_at.is_(None),
                Order.created_at >= campaign.created_at,
-               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               _not_enrolled(campaign, "order", Order.id), reachable(Order.contact_id),
                *_after(Order.id, after))
         .order_by(Order.id).limit(BATCH)
     ).all()
@@ -297,7 +298,7 @@ def enroll_lapsed_customers(session: Session, campaign: Campaign, now: datetime,
                          last.c.last_at == Order.created_gmt))
         .where(Order.store_id == campaign.store_id, Order.purchased.is_(True),
                Order.deleted_at.is_(None), last.c.last_at <= cutoff,
-               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               _not_enrolled(campaign, "order", Order.id), reachable(Order.contact_id),
                *_after(Order.id, after))
         .order_by(Order.id).limit(BATCH)
     ).all()
@@ -331,7 +332,7 @@ def enroll_lost_orders(session: Session, campaign: Campaign, now: datetime,
                Order.purchased.is_(False), Order.deleted_at.is_(None),
                Order.created_gmt <= now - wait, Order.created_gmt > now - wait - ORDER_LOOKBACK,
                Order.created_at >= campaign.created_at, ~newer_attempt,
-               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               _not_enrolled(campaign, "order", Order.id), reachable(Order.contact_id),
                *_after(Order.id, after))
         .order_by(Order.id).limit(BATCH)).all()
     subjects = [Subject(order_id, contact_id, created)
@@ -385,7 +386,7 @@ def enroll_status_reached(session: Session, campaign: Campaign, now: datetime,
         .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
                Order.status == params.status, Order.deleted_at.is_(None),
                seen >= campaign.created_at,
-               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               _not_enrolled(campaign, "order", Order.id), reachable(Order.contact_id),
                *_after(Order.id, after))
         .order_by(Order.id).limit(BATCH)).all()
     subjects = [Subject(order_id, contact_id, at) for order_id, contact_id, at in orders
@@ -410,18 +411,25 @@ def enroll_products_bought(session: Session, campaign: Campaign, now: datetime,
         .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
                Order.purchased.is_(True), Order.deleted_at.is_(None),
                paid_at >= campaign.created_at,
-               _not_enrolled(campaign, "order", Order.id), _reachable(Order.contact_id),
+               _not_enrolled(campaign, "order", Order.id), reachable(Order.contact_id),
                *_after(Order.id, after))
         .order_by(Order.id).limit(BATCH)).all()
-    wanted = set(params.products)
-    if params.categories and orders:
-        wanted |= products_in_categories(session, campaign.store_id, set(params.categories))
+    wanted = wanted_products(session, campaign.store_id, params) if orders else set()
     subjects = [Subject(order_id, contact_id, at, conditions.first_held(items, wanted))
                 for order_id, contact_id, at, items in orders
                 if contact_id is not None and at is not None]  # the query's conditions
     turned_away = frozenset(s.id for s in subjects if s.product_wc_id is None)
     enrolled = enroll_all(session, campaign, "order", subjects, now, turned_away)
     return Batch(len(orders), len(enrolled), orders[-1].id if orders else None)
+
+
+def wanted_products(session: Session, store_id: int, params: ProductBoughtParams) -> set[int]:
+    """The product ids a product_bought trigger looks for: those it names and those of the
+    categories it names."""
+    wanted = set(params.products)
+    if params.categories:
+        wanted |= products_in_categories(session, store_id, set(params.categories))
+    return wanted
 
 
 def enroll_survey_answers(session: Session, campaign: Campaign, now: datetime,
@@ -439,7 +447,7 @@ def enroll_survey_answers(session: Session, campaign: Campaign, now: datetime,
                SurveyAnswer.rating.between(params.rating_min, params.rating_max),
                Order.contact_id.is_not(None), Order.deleted_at.is_(None),
                _not_enrolled(campaign, "order", SurveyAnswer.order_id),
-               _reachable(Order.contact_id), *_after(SurveyAnswer.order_id, after))
+               reachable(Order.contact_id), *_after(SurveyAnswer.order_id, after))
         .order_by(SurveyAnswer.order_id).limit(BATCH)).all()
     subjects = [Subject(order_id, contact_id, answered) for order_id, contact_id, answered
                 in answers if contact_id is not None]  # the query's condition
@@ -462,10 +470,8 @@ def enroll_reorders_due(session: Session, campaign: Campaign, now: datetime,
     if params is None:
         return Batch(0, 0)
     store = session.get_one(Store, campaign.store_id)
-    soonest: dict[int, replenish.Prediction] = {}
-    for prediction in replenish.due_within(session, store=store, now=now,
-                                           days=params.days_before):
-        soonest.setdefault(prediction.order_id, prediction)  # they come soonest first
+    soonest = replenish.soonest_by_order(replenish.due_within(session, store=store, now=now,
+                                                              days=params.days_before))
     candidates = sorted(order_id for order_id in soonest if after is None or order_id > after)
     known = set(session.scalars(select(Enrollment.subject_id).where(
         Enrollment.campaign_id == campaign.id, Enrollment.subject_type == "order",
@@ -481,6 +487,23 @@ def enroll_reorders_due(session: Session, campaign: Campaign, now: datetime,
                         soonest[order_id].product_id) for order_id in taken]
     return Batch(len(taken), len(enroll_all(session, campaign, "order", subjects, now)),
                  taken[-1] if taken else None)
+
+
+def product_of(session: Session, campaign: Campaign, order: Order,
+               now: datetime) -> int | None:
+    """The product a sequence about `order` would name, chosen as the campaign's trigger
+    chooses it (for a preview of a real order): product_bought, the order's first product it
+    looks for; reorder_due, the order's product due soonest (or due next, if none is yet);
+    the others choose none (the message names the order's first)."""
+    if campaign.trigger == PRODUCT_BOUGHT:
+        bought = _params(campaign, ProductBoughtParams)
+        return conditions.first_held(order.items, wanted_products(
+            session, campaign.store_id, bought)) if bought is not None else None
+    if campaign.trigger == REORDER_DUE:
+        store = session.get_one(Store, campaign.store_id)
+        found = replenish.next_due(session, store=store, now=now, order_id=order.id)
+        return found.product_id if found is not None else None
+    return None
 
 
 TRIGGERS = {

@@ -159,10 +159,15 @@ def predict(session: Session, *, store: Store, now: datetime) -> list[Prediction
     return sorted(predictions, key=lambda p: p.key)
 
 
+def lapsed(prediction: Prediction, *, today: date) -> bool:
+    """Overdue by more than one interval: the customer has gone elsewhere."""
+    return prediction.predicted < today - timedelta(days=prediction.interval_days)
+
+
 def is_due(prediction: Prediction, *, today: date, days: int) -> bool:
     """Predicted within `days` from today, or overdue by at most one interval (else lapsed)."""
-    lapsed_before = today - timedelta(days=prediction.interval_days)
-    return lapsed_before <= prediction.predicted <= today + timedelta(days=days)
+    return not lapsed(prediction, today=today) \
+        and prediction.predicted <= today + timedelta(days=days)
 
 
 def due_within(session: Session, *, store: Store, now: datetime, days: int) -> list[Prediction]:
@@ -171,3 +176,24 @@ def due_within(session: Session, *, store: Store, now: datetime, days: int) -> l
     today = local_today(store.timezone, now)
     return [p for p in predict(session, store=store, now=now)
             if is_due(p, today=today, days=days)]
+
+
+def soonest_by_order(predictions: Iterable[Prediction]) -> dict[int, Prediction]:
+    """Per order (the last purchase of its products), its prediction due soonest: a reminder
+    is about one product, and an order whose several products are due starts one sequence.
+    `predictions` soonest first, as `predict` and `due_within` give them."""
+    soonest: dict[int, Prediction] = {}
+    for prediction in predictions:
+        soonest.setdefault(prediction.order_id, prediction)
+    return soonest
+
+
+def next_due(session: Session, *, store: Store, now: datetime,
+             order_id: int) -> Prediction | None:
+    """The order's product that is due soonest now, or that will be due first (a preview of an
+    order not due yet names what its reminder will); lapsed ones never. None: no product of it
+    is predicted (or it is not its customer's last purchase of any)."""
+    today = local_today(store.timezone, now)
+    return soonest_by_order(p for p in predict(session, store=store, now=now)
+                            if p.order_id == order_id and not lapsed(p, today=today)
+                            ).get(order_id)

@@ -3,10 +3,12 @@ app/campaigns/editing.py, which the merchant panel calls too."""
 
 from fastapi import APIRouter
 
-from app.campaigns import editing
+from app.campaigns import audience, editing
 from app.campaigns.deps import CampaignDep, StepDep
 from app.campaigns.models import Campaign, CampaignStep
 from app.campaigns.schemas import (
+    AudienceOut,
+    AudienceRequest,
     CampaignCreate,
     CampaignList,
     CampaignOut,
@@ -109,3 +111,16 @@ def delete_step(found: StepDep, session: SessionDep, now: NowDep) -> dict:
     campaign, step = found
     skipped = editing.delete_step(session, campaign=campaign, step=step, now=now)
     return dict(deleted=True, skipped_messages=skipped)
+
+
+@router.post("/{campaign_id}/audience", response_model=AudienceOut, responses=api_errors(404),
+             summary="Who it would take: its trigger's subjects of the last days (reorder_due: "
+                     "due now) that its conditions (saved, or tried) let in; nothing is written")
+def campaign_audience(campaign: CampaignDep, store: StoreDep, session: SessionDep, now: NowDep,
+                      body: AudienceRequest | None = None) -> dict:
+    body = body or AudienceRequest()
+    found = audience.audience(session, store=store, campaign=campaign, now=now, days=body.days,
+                              given=body.conditions, trigger_params=body.trigger_params)
+    return dict(trigger=found.trigger, days=found.days, since=found.since,
+                looked_at=found.looked_at, passing=found.passing, capped=found.capped,
+                cap=audience.CAP, first=[vars(entry) for entry in found.first])

@@ -376,3 +376,64 @@ class Deleted(BaseModel):
     deleted: bool = True
     skipped_messages: int
     exited_enrollments: int = 0
+
+
+MAX_AUDIENCE_DAYS = 365
+
+
+class AudienceRequest(BaseModel):
+    """Which conditions and trigger params to try (left out: the saved ones), over how many
+    days back."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {}, {"days": 60, "conditions": {"order": "repeat", "total_min": 500000}},
+        {"trigger_params": {"days_before": 5}}]})
+
+    days: Annotated[int, BeforeValidator(_whole), Field(
+        ge=1, le=MAX_AUDIENCE_DAYS, description=(
+            "the trigger's subjects of this many days back (1–365, Persian digits accepted); "
+            "reorder_due takes who is due now instead"))] = 30
+    conditions: Conditions | None = Field(None, description=(
+        "conditions to try in place of the saved ones (checked as saving checks them)"))
+    trigger_params: dict[str, Any] | None = Field(None, description=(
+        "the trigger's settings to try in place of the saved ones"))
+
+
+class AudienceEntry(BaseModel):
+    subject_type: Literal["order", "cart"]
+    subject_id: int
+    contact_id: int
+    phone: str = Field(description="masked: +989*****6789")
+    name: str
+    at: datetime = Field(description="when its trigger fired (reorder_due: the day its "
+                                     "reminder is due)")
+    order_number: str | None
+    total: int = Field(description="the order's (or cart's) total: rial (or the minor unit of "
+                                   "a foreign currency)")
+    product_wc_id: int | None = Field(description="the product its messages would name, "
+                                                  "where the trigger chooses one")
+    product_name: str | None
+
+
+class AudienceOut(BaseModel):
+    """Who the campaign would have taken: of the subjects its trigger found (`looked_at`),
+    those its conditions let in (`passing`), the newest first. Read with things as they are
+    now; nothing is written, nobody is enrolled."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "trigger": "order_completed", "days": 30, "since": "2026-11-01T08:00:00Z",
+        "looked_at": 212, "passing": 37, "capped": False, "cap": 5000, "first": [{
+            "subject_type": "order", "subject_id": 881, "contact_id": 58,
+            "phone": "+989*****6789", "name": "سارا رضایی", "at": "2026-11-30T10:12:00Z",
+            "order_number": "1043", "total": 6000000, "product_wc_id": None,
+            "product_name": None}]}]})
+
+    trigger: str
+    days: int | None = Field(description="null for reorder_due: who is due now")
+    since: datetime | None
+    looked_at: int = Field(description="the trigger's subjects looked at (at most `cap`)")
+    passing: int = Field(description="of those, the ones the conditions let in")
+    capped: bool = Field(description="there were more than `cap`: the newest `cap` were "
+                                     "looked at")
+    cap: int
+    first: list[AudienceEntry] = Field(description="the first 10 that pass, newest first")

@@ -22,6 +22,7 @@ BODIES = {
     ("POST", "/api/v1/campaigns/{campaign_id}/steps/{step_id}/preview"): {},
     ("POST", "/api/v1/campaigns/{campaign_id}/steps/{step_id}/test-send"): {
         "phone": "09120000000"},
+    ("POST", "/api/v1/campaigns/{campaign_id}/audience"): {"conditions": {"order": "repeat"}},
     ("POST", "/api/v1/campaigns/{campaign_id}/pause"): None,
     ("POST", "/api/v1/campaigns/{campaign_id}/resume"): None,
     ("POST", "/api/v1/contacts/{contact_id}/opt-in"): {},
@@ -31,6 +32,7 @@ BODIES = {
     ("PATCH", "/api/v1/broadcasts/{broadcast_id}"): {"name": "ربوده"},
     ("POST", "/api/v1/broadcasts/{broadcast_id}/estimate"): None,
     ("POST", "/api/v1/broadcasts/{broadcast_id}/schedule"): {},
+    ("POST", "/api/v1/broadcasts/{broadcast_id}/preview"): {},
     ("POST", "/api/v1/broadcasts/{broadcast_id}/cancel"): None,
     ("POST", "/api/v1/broadcasts/{broadcast_id}/test-send"): {"phone": "09120000000"},
 }
@@ -111,3 +113,16 @@ def test_another_stores_cart_or_order_cannot_fill_a_preview(api, other_api, shop
         response = other_api.post(url, json=body)
         assert response.status_code in (404, 422), response.text
         assert "علی" not in response.text and "09123456789" not in response.text
+
+
+def test_another_stores_contact_cannot_fill_a_broadcast_preview(api, other_api, shop, factory):
+    """B previews its own broadcast with A's contact id: unknown, nothing of A's shows."""
+    shop.order(8102, tehran("2026-11-24T10:00"))
+    [contact] = api.get("/api/v1/contacts", params={"phone": "09123456789"}).json()["items"]
+    segment = other_api.post("/api/v1/segments", json={"name": "همه"}).json()
+    broadcast = other_api.post("/api/v1/broadcasts", json={
+        "name": "حراج", "segment_id": segment["id"],
+        "template": "{{ first_name }}: {{ link }}"}).json()
+    response = other_api.post(f"/api/v1/broadcasts/{broadcast['id']}/preview",
+                              json={"contact_id": contact["id"]})
+    assert response.status_code == 404 and "علی" not in response.text

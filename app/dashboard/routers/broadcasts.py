@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.admin import preview
-from app.broadcasts import service
+from app.broadcasts import previews, service
 from app.broadcasts.models import DRAFT, REFUSED, SCHEDULED, SENDING, Broadcast
 from app.broadcasts.schemas import (
     DEFAULT_SEND_WITHIN,
@@ -99,15 +99,26 @@ def _form_page(request, current, session, now, *, broadcast=None, values, proble
     step = service.step_of(session, broadcast) if broadcast else None
     report = (service.report(session, store=current.store, broadcast=broadcast, now=now)
               if broadcast else None)
+    editable = broadcast is None or broadcast.status in (DRAFT, REFUSED)
     return page(request, "broadcast.html", panel=current, nav="broadcasts", broadcast=broadcast,
                 step=step, values=values, problems=list(problems), estimate=estimate,
                 report=report, segments=_segments(session, current, now),
                 chips=segments_of(values.get("template") or ""),
                 variables=variables_for(BROADCAST), max_text=MAX_TEXT,
                 unit=unit(current.store.currency)[0], ok=ok,
-                editable=broadcast is None or broadcast.status in (DRAFT, REFUSED),
+                editable=editable, member_texts=_member_texts(session, current, broadcast, now)
+                if broadcast is not None and editable else [],
                 cancellable=broadcast is not None and broadcast.status in (SCHEDULED, SENDING),
                 status_code=status_code)
+
+
+def _member_texts(session, current, broadcast: Broadcast, now) -> list[previews.MemberText]:
+    """The saved text as the segment's first members would read it, beside the estimate."""
+    try:
+        return previews.first_members(session, store=current.store, broadcast=broadcast,
+                                      now=now)
+    except DomainError:  # a text that no longer renders: the estimate and test SMS say why
+        return []
 
 
 @router.get("/new")

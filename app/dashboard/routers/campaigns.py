@@ -8,15 +8,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.admin import preview
-from app.campaigns import coupons, editing
+from app.campaigns import audience, coupons, editing
 from app.campaigns.checks import MAX_TEXT, TextRefused
 from app.campaigns.content import variables_for
 from app.campaigns.models import ABANDONED_CART, LOST_ORDER, WIN_BACK, Campaign, CampaignStep
 from app.campaigns.schemas import (
+    MAX_AUDIENCE_DAYS,
     MAX_CONTROL_PERCENT,
     MAX_DAYS_BEFORE,
     MAX_DELAY_MINUTES,
     CampaignPatch,
+    Conditions,
     Exits,
     StepCreate,
 )
@@ -30,6 +32,7 @@ from app.dashboard.forms import Form, Problem, from_service
 from app.dashboard.period import PRESETS, chosen_period
 from app.dashboard.views import FORM_REFUSED, page, redirect
 from app.deps import NowDep, SessionDep
+from app.digits import persian_digits
 from app.errors import DomainError, NotFound
 from app.messaging.deps import GatewaysDep
 from app.messaging.gateway import GatewayError
@@ -114,7 +117,8 @@ def _trigger_state(campaign: Campaign) -> dict:
 def _campaign_page(request, current, session, campaign: Campaign, now: datetime, *, problems=(),
                    name: str | None = None, trigger: dict | None = None,
                    control: str | None = None, conditions: dict | None = None,
-                   trigger_values: dict | None = None, status_code: int = 200) -> Response:
+                   trigger_values: dict | None = None, audience_found=None,
+                   audience_days: str = "", status_code: int = 200) -> Response:
     steps = editing.live_steps(session, campaign_ids=[campaign.id])[campaign.id]
     store = current.store
     if conditions is None:
@@ -144,6 +148,9 @@ def _campaign_page(request, current, session, campaign: Campaign, now: datetime,
                 trigger_names=trigger_form.names_of(session, store, trigger_values or {}),
                 status_choices=trigger_form.STATUS_CHOICES, ratings=trigger_form.RATINGS,
                 max_days_before=MAX_DAYS_BEFORE,
+                # «پیش‌نمایش» of the conditions form (app/campaigns/audience.py).
+                audience=audience_found, audience_days=audience_days or persian_digits(
+                    audience.DEFAULT_DAYS), audience_cap=audience.CAP,
                 money_unit=unit(store.currency)[0],
                 # Against the control group, for the chosen period (the report's).
                 lift=report["lift"] | {"range": report["range"]},
@@ -262,6 +269,8 @@ def save_conditions(campaign_id: str, request: Request, current: PostDep, sessio
     checks = Form(form)
     conditions = automation_form.read_conditions(
         checks, automation_form.segment_ids(session, current.store))
+    if form.get("action") == "audience":  # «پیش‌نمایش»: who they would take; nothing saved
+        return _audience_page(request, current, session, campaign, now, checks, conditions)
     if conditions is not None:
         try:
             editing.update_campaign(session, campaign=campaign,
@@ -274,6 +283,25 @@ def save_conditions(campaign_id: str, request: Request, current: PostDep, sessio
         return _campaign_page(request, current, session, campaign, now, problems=checks.problems,
                               conditions=typed, status_code=FORM_REFUSED)
     return redirect(f"/panel/campaigns/{campaign.id}?ok=conditions_saved#conditions")
+
+
+def _audience_page(request, current, session, campaign: Campaign, now: datetime, checks: Form,
+                   conditions: Conditions | None) -> Response:
+    """The campaign's page with the conditions as typed and, if they read, who of the last
+    days' subjects of its trigger they would let in."""
+    days = checks.integer("audience_days", low=1, high=MAX_AUDIENCE_DAYS, required=False)
+    found = None
+    if checks.ok and conditions is not None:
+        try:
+            found = audience.audience(session, store=current.store, campaign=campaign, now=now,
+                                      days=days or audience.DEFAULT_DAYS, given=conditions)
+        except DomainError as exc:
+            checks.problems.append(from_service(exc))
+    typed = {name: checks.raw(name)[:400] for name in automation_form.values_of({})}
+    return _campaign_page(request, current, session, campaign, now, problems=checks.problems,
+                          conditions=typed, audience_found=found,
+                          audience_days=checks.raw("audience_days")[:20],
+                          status_code=200 if checks.ok else FORM_REFUSED)
 
 
 @router.post("/{campaign_id}/trigger")
