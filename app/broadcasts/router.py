@@ -1,10 +1,9 @@
 """The admin API's broadcasts (`/api/v1/broadcasts`): the edge of app/broadcasts/service.py."""
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from app.admin import preview
-from app.admin.routers.preview import preview_out
+from app.admin.routers.preview import preview_out, send_test
 from app.admin.schemas import PreviewOut, TestSendOut
 from app.broadcasts import previews, service
 from app.broadcasts.deps import BroadcastDep
@@ -23,9 +22,8 @@ from app.broadcasts.schemas import (
 )
 from app.campaigns.models import Campaign, CampaignStep
 from app.deps import NowDep, SessionDep, StoreDep
-from app.errors import api_errors, error_body
+from app.errors import api_errors
 from app.messaging.deps import GatewaysDep
-from app.messaging.gateway import GatewayError
 from app.pagination import Cursor, Limit, page
 from app.stores.models import Store
 
@@ -148,18 +146,5 @@ def test_send(broadcast: BroadcastDep, body: TestSendRequest, store: StoreDep,
     campaign = session.get_one(Campaign, broadcast.campaign_id)
     step = service.step_of(session, broadcast)
     rendered = preview.preview(session, store=store, campaign=campaign, step=step, now=now)
-    try:
-        ticket = preview.open_test_send(session, store=store, step=step, phone=body.phone,
-                                        rendered=rendered, now=now)
-    except preview.TestSendLimited as exc:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code,
-                            headers={"Retry-After": str(exc.retry_after)})
-    session.commit()  # recorded (it counts against the limit); no transaction while sending
-    outcome = preview.deliver_test_send(gateways.for_store(store), ticket)
-    row = preview.close_test_send(session, ticket=ticket, outcome=outcome)
-    if isinstance(outcome, GatewayError):
-        session.commit()  # keep the failure on record; the error below would roll it back
-        raise preview.test_send_failure(outcome)
-    return dict(id=row.id, phone=row.phone, status=row.status, gateway_id=row.gateway_id,
-                text=row.text, parts=None if rendered.lookup else rendered.segments.parts,
-                created_at=row.created_at)
+    return send_test(session, gateways, store=store, step=step, phone=body.phone,
+                     rendered=rendered, now=now)

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.campaigns.schemas import MAX_CONDITION_IDS, Conditions, Exits
@@ -72,13 +71,7 @@ def read_conditions(form: Form, segments_of_store: set[int]) -> Conditions | Non
         form.add("total_max", "min_over_max")
     if form.raw("order") in ORDERS:
         data["order"] = form.raw("order")
-    if not form.ok:
-        return None
-    try:
-        return Conditions.model_validate(data)
-    except ValidationError as exc:  # the form's own checks should have said it already
-        form.add("", "not_accepted", detail=str(exc.errors()[0].get("msg")))
-        return None
+    return form.model(Conditions, data)
 
 
 def read_exits(form: Form) -> Exits:

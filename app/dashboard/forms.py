@@ -8,6 +8,9 @@ into problems by `from_service`.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from app.campaigns.checks import TextRefused
 from app.contacts.phones import InvalidPhone, normalize_phone
@@ -22,6 +25,9 @@ _TIME = re.compile(r"(\d{1,2})(?::(\d{2}))?")
 def plain_number(text: str) -> str:
     """A number as typed in a form: Latin digits, without separators."""
     return latin_digits(text).translate(_SEPARATORS)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,18 @@ class Form:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def model(self, model: type[M], data: dict) -> M | None:
+        """What the form read, as the service's model; None (problems said) if anything was
+        wrong. The model's own refusal should never come (the form checks first): it is shown,
+        not raised."""
+        if not self.ok:
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            self.add("", "not_accepted", detail=str(exc.errors()[0].get("msg")))
+            return None
 
     def raw(self, name: str) -> str:
         value = self.data.get(name)

@@ -5,8 +5,6 @@ form's values."""
 import re
 from decimal import Decimal
 
-from pydantic import ValidationError
-
 from app.commerce.money import decimal_places
 from app.dashboard.forms import Form, plain_number
 from app.digits import latin_digits, persian_digits
@@ -96,13 +94,7 @@ def read_definition(form: Form, currency: str) -> Definition | None:
         group = NUMBERS[least][0]
         if data[group].get(least, -1) > data[group].get(most, MAX_AMOUNT + 1):
             form.add(most, "min_over_max")
-    if not form.ok:
-        return None
-    try:
-        return Definition.model_validate(data)
-    except ValidationError as exc:  # the form's own checks should have said it already
-        form.add("", "not_accepted", detail=str(exc.errors()[0].get("msg")))
-        return None
+    return form.model(Definition, data)
 
 
 def values_of(definition: Definition) -> dict[str, str]:

@@ -70,8 +70,16 @@ def test_send(found: StepDep, body: TestSendRequest, store: StoreDep, session: S
     rendered = preview.preview(session, store=store, campaign=campaign, step=step,
                                template=body.template, variant=body.variant,
                                cart_id=body.cart_id, order_id=body.order_id, now=now)
+    return send_test(session, gateways, store=store, step=step, phone=body.phone,
+                     rendered=rendered, now=now)
+
+
+def send_test(session, gateways, *, store, step, phone: str, rendered: Rendered, now):
+    """A rendered SMS to one phone through the store's gateway, as a test send: recorded first
+    (it counts against the limit), then sent with no transaction open; the answer a test-send
+    endpoint gives (a campaign step's, a broadcast's)."""
     try:
-        ticket = preview.open_test_send(session, store=store, step=step, phone=body.phone,
+        ticket = preview.open_test_send(session, store=store, step=step, phone=phone,
                                         rendered=rendered, now=now)
     except preview.TestSendLimited as exc:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code,
