@@ -12,6 +12,7 @@ from app.admin.routers import store as store_settings
 from app.background import BackgroundLoop
 from app.billing.router import merchant_router as billing_router
 from app.billing.router import platform_router as billing_platform_router
+from app.broadcasts import service as broadcasts
 from app.broadcasts.router import router as broadcasts_router
 from app.campaigns import coupons
 from app.campaigns import service as campaigns
@@ -125,12 +126,14 @@ def create_app(settings: Settings | None = None, *, background: bool = True,
     app.state.delivery_writer = DeliveryWriter(engine, lambda: app.state.notify_ingest())
     app.state.click_recorder = ClickRecorder(factory)
     app.state.rejection_recorder = RejectionRecorder(factory)
-    # What the edges of lower packages ask of the campaign engine, handed over here: those
-    # packages are imported by the engine, so they never import it (dependencies point one way).
+    # What the edges of lower packages ask of the campaign engine (and of broadcasts), handed
+    # over here: those packages are imported by them, so they never import them (dependencies
+    # point one way).
     app.state.oldest_due = campaigns.oldest_due  # /metrics: the queue's lag
     app.state.open_store = open_store  # a new store's default campaigns (app/stores)
     app.state.release_coupon_holds = coupons.release_held  # new WooCommerce keys (app/stores)
     app.state.message_subject = campaigns.message_subject  # a survey's order (app/surveys)
+    app.state.broadcasts_of = broadcasts.of_campaigns  # broadcasts' rows (app/reports summary)
     install_error_handlers(app)
     ratelimit.install(app)  # app.state.limiter and its 429 answer (app/ratelimit.py)
     app.include_router(ingest_router)

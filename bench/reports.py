@@ -49,6 +49,7 @@ import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from app.broadcasts.service import of_campaigns  # noqa: E402
 from app.clock import local_today  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
@@ -295,7 +296,7 @@ def statements_of_a_summary(engine, store_id: int, explain_to: Path,
         if days is not None:
             period = Period(period.last_day.fromordinal(period.last_day.toordinal() - days + 1),
                             period.last_day, store.timezone)
-        service.summary(session, store=store, period=period)
+        service.summary(session, store=store, period=period, broadcasts_of=of_campaigns)
 
     return statements_of(engine, run, explain_to)
 

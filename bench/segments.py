@@ -42,9 +42,9 @@ from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.reports.period import period_for  # noqa: E402
+from app.reports.segments import segment_report  # noqa: E402
 from app.segments import facts, service  # noqa: E402
 from app.segments.models import Segment  # noqa: E402
-from app.segments.report import segment_report  # noqa: E402
 from app.segments.schemas import Definition  # noqa: E402
 from app.stores.models import Store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402

@@ -535,6 +535,7 @@ def check(engine, stack: Stack, traffic: Traffic, store: dict, *,
 
 
 def report_vs_raw(engine, store_id: int) -> tuple[dict, dict]:
+    from app.broadcasts.service import of_campaigns
     from app.clock import local_today
     from app.db import make_sessionmaker
     from app.reports.period import period_for
@@ -546,7 +547,8 @@ def report_vs_raw(engine, store_id: int) -> tuple[dict, dict]:
         store = session.get(Store, store_id)
         today = local_today(store.timezone, utcnow())
         period = period_for(first=str(today), last=str(today), tz=store.timezone, today=today)
-        totals = summary(session, store=store, period=period)["totals"]
+        totals = summary(session, store=store, period=period,
+                         broadcasts_of=of_campaigns)["totals"]
     q = {
         "messages": "SELECT count(*) FROM messages WHERE store_id=:s",
         "sent": "SELECT count(*) FROM messages WHERE store_id=:s AND sent_at IS NOT NULL AND "

@@ -31,13 +31,15 @@ router = APIRouter(prefix="/api/v1/broadcasts", tags=["admin: broadcasts"],
                    responses=api_errors())
 
 
-def broadcast_out(broadcast: Broadcast, step: CampaignStep, report: dict | None = None) -> dict:
+def broadcast_out(broadcast: Broadcast, step: CampaignStep, control_percent: int,
+                  report: dict | None = None) -> dict:
     return dict(
         id=broadcast.id, name=broadcast.name, status=broadcast.status,
         segment_id=broadcast.segment_id, definition=broadcast.definition,
         template=step.template, coupon=step.coupon, lookup=step.lookup,
         send_within_minutes=step.send_within_minutes, scheduled_at=broadcast.scheduled_at,
-        max_cost=broadcast.max_cost, estimated_recipients=broadcast.estimated_recipients,
+        max_cost=broadcast.max_cost, control_percent=control_percent,
+        estimated_recipients=broadcast.estimated_recipients,
         estimated_parts=broadcast.estimated_parts, estimated_cost=broadcast.estimated_cost,
         estimated_at=broadcast.estimated_at, refused_reason=broadcast.refused_reason,
         refused_detail=broadcast.refused_detail, recipients=broadcast.recipients,
@@ -47,6 +49,7 @@ def broadcast_out(broadcast: Broadcast, step: CampaignStep, report: dict | None 
 
 def _one(session, store: Store, broadcast: Broadcast, now) -> dict:
     return broadcast_out(broadcast, service.step_of(session, broadcast),
+                         session.get_one(Campaign, broadcast.campaign_id).control_percent,
                          service.report(session, store=store, broadcast=broadcast, now=now))
 
 
@@ -56,8 +59,9 @@ def list_broadcasts(store: StoreDep, session: SessionDep, limit: Limit = 50,
     rows, next_cursor = page(session, service.broadcasts_of_store(store.id), Broadcast.id,
                              limit=limit, cursor=cursor)
     found = [b for (b,) in rows]
-    steps = service.steps_of(session, found)
-    return dict(items=[broadcast_out(b, steps[b.id]) for b in found], next_cursor=next_cursor)
+    steps, controls = service.steps_of(session, found), service.controls_of(session, found)
+    return dict(items=[broadcast_out(b, steps[b.id], controls[b.id]) for b in found],
+                next_cursor=next_cursor)
 
 
 @router.post("", status_code=201, response_model=BroadcastOut, responses=api_errors(404),

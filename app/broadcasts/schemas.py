@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.campaigns.schemas import MAX_TEMPLATE
+from app.campaigns.schemas import MAX_TEMPLATE, ControlPercent
 from app.digits import latin_digits, typed_number
+from app.reports.schemas import Lift, Range
 from app.stores.schemas import NonBlank
 from app.types import MAX_ID
 
@@ -57,6 +58,7 @@ class BroadcastCreate(BaseModel):
     send_within_minutes: SendWithin = DEFAULT_SEND_WITHIN
     scheduled_at: When | None = None
     max_cost: Rial | None = None
+    control_percent: ControlPercent = 0
 
 
 class BroadcastPatch(BaseModel):
@@ -64,7 +66,8 @@ class BroadcastPatch(BaseModel):
     and max_cost)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"max_cost": "1,000,000"}, {"scheduled_at": "2026-12-21T09:30:00"}]})
+        {"max_cost": "1,000,000"}, {"scheduled_at": "2026-12-21T09:30:00"},
+        {"control_percent": "۱۰"}]})
 
     name: NonBlank | None = Field(None, min_length=1, max_length=200)
     segment_id: SegmentId | None = None
@@ -74,6 +77,7 @@ class BroadcastPatch(BaseModel):
     send_within_minutes: SendWithin | None = None
     scheduled_at: When | None = None
     max_cost: Rial | None = None
+    control_percent: ControlPercent | None = None
 
 
 class ScheduleRequest(BaseModel):
@@ -133,6 +137,12 @@ class ReportOut(BaseModel):
     orders: int
     revenue: int = Field(description="Rial, orders credited to its SMS, net of refunds")
     cost: int = Field(description="Rial")
+    range: Range = Field(description=(
+        "the store-local days its figures count: from the day before its time to the day "
+        "after the later of now and 4 days after it"))
+    lift: Lift = Field(description=(
+        "its recipients against its control group (`control_percent`), counted as a "
+        "campaign's lift: from its time until the store's attribution window after it"))
 
 
 class BroadcastOut(BaseModel):
@@ -147,6 +157,9 @@ class BroadcastOut(BaseModel):
     send_within_minutes: int
     scheduled_at: datetime | None
     max_cost: int | None
+    control_percent: int = Field(description=(
+        "percent of the segment's members held out as a control group: enrolled, never sent "
+        "to, compared with the rest in the report's `lift`; 0 = off"))
     estimated_recipients: int | None
     estimated_parts: int | None
     estimated_cost: int | None

@@ -19,7 +19,7 @@ does the rest: hours, frequency cap, opt-outs, balance, links, delivery, attribu
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -55,6 +55,7 @@ from app.db import rowcount, unit_of_work
 from app.errors import Conflict, DomainError, NotFound
 from app.messaging.gateway import ErrorKind, GatewayError
 from app.ops.locks import try_exclusive
+from app.reports.lift import campaign_lift
 from app.reports.period import Period
 from app.reports.service import campaign_figures
 from app.segments import service as segments
@@ -92,10 +93,32 @@ def broadcast_of_store(session: Session, *, store_id: int, broadcast_id: int) ->
     return broadcast
 
 
+def of_campaigns(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict]:
+    """The broadcasts owning these hidden campaigns, by campaign id: what the reports' summary
+    names each broadcast's row by (handed over to app/reports as app.state.broadcasts_of)."""
+    if not campaign_ids:
+        return {}
+    return {campaign_id: {"id": broadcast_id, "status": status, "scheduled_at": at}
+            for campaign_id, broadcast_id, status, at in session.execute(
+                select(Broadcast.campaign_id, Broadcast.id, Broadcast.status,
+                       Broadcast.scheduled_at)
+                .where(Broadcast.campaign_id.in_(list(campaign_ids))))}
+
+
 def step_of(session: Session, broadcast: Broadcast) -> CampaignStep:
     """The broadcast's one step: its text, coupon and send-within."""
     return session.scalars(select(CampaignStep).where(
         CampaignStep.campaign_id == broadcast.campaign_id).order_by(CampaignStep.position)).one()
+
+
+def controls_of(session: Session, broadcasts: list[Broadcast]) -> dict[int, int]:
+    """The control share of several broadcasts (their hidden campaigns'), by broadcast id."""
+    by_campaign = {b.campaign_id: b.id for b in broadcasts}
+    if not by_campaign:
+        return {}
+    return {by_campaign[campaign_id]: percent for campaign_id, percent in session.execute(
+        select(Campaign.id, Campaign.control_percent)
+        .where(Campaign.id.in_(list(by_campaign))))}
 
 
 def steps_of(session: Session, broadcasts: list[Broadcast]) -> dict[int, CampaignStep]:
@@ -150,8 +173,8 @@ def create(session: Session, *, store: Store, data: BroadcastCreate, now: dateti
     fields = _step_fields(store, None, data.model_dump(include={"template", "coupon", "lookup"}),
                           now)
     campaign = Campaign(store_id=store.id, kind=BROADCAST, trigger=BROADCAST, name=data.name,
-                        active=False, promotional=True, trigger_minutes=0, control_percent=0,
-                        created_at=now)
+                        active=False, promotional=True, trigger_minutes=0,
+                        control_percent=data.control_percent, created_at=now)
     session.add(campaign)
     session.flush()
     session.add(CampaignStep(campaign_id=campaign.id, position=1, delay_minutes=0, variants=[],
@@ -175,7 +198,7 @@ def update_draft(session: Session, *, store: Store, broadcast: Broadcast, patch:
                  now: datetime) -> Broadcast:
     _draft(broadcast, "changed")
     changes = patch.model_dump(exclude_unset=True)
-    for name in ("name", "segment_id", "template", "send_within_minutes"):
+    for name in ("name", "segment_id", "template", "send_within_minutes", "control_percent"):
         if name in changes and changes[name] is None:
             raise DomainError(f"{name}: cannot be null (leave it out to keep it)",
                               code="invalid_request", status_code=422)
@@ -186,8 +209,11 @@ def update_draft(session: Session, *, store: Store, broadcast: Broadcast, patch:
         setattr(step, name, value)
     if "send_within_minutes" in changes:
         step.send_within_minutes = changes["send_within_minutes"]
+    campaign = session.get_one(Campaign, broadcast.campaign_id)
     if "name" in changes:
-        broadcast.name = session.get_one(Campaign, broadcast.campaign_id).name = changes["name"]
+        broadcast.name = campaign.name = changes["name"]
+    if "control_percent" in changes:  # drawn when its members are enrolled, at start
+        campaign.control_percent = changes["control_percent"]
     if "segment_id" in changes:
         broadcast.segment_id = _segment_id(session, store, changes["segment_id"])
     if "scheduled_at" in changes:
@@ -530,7 +556,9 @@ def finish_sent(session: Session, now: datetime) -> int:
 # -- report ---------------------------------------------------------------------------------
 
 def report(session: Session, *, store: Store, broadcast: Broadcast, now: datetime) -> dict | None:
-    """Its messages' figures (None before it started): counted like the campaigns' reports."""
+    """Its messages' figures (None before it started), counted like the campaigns' reports, and
+    its lift against its control group, like a campaign's (app/reports/lift.py: its recipients
+    are enrollments anchored at its time)."""
     if broadcast.started_at is None:
         return None
     zone = ZoneInfo(store.timezone)
@@ -545,6 +573,9 @@ def report(session: Session, *, store: Store, broadcast: Broadcast, now: datetim
     period = Period(day(first) - timedelta(days=1), day(last) + timedelta(days=1),
                     store.timezone)
     f = campaign_figures(session, store=store, campaign_id=broadcast.campaign_id, period=period)
+    lift = campaign_lift(session, store=store, period=period,
+                         campaign=session.get_one(Campaign, broadcast.campaign_id))
     return dict(messages=f.messages, scheduled=f.scheduled + f.sending, held=f.held,
                 skipped=f.skipped, sent=f.sent, delivered=f.delivered, failed=f.failed,
-                clicks=f.clicks, orders=f.orders, revenue=f.revenue, cost=f.cost.rial)
+                clicks=f.clicks, orders=f.orders, revenue=f.revenue, cost=f.cost.rial,
+                range=period.describe(), lift=lift)

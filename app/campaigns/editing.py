@@ -207,6 +207,7 @@ def update_campaign(session: Session, *, campaign: Campaign, patch: CampaignPatc
                                                     changes["trigger_minutes"])
     if patch.trigger_params is not None:  # for subjects the trigger finds from now on
         campaign.trigger_params = checked_trigger_params(campaign.trigger, patch.trigger_params)
+        campaign.trigger_looked_at = None  # new params: the trigger looks at its next tick
     if changes.get("control_percent") is not None:  # for enrollments from now on
         campaign.control_percent = changes["control_percent"]
     if patch.conditions is not None:  # for subjects the trigger finds from now on

@@ -44,6 +44,7 @@ from app.campaigns.schemas import (
     ReorderDueParams,
     SurveyAnsweredParams,
 )
+from app.clock import local_today
 from app.commerce.models import Cart, Order
 from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
@@ -62,6 +63,11 @@ BUDGET_SECONDS = 10.0
 CART_LOOKBACK = timedelta(days=1)
 # Likewise an order unpaid for longer than this when first seen lost.
 ORDER_LOOKBACK = timedelta(days=1)
+# The reorder_due trigger reads the store's purchases at most this often per campaign (and on
+# the first tick of each store-local day, when reminders turn due): predictions move only when
+# orders arrive or a day passes, and a reminder is about days, so an order is answered within
+# this bound. Every 15 s tick read every paid order of the store before.
+REORDER_LOOK_EVERY = timedelta(hours=1)
 # A survey or a cross-sell asks a customer once in this long, however many orders they complete:
 # two orders completed together got two identical SMS in the same minute.
 ONCE_PER_CUSTOMER = timedelta(days=30)
@@ -465,11 +471,14 @@ def enroll_reorders_due(session: Session, campaign: Campaign, now: datetime,
     due (predicted day − days_before), or from when the campaign was made, for customers
     already due then.
 
-    Predicting reads the store's purchases (one query) for each batch."""
+    Predicting reads the store's purchases (one query) for each batch, and only when the
+    campaign should look again (`look_again`): a tick in between reads nothing."""
     params = _params(campaign, ReorderDueParams)
     if params is None:
         return Batch(0, 0)
     store = session.get_one(Store, campaign.store_id)
+    if after is None and not look_again(campaign.trigger_looked_at, store.timezone, now):
+        return Batch(0, 0)
     soonest = replenish.soonest_by_order(replenish.due_within(session, store=store, now=now,
                                                               days=params.days_before))
     candidates = sorted(order_id for order_id in soonest if after is None or order_id > after)
@@ -485,8 +494,22 @@ def enroll_reorders_due(session: Session, campaign: Campaign, now: datetime,
 
     subjects = [Subject(order_id, soonest[order_id].contact_id, due_from(soonest[order_id]),
                         soonest[order_id].product_id) for order_id in taken]
-    return Batch(len(taken), len(enroll_all(session, campaign, "order", subjects, now)),
-                 taken[-1] if taken else None)
+    batch = Batch(len(taken), len(enroll_all(session, campaign, "order", subjects, now)),
+                  taken[-1] if taken else None)
+    # Every reminder due now is taken: the look is done. A full batch's rest is taken first,
+    # by the next round (or the next tick, which then reads again).
+    if not batch.full:
+        campaign.trigger_looked_at = now
+    return batch
+
+
+def look_again(looked_at: datetime | None, tz: str, now: datetime) -> bool:
+    """Whether the reorder_due trigger reads the purchases now: never looked (or its params
+    changed), REORDER_LOOK_EVERY since it last did, or a new store-local day (reminders turn
+    due at its midnight), or a clock set back."""
+    if looked_at is None or not looked_at <= now < looked_at + REORDER_LOOK_EVERY:
+        return True
+    return local_today(tz, looked_at) != local_today(tz, now)
 
 
 def product_of(session: Session, campaign: Campaign, order: Order,

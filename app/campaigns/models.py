@@ -101,6 +101,10 @@ class Campaign(Base):
     # Percent of new enrollments drawn into the control group (0 = off): enrolled, never sent
     # to, compared with the rest in the campaign's lift (app/reports/lift.py).
     control_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # reorder_due: when the trigger last read the store's purchases and took every reminder due
+    # then; it reads them again an hour later, on a new store-local day, or after its params
+    # change (app/campaigns/enroll.py look_again). Null: at the next tick.
+    trigger_looked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Deleted by the merchant: kept (inactive) for its history; its pending messages were skipped.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

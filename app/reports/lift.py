@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Float, Interval, and_, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign, CampaignStep, Enrollment
+from app.campaigns.models import BROADCAST, Campaign, CampaignStep, Enrollment
 from app.commerce.models import Order
 from app.digits import persian_digits
 from app.reports.period import Period
@@ -134,26 +134,29 @@ def _orders_in_words(low: float, high: float) -> str:
 
 def _message(verdict: str, campaign: Campaign, treated: Group, control: Group,
              orders: tuple[float, float, float] | None) -> str:
-    """One plain Persian sentence for the merchant."""
+    """One plain Persian sentence for the merchant, about the campaign or the broadcast."""
+    noun, settings = (("ارسال گروهی", "فرم ارسال گروهی") if campaign.kind == BROADCAST
+                      else ("کمپین", "تنظیمات کمپین"))
     if verdict == NO_CONTROL:
         if not campaign.control_percent:
-            return ("گروه کنترل این کمپین خاموش است، پس اثر واقعی آن سنجیده نمی‌شود؛ برای "
-                    "سنجش، در تنظیمات کمپین درصدی از مخاطبان را کنار بگذارید.")
-        return "در این بازه هنوز کسی در گروه کنترل این کمپین نیست؛ هنوز چیزی برای مقایسه نیست."
+            return (f"گروه کنترل این {noun} خاموش است، پس اثر واقعی آن سنجیده نمی‌شود؛ برای "
+                    f"سنجش، در {settings} درصدی از مخاطبان را کنار بگذارید.")
+        return (f"در این بازه هنوز کسی در گروه کنترل این {noun} نیست؛ هنوز چیزی برای مقایسه "
+                "نیست.")
     if verdict == NOT_ENOUGH_DATA or orders is None:
         return (f"نمونه برای نتیجه‌گیری کوچک است ({_fa(control.contacts)} نفر در گروه کنترل و "
                 f"{_fa(treated.contacts)} نفر در گروه پیامک): از این اعداد هنوز نمی‌شود گفت "
-                f"کمپین فروش را بیشتر کرده یا نه؛ دست‌کم {_fa(MIN_CONTACTS)} نفر در هر گروه "
+                f"{noun} فروش را بیشتر کرده یا نه؛ دست‌کم {_fa(MIN_CONTACTS)} نفر در هر گروه "
                 "و چند خرید در هر دو لازم است.")
     _, low, high = orders
     words = _orders_in_words(low, high)
     if verdict == SIGNIFICANT and low > 0:
-        return (f"این کمپین واقعاً فروش آورده است: با اطمینان ۹۵٪، {words} از آنچه بی پیامک "
+        return (f"این {noun} واقعاً فروش آورده است: با اطمینان ۹۵٪، {words} از آنچه بی پیامک "
                 "می‌شد.")
     if verdict == SIGNIFICANT:
         return (f"مشتریانی که پیامک گرفتند کمتر از گروه کنترل خریدند ({words}، با اطمینان "
-                "۹۵٪)؛ متن و زمان پیامک‌های این کمپین را بازبینی کنید.")
-    return (f"هنوز نمی‌توان گفت این کمپین فروش را بیشتر کرده است: اثر آن با اطمینان ۹۵٪ "
+                f"۹۵٪)؛ متن و زمان پیامک‌های این {noun} را بازبینی کنید.")
+    return (f"هنوز نمی‌توان گفت این {noun} فروش را بیشتر کرده است: اثر آن با اطمینان ۹۵٪ "
             f"{words} است و «بی‌اثر» را هم در بر می‌گیرد.")
 
 

@@ -181,7 +181,7 @@ def latest_comments(session: Session, *, store_id: int, period: Period, limit: i
 
 def campaigns_with_steps(session: Session, *, store_id: int,
                          campaign_id: int | None = None) -> list[tuple[Campaign, list[CampaignStep]]]:
-    # Broadcasts have their own report (app/broadcasts); their SMS count in the store's totals.
+    # Broadcasts have their own rows (broadcast_campaigns) and report (app/broadcasts).
     query = select(Campaign).where(Campaign.store_id == store_id,
                                    Campaign.kind != BROADCAST).order_by(Campaign.id)
     if campaign_id is not None:
@@ -194,6 +194,16 @@ def campaigns_with_steps(session: Session, *, store_id: int,
                                     .order_by(CampaignStep.campaign_id, CampaignStep.position)):
             steps[step.campaign_id].append(step)
     return [(c, steps[c.id]) for c in campaigns]
+
+
+def broadcast_campaigns(session: Session, *, store_id: int,
+                        campaign_ids: list[int]) -> Sequence[Campaign]:
+    """Of these campaigns, the store's broadcasts' hidden ones, oldest first."""
+    if not campaign_ids:
+        return []
+    return session.scalars(select(Campaign).where(
+        Campaign.store_id == store_id, Campaign.kind == BROADCAST,
+        Campaign.id.in_(campaign_ids)).order_by(Campaign.id)).all()
 
 
 # ---- exports: one page at a time, keyset on (date, id) ----

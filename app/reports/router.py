@@ -23,9 +23,10 @@ Phones = Annotated[Literal["masked", "full"], Query(
 
 
 @router.get("/summary", response_model=schemas.Summary,
-            summary="Totals and per campaign, step and A/B variant for a period")
-def summary(store: StoreDep, session: SessionDep, period: PeriodDep) -> dict:
-    return service.summary(session, store=store, period=period)
+            summary="Totals, and per campaign, step, A/B variant and broadcast, for a period")
+def summary(request: Request, store: StoreDep, session: SessionDep, period: PeriodDep) -> dict:
+    return service.summary(session, store=store, period=period,
+                           broadcasts_of=request.app.state.broadcasts_of)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignReport,

@@ -1,6 +1,7 @@
 """What the reports API answers. Amounts are integers in Rial; rates are fractions (0.125 = 12.5%),
 null when there is nothing to divide by."""
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,6 +109,17 @@ class CampaignFigures(Figures, _Campaign):
     steps: list[StepFigures]
 
 
+class _Broadcast(BaseModel):
+    id: int = Field(description="the broadcast (/api/v1/broadcasts/{id})")
+    name: str
+    status: Literal["draft", "scheduled", "sending", "sent", "cancelled", "refused"]
+    scheduled_at: datetime | None
+
+
+class BroadcastFigures(Figures, _Broadcast):
+    pass
+
+
 class OptOuts(BaseModel):
     total: int
     by_source: dict[str, int] = Field(examples=[{"sms reply": 3}])
@@ -131,10 +143,15 @@ class Surveys(BaseModel):
 
 
 class Summary(Header):
-    totals: Figures
+    totals: Figures = Field(description=(
+        "the store's: the message figures (messages … revenue) are the sum of the campaigns' "
+        "and the broadcasts' rows; opt-outs and survey answers count every one of the period"))
     opt_outs: OptOuts
     surveys: Surveys
     campaigns: list[CampaignFigures]
+    broadcasts: list[BroadcastFigures] = Field(description=(
+        "each broadcast with messages in the period (or clicks and orders they brought), "
+        "oldest first"))
 
 
 class PreviousPeriod(BaseModel):

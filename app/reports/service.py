@@ -13,6 +13,7 @@ Two families of figures, both for a period of whole days in the store's timezone
 """
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,6 +43,11 @@ from app.stores.models import Store
 
 LATEST_COMMENTS = 10
 KEY = (Message.campaign_id, Message.step_id, Message.variant)
+
+# The broadcasts that own these hidden campaigns: {campaign id: {"id", "status",
+# "scheduled_at"}}. Handed over by the edges (app.state.broadcasts_of): app/broadcasts counts
+# its own report here, so reports never import it.
+BroadcastsOf = Callable[[Session, Sequence[int]], dict[int, dict]]
 
 
 def _rate(part: int, whole: int, digits: int = 4) -> float | None:
@@ -222,6 +228,19 @@ def _campaign_rows(campaigns, figures: dict[tuple, Figures],
     return rows
 
 
+def _broadcast_rows(session: Session, store: Store, figures: dict[tuple, Figures],
+                    broadcasts_of: BroadcastsOf) -> list[dict]:
+    """One row per broadcast that has figures in the period (its messages, or what they
+    brought): with the campaigns' rows they add up to the store's totals."""
+    totals: dict[int, Figures] = defaultdict(Figures)
+    for key, f in figures.items():
+        totals[key[0]].add(f)
+    hidden = repo.broadcast_campaigns(session, store_id=store.id, campaign_ids=list(totals))
+    owners = broadcasts_of(session, [campaign.id for campaign in hidden])
+    return [owners[campaign.id] | {"name": campaign.name} | totals[campaign.id].out()
+            for campaign in hidden if campaign.id in owners]
+
+
 def _surveys(session: Session, store: Store, period: Period, where) -> dict:
     ratings = {str(r): 0 for r in range(1, 6)}
     for rating, count in repo.survey_ratings(session, store_id=store.id, period=period,
@@ -253,9 +272,11 @@ def header(store: Store, period: Period, cost: Cost) -> dict:
             "price_per_part": store.sms_price_per_part}
 
 
-def summary(session: Session, *, store: Store, period: Period, raw: bool = False) -> dict:
-    """The store's totals, and per campaign, step and A/B variant. `raw`: from the raw tables
-    only, not the daily rollup (the same answer, slower: for checks)."""
+def summary(session: Session, *, store: Store, period: Period, broadcasts_of: BroadcastsOf,
+            raw: bool = False) -> dict:
+    """The store's totals, per campaign, step and A/B variant, and per broadcast (the rows'
+    message figures add up to the totals). `raw`: from the raw tables only, not the daily
+    rollup (the same answer, slower: for checks)."""
     figures = _collect(session, store, period, events=True, raw=raw)
     totals = Figures()
     for f in figures.values():
@@ -270,7 +291,8 @@ def summary(session: Session, *, store: Store, period: Period, raw: bool = False
     return header(store, period, totals.cost) | {
         "totals": totals.out(), "opt_outs": opt_outs, "surveys": surveys,
         "campaigns": _campaign_rows(campaigns, figures,
-                                    _lost_orders(session, store, period, campaigns))}
+                                    _lost_orders(session, store, period, campaigns)),
+        "broadcasts": _broadcast_rows(session, store, figures, broadcasts_of)}
 
 
 def campaign_figures(session: Session, *, store: Store, campaign_id: int,

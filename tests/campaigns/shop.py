@@ -50,10 +50,12 @@ class Shop:
 
     def order(self, wc_id: int, at: datetime, *, status="processing", phone="09123456789",
               cart_token=None, items=((11, 2),), coupons=(), placed: datetime | None = None,
-              total="600000", sms_consent: str | None = None, refunds=(), name="علی"):
+              total="600000", sms_consent: str | None = None, refunds=(), name="علی",
+              arrived: datetime | None = None):
         """The order as it is at `at` (paid then, if processing or completed), placed at
         `placed` (default: at `at` too); `sms_consent` as the plugin's checkout box left it;
-        `refunds`: the amounts its refunds gave back so far (toman, as WooCommerce lists them)."""
+        `refunds`: the amounts its refunds gave back so far (toman, as WooCommerce lists them);
+        `arrived`: when bazgasht gets it (default `at`: a late webhook, a store's sync)."""
         meta = [{"id": 1, "key": "_bazgasht_cart_token", "value": cart_token}] if cart_token else []
         if sms_consent is not None:
             meta.append({"id": 2, "key": "_bazgasht_sms_consent", "value": sms_consent})
@@ -71,7 +73,7 @@ class Shop:
             "date_paid_gmt": paid,
             "date_completed_gmt": gmt(at) if status == "completed" else None})
         assert response.status_code == 200
-        self.apply(at)
+        self.apply(arrived or at)
 
     def product(self, wc_id: int, *, cross_sells=(), name="قوری", stock="instock",
                 categories=()):

@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select, update
 
+from app.broadcasts.service import of_campaigns
 from app.campaigns.models import Campaign, CampaignStep, Enrollment, Message
 from app.campaigns.service import set_campaign_active
 from app.commerce.models import Cart
@@ -244,7 +245,8 @@ def test_a_reminder_that_could_only_go_past_its_deadline_is_skipped_at_once(shop
     with shop.factory() as session:  # the report says how many were too late
         store = session.get_one(Store, shop.store.id)
         report = summary(session, store=store, period=period_for(
-            first="2026-11-27", last="2026-11-28", tz=store.timezone, today=date(2026, 11, 28)))
+            first="2026-11-27", last="2026-11-28", tz=store.timezone, today=date(2026, 11, 28)),
+            broadcasts_of=of_campaigns)
     assert report["totals"]["too_late"] == 1 and report["totals"]["skipped"] == 1
 
 

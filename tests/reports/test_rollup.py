@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.broadcasts.service import of_campaigns
 from app.campaigns import lifecycle
 from app.campaigns.attribution import attribute_order
 from app.campaigns.lifecycle import Taken
@@ -45,7 +46,8 @@ def reports(session, store_id: int, raw: bool) -> list:
     out = []
     for first, last in PERIODS:
         period = Period(first, last, store.timezone)
-        out.append(service.summary(session, store=store, period=period, raw=raw))
+        out.append(service.summary(session, store=store, period=period, raw=raw,
+                                   broadcasts_of=of_campaigns))
         out.append(service.timeseries(session, store=store, period=period, raw=raw))
         out.append(service.ab_tests(session, store=store, period=period, raw=raw))
         for campaign in campaigns:

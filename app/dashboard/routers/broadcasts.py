@@ -23,7 +23,7 @@ from app.broadcasts.schemas import (
 from app.campaigns.checks import MAX_TEXT
 from app.campaigns.content import variables_for
 from app.campaigns.models import BROADCAST, Campaign
-from app.campaigns.schemas import MAX_TEMPLATE
+from app.campaigns.schemas import MAX_CONTROL_PERCENT, MAX_TEMPLATE
 from app.dashboard.auth import FormDep, PanelDep, PanelNotFound, PostDep
 from app.dashboard.chips import segments_of
 from app.dashboard.forms import Form, from_service
@@ -76,7 +76,9 @@ def broadcasts_page(request: Request, current: PanelDep, session: SessionDep,
                 reports=reports, ok=ok if ok in _NOTICES else None)
 
 
-def _values_of(store, broadcast: Broadcast, step) -> dict:
+def _values_of(session, store, broadcast: Broadcast) -> dict:
+    step = service.step_of(session, broadcast)
+    control_percent = session.get_one(Campaign, broadcast.campaign_id).control_percent
     zone = ZoneInfo(store.timezone)
     at = broadcast.scheduled_at.astimezone(zone) if broadcast.scheduled_at else None
     factor = unit(store.currency)[1]
@@ -85,7 +87,8 @@ def _values_of(store, broadcast: Broadcast, step) -> dict:
             "date": persian_digits(_jalali(at)) if at else "",
             "time": persian_digits(at.strftime("%H:%M")) if at else "",
             "within_hours": persian_digits(step.send_within_minutes // 60),
-            "budget": persian_digits(broadcast.max_cost // factor) if broadcast.max_cost else ""}
+            "budget": persian_digits(broadcast.max_cost // factor) if broadcast.max_cost else "",
+            "control_percent": persian_digits(control_percent)}
 
 
 def _jalali(at: datetime) -> str:
@@ -105,7 +108,7 @@ def _form_page(request, current, session, now, *, broadcast=None, values, proble
                 report=report, segments=_segments(session, current, now),
                 chips=segments_of(values.get("template") or ""),
                 variables=variables_for(BROADCAST), max_text=MAX_TEXT,
-                unit=unit(current.store.currency)[0], ok=ok,
+                unit=unit(current.store.currency)[0], ok=ok, max_control=MAX_CONTROL_PERCENT,
                 editable=editable, member_texts=_member_texts(session, current, broadcast, now)
                 if broadcast is not None and editable else [],
                 cancellable=broadcast is not None and broadcast.status in (SCHEDULED, SENDING),
@@ -134,8 +137,7 @@ def broadcast_page(broadcast_id: str, request: Request, current: PanelDep, sessi
     broadcast = _broadcast(session, current, broadcast_id)
     ok = request.query_params.get("ok")
     return _form_page(request, current, session, now, broadcast=broadcast,
-                      values=_values_of(current.store, broadcast,
-                                        service.step_of(session, broadcast)),
+                      values=_values_of(session, current.store, broadcast),
                       ok=ok if ok in _NOTICES else None)
 
 
@@ -151,6 +153,9 @@ def _read(fields: Form, store) -> dict:
     factor = unit(store.currency)[1]
     budget = fields.integer("budget", low=1, high=MAX_COST // factor, required=False)
     data["max_cost"] = budget * factor if budget is not None else None
+    # An empty field is no control group, as on a campaign's page.
+    control = fields.integer("control_percent", low=0, high=MAX_CONTROL_PERCENT, required=False)
+    data["control_percent"] = control or 0
     data["scheduled_at"] = None
     day_text = fields.raw("date").strip()
     if day_text or fields.raw("time").strip():
@@ -209,8 +214,7 @@ def update_broadcast(broadcast_id: str, request: Request, current: PostDep, sess
 
 def _saved_page(request, current, session, now, broadcast, **context) -> Response:
     return _form_page(request, current, session, now, broadcast=broadcast,
-                      values=_values_of(current.store, broadcast,
-                                        service.step_of(session, broadcast)), **context)
+                      values=_values_of(session, current.store, broadcast), **context)
 
 
 def _money(session, gateways, store):

@@ -1,10 +1,12 @@
-"""Home: what bazgasht earned the store in a period, day by day and per campaign."""
+"""Home: what bazgasht earned the store in a period, day by day, per campaign and per
+broadcast."""
 
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.broadcasts.service import of_campaigns
 from app.dashboard import health
 from app.dashboard.auth import PanelDep
 from app.dashboard.chart import bar_chart
@@ -23,7 +25,7 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="panel-home")
 def _reports(request: Request, session, store, period) -> tuple[dict, dict]:
     if session.get_bind().dialect.name != "postgresql":
         # SQLite: one writer at a time, and this request's transaction is one already.
-        return (reports.summary(session, store=store, period=period),
+        return (reports.summary(session, store=store, period=period, broadcasts_of=of_campaigns),
                 reports.timeseries(session, store=store, period=period))
 
     def daily() -> dict:
@@ -31,7 +33,8 @@ def _reports(request: Request, session, store, period) -> tuple[dict, dict]:
             return reports.timeseries(own, store=store, period=period)
 
     series = _pool.submit(daily)
-    return reports.summary(session, store=store, period=period), series.result()
+    return (reports.summary(session, store=store, period=period, broadcasts_of=of_campaigns),
+            series.result())
 
 
 @router.get("")
@@ -43,7 +46,8 @@ def home(request: Request, current: PanelDep, session: SessionDep, now: NowDep) 
     campaigns = [c for c in summary["campaigns"]
                  if not c["deleted"] or c["messages"] or c["orders"]]
     return page(request, "home.html", panel=current, nav="home", summary=summary,
-                totals=summary["totals"], campaigns=campaigns, period=summary["range"],
+                totals=summary["totals"], campaigns=campaigns,
+                broadcasts=summary["broadcasts"], period=summary["range"],
                 revenue_chart=bar_chart(series["days"], "revenue", currency=store.currency),
                 sent_chart=bar_chart(series["days"], "sent"), presets=PRESETS,
                 chosen=chosen, setup=health.checklist(session, store))
