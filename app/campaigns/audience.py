@@ -15,12 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, null, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, func, null, select
+from sqlalchemy.orm import Session
 
 from app.campaigns import conditions, replenish
 from app.campaigns.editing import checked_conditions, checked_trigger_params
-from app.campaigns.enroll import Subject, reachable, wanted_products
+from app.campaigns.enroll import (
+    Subject,
+    bought_since_cart,
+    last_purchases,
+    left_unpaid,
+    reachable,
+    wanted_products,
+)
 from app.campaigns.models import (
     CART_ABANDONED,
     NO_PURCHASE,
@@ -41,7 +48,6 @@ from app.campaigns.schemas import (
 )
 from app.commerce.models import Cart, Order
 from app.commerce.names import product_names
-from app.commerce.service import UNPAID_STATUSES
 from app.contacts.models import Contact
 from app.contacts.phones import mask_phone
 from app.stores.models import Store
@@ -152,24 +158,15 @@ def _answered(session, store, probe, since, now) -> Found:
 
 
 def _lost(session, store, probe, since, now) -> Found:
-    later = aliased(Order)
-    newer_attempt = exists().where(
-        later.store_id == Order.store_id, later.contact_id == Order.contact_id,
-        later.created_gmt > Order.created_gmt, later.deleted_at.is_(None))
-    unpaid = or_(Order.status.in_(UNPAID_STATUSES), Order.unpaid_cancelled.is_(True))
     return _bounded(_orders(session, store, Order.created_gmt, since,
-                            now - timedelta(minutes=probe.trigger_minutes), unpaid,
-                            Order.purchased.is_(False), ~newer_attempt))
+                            now - timedelta(minutes=probe.trigger_minutes), left_unpaid()))
 
 
 def _lapsed(session, store, probe, since, now) -> Found:
     """Customers whose silence after their last purchase ran out in the window; subject = that
     order, from when it ran out."""
     silence = timedelta(minutes=probe.trigger_minutes)
-    last = (select(Order.contact_id, func.max(Order.created_gmt).label("last_at"))
-            .where(Order.store_id == store.id, Order.purchased.is_(True),
-                   Order.deleted_at.is_(None), Order.contact_id.is_not(None))
-            .group_by(Order.contact_id).subquery())
+    last = last_purchases(store.id)
     query = (select(Order.id, Order.contact_id, Order.created_gmt)
              .join(last, and_(last.c.contact_id == Order.contact_id,
                               last.c.last_at == Order.created_gmt))
@@ -181,16 +178,13 @@ def _lapsed(session, store, probe, since, now) -> Found:
 
 
 def _abandoned(session, store, probe, since, now) -> Found:
-    purchased_since = exists().where(
-        Order.store_id == Cart.store_id, Order.contact_id == Cart.contact_id,
-        Order.purchased.is_(True), Order.created_gmt >= Cart.modified_gmt)
     rows = session.execute(
         select(Cart.id, Cart.contact_id, Cart.modified_gmt)
         .where(Cart.store_id == store.id, Cart.contact_id.is_not(None),
                Cart.converted_at.is_(None), Cart.total > 0, reachable(Cart.contact_id),
                Cart.modified_gmt >= since,
                Cart.modified_gmt <= now - timedelta(minutes=probe.trigger_minutes),
-               ~purchased_since)
+               ~bought_since_cart())
         .order_by(Cart.modified_gmt.desc(), Cart.id.desc()).limit(CAP + 1)).all()
     return _bounded([Subject(cart_id, contact_id, at) for cart_id, contact_id, at in rows])
 

@@ -208,12 +208,39 @@ def reachable(contact_id_column):
     return exists().where(Contact.id == contact_id_column, Contact.opted_out_at.is_(None))
 
 
+# What makes a subject of the triggers that need more than a column: one copy each, read by
+# enrolment here and by the audience preview (app/campaigns/audience.py).
+
+def bought_since_cart():
+    """The cart's shopper paid for an order placed since the cart last changed."""
+    return exists().where(
+        Order.store_id == Cart.store_id, Order.contact_id == Cart.contact_id,
+        Order.purchased.is_(True), Order.created_gmt >= Cart.modified_gmt)
+
+
+def last_purchases(store_id: int):
+    """Each of the store's buyers with when they placed their last paid order (`last_at`)."""
+    return (select(Order.contact_id, func.max(Order.created_gmt).label("last_at"))
+            .where(Order.store_id == store_id, Order.purchased.is_(True),
+                   Order.deleted_at.is_(None), Order.contact_id.is_not(None))
+            .group_by(Order.contact_id).subquery())
+
+
+def left_unpaid():
+    """An order lost at the bank's page: unpaid (pending, failed) or cancelled by WooCommerce's
+    hold-stock timer, never paid, and its customer placed no order after it (a retry or a
+    purchase takes its place)."""
+    later = aliased(Order)
+    newer_attempt = exists().where(
+        later.store_id == Order.store_id, later.contact_id == Order.contact_id,
+        later.created_gmt > Order.created_gmt, later.deleted_at.is_(None))
+    return and_(or_(Order.status.in_(UNPAID_STATUSES), Order.unpaid_cancelled.is_(True)),
+                Order.purchased.is_(False), ~newer_attempt)
+
+
 def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime,
                            after: int | None = None) -> Batch:
     """Carts with a phone, items and no purchase, quiet for the campaign's inactivity time."""
-    purchased_since = exists().where(
-        Order.store_id == Cart.store_id, Order.contact_id == Cart.contact_id,
-        Order.purchased.is_(True), Order.created_gmt >= Cart.modified_gmt)
     # A cart whose order already has a lost-order sequence is followed there, not here.
     in_lost_order = exists().where(
         Enrollment.subject_type == "order", Enrollment.subject_id == Cart.order_id,
@@ -225,7 +252,7 @@ def enroll_abandoned_carts(session: Session, campaign: Campaign, now: datetime,
                Cart.modified_gmt <= now - timedelta(minutes=campaign.trigger_minutes),
                Cart.modified_gmt > now - timedelta(minutes=campaign.trigger_minutes) - CART_LOOKBACK,
                _not_enrolled(campaign, "cart", Cart.id), reachable(Cart.contact_id),
-               ~purchased_since, *_after(Cart.id, after))
+               ~bought_since_cart(), *_after(Cart.id, after))
         .order_by(Cart.id).limit(BATCH)
     ).all()
     # The sequence counts from the shopper's last activity: "+1 hour" means an hour after it.
@@ -293,10 +320,7 @@ def _asked_within(session: Session, campaign: Campaign, subjects: Sequence[Subje
 def enroll_lapsed_customers(session: Session, campaign: Campaign, now: datetime,
                             after: int | None = None) -> Batch:
     """Contacts whose last purchase is older than the campaign's silence; subject = that order."""
-    last = (select(Order.contact_id, func.max(Order.created_gmt).label("last_at"))
-            .where(Order.store_id == campaign.store_id, Order.purchased.is_(True),
-                   Order.deleted_at.is_(None), Order.contact_id.is_not(None))
-            .group_by(Order.contact_id).subquery())
+    last = last_purchases(campaign.store_id)
     cutoff = now - timedelta(minutes=campaign.trigger_minutes)
     orders = session.execute(
         select(Order.id, Order.contact_id, Order.created_gmt)
@@ -327,17 +351,12 @@ def enroll_lost_orders(session: Session, campaign: Campaign, now: datetime,
     sequence per purchase attempt.
     """
     wait = timedelta(minutes=campaign.trigger_minutes)
-    later = aliased(Order)
-    newer_attempt = exists().where(
-        later.store_id == Order.store_id, later.contact_id == Order.contact_id,
-        later.created_gmt > Order.created_gmt, later.deleted_at.is_(None))
     orders = session.execute(
         select(Order.id, Order.contact_id, Order.created_gmt, Order.cart_token)
         .where(Order.store_id == campaign.store_id, Order.contact_id.is_not(None),
-               or_(Order.status.in_(UNPAID_STATUSES), Order.unpaid_cancelled.is_(True)),
-               Order.purchased.is_(False), Order.deleted_at.is_(None),
+               left_unpaid(), Order.deleted_at.is_(None),
                Order.created_gmt <= now - wait, Order.created_gmt > now - wait - ORDER_LOOKBACK,
-               Order.created_at >= campaign.created_at, ~newer_attempt,
+               Order.created_at >= campaign.created_at,
                _not_enrolled(campaign, "order", Order.id), reachable(Order.contact_id),
                *_after(Order.id, after))
         .order_by(Order.id).limit(BATCH)).all()
