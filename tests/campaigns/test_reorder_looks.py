@@ -86,3 +86,22 @@ def test_ticks_between_looks_read_nothing_and_an_order_is_answered_within_the_ho
     assert looked == tehran("2026-11-08T00:00:45")
     shop.tick(tehran("2026-11-08T00:01") + SECONDS)
     assert len(purchase_reads) == 5
+
+
+def test_a_look_with_more_due_than_a_batch_predicts_once(shop, api, purchase_reads,
+                                                          monkeypatch):
+    """Three customers due, a batch of one: the look's three rounds (and the empty fourth that
+    ends it) enroll all three from one prediction."""
+    from app.campaigns import enroll
+
+    monkeypatch.setattr(enroll, "BATCH", 1)
+    shop.product(TEA, name="چای سبز")
+    for wc_id, (phone, day) in enumerate([
+            (A, "2026-10-01"), (A, "2026-10-21"), (B, "2026-10-02"), (B, "2026-10-22"),
+            (C, "2026-10-03"), (C, "2026-10-23")], start=4001):
+        shop.order(wc_id, tehran(f"{day}T10:00"), phone=phone, items=((TEA, 1),))
+    shop.clock.set(tehran("2026-11-01T08:00"))
+    reminder = automation(api, "replenishment")
+    shop.tick(tehran("2026-11-09T09:00"))  # all three due (11-10, 11-11, 11-12 − 3 days)
+    assert [wc for wc, status, *_ in enrolled(shop, reminder["id"])] == [4002, 4004, 4006]
+    assert len(purchase_reads) == 1
