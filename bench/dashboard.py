@@ -31,12 +31,11 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from app.db import make_sessionmaker, unit_of_work  # noqa: E402
 from app.digits import latin_digits  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
-from bench.harness import RESULTS, Processes, throwaway_database, time_limit  # noqa: E402
+from bench.harness import RESULTS, Processes, migrated_database, time_limit  # noqa: E402
 from bench.reports import load, start_app, summarize  # noqa: E402
 
 TARGET_MS = 1000.0
@@ -89,19 +88,14 @@ def main(argv=None) -> int:
                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     with ExitStack() as cleanup:
         cleanup.callback(signal.alarm, 0)
-        url, pg_version = cleanup.enter_context(
-            throwaway_database(f"bazgasht_bench_dashboard_{os.getpid()}"))
-        res["machine"]["postgres"] = pg_version
+        url, engine = migrated_database(cleanup, "dashboard", res["machine"])
         procs = cleanup.enter_context(Processes())
-        upgrade(url)
-        engine = make_engine(url)
-        cleanup.callback(engine.dispose)
         with unit_of_work(make_sessionmaker(engine)) as session:
             store, api_key = open_store(session, StoreCreate(name="فروشگاه بنچ",
                                                              url="https://shop.example",
                                                              owner_phone=OWNER_PHONE))
             store_id = store.id
-        print(f"loading a year of history (PostgreSQL {pg_version}) ...", flush=True)
+        print(f"loading a year of history (PostgreSQL {res['machine']['postgres']}) ...", flush=True)
         res["data"] = load(engine, store_id, now)["counts"]
         print(json.dumps(res["data"], ensure_ascii=False), flush=True)
         with engine.connect() as conn:

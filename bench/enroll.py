@@ -49,14 +49,13 @@ from app.campaigns import enroll  # noqa: E402
 from app.commerce.models import Cart  # noqa: E402
 from app.contacts.models import Contact  # noqa: E402
 from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
 from bench.harness import (  # noqa: E402
     RESULTS,
+    migrated_database,
     proc_stat,
     run_queue_wait,
-    throwaway_database,
     time_limit,
 )
 
@@ -251,17 +250,12 @@ def main(argv=None) -> int:
                  "carts": args.carts, "history": args.history, "started_at": now.isoformat()}
     with ExitStack() as cleanup:
         cleanup.callback(signal.alarm, 0)
-        url, pg_version = cleanup.enter_context(
-            throwaway_database(f"bazgasht_bench_enroll_{os.getpid()}"))
-        res["machine"]["postgres"] = pg_version
-        upgrade(url)
-        engine = make_engine(url)
-        cleanup.callback(engine.dispose)
+        url, engine = migrated_database(cleanup, "enroll", res["machine"])
         with unit_of_work(make_sessionmaker(engine)) as session:
             store, _ = open_store(session, StoreCreate(name="فروشگاه بنچ",
                                                        url="https://shop.example"))
             store_id = store.id
-        print(f"loading {args.carts} contacts and carts (PostgreSQL {pg_version}) ...",
+        print(f"loading {args.carts} contacts and carts (PostgreSQL {res['machine']['postgres']}) ...",
               flush=True)
         res["load_seconds"] = round(load(engine, store_id, now, args.carts, args.history),
                                     1)

@@ -82,6 +82,21 @@ def throwaway_database(name: str) -> Iterator[tuple[str, str]]:
 # Processes
 # ---------------------------------------------------------------------------------------------
 
+def migrated_database(cleanup, name: str, machine: dict):
+    """A throwaway database for the bench `name` (dropped when `cleanup`, an ExitStack,
+    unwinds), migrated to head, the server's version recorded in `machine`. Returns (its URL,
+    an engine on it, disposed before the database is dropped)."""
+    from app.db import make_engine
+    from app.migrate import upgrade
+
+    url, machine["postgres"] = cleanup.enter_context(
+        throwaway_database(f"bazgasht_bench_{name}_{os.getpid()}"))
+    upgrade(url)
+    engine = make_engine(url)
+    cleanup.callback(engine.dispose)
+    return url, engine
+
+
 class Processes:
     """Every subprocess we start, each in its own session so its whole group can be ended.
     As a context manager, ends whatever is still running on the way out."""

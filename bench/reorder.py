@@ -44,11 +44,10 @@ from app.campaigns.models import REPLENISHMENT, Campaign  # noqa: E402
 from app.campaigns.presets import PRESETS, add_preset  # noqa: E402
 from app.commerce.models import Order, Product  # noqa: E402
 from app.contacts.models import Contact  # noqa: E402
-from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
+from app.db import make_sessionmaker, unit_of_work  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
-from bench.harness import RESULTS, throwaway_database, time_limit  # noqa: E402
+from bench.harness import RESULTS, migrated_database, time_limit  # noqa: E402
 from bench.reports import summarize  # noqa: E402
 
 CONTACTS, ORDERS, PRODUCTS = 20_000, 100_000, 200
@@ -101,12 +100,7 @@ def main(argv=None) -> int:
                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     with ExitStack() as cleanup:
         cleanup.callback(signal.alarm, 0)
-        url, pg_version = cleanup.enter_context(
-            throwaway_database(f"bazgasht_bench_reorder_{os.getpid()}"))
-        res["machine"]["postgres"] = pg_version
-        upgrade(url)
-        engine = make_engine(url)
-        cleanup.callback(engine.dispose)
+        url, engine = migrated_database(cleanup, "reorder", res["machine"])
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as session:
             store, _ = open_store(session, StoreCreate(name="فروشگاه بنچ",
@@ -117,7 +111,7 @@ def main(argv=None) -> int:
             campaign = add_preset(session, store_id, PRESETS[REPLENISHMENT], active=True)
             campaign.created_at = now - timedelta(days=1)
             campaign_id = campaign.id
-        print(f"loading (PostgreSQL {pg_version}) ...", flush=True)
+        print(f"loading (PostgreSQL {res['machine']['postgres']}) ...", flush=True)
         t0 = time.monotonic()
         res["data"] = load(engine, store_id, now)
         print(json.dumps(res["data"]), f"in {time.monotonic() - t0:.0f} s", flush=True)

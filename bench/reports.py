@@ -52,9 +52,8 @@ from sqlalchemy import event  # noqa: E402
 from app.broadcasts.service import of_campaigns  # noqa: E402
 from app.clock import local_today  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
+from app.db import make_sessionmaker, unit_of_work  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.report_marks.marks import mark_messages  # noqa: E402
 from app.reports import rollup, service  # noqa: E402
@@ -67,7 +66,7 @@ from bench.harness import (  # noqa: E402
     Processes,
     Timeout,
     free_port,
-    throwaway_database,
+    migrated_database,
     time_limit,
     wait_listening,
 )
@@ -397,18 +396,13 @@ def main(argv=None) -> int:
                  "started_at": now.isoformat()}
     with ExitStack() as cleanup:
         cleanup.callback(signal.alarm, 0)
-        url, pg_version = cleanup.enter_context(
-            throwaway_database(f"bazgasht_bench_reports_{os.getpid()}"))
-        res["machine"]["postgres"] = pg_version
+        url, engine = migrated_database(cleanup, "reports", res["machine"])
         procs = cleanup.enter_context(Processes())
-        upgrade(url)
-        engine = make_engine(url)
-        cleanup.callback(engine.dispose)
         with unit_of_work(make_sessionmaker(engine)) as session:
             store, api_key = open_store(session, StoreCreate(name="فروشگاه بنچ",
                                                              url="https://shop.example"))
             store_id = store.id
-        print(f"loading a year of history (PostgreSQL {pg_version}) ...", flush=True)
+        print(f"loading a year of history (PostgreSQL {res['machine']['postgres']}) ...", flush=True)
         res["data"] = load(engine, store_id, now)
         print(json.dumps(res["data"]["counts"], ensure_ascii=False), flush=True)
         t0 = time.monotonic()

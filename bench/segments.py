@@ -38,8 +38,7 @@ import sqlalchemy as sa  # noqa: E402
 from app.clock import local_today  # noqa: E402
 from app.commerce.models import Order, Product  # noqa: E402
 from app.contacts.models import Contact  # noqa: E402
-from app.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
+from app.db import make_sessionmaker, unit_of_work  # noqa: E402
 from app.onboarding import open_store  # noqa: E402
 from app.reports.period import period_for  # noqa: E402
 from app.reports.segments import segment_report  # noqa: E402
@@ -48,7 +47,7 @@ from app.segments.models import Segment  # noqa: E402
 from app.segments.schemas import Definition  # noqa: E402
 from app.stores.models import Store  # noqa: E402
 from app.stores.schemas import StoreCreate  # noqa: E402
-from bench.harness import RESULTS, throwaway_database, time_limit  # noqa: E402
+from bench.harness import RESULTS, migrated_database, time_limit  # noqa: E402
 from bench.reports import summarize  # noqa: E402
 
 CONTACTS, ORDERS, PRODUCTS, MESSAGES = 40_000, 100_000, 200, 20_000
@@ -194,18 +193,13 @@ def main(argv=None) -> int:
                  "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     with ExitStack() as cleanup:
         cleanup.callback(signal.alarm, 0)
-        url, pg_version = cleanup.enter_context(
-            throwaway_database(f"bazgasht_bench_segments_{os.getpid()}"))
-        res["machine"]["postgres"] = pg_version
-        upgrade(url)
-        engine = make_engine(url)
-        cleanup.callback(engine.dispose)
+        url, engine = migrated_database(cleanup, "segments", res["machine"])
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as session:
             store, _ = open_store(session, StoreCreate(name="فروشگاه بنچ",
                                                        url="https://shop.example"))
             store_id = store.id
-        print(f"loading (PostgreSQL {pg_version}) ...", flush=True)
+        print(f"loading (PostgreSQL {res['machine']['postgres']}) ...", flush=True)
         t0 = time.monotonic()
         res["data"] = load(engine, store_id, now)
         print(json.dumps(res["data"]), f"in {time.monotonic() - t0:.0f} s", flush=True)
